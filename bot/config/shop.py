@@ -1,0 +1,170 @@
+"""The shop file (TOML): sellers, the Telegram ids allowed to decide for each, support, policies.
+
+A seller's policy is either inline (`[sellers.policy]`) or a separate file (`policy = "x.toml"`,
+relative to the shop file); the shipped default policy applies when neither is given.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.config.toml_errors import LineIndex
+from bot.domain.policy import Policy
+
+DEFAULTS = Path(__file__).parent / "defaults"
+DEFAULT_POLICY = DEFAULTS / "policy.toml"
+DEMO_SHOP = DEFAULTS / "shop.toml"
+Language = Literal["en", "ru", "zh"]
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    file: Path
+    line: int | None
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        place = f"{self.file}:{self.line}" if self.line else str(self.file)
+        where = f" {self.where}:" if self.where else ""
+        return f"{place}:{where} {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Moscow") from exc
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Strict):
+    telegram_id: Annotated[int, Field(gt=0)]
+    name: str = ""
+
+
+class SellerConfig(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    name: str
+    language: Language = "en"
+    timezone: str = "UTC"
+    deciders: list[Person] = Field(min_length=1)
+    policy: Policy
+
+    _tz = field_validator("timezone")(_zone)
+
+
+class SupportConfig(_Strict):
+    language: Language = "en"
+    timezone: str = "UTC"
+    # The supergroup with topics where escalated cases are worked (the support desk).
+    chat_id: int | None = None
+    members: list[Person] = Field(default_factory=list)
+
+    _tz = field_validator("timezone")(_zone)
+
+
+class ShopConfig(_Strict):
+    sellers: list[SellerConfig] = Field(min_length=1)
+    support: SupportConfig = Field(default_factory=SupportConfig)
+
+    def seller(self, seller_id: str) -> SellerConfig:
+        for seller in self.sellers:
+            if seller.id == seller_id:
+                return seller
+        raise KeyError(seller_id)
+
+    @field_validator("sellers")
+    @classmethod
+    def _unique(cls, sellers: list[SellerConfig]) -> list[SellerConfig]:
+        ids = [s.id for s in sellers]
+        if len(ids) != len(set(ids)):
+            raise ValueError("seller ids must be unique")
+        return sellers
+
+
+def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(path, None, "", f"cannot read: {exc.strerror}")]) from exc
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise ConfigError([ConfigProblem(path, line, "", f"not valid TOML: {exc}")]) from exc
+
+
+def _problems(path: Path, text: str, error: ValidationError) -> list[ConfigProblem]:
+    index = LineIndex(text)
+    problems = []
+    for item in error.errors():
+        loc = [p for p in item["loc"] if p not in ("function-after", "[key]")]
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(
+            ConfigProblem(path, index.line_of(loc), ".".join(str(p) for p in loc), message)
+        )
+    return problems
+
+
+def load_policy(path: Path) -> Policy:
+    text, data = _read_toml(path)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_problems(path, text, exc)) from exc
+
+
+def load_shop(path: Path | None = None) -> ShopConfig:
+    path = path or DEMO_SHOP
+    text, data = _read_toml(path)
+    problems: list[ConfigProblem] = []
+    for seller in data.get("sellers", []):
+        if not isinstance(seller, dict):
+            continue
+        policy = seller.get("policy", "default")
+        if isinstance(policy, str):
+            policy_path = DEFAULT_POLICY if policy == "default" else path.parent / policy
+            try:
+                seller["policy"] = load_policy(policy_path)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+                seller["policy"] = load_policy(DEFAULT_POLICY)  # keep checking the rest
+        elif isinstance(policy, dict):
+            # An inline policy starts from the defaults, so a seller writes only what differs.
+            default = tomllib.loads(DEFAULT_POLICY.read_text(encoding="utf-8"))
+            seller["policy"] = _merge(default, policy)
+    try:
+        shop = ShopConfig.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_problems(path, text, exc))
+        raise ConfigError(problems) from exc
+    if problems:
+        raise ConfigError(problems)
+    return shop
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,71 @@
+"""What a messenger adapter implements to deliver one outbox row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    id: int
+    chat_id: int
+    thread_id: int | None
+    text: str
+    buttons: list[list[dict[str, str]]] | None
+    photos: list[str] | None
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class RetryAfterError(DeliveryError):
+    """The messenger asked us to slow down (Telegram's 429 with retry_after)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class TemporaryError(DeliveryError):
+    """5xx or a network failure: worth trying again later."""
+
+
+class PermanentError(DeliveryError):
+    """The chat is gone, the bot was blocked, or the message can never be sent."""
+
+
+class Transport(Protocol):
+    async def deliver(self, message: Outbound) -> int:
+        """Send one outbox row; return the id of the (last) message the messenger created."""
+        ...
+
+
+MAX_TEXT = 4096
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split at line breaks so each part fits; templates keep every HTML tag on one line, so a
+    part never ends inside a tag pair. A single overlong line is cut at the limit."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        rest = line
+        while len(rest) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(rest[:limit])
+            rest = rest[limit:]
+        candidate = f"{current}\n{rest}" if current else rest
+        if len(candidate) > limit:
+            parts.append(current)
+            current = rest
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts

@@ -1,0 +1,1 @@
+"""Pure domain rules: money, durations, policy and offers. No I/O lives here."""

@@ -1,0 +1,145 @@
+"""A seller's policy: the one standard every offer comes from.
+
+PLAYBOOK: "same problem, same answer".
+
+The policy is data, read from TOML; `bot.domain.offers` turns it and the case facts into an offer.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from bot.domain.durations import format_duration, parse_duration
+from bot.domain.enums import CommitmentKind, Reason, Remedy, Want
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v),
+    PlainSerializer(format_duration, return_type=str),
+]
+PositiveAmount = Annotated[Decimal, Field(gt=0, max_digits=14)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RemedyRule(_Strict):
+    """The standard answer to one (reason, want) pair."""
+
+    remedy: Remedy
+    percent: Annotated[Decimal, Field(gt=0, le=100)] | None = None
+    amount: dict[str, PositiveAmount] | None = None  # fixed compensation per currency
+
+    @model_validator(mode="after")
+    def _fields_match_remedy(self) -> RemedyRule:
+        if self.remedy is Remedy.PERCENT and self.percent is None:
+            raise ValueError("remedy 'percent' needs percent = 1..100")
+        if self.remedy is Remedy.FIXED and not self.amount:
+            raise ValueError("remedy 'fixed' needs amount = { RUB = \"300\" } (one per currency)")
+        if self.remedy not in (Remedy.PERCENT,) and self.percent is not None:
+            raise ValueError(f"percent has no meaning for remedy '{self.remedy}'")
+        if self.remedy in (Remedy.REFUND, Remedy.COUPON):
+            raise ValueError(
+                f"'{self.remedy}' is what a seller offers by hand, not a standard remedy"
+            )
+        return self
+
+
+class ReasonRule(_Strict):
+    photos: bool = False
+    return_shipping: Literal["seller", "buyer"] = "seller"
+    keep: RemedyRule | None = None
+    replace: RemedyRule | None = None
+    return_: RemedyRule | None = Field(default=None, alias="return")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def remedy_for(self, want: Want) -> RemedyRule | None:
+        return {Want.KEEP: self.keep, Want.REPLACE: self.replace, Want.RETURN: self.return_}.get(
+            want
+        )
+
+    @field_validator("keep")
+    @classmethod
+    def _keep_moves_money(cls, rule: RemedyRule | None) -> RemedyRule | None:
+        if rule is not None and rule.remedy not in (Remedy.PERCENT, Remedy.FIXED, Remedy.CLAIMED):
+            raise ValueError("keep (the buyer keeps the item) takes percent, fixed or claimed")
+        return rule
+
+    @field_validator("replace")
+    @classmethod
+    def _replace_ships(cls, rule: RemedyRule | None) -> RemedyRule | None:
+        if rule is not None and rule.remedy not in (Remedy.REPLACEMENT, Remedy.RESHIP):
+            raise ValueError("replace takes replacement or reship")
+        return rule
+
+    @field_validator("return_")
+    @classmethod
+    def _return_refunds(cls, rule: RemedyRule | None) -> RemedyRule | None:
+        if rule is not None and rule.remedy is not Remedy.RETURN_FULL:
+            raise ValueError("return takes return_full")
+        return rule
+
+
+class Escalation(_Strict):
+    max_buyer_declines: Annotated[int, Field(ge=1, le=5)] = 2
+    amount_threshold: dict[str, PositiveAmount] = Field(default_factory=dict)
+
+
+class Policy(_Strict):
+    return_window: Duration = timedelta(days=14)
+    return_reasons: list[Reason] = Field(
+        default_factory=lambda: [
+            Reason.DEFECT,
+            Reason.WRONG_ITEM,
+            Reason.NOT_AS_DESCRIBED,
+            Reason.DAMAGED_IN_TRANSIT,
+            Reason.CHANGED_MIND,
+        ]
+    )
+    keep_order_discount: Annotated[Decimal, Field(ge=0, le=50)] = Decimal(0)
+    auto_approve: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(default_factory=dict)
+    escalation: Escalation = Field(default_factory=Escalation)
+    reply_targets: dict[CommitmentKind, Duration] = Field(default_factory=dict)
+    reasons: dict[Reason, ReasonRule] = Field(default_factory=dict)
+
+    @field_validator("auto_approve")
+    @classmethod
+    def _currency_codes(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for code in value:
+            if len(code) != 3 or not code.isupper():
+                raise ValueError(f"{code!r} is not a currency code such as RUB, CNY or USD")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Policy:
+        missing = [kind.value for kind in CommitmentKind if kind not in self.reply_targets]
+        if missing:
+            raise ValueError(f"reply_targets lacks {', '.join(missing)}")
+        unknown = [r.value for r in self.return_reasons if r not in self.reasons]
+        if unknown:
+            raise ValueError(f"return_reasons names reasons with no [reasons.X] table: {unknown}")
+        return self
+
+    def rule(self, reason: Reason) -> ReasonRule:
+        return self.reasons.get(reason, ReasonRule())
+
+    def offered_reasons(self) -> list[Reason]:
+        """Reasons the buyer can pick, in the playbook's order."""
+        return [reason for reason in Reason if reason in self.reasons]
+
+    def target(self, kind: CommitmentKind) -> timedelta:
+        return self.reply_targets[kind]

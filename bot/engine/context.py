@@ -1,0 +1,181 @@
+"""What a handler receives: the event, a unit of work on the database, the clock's one "now" for
+this update, the renderer and the shop, and ways to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config.shop import SellerConfig, ShopConfig
+from bot.engine.events import Button, Incoming, Outgoing
+from bot.rendering import Reader, Renderer, locale_for
+from bot.storage.models import Buyer, Conversation
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonSpec:
+    """A button before it is rendered in its reader's language."""
+
+    label: str  # a macro of templates/<locale>/labels.j2
+    payload: CallbackData | str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+def button(label: str, payload: CallbackData | str, **variables: Any) -> ButtonSpec:
+    return ButtonSpec(label, payload, variables)
+
+
+Keyboard = Sequence[Sequence[ButtonSpec]]
+
+
+def column(*buttons: ButtonSpec) -> Keyboard:
+    return [[b] for b in buttons]
+
+
+@dataclass(slots=True)
+class Actor:
+    """Who sent the update, computed once per update from the sender, never from a payload."""
+
+    buyer: Buyer
+    seller_ids: frozenset[str]  # the sellers this person may decide for
+    is_support: bool
+
+
+def buyer_reader(buyer: Buyer) -> Reader:
+    return Reader(buyer.language or locale_for(buyer.language_code), buyer.timezone)
+
+
+def seller_reader(seller: SellerConfig) -> Reader:
+    return Reader(seller.language, seller.timezone)
+
+
+class Context:
+    def __init__(
+        self,
+        *,
+        event: Incoming,
+        session: AsyncSession,
+        now: datetime,
+        renderer: Renderer,
+        shop: ShopConfig,
+        conversation: Conversation,
+        actor: Actor,
+    ) -> None:
+        self.event = event
+        self.session = session
+        self.now = now
+        self.renderer = renderer
+        self.shop = shop
+        self.conversation = conversation
+        self.actor = actor
+        # Replies go in the reader's language; seller and support handlers switch it once
+        # they know in which role the person acts.
+        self.reader = buyer_reader(actor.buyer)
+        self.replies: list[Outgoing] = []
+        self.callback_answer: str | None = None
+
+    # -- readers -----------------------------------------------------------------------------
+    def seller(self, seller_id: str) -> SellerConfig:
+        return self.shop.seller(seller_id)
+
+    def act_as_seller(self, seller_id: str) -> SellerConfig:
+        seller = self.seller(seller_id)
+        self.reader = seller_reader(seller)
+        return seller
+
+    def support_reader(self) -> Reader:
+        return Reader(self.shop.support.language, self.shop.support.timezone)
+
+    def act_as_support(self) -> None:
+        self.reader = self.support_reader()
+
+    # -- answering ---------------------------------------------------------------------------
+    def render(self, template: str, reader: Reader | None = None, /, **variables: Any) -> str:
+        return self.renderer.render(template, reader or self.reader, now=self.now, **variables)
+
+    def send(
+        self,
+        chat_id: int,
+        reader: Reader,
+        template: str,
+        /,
+        *,
+        buttons: Keyboard = (),
+        photos: Sequence[str] = (),
+        case_id: int | None = None,
+        thread_id: int | None = None,
+        **variables: Any,
+    ) -> None:
+        self.replies.append(
+            Outgoing(
+                chat_id=chat_id,
+                text=self.render(template, reader, **variables),
+                buttons=self._keyboard(buttons, reader),
+                photos=tuple(photos),
+                thread_id=thread_id,
+                case_id=case_id,
+                template=template,
+            )
+        )
+
+    def reply(self, template: str, /, *, buttons: Keyboard = (), **variables: Any) -> None:
+        """Answer in the chat the update came from."""
+        case_id = variables.pop("case_id", self.conversation.case_id)
+        self.send(
+            self.event.chat_id,
+            self.reader,
+            template,
+            buttons=buttons,
+            case_id=case_id,
+            thread_id=self.event.thread_id,
+            **variables,
+        )
+
+    def to_buyer(self, buyer: Buyer, template: str, /, **kwargs: Any) -> None:
+        self.send(buyer.telegram_id, buyer_reader(buyer), template, **kwargs)
+
+    def to_deciders(self, seller_id: str, template: str, /, **kwargs: Any) -> None:
+        seller = self.seller(seller_id)
+        for decider in seller.deciders:
+            self.send(decider.telegram_id, seller_reader(seller), template, **kwargs)
+
+    def answer(self, template: str, /, **variables: Any) -> None:
+        """The short pop-up on a pressed button."""
+        self.callback_answer = self.render(template, **variables)
+
+    def label(self, name: str, reader: Reader | None = None, /, **variables: Any) -> str:
+        return self.renderer.label(name, reader or self.reader, **variables)
+
+    def _keyboard(self, rows: Keyboard, reader: Reader) -> tuple[tuple[Button, ...], ...]:
+        return tuple(
+            tuple(
+                Button(
+                    self.renderer.label(spec.label, reader, **spec.variables),
+                    spec.payload if isinstance(spec.payload, str) else spec.payload.pack(),
+                )
+                for spec in row
+            )
+            for row in rows
+            if row
+        )
+
+    # -- waiting -----------------------------------------------------------------------------
+    def expect(
+        self,
+        state: str | None,
+        *,
+        case_id: int | None = None,
+        offer_id: int | None = None,
+        **data: Any,
+    ) -> None:
+        """Remember what this chat waits for next; the next text or photo goes there."""
+        self.conversation.awaiting = state
+        self.conversation.case_id = case_id
+        self.conversation.offer_id = offer_id
+        self.conversation.data = data
+        self.conversation.updated_at = self.now

@@ -1,0 +1,74 @@
+"""What an adapter hands the engine, and what the engine hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    id: int
+    name: str = ""
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    file_id: str
+    file_unique_id: str
+    size: int | None = None
+    stored_path: str | None = None  # where the adapter saved the downloaded copy
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update from one person in one chat."""
+
+    key: str  # unique per update; a repeated key is acknowledged and ignored
+    sender: Sender
+    chat_id: int
+    text: str | None = None
+    payload: str | None = None  # the pressed button's data
+    callback_id: str | None = None
+    photos: tuple[Photo, ...] = ()
+    caption: str | None = None
+    thread_id: int | None = None  # a forum topic in a group
+    # Something the bot cannot use ("sticker", "voice", "document", "photo_too_large" ...).
+    unsupported: str | None = None
+    is_private: bool = True
+
+    @property
+    def command(self) -> tuple[str, str] | None:
+        """("start", "args") for "/start args" or "/start@bot args"."""
+        if not self.text or not self.text.startswith("/"):
+            return None
+        head, _, args = self.text[1:].partition(" ")
+        name = head.split("@", 1)[0].lower()
+        return (name, args.strip()) if name else None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    text: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A rendered message owed to a chat."""
+
+    chat_id: int
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    photos: tuple[str, ...] = ()
+    thread_id: int | None = None
+    case_id: int | None = None
+    template: str | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    duplicate: bool = False
+    replies: list[Outgoing] = field(default_factory=list)
+    callback_answer: str | None = None
+    failed: bool = False  # a bug met the update; the person was told and the update recorded

@@ -1,0 +1,138 @@
+"""Routes an event to a handler: a pressed button by its payload's prefix, a command by name,
+text and photos by what the chat is waiting for."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiogram.filters.callback_data import CallbackData
+
+from bot.engine.errors import Stale
+
+if TYPE_CHECKING:
+    from bot.engine.context import Context
+
+P = TypeVar("P", bound=CallbackData)
+Handler = Callable[["Context"], Awaitable[None]]
+PayloadHandler = Callable[["Context", Any], Awaitable[None]]
+CommandHandler = Callable[["Context", str], Awaitable[None]]
+
+
+class Router:
+    """A registry of handlers. Several routers (buyer, seller, support) merge into one."""
+
+    def __init__(self) -> None:
+        self.payloads: dict[str, tuple[type[CallbackData], PayloadHandler]] = {}
+        self.commands: dict[str, CommandHandler] = {}
+        self.texts: dict[str, Handler] = {}
+        self.photos: dict[str, Handler] = {}
+        self.reprompts: dict[str, Handler] = {}
+        self.fallback: Handler | None = None
+
+    # -- registration ------------------------------------------------------------------------
+    def button(self, payload: type[P]) -> Callable[[PayloadHandler], PayloadHandler]:
+        def register(handler: PayloadHandler) -> PayloadHandler:
+            prefix = payload.__prefix__
+            if prefix in self.payloads:
+                raise ValueError(f"payload prefix {prefix!r} registered twice")
+            self.payloads[prefix] = (payload, handler)
+            return handler
+
+        return register
+
+    def command(self, *names: str) -> Callable[[CommandHandler], CommandHandler]:
+        def register(handler: CommandHandler) -> CommandHandler:
+            for name in names:
+                self.commands[name] = handler
+            return handler
+
+        return register
+
+    def text(self, state: str) -> Callable[[Handler], Handler]:
+        """Handles free text while the chat waits in `state`."""
+
+        def register(handler: Handler) -> Handler:
+            self.texts[state] = handler
+            return handler
+
+        return register
+
+    def photo(self, state: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.photos[state] = handler
+            return handler
+
+        return register
+
+    def reprompt(self, state: str) -> Callable[[Handler], Handler]:
+        """Asks the question of `state` again, when the person typed where a button was due."""
+
+        def register(handler: Handler) -> Handler:
+            self.reprompts[state] = handler
+            return handler
+
+        return register
+
+    def otherwise(self, handler: Handler) -> Handler:
+        self.fallback = handler
+        return handler
+
+    def include(self, other: Router) -> None:
+        for prefix, entry in other.payloads.items():
+            if prefix in self.payloads:
+                raise ValueError(f"payload prefix {prefix!r} registered twice")
+            self.payloads[prefix] = entry
+        self.commands.update(other.commands)
+        self.texts.update(other.texts)
+        self.photos.update(other.photos)
+        self.reprompts.update(other.reprompts)
+        self.fallback = other.fallback or self.fallback
+
+    # -- dispatch ----------------------------------------------------------------------------
+    async def dispatch(self, ctx: Context) -> None:
+        event = ctx.event
+        if event.payload is not None:
+            await self._dispatch_payload(ctx, event.payload)
+            return
+        command = event.command
+        if command is not None and command[0] in self.commands:
+            await self.commands[command[0]](ctx, command[1])
+            return
+        state = ctx.conversation.awaiting
+        if event.photos or event.unsupported:
+            handler = self.photos.get(state or "") if event.photos else None
+            if handler is not None:
+                await handler(ctx)
+                return
+            ctx.reply("common/unsupported", what=event.unsupported or "photo")
+            await self._reprompt(ctx, state)
+            return
+        if state in self.texts and command is None:
+            await self.texts[state](ctx)
+            return
+        if command is None and await self._reprompt(ctx, state, hint=True):
+            return
+        if self.fallback is not None:
+            await self.fallback(ctx)
+
+    async def _dispatch_payload(self, ctx: Context, payload: str) -> None:
+        prefix = payload.split(":", 1)[0]
+        entry = self.payloads.get(prefix)
+        if entry is None:
+            raise Stale()
+        model, handler = entry
+        try:
+            data = model.unpack(payload)
+        except (ValueError, TypeError) as exc:
+            raise Stale() from exc
+        await handler(ctx, data)
+
+    async def _reprompt(self, ctx: Context, state: str | None, *, hint: bool = False) -> bool:
+        handler = self.reprompts.get(state or "")
+        if handler is None:
+            return False
+        if hint:
+            ctx.reply("common/use_buttons")
+        await handler(ctx)
+        return True

@@ -1,0 +1,157 @@
+"""Jinja templates with Telegram-HTML escaping, strict variables and Babel filters.
+
+Telegram's HTML parse mode understands exactly the entities Jinja's escaping produces (&lt; &gt;
+&amp; &#34; &#39;), so autoescaping every template makes any user text safe to embed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_skeleton, format_timedelta
+from babel.numbers import format_currency, format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from bot.domain.money import Money
+
+LOCALES = ("en", "ru", "zh")
+DEFAULT_LOCALE = "en"
+
+
+def templates_root() -> Path:
+    """The checkout's templates/ folder, or the copy packed into an installed wheel."""
+    configured = os.environ.get("RETURNDESK_TEMPLATES")
+    if configured:
+        return Path(configured)
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here.parent / "templates", here / "_templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("templates/ not found; set RETURNDESK_TEMPLATES")
+
+
+def locale_for(language_code: str | None) -> str:
+    """Telegram's language codes ("ru", "zh-hans", "en-US") to the locales we have."""
+    if not language_code:
+        return DEFAULT_LOCALE
+    base = language_code.lower().replace("_", "-").split("-")[0]
+    return base if base in LOCALES else DEFAULT_LOCALE
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who reads a message: their locale and time zone decide words, numbers and times."""
+
+    locale: str
+    timezone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return _zone(self.timezone)
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _reader(context: Context) -> Reader:
+    reader = context.get("reader")
+    if not isinstance(reader, Reader):  # pragma: no cover - guarded by Renderer.render
+        raise TypeError("templates are rendered with a reader")
+    return reader
+
+
+@pass_context
+def _money(context: Context, value: Money) -> str:
+    return str(format_currency(value.amount, value.currency, locale=_reader(context).locale))
+
+
+@pass_context
+def _number(context: Context, value: Any) -> str:
+    return str(format_decimal(value, locale=_reader(context).locale))
+
+
+@pass_context
+def _when(context: Context, value: datetime) -> str:
+    """Weekday, date and time in the reader's zone: "Tue, Nov 17 14:00"."""
+    reader = _reader(context)
+    day = format_skeleton("MMMEd", value, tzinfo=reader.zone, locale=reader.locale)
+    time = format_skeleton("Hm", value, tzinfo=reader.zone, locale=reader.locale)
+    return f"{day} {time}"
+
+
+@pass_context
+def _date(context: Context, value: datetime) -> str:
+    reader = _reader(context)
+    return str(format_skeleton("yMMMd", value, tzinfo=reader.zone, locale=reader.locale))
+
+
+@pass_context
+def _zone_name(context: Context, value: datetime) -> str:
+    reader = _reader(context)
+    return str(format_datetime(value, "zzzz", tzinfo=reader.zone, locale=reader.locale))
+
+
+@pass_context
+def _duration(context: Context, value: timedelta) -> str:
+    return str(format_timedelta(value, locale=_reader(context).locale, threshold=1.5))
+
+
+def _clip(value: str, limit: int = 500) -> str:
+    """Shorten user text quoted in a message; the full text stays in the transcript."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+class Renderer:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or templates_root()
+        self.env = Environment(
+            loader=FileSystemLoader(self.root),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            auto_reload=False,
+        )
+        self.env.filters.update(
+            money=_money,
+            number=_number,
+            when=_when,
+            date=_date,
+            zone=_zone_name,
+            duration=_duration,
+            clip=_clip,
+        )
+        self._label_modules: dict[Reader, Any] = {}
+
+    def render(self, name: str, reader: Reader, /, **variables: Any) -> str:
+        """Render templates/<locale>/<name>.j2 as Telegram HTML."""
+        template = self.env.get_template(f"{reader.locale}/{name}.j2")
+        return template.render(reader=reader, **variables).strip()
+
+    def label(self, name: str, reader: Reader, /, **variables: Any) -> str:
+        """A button label: a macro of templates/<locale>/labels.j2, as plain text."""
+        macro = getattr(self._labels(reader), name)
+        rendered: Markup = macro(**variables)
+        return rendered.striptags().strip()
+
+    def _labels(self, reader: Reader) -> Any:
+        module = self._label_modules.get(reader)
+        if module is None:
+            template = self.env.get_template(f"{reader.locale}/labels.j2")
+            module = self._label_modules[reader] = template.make_module({"reader": reader})
+        return module
+
+    def template_names(self, locale: str) -> list[str]:
+        base = self.root / locale
+        return sorted(str(path.relative_to(base).with_suffix("")) for path in base.rglob("*.j2"))

@@ -1,0 +1,126 @@
+"""A person in the sandbox: sends text and photos, presses buttons by their label, and reads
+what the bot sent them. Tests read like the conversation they check."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.engine.events import Incoming, Outcome, Photo, Sender
+from bot.sandbox.memory import Delivered
+
+if TYPE_CHECKING:
+    from bot.sandbox.sandbox import Sandbox
+
+_photo_ids = itertools.count(1)
+
+
+class NoSuchButtonError(AssertionError):
+    pass
+
+
+@dataclass
+class Participant:
+    sandbox: Sandbox
+    user_id: int
+    name: str
+    language_code: str | None = None
+    answers: list[str] = field(default_factory=list)  # pop-ups shown on pressed buttons
+
+    @property
+    def sender(self) -> Sender:
+        return Sender(self.user_id, self.name, self.language_code)
+
+    @property
+    def chat_id(self) -> int:
+        return self.user_id  # a private chat with the bot
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def inbox(self) -> list[Delivered]:
+        return self.sandbox.transport.chats[self.chat_id]
+
+    @property
+    def last(self) -> Delivered:
+        if not self.inbox:
+            raise AssertionError(f"{self.name} has received nothing")
+        return self.inbox[-1]
+
+    def since(self, mark: int) -> list[Delivered]:
+        return self.inbox[mark:]
+
+    @property
+    def mark(self) -> int:
+        return len(self.inbox)
+
+    # -- acting ------------------------------------------------------------------------------
+    async def send(self, text: str, *, key: str | None = None) -> Outcome:
+        return await self._process(
+            Incoming(
+                key=key or self.sandbox.next_key(),
+                sender=self.sender,
+                chat_id=self.chat_id,
+                text=text,
+            )
+        )
+
+    async def send_photo(self, *, caption: str | None = None, size: int = 120_000) -> Outcome:
+        number = next(_photo_ids)
+        photo = Photo(file_id=f"photo-{number}", file_unique_id=f"uniq-{number}", size=size)
+        return await self._process(
+            Incoming(
+                key=self.sandbox.next_key(),
+                sender=self.sender,
+                chat_id=self.chat_id,
+                photos=(photo,),
+                caption=caption,
+            )
+        )
+
+    async def send_unsupported(self, what: str) -> Outcome:
+        return await self._process(
+            Incoming(
+                key=self.sandbox.next_key(),
+                sender=self.sender,
+                chat_id=self.chat_id,
+                unsupported=what,
+            )
+        )
+
+    def button(self, label: str, message: Delivered | None = None) -> str:
+        """The payload of the button labelled `label` (exactly, else as a part of the label), on
+        `message`, or on the newest message that has such a button."""
+        candidates = [message] if message else [m for m in reversed(self.inbox) if m.buttons]
+        for candidate in candidates:
+            buttons = [b for row in candidate.buttons for b in row]
+            exact = [payload for text, payload in buttons if text == label]
+            loose = [payload for text, payload in buttons if label.lower() in text.lower()]
+            if exact or loose:
+                return (exact or loose)[0]
+        available = candidates[0].labels if candidates else []
+        raise NoSuchButtonError(f"{self.name} sees no button {label!r}; newest: {available}")
+
+    async def click(
+        self, label: str, *, message: Delivered | None = None, key: str | None = None
+    ) -> Outcome:
+        payload = self.button(label, message)
+        return await self.press(payload, key=key)
+
+    async def press(self, payload: str, *, key: str | None = None) -> Outcome:
+        """Press a button by its raw payload (what a tampering client could send)."""
+        outcome = await self._process(
+            Incoming(
+                key=key or self.sandbox.next_key(),
+                sender=self.sender,
+                chat_id=self.chat_id,
+                payload=payload,
+                callback_id=f"cb-{self.sandbox.next_key()}",
+            )
+        )
+        if outcome.callback_answer:
+            self.answers.append(outcome.callback_answer)
+        return outcome
+
+    async def _process(self, event: Incoming) -> Outcome:
+        return await self.sandbox.process(event)

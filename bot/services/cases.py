@@ -1,0 +1,106 @@
+"""Cases and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.enums import CaseKind, CaseState, Role
+from bot.storage.models import Case, CaseEvent, Evidence, Order
+
+# States in which the buyer is still describing the case: a new request may replace it.
+DRAFT_STATES = (
+    CaseState.REASON,
+    CaseState.ITEM,
+    CaseState.QUANTITY,
+    CaseState.WANT,
+    CaseState.QUESTION,
+    CaseState.CONDITION,
+    CaseState.EVIDENCE,
+    CaseState.CANCEL_CONFIRM,
+)
+
+
+async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
+    """The case row, locked until the update's transaction ends (a no-op lock on SQLite, whose
+    transactions are already serial)."""
+    return await session.scalar(
+        select(Case)
+        .where(Case.id == case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
+    return await session.scalar(
+        select(Case)
+        .where(Case.order_id == order_id, Case.state.not_in([CaseState.RESOLVED, CaseState.CLOSED]))
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
+
+
+def open_case(
+    session: AsyncSession, order: Order, kind: CaseKind, state: CaseState, now: datetime
+) -> Case:
+    assert order.buyer_id is not None
+    case = Case(
+        order=order,
+        buyer_id=order.buyer_id,
+        seller_id=order.seller_id,
+        kind=kind,
+        state=state,
+        created_at=now,
+        updated_at=now,
+        buyer_declines=0,
+    )
+    session.add(case)
+    return case
+
+
+async def record(
+    session: AsyncSession,
+    case: Case,
+    now: datetime,
+    action: str,
+    *,
+    role: Role,
+    actor_id: int | None,
+    state: CaseState | None = None,
+    **detail: Any,
+) -> None:
+    """Write one step of the case's history, and move it to `state` if given."""
+    if state is not None:
+        case.state = state
+        if not state.is_open:
+            case.closed_at = now
+    case.updated_at = now
+    await session.flush()  # the case needs its id before its history can refer to it
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor_role=role,
+            actor_id=actor_id,
+            action=action,
+            detail={k: str(v) if not isinstance(v, int | bool) else v for k, v in detail.items()},
+        )
+    )
+
+
+async def evidence_of(session: AsyncSession, case_id: int) -> list[Evidence]:
+    rows = await session.scalars(
+        select(Evidence).where(Evidence.case_id == case_id).order_by(Evidence.id)
+    )
+    return list(rows)
+
+
+async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    rows = await session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+    )
+    return list(rows)

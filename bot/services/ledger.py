@@ -1,0 +1,106 @@
+"""The refund ledger: the one place money is promised back (DESIGN decision 6).
+
+Every refund is written here under a lock on its order, checked against what is left of the
+payment, and counted on the order row, whose CHECK constraint refuses an over-refund even if
+this code were wrong. An idempotency key makes a replayed approval return the first refund.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.enums import Reason, RefundStatus
+from bot.domain.money import Money
+from bot.storage.models import Order, Refund
+
+
+class OverRefundError(Exception):
+    def __init__(self, requested: Money, refundable: Money) -> None:
+        super().__init__(f"{requested} asked, {refundable} refundable")
+        self.requested = requested
+        self.refundable = refundable
+
+
+async def lock_order(session: AsyncSession, order_id: int) -> Order:
+    order = await session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise LookupError(f"order {order_id}")
+    return order
+
+
+async def approve_refund(
+    session: AsyncSession,
+    *,
+    order_id: int,
+    amount: Money,
+    reason: Reason,
+    key: str,
+    now: datetime,
+    case_id: int | None = None,
+    offer_id: int | None = None,
+    note: str | None = None,
+) -> Refund:
+    """Record an approved refund, or return the one already recorded under `key`."""
+    order = await lock_order(session, order_id)
+    existing = await session.scalar(select(Refund).where(Refund.idempotency_key == key))
+    if existing is not None:
+        return existing
+    if amount.currency != order.currency:
+        raise ValueError(f"refund in {amount.currency} for an order paid in {order.currency}")
+    if amount.minor <= 0:
+        raise ValueError("a refund must be positive")
+    if amount > order.refundable:
+        raise OverRefundError(amount, order.refundable)
+    order.refunded_minor += amount.minor
+    refund = Refund(
+        order_id=order_id,
+        case_id=case_id,
+        offer_id=offer_id,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        reason=reason,
+        status=RefundStatus.APPROVED,
+        idempotency_key=key,
+        note=note,
+        created_at=now,
+        approved_at=now,
+    )
+    session.add(refund)
+    await session.flush()
+    return refund
+
+
+def mark_executed(refund: Refund, now: datetime) -> bool:
+    """The money went out. False when it was already marked (a second tap)."""
+    if refund.status is not RefundStatus.APPROVED:
+        return False
+    refund.status = RefundStatus.EXECUTED
+    refund.executed_at = now
+    return True
+
+
+async def mark_failed(session: AsyncSession, refund: Refund, now: datetime, why: str) -> bool:
+    """The payment did not go through: the amount becomes refundable again."""
+    if refund.status is not RefundStatus.APPROVED:
+        return False
+    order = await lock_order(session, refund.order_id)
+    order.refunded_minor -= refund.amount_minor
+    refund.status = RefundStatus.FAILED
+    refund.failed_at = now
+    refund.note = why
+    return True
+
+
+async def refunds_of_case(session: AsyncSession, case_id: int) -> list[Refund]:
+    rows = await session.scalars(
+        select(Refund).where(Refund.case_id == case_id).order_by(Refund.id)
+    )
+    return list(rows)

@@ -1,0 +1,118 @@
+"""Offers and the decisions on them: who proposed, approved, changed, refused, accepted,
+declined, when and why. A deviation from the policy's standard is recorded as one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.enums import OfferStatus, Remedy, Role
+from bot.domain.money import Money
+from bot.domain.offers import StandardOffer
+from bot.storage.models import Case, Decision, Offer
+
+
+async def create(
+    session: AsyncSession,
+    case: Case,
+    *,
+    remedy: Remedy,
+    amount: Money | None,
+    status: OfferStatus,
+    role: Role,
+    actor_id: int | None,
+    now: datetime,
+    standard: StandardOffer | None = None,
+    note: str | None = None,
+) -> Offer:
+    """A new offer on the case. Compared with `standard` (or with the case's first, standard
+    offer), a different remedy or amount is marked as a deviation."""
+    if standard is None:
+        first = await session.scalar(
+            select(Offer).where(Offer.case_id == case.id).order_by(Offer.id).limit(1)
+        )
+        standard_remedy = first.standard_remedy if first else None
+        standard_minor = first.standard_amount_minor if first else None
+    else:
+        standard_remedy = standard.remedy
+        standard_minor = standard.amount.minor if standard.amount else None
+    rounds = await session.scalar(select(func.count()).where(Offer.case_id == case.id))
+    amount_minor = amount.minor if amount else None
+    deviation = standard_remedy is not None and (
+        remedy != standard_remedy or amount_minor != standard_minor
+    )
+    offer = Offer(
+        case_id=case.id,
+        round=(rounds or 0) + 1,
+        remedy=remedy,
+        amount_minor=amount_minor,
+        currency=case.order.currency,
+        standard_remedy=standard_remedy,
+        standard_amount_minor=standard_minor,
+        deviation=deviation,
+        deviation_note=note if deviation else None,
+        proposed_by_role=role,
+        proposed_by_id=actor_id,
+        status=status,
+        created_at=now,
+    )
+    session.add(offer)
+    await session.flush()
+    return offer
+
+
+async def lock(session: AsyncSession, offer_id: int) -> Offer | None:
+    return await session.scalar(
+        select(Offer)
+        .where(Offer.id == offer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def current(session: AsyncSession, case_id: int) -> Offer | None:
+    return await session.scalar(
+        select(Offer).where(Offer.case_id == case_id).order_by(Offer.id.desc()).limit(1)
+    )
+
+
+async def decide(
+    session: AsyncSession,
+    offer: Offer,
+    *,
+    expected: OfferStatus,
+    status: OfferStatus,
+    action: str,
+    role: Role,
+    actor_id: int | None,
+    actor_name: str | None,
+    now: datetime,
+    amount: Money | None = None,
+    note: str | None = None,
+) -> bool:
+    """Move the offer from `expected` to `status`. Only one decision wins: the update is
+    conditional on the status, so a second decider's tap finds it changed and gets False."""
+    result = await session.execute(
+        update(Offer)
+        .where(Offer.id == offer.id, Offer.status == expected)
+        .values(status=status, decided_at=now, decided_by_id=actor_id, decided_by_name=actor_name)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        await session.refresh(offer)
+        return False
+    await session.refresh(offer)
+    session.add(
+        Decision(
+            offer_id=offer.id,
+            actor_role=role,
+            actor_id=actor_id,
+            action=action,
+            amount_minor=amount.minor if amount else None,
+            note=note,
+            at=now,
+        )
+    )
+    return True

@@ -1,0 +1,36 @@
+"""Orders as a buyer may see them: only their own."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import Order
+
+RECENT_ORDERS = 8
+
+
+async def buyer_orders(session: AsyncSession, buyer_id: int) -> list[Order]:
+    rows = await session.scalars(
+        select(Order)
+        .where(Order.buyer_id == buyer_id)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(RECENT_ORDERS)
+    )
+    return list(rows.unique())
+
+
+async def buyer_order(session: AsyncSession, buyer_id: int, order_id: int) -> Order | None:
+    order = await session.get(Order, order_id)
+    return order if order is not None and order.buyer_id == buyer_id else None
+
+
+async def orders_by_number(session: AsyncSession, number: str) -> list[Order]:
+    """Every order with this number, whoever's; callers decide what the sender may see."""
+    cleaned = number.strip().lstrip("#№").strip()
+    if not cleaned or len(cleaned) > 64:
+        return []
+    rows = await session.scalars(
+        select(Order).where(func.lower(Order.number) == cleaned.lower()).limit(10)
+    )
+    return list(rows.unique())

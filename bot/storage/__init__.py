@@ -1,0 +1,1 @@
+"""The database: the only memory ReturnDesk has (DESIGN decision 2)."""

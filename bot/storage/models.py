@@ -1,0 +1,453 @@
+"""Tables. Money is integer minor units beside its currency; time is aware UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.domain.enums import (
+    CaseKind,
+    CaseState,
+    CommitmentKind,
+    CommitmentState,
+    EscalationReason,
+    ItemCondition,
+    OfferStatus,
+    OrderStatus,
+    Reason,
+    RefundStatus,
+    Remedy,
+    Role,
+    Want,
+)
+from bot.domain.money import Money
+from bot.storage.types import Json, StrEnumType, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: Json}
+
+
+# -- parties -----------------------------------------------------------------------------------
+
+
+class Seller(Base):
+    """Mirrors the shop config; kept in the database so orders and cases can refer to it."""
+
+    __tablename__ = "sellers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    deciders: Mapped[list[Decider]] = relationship(
+        back_populates="seller", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class Decider(Base):
+    """A Telegram user allowed to approve, change or refuse a seller's offers."""
+
+    __tablename__ = "deciders"
+
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    seller: Mapped[Seller] = relationship(back_populates="deciders")
+
+
+class SupportMember(Base):
+    __tablename__ = "support_members"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class Buyer(Base):
+    __tablename__ = "buyers"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    # Chosen with /language; until then the Telegram client's language code decides.
+    language: Mapped[str | None] = mapped_column(String(8))
+    language_code: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+# -- orders ------------------------------------------------------------------------------------
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("seller_id", "marketplace", "number"),
+        # The last line of defence of the refund rule: whatever the code does, the database
+        # refuses a total of refunds above what the buyer paid.
+        CheckConstraint("refunded_minor >= 0", name="refunded_not_negative"),
+        CheckConstraint(
+            "refunded_minor <= paid_minor + shipping_minor", name="refunded_within_paid"
+        ),
+        CheckConstraint("paid_minor >= 0 AND shipping_minor >= 0", name="paid_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), index=True)
+    marketplace: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(64))
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.telegram_id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_minor: Mapped[int] = mapped_column(BigInteger)  # paid for the items
+    shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # paid for shipping
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[OrderStatus] = mapped_column(StrEnumType(OrderStatus))
+    placed_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[datetime]
+
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="OrderItem.position",
+    )
+    seller: Mapped[Seller] = relationship(lazy="joined")
+
+    @property
+    def paid_total(self) -> Money:
+        """Everything the buyer paid: the items and the shipping."""
+        return Money.from_minor(self.paid_minor + self.shipping_minor, self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        return Money.from_minor(self.refunded_minor, self.currency)
+
+    @property
+    def refundable(self) -> Money:
+        return Money.from_minor(
+            self.paid_minor + self.shipping_minor - self.refunded_minor, self.currency
+        )
+
+    def item(self, item_id: int | None) -> OrderItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+    def value_of(self, item: OrderItem | None, quantity: int | None) -> Money:
+        """What the buyer paid for `quantity` of `item` (all items when None).
+
+        List prices are scaled down to what was actually paid, so a discounted order never
+        yields more back than the buyer put in."""
+        list_total = sum(i.unit_price_minor * i.quantity for i in self.items)
+        if item is None:
+            share = list_total
+        else:
+            share = item.unit_price_minor * min(quantity or item.quantity, item.quantity)
+        if list_total > self.paid_minor and list_total > 0:
+            share = share * self.paid_minor // list_total
+        return Money.from_minor(share, self.currency)
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    __table_args__ = (
+        UniqueConstraint("order_id", "sku"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    sku: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    order: Mapped[Order] = relationship(back_populates="items")
+
+    @property
+    def unit_price(self) -> Money:
+        return Money.from_minor(self.unit_price_minor, self.order.currency)
+
+
+# -- cases -------------------------------------------------------------------------------------
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("buyers.telegram_id"), index=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), index=True)
+    kind: Mapped[CaseKind] = mapped_column(StrEnumType(CaseKind))
+    state: Mapped[CaseState] = mapped_column(StrEnumType(CaseState), index=True)
+    reason: Mapped[Reason | None] = mapped_column(StrEnumType(Reason))
+    want: Mapped[Want | None] = mapped_column(StrEnumType(Want))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("order_items.id"))
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    condition: Mapped[ItemCondition | None] = mapped_column(StrEnumType(ItemCondition))
+    claimed_minor: Mapped[int | None] = mapped_column(BigInteger)
+    question: Mapped[str | None] = mapped_column(Text)
+    return_tracking: Mapped[str | None] = mapped_column(String(64))
+    evidence_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    buyer_declines: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_reason: Mapped[EscalationReason | None] = mapped_column(
+        StrEnumType(EscalationReason)
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    order: Mapped[Order] = relationship(lazy="joined")
+    buyer: Mapped[Buyer] = relationship(lazy="joined")
+
+    @property
+    def item(self) -> OrderItem | None:
+        return self.order.item(self.item_id)
+
+    @property
+    def affected_value(self) -> Money:
+        return self.order.value_of(self.item, self.quantity)
+
+    @property
+    def claimed(self) -> Money | None:
+        if self.claimed_minor is None:
+            return None
+        return Money.from_minor(self.claimed_minor, self.order.currency)
+
+
+class CaseEvent(Base):
+    """The case's history: every step, by whom, when."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor_role: Mapped[Role] = mapped_column(StrEnumType(Role))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    file_id: Mapped[str] = mapped_column(String(256))  # the messenger's id, to show it again
+    file_unique_id: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(Integer)
+    stored_path: Mapped[str | None] = mapped_column(String(512))  # the downloaded copy
+    caption: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+    __table_args__ = (CheckConstraint("amount_minor IS NULL OR amount_minor > 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    remedy: Mapped[Remedy] = mapped_column(StrEnumType(Remedy))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # What the policy would have offered; a difference is a deviation and is recorded as one.
+    standard_remedy: Mapped[Remedy | None] = mapped_column(StrEnumType(Remedy))
+    standard_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    deviation: Mapped[bool] = mapped_column(Boolean, default=False)
+    deviation_note: Mapped[str | None] = mapped_column(Text)
+    proposed_by_role: Mapped[Role] = mapped_column(StrEnumType(Role))
+    proposed_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[OfferStatus] = mapped_column(StrEnumType(OfferStatus), index=True)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    decided_by_name: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def amount(self) -> Money | None:
+        return (
+            None
+            if self.amount_minor is None
+            else Money.from_minor(self.amount_minor, self.currency)
+        )
+
+    @property
+    def standard_amount(self) -> Money | None:
+        if self.standard_amount_minor is None:
+            return None
+        return Money.from_minor(self.standard_amount_minor, self.currency)
+
+
+class Decision(Base):
+    """Who approved, changed, refused, accepted or declined an offer, when and why."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    actor_role: Mapped[Role] = mapped_column(StrEnumType(Role))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(32))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class Refund(Base):
+    """The ledger. A row is written only by bot.services.ledger, under the order's lock."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[Reason] = mapped_column(StrEnumType(Reason))
+    status: Mapped[RefundStatus] = mapped_column(StrEnumType(RefundStatus), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+    executed_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+
+class Commitment(Base):
+    """A promise made to a buyer: who owes what, by when (DESIGN decision 5)."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (Index("ix_commitments_open_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[CommitmentKind] = mapped_column(StrEnumType(CommitmentKind))
+    owner_role: Mapped[Role] = mapped_column(StrEnumType(Role))
+    owner_ref: Mapped[str] = mapped_column(String(64))  # seller id, or "support"
+    state: Mapped[CommitmentState] = mapped_column(StrEnumType(CommitmentState))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    warn_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id"))
+
+
+# -- conversation and delivery -----------------------------------------------------------------
+
+
+class Conversation(Base):
+    """What the bot is waiting for in one chat. Locked while an update of that chat is applied."""
+
+    __tablename__ = "conversations"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    awaiting: Mapped[str | None] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class ProcessedUpdate(Base):
+    """An update applied once; a repeated key is acknowledged and ignored."""
+
+    __tablename__ = "processed_updates"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    processed_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A reply owed to a chat, written in the transaction that decided it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[list[dict[str, str]]] | None] = mapped_column(Json)
+    photos: Mapped[list[str] | None] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending, sending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    # A sender holds a row it is delivering until then; a sender that died lets it go.
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+class TranscriptEntry(Base):
+    """Every message in and out, as the person wrote or read it."""
+
+    __tablename__ = "transcript"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[str | None] = mapped_column(String(64))
+    template: Mapped[str | None] = mapped_column(String(128))
+    update_key: Mapped[str | None] = mapped_column(String(128))
+
+
+class AuditEntry(Base):
+    """Every refusal of access, and every deliberate exception a person made."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(128))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

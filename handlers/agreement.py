@@ -1,0 +1,108 @@
+"""What happens once both sides agree: the ledger entry, the seller's task and the promise of
+when it is done, and word to both sides."""
+
+from __future__ import annotations
+
+from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Role
+from bot.domain.money import Money
+from bot.engine.context import Context, button, column
+from bot.engine.errors import Refusal, Stale
+from bot.services import cases, commitments, ledger, offers
+from bot.storage.models import Case, Offer
+from handlers.payloads import Done
+
+
+async def accept(ctx: Context, case: Case, offer: Offer) -> None:
+    """The buyer accepted `offer`."""
+    buyer = case.buyer
+    won = await offers.decide(
+        ctx.session,
+        offer,
+        expected=OfferStatus.OFFERED,
+        status=OfferStatus.ACCEPTED,
+        action="accept",
+        role=Role.BUYER,
+        actor_id=buyer.telegram_id,
+        actor_name=buyer.name,
+        now=ctx.now,
+    )
+    if not won:
+        raise Stale()
+    amount = offer.amount if offer.remedy.moves_money else None
+    await agree(ctx, case, amount=amount, key=f"offer:{offer.id}", offer=offer, role=Role.BUYER)
+
+
+async def agree(
+    ctx: Context,
+    case: Case,
+    *,
+    amount: Money | None,
+    key: str,
+    role: Role,
+    offer: Offer | None = None,
+    note: str | None = None,
+    deduction: Money | None = None,
+) -> None:
+    """Record the agreed remedy: a refund in the ledger, or a shipment or coupon owed."""
+    assert case.reason is not None
+    policy = ctx.seller(case.seller_id).policy
+    if amount is not None:
+        try:
+            await ledger.approve_refund(
+                ctx.session,
+                order_id=case.order_id,
+                amount=amount,
+                reason=case.reason,
+                key=key,
+                now=ctx.now,
+                case_id=case.id,
+                offer_id=offer.id if offer else None,
+                note=note,
+            )
+        except ledger.OverRefundError as error:
+            raise Refusal(
+                "common/over_refund",
+                audit="ledger.over_refund",
+                requested=error.requested,
+                refundable=error.refundable,
+            ) from error
+        kind = CommitmentKind.REFUND_EXECUTION
+    else:
+        kind = CommitmentKind.FULFILMENT
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "agreed",
+        role=role,
+        actor_id=ctx.event.sender.id,
+        state=CaseState.EXECUTING,
+        amount=amount or "",
+        offer=offer.id if offer else "",
+    )
+    promise = await commitments.promise(ctx.session, case, kind, policy=policy, now=ctx.now)
+    remedy = offer.remedy if offer else None
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/agreed",
+        case=case,
+        amount=amount,
+        remedy=remedy,
+        due=promise.due_at,
+        deduction=deduction,
+        note=note,
+        case_id=case.id,
+    )
+    ctx.to_deciders(
+        case.seller_id,
+        "seller/agreed",
+        case=case,
+        order=case.order,
+        amount=amount,
+        remedy=remedy,
+        due=promise.due_at,
+        deduction=deduction,
+        note=note,
+        case_id=case.id,
+        buttons=column(button("done", Done(case_id=case.id), remedy=remedy, amount=amount)),
+    )

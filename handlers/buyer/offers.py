@@ -1,0 +1,92 @@
+"""The buyer answers an offer: accept it, or decline it once with a reason."""
+
+from __future__ import annotations
+
+from bot.domain.enums import CaseState, EscalationReason, OfferStatus, Role
+from bot.engine.context import Context
+from bot.engine.errors import Stale
+from bot.engine.router import Router
+from bot.services import cases, offers
+from bot.storage.models import Case, Offer
+from handlers import agreement, notify
+from handlers.buyer.common import owned_case
+from handlers.buyer.steps import CASE, policy_of
+from handlers.payloads import BuyerOffer
+
+router = Router()
+MAX_REASON = 1000
+
+
+async def _offered(ctx: Context, offer_id: int) -> tuple[Case, Offer]:
+    offer = await offers.lock(ctx.session, offer_id)
+    if offer is None:
+        raise Stale()
+    case = await owned_case(ctx, offer.case_id)
+    if offer.status is not OfferStatus.OFFERED or case.state is not CaseState.AWAITING_BUYER:
+        raise Stale()
+    return case, offer
+
+
+@router.button(BuyerOffer)
+async def answer(ctx: Context, data: BuyerOffer) -> None:
+    case, offer = await _offered(ctx, data.offer_id)
+    match data.action:
+        case "accept":
+            await agreement.accept(ctx, case, offer)
+        case "decline":
+            ctx.expect("case.decline_reason", case_id=case.id, offer_id=offer.id)
+            ctx.reply("buyer/ask_decline_reason", case=case, offer=offer)
+        case _:
+            raise Stale()
+
+
+@router.text("case.decline_reason")
+async def decline_reason(ctx: Context) -> None:
+    case, offer = await _offered(ctx, ctx.conversation.offer_id or 0)
+    why = (ctx.event.text or "").strip()
+    if len(why) > MAX_REASON:
+        ctx.reply("common/too_long", length=len(why), limit=MAX_REASON)
+        return
+    buyer = ctx.actor.buyer
+    await offers.decide(
+        ctx.session,
+        offer,
+        expected=OfferStatus.OFFERED,
+        status=OfferStatus.DECLINED,
+        action="decline",
+        role=Role.BUYER,
+        actor_id=buyer.telegram_id,
+        actor_name=buyer.name,
+        now=ctx.now,
+        note=why,
+    )
+    case.buyer_declines += 1
+    ctx.expect(CASE, case_id=case.id)
+    if case.buyer_declines >= policy_of(ctx, case).escalation.max_buyer_declines:
+        await notify.escalate(ctx, case, EscalationReason.FINAL_OFFER_REFUSED, role=Role.BUYER)
+        return
+    # The seller gets one more round, starting from the offer the buyer declined.
+    again = await offers.create(
+        ctx.session,
+        case,
+        remedy=offer.remedy,
+        amount=offer.amount,
+        status=OfferStatus.PENDING_SELLER,
+        role=offer.proposed_by_role,
+        actor_id=offer.proposed_by_id,
+        now=ctx.now,
+    )
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "declined",
+        role=Role.BUYER,
+        actor_id=buyer.telegram_id,
+        state=CaseState.AWAITING_SELLER,
+        why=why,
+    )
+    promise = await notify.ask_seller(
+        ctx, case, again, template="seller/declined", why=why, declined=offer
+    )
+    ctx.reply("buyer/decline_sent", case=case, due=promise.due_at)

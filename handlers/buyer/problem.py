@@ -1,0 +1,211 @@
+"""The buyer's answers while describing a case: reason, item, quantity, what they want, the
+amount, photos. Each stores one fact and lets the wizard ask the next question."""
+
+from __future__ import annotations
+
+from bot.domain.enums import CaseState, CommitmentState, OfferStatus, Role
+from bot.domain.money import AmountError, parse_amount
+from bot.engine.context import Context
+from bot.engine.errors import Stale
+from bot.engine.router import Router
+from bot.services import cases, commitments, offers
+from bot.storage.models import Case, Evidence
+from handlers.buyer.common import owned_case, show_menu
+from handlers.buyer.steps import BUYER, CASE, advance, reasons_for, resume, send_question
+from handlers.payloads import (
+    PhotosDone,
+    PickCondition,
+    PickItem,
+    PickQuantity,
+    PickReason,
+    PickWant,
+    Withdraw,
+)
+
+router = Router()
+MAX_QUESTION = 2000
+MAX_PHOTOS = 10
+
+
+async def case_at(ctx: Context, case_id: int, *states: CaseState) -> Case:
+    """The sender's case, if it still waits for the answer this button gives."""
+    case = await owned_case(ctx, case_id)
+    if case.state not in states:
+        raise Stale()
+    return case
+
+
+@router.button(PickReason)
+async def reason(ctx: Context, data: PickReason) -> None:
+    case = await case_at(ctx, data.case_id, CaseState.REASON)
+    if data.reason not in reasons_for(ctx, case):
+        raise Stale()
+    case.reason = data.reason
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "reason",
+        role=BUYER,
+        actor_id=ctx.event.sender.id,
+        reason=data.reason,
+    )
+    await advance(ctx, case)
+
+
+@router.button(PickItem)
+async def item(ctx: Context, data: PickItem) -> None:
+    case = await case_at(ctx, data.case_id, CaseState.ITEM)
+    if case.order.item(data.item_id) is None:
+        raise Stale()
+    case.item_id = data.item_id
+    await advance(ctx, case)
+
+
+@router.button(PickQuantity)
+async def quantity(ctx: Context, data: PickQuantity) -> None:
+    case = await case_at(ctx, data.case_id, CaseState.QUANTITY)
+    chosen = case.item
+    if chosen is None or not 1 <= data.quantity <= chosen.quantity:
+        raise Stale()
+    case.quantity = data.quantity
+    await advance(ctx, case)
+
+
+@router.button(PickWant)
+async def want(ctx: Context, data: PickWant) -> None:
+    case = await case_at(ctx, data.case_id, CaseState.WANT)
+    case.want = data.want
+    await cases.record(
+        ctx.session, case, ctx.now, "want", role=BUYER, actor_id=ctx.event.sender.id, want=data.want
+    )
+    await advance(ctx, case)
+
+
+@router.button(PickCondition)
+async def condition(ctx: Context, data: PickCondition) -> None:
+    case = await case_at(ctx, data.case_id, CaseState.CONDITION)
+    case.condition = data.condition
+    await advance(ctx, case)
+
+
+@router.text("case.question")
+async def question(ctx: Context) -> None:
+    case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.QUESTION)
+    text = (ctx.event.text or "").strip()
+    if len(text) > MAX_QUESTION:
+        ctx.reply("common/too_long", length=len(text), limit=MAX_QUESTION)
+        return
+    await send_question(ctx, case, text)
+
+
+@router.text("case.claimed")
+async def claimed(ctx: Context) -> None:
+    case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.WANT)
+    limit = case.affected_value.min(case.order.refundable)
+    try:
+        amount = parse_amount(ctx.event.text or "", case.order.currency, maximum=limit)
+    except AmountError as error:
+        ctx.reply("common/amount_error", code=error.code, limit=limit)
+        return
+    case.claimed_minor = amount.minor
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "claimed",
+        role=BUYER,
+        actor_id=ctx.event.sender.id,
+        amount=amount,
+    )
+    await advance(ctx, case)
+
+
+@router.photo("case.photos")
+async def photo(ctx: Context) -> None:
+    case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.EVIDENCE)
+    stored = await cases.evidence_of(ctx.session, case.id)
+    known = {e.file_unique_id for e in stored}
+    for sent in ctx.event.photos:
+        if sent.file_unique_id in known or len(known) >= MAX_PHOTOS:
+            continue
+        known.add(sent.file_unique_id)
+        ctx.session.add(
+            Evidence(
+                case_id=case.id,
+                file_id=sent.file_id,
+                file_unique_id=sent.file_unique_id,
+                size=sent.size,
+                stored_path=sent.stored_path,
+                caption=ctx.event.caption,
+                created_at=ctx.now,
+            )
+        )
+    await advance(ctx, case)
+
+
+@router.reprompt("case.photos")
+@router.text("case.photos")
+async def photos_expected(ctx: Context) -> None:
+    case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.EVIDENCE)
+    await advance(ctx, case)
+
+
+@router.button(PhotosDone)
+async def photos_done(ctx: Context, data: PhotosDone) -> None:
+    case = await case_at(ctx, data.case_id, CaseState.EVIDENCE)
+    if not await cases.evidence_of(ctx.session, case.id):
+        await advance(ctx, case)  # asks for a photo again
+        return
+    case.evidence_done = True
+    await cases.record(
+        ctx.session, case, ctx.now, "evidence", role=BUYER, actor_id=ctx.event.sender.id
+    )
+    ctx.expect(CASE, case_id=case.id)
+    await advance(ctx, case)
+
+
+@router.reprompt(CASE)
+async def where_we_are(ctx: Context) -> None:
+    case_id = ctx.conversation.case_id
+    case = await cases.lock_case(ctx.session, case_id) if case_id else None
+    if case is None or case.buyer_id != ctx.event.sender.id or not case.state.is_open:
+        show_menu(ctx, "buyer/not_understood")
+        return
+    await resume(ctx, case)
+
+
+@router.button(Withdraw)
+async def withdraw(ctx: Context, data: Withdraw) -> None:
+    case = await owned_case(ctx, data.case_id)
+    if not case.state.is_open or case.state in (CaseState.EXECUTING, CaseState.ESCALATED):
+        raise Stale("buyer/cannot_withdraw", case=case)
+    was_with_seller = case.state is CaseState.AWAITING_SELLER
+    offer = await offers.current(ctx.session, case.id)
+    if offer is not None and offer.status in (OfferStatus.PENDING_SELLER, OfferStatus.OFFERED):
+        await offers.decide(
+            ctx.session,
+            offer,
+            expected=offer.status,
+            status=OfferStatus.WITHDRAWN,
+            action="withdrawn",
+            role=Role.BUYER,
+            actor_id=ctx.event.sender.id,
+            actor_name=ctx.actor.buyer.name,
+            now=ctx.now,
+        )
+    await commitments.close(ctx.session, case.id, ctx.now, state=CommitmentState.CLOSED)
+    if was_with_seller:
+        ctx.to_deciders(
+            case.seller_id, "seller/withdrawn", case=case, order=case.order, case_id=case.id
+        )
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "withdrawn",
+        role=Role.BUYER,
+        actor_id=ctx.event.sender.id,
+        state=CaseState.CLOSED,
+    )
+    show_menu(ctx, "buyer/withdrawn")

@@ -1,0 +1,65 @@
+"""The buyer sends the item back: "I've sent it", then the tracking number."""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain.enums import CaseState, CommitmentKind, Role
+from bot.engine.context import Context, button, column
+from bot.engine.router import Router
+from bot.services import cases, commitments
+from handlers.buyer.problem import case_at
+from handlers.buyer.steps import CASE, policy_of
+from handlers.payloads import Inspect, ReturnSent
+
+router = Router()
+TRACKING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\- ]{3,39}$")
+
+
+@router.button(ReturnSent)
+async def sent(ctx: Context, data: ReturnSent) -> None:
+    case = await case_at(ctx, data.case_id, CaseState.RETURN_SHIPPING)
+    case.state = CaseState.RETURN_TRACKING
+    ctx.expect("case.tracking", case_id=case.id)
+    ctx.reply("buyer/ask_tracking", case=case)
+
+
+@router.text("case.tracking")
+async def tracking(ctx: Context) -> None:
+    case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.RETURN_TRACKING)
+    number = (ctx.event.text or "").strip()
+    if not TRACKING.match(number):
+        ctx.reply("buyer/bad_tracking", length=len(number))
+        return
+    case.return_tracking = number.replace(" ", "").upper()
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "return_sent",
+        role=Role.BUYER,
+        actor_id=ctx.event.sender.id,
+        state=CaseState.RETURN_IN_TRANSIT,
+        tracking=case.return_tracking,
+    )
+    promise = await commitments.promise(
+        ctx.session,
+        case,
+        CommitmentKind.RETURN_INSPECTION,
+        policy=policy_of(ctx, case),
+        now=ctx.now,
+    )
+    ctx.to_deciders(
+        case.seller_id,
+        "seller/return_coming",
+        case=case,
+        order=case.order,
+        due=promise.due_at,
+        case_id=case.id,
+        buttons=column(
+            button("inspect_full", Inspect(case_id=case.id, verdict="full")),
+            button("inspect_deduct", Inspect(case_id=case.id, verdict="deduct")),
+        ),
+    )
+    ctx.expect(CASE, case_id=case.id)
+    ctx.reply("buyer/return_registered", case=case, due=promise.due_at)

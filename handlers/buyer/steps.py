@@ -1,0 +1,467 @@
+"""The buyer's wizard: ask the next thing a case lacks, in the playbook's order.
+
+What is wrong -> which item, how many -> what the buyer wants -> the amount (for a price
+difference) -> photos, with the reason they help -> the standard offer. Every answer handler
+stores one fact and calls `advance`, which works out the next question from the case itself, so
+a buyer who types where a button was expected simply gets the same question again.
+"""
+
+from __future__ import annotations
+
+from bot.domain.enums import (
+    CaseKind,
+    CaseState,
+    CommitmentKind,
+    ItemCondition,
+    OfferStatus,
+    OrderStatus,
+    Reason,
+    Remedy,
+    Role,
+    Want,
+)
+from bot.domain.offers import (
+    CaseFacts,
+    NoStandardOffer,
+    StandardOffer,
+    return_window,
+    standard_offer,
+)
+from bot.domain.policy import Policy
+from bot.engine.context import Context, button, column
+from bot.services import cases, commitments, offers
+from bot.storage.models import Case, Order
+from handlers import notify
+from handlers.payloads import (
+    AnswerQuestion,
+    CancelOrder,
+    PhotosDone,
+    PickCondition,
+    PickItem,
+    PickOrder,
+    PickQuantity,
+    PickReason,
+    PickWant,
+    ReturnSent,
+)
+
+BUYER = Role.BUYER
+CLOSED = CaseState.CLOSED
+CASE = "case"  # the chat waits for a button of the case's current step
+WANTS = (Want.KEEP, Want.REPLACE, Want.RETURN, Want.ANSWER)
+CANCEL_REASONS = (Reason.CHANGED_MIND, Reason.LATE_DELIVERY, Reason.OTHER)
+# Reasons about the whole order rather than one item of it.
+ORDER_LEVEL = (Reason.LATE_DELIVERY,)
+# Reasons where the amount comes from the buyer, so "how many" adds nothing.
+NO_QUANTITY = (Reason.PRICE_ERROR, Reason.OTHER, Reason.LATE_DELIVERY)
+MAX_QUANTITY_BUTTONS = 8
+
+
+def policy_of(ctx: Context, case: Case) -> Policy:
+    return ctx.seller(case.seller_id).policy
+
+
+def reasons_for(ctx: Context, case: Case) -> list[Reason]:
+    policy = policy_of(ctx, case)
+    match case.kind:
+        case CaseKind.RETURN:
+            return list(policy.return_reasons)
+        case CaseKind.CANCEL:
+            return list(CANCEL_REASONS)
+        case _:
+            return [r for r in policy.offered_reasons() if r is not Reason.CHANGED_MIND]
+
+
+def facts(case: Case) -> CaseFacts:
+    assert case.reason is not None
+    want = Want.RETURN if case.kind is CaseKind.RETURN else (case.want or Want.KEEP)
+    return CaseFacts(
+        reason=case.reason,
+        want=want,
+        affected_value=case.affected_value,
+        refundable=case.order.refundable,
+        claimed=case.claimed,
+    )
+
+
+# -- starting ----------------------------------------------------------------------------------
+
+
+async def start_problem(ctx: Context, order: Order) -> None:
+    if not order.status.received:
+        ctx.expect(None)
+        ctx.reply(
+            "buyer/problem_not_delivered",
+            order=order,
+            buttons=column(button("menu_cancel", PickOrder(flow="cancel", order_id=order.id)))
+            if order.status is not OrderStatus.CANCELLED
+            else (),
+        )
+        return
+    case = cases.open_case(ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now)
+    await cases.record(
+        ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
+    )
+    await advance(ctx, case)
+
+
+async def start_cancel(ctx: Context, order: Order) -> None:
+    if order.status is OrderStatus.CANCELLED:
+        ctx.expect(None)
+        ctx.reply("buyer/cancel_already", order=order)
+        return
+    if order.status.received:
+        ctx.expect(None)
+        ctx.reply(
+            "buyer/cancel_delivered",
+            order=order,
+            buttons=column(button("menu_return", PickOrder(flow="return", order_id=order.id))),
+        )
+        return
+    case = cases.open_case(ctx.session, order, CaseKind.CANCEL, CaseState.REASON, ctx.now)
+    await cases.record(
+        ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
+    )
+    await advance(ctx, case)
+
+
+async def start_return(ctx: Context, order: Order) -> None:
+    policy = ctx.seller(order.seller_id).policy
+    if not order.status.received or order.delivered_at is None:
+        ctx.expect(None)
+        ctx.reply("buyer/return_not_delivered", order=order)
+        return
+    window = return_window(policy, order.delivered_at, ctx.now)
+    if not window.open:
+        ctx.expect(None)
+        ctx.reply(
+            "buyer/return_window_closed",
+            order=order,
+            closes_at=window.closes_at,
+            buttons=column(button("menu_problem", PickOrder(flow="problem", order_id=order.id))),
+        )
+        return
+    case = cases.open_case(ctx.session, order, CaseKind.RETURN, CaseState.REASON, ctx.now)
+    await cases.record(
+        ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
+    )
+    await advance(ctx, case)
+
+
+# -- the next question -------------------------------------------------------------------------
+
+
+async def advance(ctx: Context, case: Case) -> None:
+    """Ask what the case lacks next, or act once it lacks nothing."""
+    order = case.order
+    if case.reason is None:
+        return await _ask(
+            ctx,
+            case,
+            CaseState.REASON,
+            "buyer/ask_reason",
+            [
+                [button("reason", PickReason(case_id=case.id, reason=r), reason=r)]
+                for r in reasons_for(ctx, case)
+            ],
+        )
+    if case.kind is CaseKind.CANCEL:
+        return await ask_cancel(ctx, case)
+    if case.item_id is None and case.reason not in ORDER_LEVEL:
+        if len(order.items) == 1:
+            case.item_id = order.items[0].id
+        else:
+            return await _ask(
+                ctx,
+                case,
+                CaseState.ITEM,
+                "buyer/ask_item",
+                [
+                    [button("item", PickItem(case_id=case.id, item_id=i.id), item=i)]
+                    for i in order.items
+                ],
+            )
+    item = case.item
+    if case.quantity is None and item is not None:
+        if item.quantity == 1 or case.reason in NO_QUANTITY:
+            case.quantity = item.quantity if case.reason in NO_QUANTITY else 1
+        else:
+            top = min(item.quantity, MAX_QUANTITY_BUTTONS)
+            return await _ask(
+                ctx,
+                case,
+                CaseState.QUANTITY,
+                "buyer/ask_quantity",
+                [
+                    [
+                        button("quantity", PickQuantity(case_id=case.id, quantity=n), n=n)
+                        for n in range(1, top + 1)
+                    ]
+                ],
+                item=item,
+            )
+    if case.kind is CaseKind.PROBLEM:
+        return await _advance_problem(ctx, case)
+    return await _advance_return(ctx, case)
+
+
+async def ask_cancel(ctx: Context, case: Case) -> None:
+    """Before shipping: confirm and refund in full. On the way: refuse it at delivery, or keep
+    it, with the policy's discount for keeping it when there is one (PLAYBOOK: cancellations)."""
+    order = case.order
+    discount = policy_of(ctx, case).keep_order_discount
+    if order.status.before_shipping:
+        rows = [["confirm", "keep"]]
+    else:
+        rows = [["refuse"], ["discount"] if discount else [], ["keep"]]
+    return await _ask(
+        ctx,
+        case,
+        CaseState.CANCEL_CONFIRM,
+        "buyer/ask_cancel",
+        [
+            [
+                button(f"cancel_{a}", CancelOrder(case_id=case.id, action=a), percent=discount)
+                for a in row
+            ]
+            for row in rows
+        ],
+        refund=order.refundable,
+        percent=discount,
+    )
+
+
+async def _advance_problem(ctx: Context, case: Case) -> None:
+    if case.want is None:
+        return await _ask(ctx, case, CaseState.WANT, "buyer/ask_want", _want_buttons(case, WANTS))
+    if case.want is Want.ANSWER:
+        ctx.expect("case.question", case_id=case.id)
+        case.state = CaseState.QUESTION
+        ctx.reply("buyer/ask_question", case=case)
+        return None
+    if case.want is Want.RETURN:
+        return await _switch_to_return(ctx, case)
+    standard = standard_offer(policy_of(ctx, case), facts(case))
+    if isinstance(standard, NoStandardOffer):
+        return await _no_standard(ctx, case, standard)
+    if standard.remedy is Remedy.CLAIMED and case.claimed_minor is None:
+        case.state = CaseState.WANT
+        ctx.expect("case.claimed", case_id=case.id)
+        ctx.reply("buyer/ask_claimed", case=case, limit=case.affected_value)
+        return None
+    if await _needs_photos(ctx, case):
+        return None
+    return await propose(ctx, case, standard)
+
+
+async def _advance_return(ctx: Context, case: Case) -> None:
+    if case.condition is None:
+        return await _ask(
+            ctx,
+            case,
+            CaseState.CONDITION,
+            "buyer/ask_condition",
+            [
+                [button("condition", PickCondition(case_id=case.id, condition=c), condition=c)]
+                for c in ItemCondition
+            ],
+        )
+    if await _needs_photos(ctx, case):
+        return None
+    standard = standard_offer(policy_of(ctx, case), facts(case))
+    if isinstance(standard, NoStandardOffer):
+        return await _no_standard(ctx, case, standard)
+    if case.state is not CaseState.RETURN_SHIPPING:
+        await offers.create(
+            ctx.session,
+            case,
+            remedy=standard.remedy,
+            amount=standard.amount,
+            status=OfferStatus.ACCEPTED,
+            role=Role.POLICY,
+            actor_id=None,
+            now=ctx.now,
+            standard=standard,
+        )
+        await cases.record(
+            ctx.session,
+            case,
+            ctx.now,
+            "return_accepted",
+            role=Role.POLICY,
+            actor_id=None,
+            state=CaseState.RETURN_SHIPPING,
+            amount=standard.amount,
+        )
+    ctx.expect(CASE, case_id=case.id)
+    ctx.reply(
+        "buyer/return_instructions",
+        case=case,
+        order=case.order,
+        amount=standard.amount,
+        shipping_payer=standard.return_shipping,
+        seller=ctx.seller(case.seller_id),
+        buttons=column(button("return_sent", ReturnSent(case_id=case.id))),
+    )
+    return None
+
+
+async def _switch_to_return(ctx: Context, case: Case) -> None:
+    policy = policy_of(ctx, case)
+    order = case.order
+    assert order.delivered_at is not None
+    window = return_window(policy, order.delivered_at, ctx.now)
+    if not window.open:
+        case.want = None
+        return await _ask(
+            ctx,
+            case,
+            CaseState.WANT,
+            "buyer/return_window_closed_alternatives",
+            _want_buttons(case, (Want.KEEP, Want.REPLACE, Want.ANSWER)),
+            closes_at=window.closes_at,
+        )
+    case.kind = CaseKind.RETURN
+    await cases.record(
+        ctx.session, case, ctx.now, "became_return", role=BUYER, actor_id=ctx.event.sender.id
+    )
+    return await _advance_return(ctx, case)
+
+
+async def _no_standard(ctx: Context, case: Case, standard: NoStandardOffer) -> None:
+    """Never a bare no: say what the policy does offer for this reason."""
+    case.want = None
+    if case.kind is CaseKind.RETURN:
+        case.kind = CaseKind.PROBLEM
+    alternatives = (*standard.alternatives, Want.ANSWER)
+    return await _ask(
+        ctx,
+        case,
+        CaseState.WANT,
+        f"buyer/{standard.why}",
+        _want_buttons(case, alternatives),
+        reason=case.reason,
+    )
+
+
+async def _needs_photos(ctx: Context, case: Case) -> bool:
+    assert case.reason is not None
+    if case.evidence_done or not policy_of(ctx, case).rule(case.reason).photos:
+        return False
+    case.state = CaseState.EVIDENCE
+    ctx.expect("case.photos", case_id=case.id)
+    count = len(await cases.evidence_of(ctx.session, case.id))
+    ctx.reply(
+        "buyer/ask_photos",
+        case=case,
+        count=count,
+        buttons=column(button("photos_done", PhotosDone(case_id=case.id))) if count else (),
+    )
+    return True
+
+
+async def _ask(
+    ctx: Context, case: Case, state: CaseState, template: str, buttons: list, **variables: object
+) -> None:
+    case.state = state
+    case.updated_at = ctx.now
+    ctx.expect(CASE, case_id=case.id)
+    ctx.reply(template, case=case, order=case.order, buttons=buttons, case_id=case.id, **variables)
+
+
+def _want_buttons(case: Case, wants: tuple[Want, ...]) -> list:
+    return [[button("want", PickWant(case_id=case.id, want=w), want=w)] for w in wants]
+
+
+# -- the offer ---------------------------------------------------------------------------------
+
+
+async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
+    """The policy's offer: straight to the buyer when within the auto-approval limit, else to
+    the seller, with a promise to the buyer of when they will hear back."""
+    auto = standard.auto_approved
+    offer = await offers.create(
+        ctx.session,
+        case,
+        remedy=standard.remedy,
+        amount=standard.amount,
+        status=OfferStatus.OFFERED if auto else OfferStatus.PENDING_SELLER,
+        role=Role.POLICY,
+        actor_id=None,
+        now=ctx.now,
+        standard=standard,
+    )
+    ctx.expect(CASE, case_id=case.id)
+    if auto:
+        await cases.record(
+            ctx.session,
+            case,
+            ctx.now,
+            "offer_auto_approved",
+            role=Role.POLICY,
+            actor_id=None,
+            state=CaseState.AWAITING_BUYER,
+            offer=offer.id,
+        )
+        notify.offer_to_buyer(ctx, case, offer)
+        return
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "offer_to_seller",
+        role=Role.POLICY,
+        actor_id=None,
+        state=CaseState.AWAITING_SELLER,
+        offer=offer.id,
+    )
+    promise = await notify.ask_seller(ctx, case, offer)
+    ctx.reply("buyer/waiting_for_seller", case=case, offer=offer, due=promise.due_at)
+
+
+async def send_question(ctx: Context, case: Case, question: str) -> None:
+    case.question = question
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "question",
+        role=BUYER,
+        actor_id=ctx.event.sender.id,
+        state=CaseState.AWAITING_SELLER,
+    )
+    promise = await commitments.promise(
+        ctx.session, case, CommitmentKind.FIRST_REPLY, policy=policy_of(ctx, case), now=ctx.now
+    )
+    ctx.to_deciders(
+        case.seller_id,
+        "seller/question",
+        case=case,
+        order=case.order,
+        due=promise.due_at,
+        case_id=case.id,
+        buttons=column(button("answer", AnswerQuestion(case_id=case.id))),
+    )
+    ctx.expect(CASE, case_id=case.id)
+    ctx.reply("buyer/question_sent", case=case, due=promise.due_at)
+
+
+async def resume(ctx: Context, case: Case) -> None:
+    """Say again where the case stands: the buyer typed where a button was expected, or came
+    back later."""
+    match case.state:
+        case state if state in cases.DRAFT_STATES or state is CaseState.RETURN_SHIPPING:
+            await advance(ctx, case)
+        case CaseState.AWAITING_BUYER:
+            offer = await offers.current(ctx.session, case.id)
+            if offer is not None and offer.status is OfferStatus.OFFERED:
+                notify.offer_to_buyer(ctx, case, offer)
+        case _:
+            due = await commitments.open_commitments(ctx.session, case.id)
+            ctx.expect(None)
+            ctx.reply(
+                "buyer/case_status",
+                case=case,
+                order=case.order,
+                due=due[0].due_at if due else None,
+            )

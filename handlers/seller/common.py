@@ -1,0 +1,35 @@
+"""Only a seller's deciders act for it; who they are comes from the shop file and the update's
+sender, never from a button."""
+
+from __future__ import annotations
+
+from bot.engine.context import Context
+from bot.engine.errors import Refusal, Stale
+from bot.services import cases, offers
+from bot.storage.models import Case, Offer
+
+
+async def decider_case(ctx: Context, case_id: int) -> Case:
+    case = await cases.lock_case(ctx.session, case_id)
+    if case is None:
+        raise Stale()
+    if case.seller_id not in ctx.actor.seller_ids:
+        raise Refusal("common/not_allowed", audit="seller.not_decider", case=str(case_id))
+    ctx.act_as_seller(case.seller_id)
+    return case
+
+
+async def decider_offer(ctx: Context, offer_id: int) -> tuple[Case, Offer]:
+    offer = await offers.lock(ctx.session, offer_id)
+    if offer is None:
+        raise Stale()
+    case = await decider_case(ctx, offer.case_id)
+    return case, offer
+
+
+def decider_name(ctx: Context) -> str:
+    for seller_id in ctx.actor.seller_ids:
+        for person in ctx.seller(seller_id).deciders:
+            if person.telegram_id == ctx.event.sender.id and person.name:
+                return person.name
+    return ctx.event.sender.name or str(ctx.event.sender.id)

@@ -1,0 +1,59 @@
+"""The buyer only wanted an explanation: a decider answers in their own words."""
+
+from __future__ import annotations
+
+from bot.domain.enums import CaseState, CommitmentKind, Role
+from bot.engine.context import Context
+from bot.engine.router import Router
+from bot.services import cases, commitments
+from handlers.payloads import AnswerQuestion
+from handlers.seller.common import decider_case, decider_name
+
+router = Router()
+ANSWER = "seller.answer"
+MAX_ANSWER = 3000
+
+
+@router.button(AnswerQuestion)
+async def start_answer(ctx: Context, data: AnswerQuestion) -> None:
+    case = await decider_case(ctx, data.case_id)
+    if case.state is not CaseState.AWAITING_SELLER or case.question is None:
+        ctx.answer("seller/already_answered", case=case)
+        return
+    ctx.expect(ANSWER, case_id=case.id)
+    ctx.reply("seller/ask_answer", case=case)
+
+
+@router.text(ANSWER)
+async def answer(ctx: Context) -> None:
+    case = await decider_case(ctx, ctx.conversation.case_id or 0)
+    if case.state is not CaseState.AWAITING_SELLER or case.question is None:
+        ctx.expect(None)
+        ctx.reply("seller/already_answered", case=case)
+        return
+    text = (ctx.event.text or "").strip()
+    if len(text) > MAX_ANSWER:
+        ctx.reply("common/too_long", length=len(text), limit=MAX_ANSWER)
+        return
+    await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.FIRST_REPLY)
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "answered",
+        role=Role.SELLER,
+        actor_id=ctx.event.sender.id,
+        state=CaseState.RESOLVED,
+        answer=text,
+    )
+    ctx.expect(None)
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/answer",
+        case=case,
+        answer=text,
+        seller=ctx.seller(case.seller_id),
+        by=decider_name(ctx),
+        case_id=case.id,
+    )
+    ctx.reply("seller/answer_sent", case=case)

@@ -1,0 +1,129 @@
+"""The returned item arrived: the seller accepts it in full, or with a deduction and a reason."""
+
+from __future__ import annotations
+
+from bot.domain.enums import CaseState, CommitmentKind, Role
+from bot.domain.money import AmountError, Money, parse_amount
+from bot.engine.context import Context
+from bot.engine.errors import Stale
+from bot.engine.router import Router
+from bot.services import cases, commitments
+from bot.storage.models import Case
+from handlers import agreement
+from handlers.payloads import Inspect
+from handlers.seller.common import decider_case
+
+router = Router()
+DEDUCTION = "seller.deduction"
+DEDUCTION_REASON = "seller.deduction_reason"
+MAX_REASON = 1000
+
+
+async def _arrived(ctx: Context, case_id: int) -> Case | None:
+    case = await decider_case(ctx, case_id)
+    if case.state is CaseState.RETURN_IN_TRANSIT:
+        return case
+    ctx.expect(None)
+    if ctx.event.callback_id:
+        ctx.answer("seller/already_inspected", case=case)
+    else:
+        ctx.reply("seller/already_inspected", case=case)
+    return None
+
+
+def _value(case: Case) -> Money:
+    return case.affected_value.min(case.order.refundable)
+
+
+@router.button(Inspect)
+async def inspect(ctx: Context, data: Inspect) -> None:
+    case = await _arrived(ctx, data.case_id)
+    if case is None:
+        return
+    match data.verdict:
+        case "full":
+            await _refund(ctx, case, _value(case), deduction=None, note=None)
+        case "deduct":
+            ctx.expect(DEDUCTION, case_id=case.id)
+            ctx.reply("seller/ask_deduction", case=case, limit=_value(case))
+        case _:
+            raise Stale()
+
+
+@router.text(DEDUCTION)
+async def deduction(ctx: Context) -> None:
+    case = await _arrived(ctx, ctx.conversation.case_id or 0)
+    if case is None:
+        return
+    value = _value(case)
+    try:
+        amount = parse_amount(ctx.event.text or "", case.order.currency, maximum=value)
+    except AmountError as error:
+        ctx.reply("common/amount_error", code=error.code, limit=value)
+        return
+    ctx.expect(DEDUCTION_REASON, case_id=case.id, deduction=str(amount.amount))
+    ctx.reply("seller/ask_deduction_reason", case=case, deduction=amount)
+
+
+@router.text(DEDUCTION_REASON)
+async def deduction_reason(ctx: Context) -> None:
+    case = await _arrived(ctx, ctx.conversation.case_id or 0)
+    if case is None:
+        return
+    why = (ctx.event.text or "").strip()
+    if not why or len(why) > MAX_REASON:
+        ctx.reply("common/too_long", length=len(why), limit=MAX_REASON)
+        return
+    deducted = Money.of(ctx.conversation.data["deduction"], case.order.currency)
+    value = _value(case)
+    if deducted >= value:
+        # Nothing is left to refund: the item is kept by the seller, the buyer gets nothing.
+        await _refund(ctx, case, None, deduction=deducted, note=why)
+    else:
+        await _refund(ctx, case, value - deducted, deduction=deducted, note=why)
+
+
+async def _refund(
+    ctx: Context, case: Case, amount: Money | None, *, deduction: Money | None, note: str | None
+) -> None:
+    await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.RETURN_INSPECTION)
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "inspected",
+        role=Role.SELLER,
+        actor_id=ctx.event.sender.id,
+        deduction=deduction or "",
+        note=note or "",
+    )
+    ctx.expect(None)
+    if amount is None:
+        await cases.record(
+            ctx.session,
+            case,
+            ctx.now,
+            "nothing_refunded",
+            role=Role.SELLER,
+            actor_id=ctx.event.sender.id,
+            state=CaseState.RESOLVED,
+        )
+        ctx.to_buyer(
+            case.buyer,
+            "buyer/return_nothing_refunded",
+            case=case,
+            deduction=deduction,
+            note=note,
+            case_id=case.id,
+        )
+        ctx.reply("seller/inspection_recorded", case=case, amount=None, deduction=deduction)
+        return
+    await agreement.agree(
+        ctx,
+        case,
+        amount=amount,
+        key=f"return:{case.id}",
+        role=Role.SELLER,
+        note=note,
+        deduction=deduction,
+    )
