@@ -120,7 +120,7 @@ async def _lock_conversation(session: AsyncSession, chat_id: int, now: datetime)
     conversation = await session.scalar(
         select(Conversation)
         .where(Conversation.chat_id == chat_id)
-        .with_for_update()
+        .with_for_update(of=Conversation)
         .execution_options(populate_existing=True)
     )
     assert conversation is not None

@@ -3,17 +3,15 @@ what the bot sent them. Tests read like the conversation they check."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.engine.events import Incoming, Outcome, Photo, Sender
+from bot.rendering import Reader
 from bot.sandbox.memory import Delivered
 
 if TYPE_CHECKING:
     from bot.sandbox.sandbox import Sandbox
-
-_photo_ids = itertools.count(1)
 
 
 class NoSuchButtonError(AssertionError):
@@ -26,6 +24,7 @@ class Participant:
     user_id: int
     name: str
     language_code: str | None = None
+    locale: str = "en"  # the language the bot answers in, for `tap`
     answers: list[str] = field(default_factory=list)  # pop-ups shown on pressed buttons
 
     @property
@@ -66,7 +65,7 @@ class Participant:
         )
 
     async def send_photo(self, *, caption: str | None = None, size: int = 120_000) -> Outcome:
-        number = next(_photo_ids)
+        number = self.sandbox.next_photo()
         photo = Photo(file_id=f"photo-{number}", file_unique_id=f"uniq-{number}", size=size)
         return await self._process(
             Incoming(
@@ -106,6 +105,14 @@ class Participant:
     ) -> Outcome:
         payload = self.button(label, message)
         return await self.press(payload, key=key)
+
+    def label(self, macro: str, /, **variables: object) -> str:
+        """A button label (a macro of labels.j2) as this person sees it, in their language."""
+        return self.sandbox.app.renderer.label(macro, Reader(self.locale), **variables)
+
+    async def tap(self, macro: str, /, **variables: object) -> Outcome:
+        """Press the button labelled by `macro` of labels.j2, in this person's language."""
+        return await self.click(self.label(macro, **variables))
 
     async def press(self, payload: str, *, key: str | None = None) -> Outcome:
         """Press a button by its raw payload (what a tampering client could send)."""

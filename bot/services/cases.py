@@ -30,7 +30,7 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     return await session.scalar(
         select(Case)
         .where(Case.id == case_id)
-        .with_for_update()
+        .with_for_update(of=Case)
         .execution_options(populate_existing=True)
     )
 

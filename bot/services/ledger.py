@@ -28,7 +28,7 @@ async def lock_order(session: AsyncSession, order_id: int) -> Order:
     order = await session.scalar(
         select(Order)
         .where(Order.id == order_id)
-        .with_for_update()
+        .with_for_update(of=Order)
         .execution_options(populate_existing=True)
     )
     if order is None:

@@ -67,7 +67,7 @@ async def lock(session: AsyncSession, offer_id: int) -> Offer | None:
     return await session.scalar(
         select(Offer)
         .where(Offer.id == offer_id)
-        .with_for_update()
+        .with_for_update(of=Offer)
         .execution_options(populate_existing=True)
     )
 

@@ -1,0 +1,27 @@
+"""The `returndesk` command."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from bot.cli import chat, data, demo
+
+app = typer.Typer(
+    name="returndesk",
+    help="ReturnDesk: returns, partial refunds and cancellations for marketplace sellers, in Telegram.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("demo")(demo.demo)
+app.command("chat")(chat.chat)
+app.add_typer(data.orders, name="orders")
+app.add_typer(data.policy, name="policy")
+app.add_typer(data.db, name="db")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,70 @@
+"""returndesk orders import / policy check / db upgrade."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.app import build_app
+from bot.cli.common import ConfigOption, DatabaseOption, console, errors, run
+from bot.config.shop import ConfigError, load_policy
+from bot.services.importer import ImportReport, import_orders
+
+orders = typer.Typer(help="Orders from the marketplace.", no_args_is_help=True)
+policy = typer.Typer(help="Seller policies.", no_args_is_help=True)
+db = typer.Typer(help="The database.", no_args_is_help=True)
+
+FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
+
+@orders.command("import")
+def import_command(
+    file: FileArgument, config: ConfigOption = None, database_url: DatabaseOption = None
+) -> None:
+    """Load orders from JSON or CSV. Re-importing updates orders; bad rows are reported and
+    skipped, good rows are kept."""
+
+    async def go() -> ImportReport:
+        app = await build_app(database_url=database_url, config=config)
+        try:
+            async with app.db.session() as session, session.begin():
+                return await import_orders(session, file, shop=app.shop, now=app.clock.now())
+        finally:
+            await app.close()
+
+    report = run(go())
+    console.print(
+        f"{file}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.problems)} skipped"
+    )
+    for problem in report.problems:
+        errors.print(f"  {file}: {problem}", markup=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@policy.command("check")
+def check(file: FileArgument) -> None:
+    """Validate a policy file and explain every problem with its line."""
+    try:
+        load_policy(file)
+    except ConfigError as error:
+        for problem in error.problems:
+            errors.print(str(problem), markup=False)
+        errors.print(f"[red]{len(error.problems)} problem(s)[/]")
+        raise typer.Exit(1) from error
+    console.print(f"{file}: the policy is valid")
+
+
+@db.command("upgrade")
+def upgrade(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:
+    """Create or migrate the schema to the newest version (every command does this too)."""
+
+    async def go() -> None:
+        app = await build_app(database_url=database_url, config=config)
+        await app.close()
+
+    run(go())
+    console.print("the database is up to date")

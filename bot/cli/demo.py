@@ -1,0 +1,106 @@
+"""returndesk demo: two complete cases through the real engine, with no token and no server."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from rich.table import Table
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.cli.common import console, run
+from bot.demo import DEMO_ORDERS
+from bot.demo.narrator import Narrator
+from bot.demo.script import Script, play
+from bot.domain.enums import CommitmentState
+from bot.domain.money import Money
+from bot.rendering import Reader
+from bot.sandbox import Sandbox
+from bot.storage.models import Case, Commitment, Order, Refund
+
+# A fixed moment, so the demo prints the same every time: Monday 16 November 2026, 09:00 Moscow.
+DEMO_START = datetime.fromisoformat("2026-11-16T09:00:00+03:00")
+
+
+def demo() -> None:
+    """Play two scripted cases (a discontinued accessory, a return) and show the ledger."""
+    run(_demo())
+
+
+async def _demo() -> None:
+    with tempfile.TemporaryDirectory(prefix="returndesk-demo-") as folder:
+        clock = FakeClock(DEMO_START)
+        sandbox = await Sandbox.open(
+            database_url=f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}", clock=clock
+        )
+        try:
+            report = await sandbox.import_orders(DEMO_ORDERS)
+            console.print(
+                f"[dim]Demo shop: {sandbox.app.shop.sellers[0].name}; "
+                f"{report.created} orders imported into a temporary SQLite database.[/]"
+            )
+            roles = {d.telegram_id: "seller" for s in sandbox.app.shop.sellers for d in s.deciders}
+            narrator = Narrator(sandbox, console, roles)
+            await play(Script(sandbox, narrator, clock))
+            await _summary(sandbox)
+        finally:
+            await sandbox.close()
+
+
+async def _summary(sandbox: Sandbox) -> None:
+    reader = Reader("en", "UTC")
+    render = sandbox.app.renderer
+    async with sandbox.db.session() as session:
+        refunds = (
+            await session.execute(
+                select(Refund, Order.number)
+                .join(Order, Refund.order_id == Order.id)
+                .order_by(Refund.id)
+            )
+        ).all()
+        ledger = Table(title="Refund ledger", title_justify="left")
+        for column in ("#", "order", "case", "amount", "reason", "status", "approved", "executed"):
+            ledger.add_column(column)
+        for refund, number in refunds:
+            ledger.add_row(
+                str(refund.id),
+                number,
+                str(refund.case_id),
+                _money(render, refund.amount, reader),
+                refund.reason.value,
+                refund.status.value,
+                _when(refund.approved_at),
+                _when(refund.executed_at),
+            )
+        console.print(ledger)
+
+        rows = (
+            await session.execute(
+                select(Commitment, Case)
+                .join(Case, Commitment.case_id == Case.id)
+                .where(Commitment.state == CommitmentState.OPEN)
+                .order_by(Commitment.due_at)
+            )
+        ).all()
+        promises = Table(title="Open commitments", title_justify="left")
+        for column in ("#", "case", "owed", "by", "due (UTC)"):
+            promises.add_column(column)
+        for commitment, case in rows:
+            promises.add_row(
+                str(commitment.id),
+                str(case.id),
+                commitment.kind.value,
+                f"{commitment.owner_role.value} {commitment.owner_ref}",
+                _when(commitment.due_at),
+            )
+        console.print(promises)
+
+
+def _money(render: object, amount: Money, reader: Reader) -> str:
+    return f"{amount.amount} {amount.currency}"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"

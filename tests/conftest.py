@@ -1,0 +1,109 @@
+"""Fixtures: a real database (SQLite and PostgreSQL), a fake clock, and the sandboxed desk.
+
+Every test that takes `db` (directly or through `desk`) runs once per backend named in
+--backends (default: both). PostgreSQL comes from RETURNDESK_TEST_POSTGRES_URL (default: the
+local server at 127.0.0.1:5432, database "test"); each run works in a schema of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.clock import FakeClock
+from bot.storage.database import Database
+from bot.storage.models import Base
+from tests.desk import Desk
+
+POSTGRES_URL = os.environ.get(
+    "RETURNDESK_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+# Monday 16 November 2026, 09:00 in Moscow, 07:00 in Berlin, 14:00 in Shanghai.
+START = datetime.fromisoformat("2026-11-16T06:00:00+00:00")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backends",
+        default="sqlite,postgresql",
+        help="comma-separated databases to run database tests on: sqlite, postgresql",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = [b.strip() for b in metafunc.config.getoption("--backends").split(",") if b.strip()]
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+@pytest.fixture(scope="session")
+def migrated(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated once per run: a template file (SQLite) or a schema (PostgreSQL)."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        asyncio.run(_upgrade(db))
+        yield str(path)
+        return
+    if backend != "postgresql":
+        raise pytest.UsageError(f"unknown backend {backend!r}")
+    schema = f"rd_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        asyncio.run(_sql(f'CREATE SCHEMA "{schema}"'))
+    except OSError as error:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {POSTGRES_URL} ({error}). Start it, set "
+            "RETURNDESK_TEST_POSTGRES_URL, or run with --backends sqlite.",
+            returncode=3,
+        )
+    asyncio.run(_upgrade(Database(POSTGRES_URL, schema=schema)))
+    yield schema
+    asyncio.run(_sql(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+async def _upgrade(db: Database) -> None:
+    await db.upgrade()
+    await db.dispose()
+
+
+async def _sql(statement: str) -> None:
+    engine = create_async_engine(POSTGRES_URL)
+    async with engine.begin() as connection:
+        await connection.execute(text(statement))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(backend: str, migrated: str, tmp_path: Path) -> AsyncIterator[Database]:
+    if backend == "sqlite":
+        path = tmp_path / "returndesk.db"
+        shutil.copyfile(migrated, path)
+        database = Database(f"sqlite+aiosqlite:///{path}")
+    else:
+        database = Database(POSTGRES_URL, schema=migrated)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with database.engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def desk(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Desk]:
+    desk = await Desk.open(db, clock, tmp_path)
+    yield desk
+    await desk.close()

@@ -1,0 +1,170 @@
+"""The test desk: the sandbox with the test shop, its people, and ways to set up orders and
+look at what the database recorded."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.domain.money import Money
+from bot.sandbox import Participant, Sandbox
+from bot.services.importer import ImportReport
+from bot.storage.database import Database
+from bot.storage.models import AuditEntry, Case, Commitment, Offer, Order, Refund
+
+DATA = Path(__file__).parent / "data"
+TEST_SHOP = DATA / "shop.toml"
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: int
+    name: str
+    language_code: str
+    timezone: str = "UTC"
+
+
+BUYERS = {
+    "anna": Person(101, "Anna", "en", "Europe/Berlin"),
+    "ivan": Person(102, "Иван", "ru", "Europe/Moscow"),
+    "mallory": Person(103, "Mallory", "en", "America/New_York"),
+}
+STAFF = {
+    "dora": Person(501, "Dora", "en"),
+    "dmitri": Person(502, "Dmitri", "en"),
+    "li": Person(601, "Li Wei", "zh"),
+    "sam": Person(901, "Sam", "en"),
+}
+
+
+class Desk:
+    def __init__(self, sandbox: Sandbox, clock: FakeClock, workdir: Path) -> None:
+        self.sandbox = sandbox
+        self.clock = clock
+        self.workdir = workdir
+        self._numbers = itertools.count(1001)
+        self._files = itertools.count(1)
+
+    @classmethod
+    async def open(cls, db: Database, clock: FakeClock, workdir: Path) -> Desk:
+        sandbox = await Sandbox.open(db=db, clock=clock, config=TEST_SHOP, migrate=False)
+        return cls(sandbox, clock, workdir)
+
+    async def close(self) -> None:
+        await self.sandbox.close()
+
+    @property
+    def db(self) -> Database:
+        return self.sandbox.db
+
+    # -- people ------------------------------------------------------------------------------
+    def buyer(self, key: str) -> Participant:
+        person = BUYERS[key]
+        return self.sandbox.person(person.user_id, person.name, person.language_code)
+
+    def staff(self, key: str) -> Participant:
+        person = STAFF[key]
+        return self.sandbox.person(person.user_id, person.name, person.language_code)
+
+    # -- orders ------------------------------------------------------------------------------
+    async def order(
+        self,
+        buyer: str = "anna",
+        *,
+        items: list[tuple[str, int, str]] | None = None,
+        status: str = "delivered",
+        delivered_days_ago: int = 3,
+        currency: str = "RUB",
+        paid: str | None = None,
+        shipping: str = "0",
+        seller: str = "acme",
+        number: str | None = None,
+    ) -> Order:
+        """Import one order for `buyer` and return it. Items are (title, quantity, unit price)."""
+        items = items or [("Kettle", 1, "2000")]
+        number = number or f"A-{next(self._numbers)}"
+        person = BUYERS[buyer]
+        now = self.clock.now()
+        total = sum(Decimal(price) * quantity for _, quantity, price in items)
+        raw: dict[str, Any] = {
+            "marketplace": "ozon",
+            "number": number,
+            "seller": seller,
+            "buyer": {
+                "telegram_id": person.user_id,
+                "name": person.name,
+                "language": person.language_code,
+                "timezone": person.timezone,
+            },
+            "currency": currency,
+            "paid": paid or str(total),
+            "shipping": shipping,
+            "status": status,
+            "placed_at": (now - timedelta(days=delivered_days_ago + 7)).isoformat(),
+            "items": [
+                {"sku": f"SKU-{i}", "title": title, "quantity": quantity, "unit_price": price}
+                for i, (title, quantity, price) in enumerate(items, start=1)
+            ],
+        }
+        if status in ("shipped", "in_transit", "delivered", "completed"):
+            raw["shipped_at"] = (now - timedelta(days=delivered_days_ago + 5)).isoformat()
+        if status in ("delivered", "completed"):
+            raw["delivered_at"] = (now - timedelta(days=delivered_days_ago)).isoformat()
+        report = await self.import_raw([raw])
+        assert report.ok, report.problems
+        return await self.get_order(number)
+
+    async def import_raw(self, orders: list[dict[str, Any]], suffix: str = ".json") -> ImportReport:
+        path = self.workdir / f"orders-{next(self._files)}{suffix}"
+        path.write_text(json.dumps({"orders": orders}), encoding="utf-8")
+        return await self.sandbox.import_orders(path)
+
+    # -- what the database says --------------------------------------------------------------
+    async def get_order(self, number: str) -> Order:
+        async with self.db.session() as session:
+            order = await session.scalar(select(Order).where(Order.number == number))
+            assert order is not None, number
+            return order
+
+    async def latest_case(self) -> Case:
+        async with self.db.session() as session:
+            case = await session.scalar(select(Case).order_by(Case.id.desc()).limit(1))
+            assert case is not None, "no case was opened"
+            return case
+
+    async def refunds(self, number: str | None = None) -> list[Refund]:
+        async with self.db.session() as session:
+            query = select(Refund).order_by(Refund.id)
+            if number is not None:
+                query = query.join(Order, Refund.order_id == Order.id).where(Order.number == number)
+            return list(await session.scalars(query))
+
+    async def refunded(self, number: str) -> Money:
+        return (await self.get_order(number)).refunded
+
+    async def offers(self, case_id: int) -> list[Offer]:
+        async with self.db.session() as session:
+            return list(await session.scalars(select(Offer).where(Offer.case_id == case_id).order_by(Offer.id)))
+
+    async def commitments(self, case_id: int) -> list[Commitment]:
+        async with self.db.session() as session:
+            return list(
+                await session.scalars(
+                    select(Commitment).where(Commitment.case_id == case_id).order_by(Commitment.id)
+                )
+            )
+
+    async def audit(self) -> list[AuditEntry]:
+        async with self.db.session() as session:
+            return list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+
+    def at(self, moment: datetime) -> None:
+        self.clock.set(moment)
