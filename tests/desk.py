@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.clock import FakeClock
 from bot.domain.money import Money
+from bot.rendering import Reader
 from bot.sandbox import Participant, Sandbox
 from bot.services.importer import ImportReport
 from bot.storage.database import Database
@@ -165,6 +166,10 @@ class Desk:
     async def audit(self) -> list[AuditEntry]:
         async with self.db.session() as session:
             return list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+
+    def text(self, template: str, locale: str, /, **variables: object) -> str:
+        """A template as a reader of `locale` would see it, for comparing answers."""
+        return self.sandbox.app.renderer.render(template, Reader(locale), **variables)
 
     def at(self, moment: datetime) -> None:
         self.clock.set(moment)
