@@ -1,4 +1,4 @@
-"""Button payloads (aiogram callback-data factories; the core only packs and unpacks them).
+"""Button payloads, packed into Telegram's 64-byte callback data (bot.engine.payloads).
 
 Every payload fits Telegram's 64 bytes and names what the button acts on, never who may press
 it: handlers decide that from the update's sender.
@@ -6,89 +6,88 @@ it: handlers decide that from the update's sender.
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
-
 from bot.domain.enums import ItemCondition, Reason, Want
+from bot.engine.payloads import Payload
 
 
-class Menu(CallbackData, prefix="m"):
+class Menu(Payload, prefix="m"):
     action: str  # problem, return, cancel, orders, language
 
 
-class PickOrder(CallbackData, prefix="o"):
+class PickOrder(Payload, prefix="o"):
     flow: str  # problem, return, cancel
     order_id: int
 
 
-class PickReason(CallbackData, prefix="rs"):
+class PickReason(Payload, prefix="rs"):
     case_id: int
     reason: Reason
 
 
-class PickItem(CallbackData, prefix="it"):
+class PickItem(Payload, prefix="it"):
     case_id: int
     item_id: int
 
 
-class PickQuantity(CallbackData, prefix="q"):
+class PickQuantity(Payload, prefix="q"):
     case_id: int
     quantity: int
 
 
-class PickWant(CallbackData, prefix="w"):
+class PickWant(Payload, prefix="w"):
     case_id: int
     want: Want
 
 
-class PickCondition(CallbackData, prefix="cd"):
+class PickCondition(Payload, prefix="cd"):
     case_id: int
     condition: ItemCondition
 
 
-class PhotosDone(CallbackData, prefix="pd"):
+class PhotosDone(Payload, prefix="pd"):
     case_id: int
 
 
-class Withdraw(CallbackData, prefix="wd"):
+class Withdraw(Payload, prefix="wd"):
     case_id: int
 
 
-class ReturnSent(CallbackData, prefix="rt"):
+class ReturnSent(Payload, prefix="rt"):
     case_id: int
 
 
-class CancelOrder(CallbackData, prefix="co"):
+class CancelOrder(Payload, prefix="co"):
     case_id: int
     action: str  # confirm, keep, discount
 
 
-class BuyerOffer(CallbackData, prefix="bo"):
+class BuyerOffer(Payload, prefix="bo"):
     offer_id: int
     action: str  # accept, decline
 
 
-class SellerOffer(CallbackData, prefix="so"):
+class SellerOffer(Payload, prefix="so"):
     offer_id: int
     action: str  # approve, change, refuse
 
 
-class Alternative(CallbackData, prefix="sa"):
+class Alternative(Payload, prefix="sa"):
     offer_id: int
     remedy: str  # reship, refund, coupon, support
 
 
-class Inspect(CallbackData, prefix="in"):
+class Inspect(Payload, prefix="in"):
     case_id: int
     verdict: str  # full, deduct
 
 
-class Done(CallbackData, prefix="ex"):
+class Done(Payload, prefix="ex"):
     case_id: int  # the seller did what the accepted offer asked (refund sent, item shipped)
 
 
-class AnswerQuestion(CallbackData, prefix="aq"):
+class AnswerQuestion(Payload, prefix="aq"):
     case_id: int
 
 
-class Language(CallbackData, prefix="lang"):
+class Language(Payload, prefix="lang"):
     code: str

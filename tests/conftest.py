@@ -41,7 +41,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        backends = [b.strip() for b in metafunc.config.getoption("--backends").split(",") if b.strip()]
+        backends = [
+            b.strip() for b in metafunc.config.getoption("--backends").split(",") if b.strip()
+        ]
         metafunc.parametrize("backend", backends, scope="session")
 
 

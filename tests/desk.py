@@ -153,7 +153,11 @@ class Desk:
 
     async def offers(self, case_id: int) -> list[Offer]:
         async with self.db.session() as session:
-            return list(await session.scalars(select(Offer).where(Offer.case_id == case_id).order_by(Offer.id)))
+            return list(
+                await session.scalars(
+                    select(Offer).where(Offer.case_id == case_id).order_by(Offer.id)
+                )
+            )
 
     async def commitments(self, case_id: int) -> list[Commitment]:
         async with self.db.session() as session:

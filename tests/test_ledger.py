@@ -24,8 +24,12 @@ async def approve(db: Database, order_id: int, amount: str, key: str) -> Money |
     async with db.session() as session, session.begin():
         try:
             refund = await ledger.approve_refund(
-                session, order_id=order_id, amount=Money.of(amount, "RUB"),
-                reason=Reason.DEFECT, key=key, now=_now(),
+                session,
+                order_id=order_id,
+                amount=Money.of(amount, "RUB"),
+                reason=Reason.DEFECT,
+                key=key,
+                now=_now(),
             )
         except ledger.OverRefundError:
             return None
@@ -66,9 +70,7 @@ async def test_the_database_itself_refuses_a_total_above_what_was_paid(desk: Des
 
 async def test_concurrent_refunds_never_exceed_the_payment(desk: Desk) -> None:
     order = await desk.order(items=[("Kettle", 1, "1000")])
-    results = await asyncio.gather(
-        *(approve(desk.db, order.id, "150", f"k{i}") for i in range(12))
-    )
+    results = await asyncio.gather(*(approve(desk.db, order.id, "150", f"k{i}") for i in range(12)))
     granted = [r for r in results if r is not None]
     assert len(granted) == 6  # 6 × 150 = 900 fits in 1000; a 7th would not
     assert await desk.refunded(order.number) == Money.of("900", "RUB")
@@ -96,7 +98,13 @@ async def test_two_deciders_approving_at_once_make_one_decision(desk: Desk) -> N
     payload = dora.button("Approve")
     engine = desk.sandbox.app.engine
     events = [
-        Incoming(key=f"race:{p.user_id}", sender=p.sender, chat_id=p.chat_id, payload=payload, callback_id="cb")
+        Incoming(
+            key=f"race:{p.user_id}",
+            sender=p.sender,
+            chat_id=p.chat_id,
+            payload=payload,
+            callback_id="cb",
+        )
         for p in (dora, dmitri)
     ]
     outcomes = await asyncio.gather(*(engine.process(e) for e in events))
@@ -124,7 +132,13 @@ async def test_an_offer_accepted_after_other_refunds_used_the_money_is_refused(d
     outcomes = await asyncio.gather(
         approve(desk.db, order.id, "600", "marketplace:1"),
         desk.sandbox.app.engine.process(
-            Incoming(key="accept", sender=anna.sender, chat_id=anna.chat_id, payload=accept, callback_id="cb")
+            Incoming(
+                key="accept",
+                sender=anna.sender,
+                chat_id=anna.chat_id,
+                payload=accept,
+                callback_id="cb",
+            )
         ),
     )
     await desk.sandbox.sender.drain()

@@ -10,7 +10,7 @@ from bot.cli import chat, data, demo
 
 app = typer.Typer(
     name="returndesk",
-    help="ReturnDesk: returns, partial refunds and cancellations for marketplace sellers, in Telegram.",
+    help="ReturnDesk: returns, partial refunds and cancellations for marketplace sellers.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

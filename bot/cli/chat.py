@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import typer
 from rich.prompt import Prompt
 
-from bot.clock import FakeClock
 from bot.cli.common import ConfigOption, DatabaseOption, console, run
 from bot.cli.demo import DEMO_START
+from bot.clock import FakeClock
 from bot.demo import DEMO_ORDERS
 from bot.demo.narrator import Narrator
 from bot.domain.durations import parse_duration
@@ -32,6 +31,52 @@ def chat(config: ConfigOption = None, database_url: DatabaseOption = None) -> No
     run(_chat(config, database_url))
 
 
+@dataclass
+class Session:
+    sandbox: Sandbox
+    clock: FakeClock
+    people: dict[str, Participant] = field(default_factory=dict)
+    roles: dict[int, str] = field(default_factory=dict)
+    current: Participant | None = None
+
+    async def handle(self, line: str) -> bool:
+        """Act on one line; False when the person wants to leave."""
+        assert self.current is not None
+        command, _, rest = line.partition(" ")
+        match command:
+            case "/quit":
+                return False
+            case "/people":
+                for key, person in self.people.items():
+                    console.print(f"  {key}: {person.name} ({self.roles[person.user_id]})")
+            case "/as":
+                self._switch(rest.strip().lower())
+            case "/wait":
+                self._wait(rest)
+            case "/photo":
+                await self.current.send_photo(caption=rest or None)
+            case _ if line.isdigit():
+                await _press(self.current, int(line))
+            case _:
+                await self.current.send(line)
+        return True
+
+    def _switch(self, key: str) -> None:
+        chosen = self.people.get(key)
+        if chosen is None:
+            console.print(f"[red]no one called {key!r}; /people lists them[/]")
+        else:
+            self.current = chosen
+
+    def _wait(self, text: str) -> None:
+        try:
+            self.clock.advance(parse_duration(text))
+        except ValueError as error:
+            console.print(f"[red]{error}[/]")
+            return
+        console.print(f"[dim]now {self.clock.now():%Y-%m-%d %H:%M} UTC[/]")
+
+
 async def _chat(config: Path | None, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="returndesk-chat-") as folder:
         clock = FakeClock(DEMO_START)
@@ -40,38 +85,15 @@ async def _chat(config: Path | None, database_url: str | None) -> None:
         try:
             if config is None:
                 await sandbox.import_orders(DEMO_ORDERS)
-            people, roles = _people(sandbox)
-            narrator = Narrator(sandbox, console, roles)
-            current = next(iter(people.values()))
+            session = Session(sandbox, clock)
+            _cast(session)
+            narrator = Narrator(sandbox, console, session.roles)
             console.print(HELP)
             while True:
-                line = Prompt.ask(f"[bold]{current.name}[/]").strip()
-                if not line:
-                    continue
-                command, _, rest = line.partition(" ")
-                if command == "/quit":
+                assert session.current is not None
+                line = Prompt.ask(f"[bold]{session.current.name}[/]").strip()
+                if line and not await session.handle(line):
                     return
-                if command == "/people":
-                    for key, person in people.items():
-                        console.print(f"  {key}: {person.name} ({roles[person.user_id]})")
-                elif command == "/as":
-                    chosen = people.get(rest.strip().lower())
-                    if chosen is None:
-                        console.print(f"[red]no one called {rest!r}; /people lists them[/]")
-                    else:
-                        current = chosen
-                elif command == "/wait":
-                    try:
-                        clock.advance(parse_duration(rest))
-                        console.print(f"[dim]now {clock.now():%Y-%m-%d %H:%M} UTC[/]")
-                    except ValueError as error:
-                        console.print(f"[red]{error}[/]")
-                elif command == "/photo":
-                    await current.send_photo(caption=rest or None)
-                elif line.isdigit():
-                    await _press(current, int(line))
-                else:
-                    await current.send(line)
                 narrator.deliveries()
         finally:
             await sandbox.close()
@@ -86,28 +108,22 @@ async def _press(person: Participant, number: int) -> None:
     await person.click(labels[number - 1], message=keyboards[0])
 
 
-def _people(sandbox: Sandbox) -> tuple[dict[str, Participant], dict[int, str]]:
-    people: dict[str, Participant] = {}
-    roles: dict[int, str] = {}
+def _cast(session: Session) -> None:
+    """The demo's buyers, and every decider and support member of the shop."""
+    sandbox = session.sandbox
     shop = sandbox.app.shop
-    demo_buyers = [(100001, "ivan", "Иван", "ru"), (100002, "anna", "Anna", "en")]
-    for user_id, key, name, language in demo_buyers:
-        people[key] = sandbox.person(user_id, name, language)
-        roles[user_id] = "buyer"
-    for seller in shop.sellers:
-        for decider in seller.deciders:
-            name = decider.name or str(decider.telegram_id)
-            people[name.split()[0].lower()] = sandbox.person(
-                decider.telegram_id, name, seller.language
-            )
-            roles[decider.telegram_id] = "seller"
-    for member in shop.support.members:
-        name = member.name or str(member.telegram_id)
-        people[name.split()[0].lower()] = sandbox.person(
-            member.telegram_id, name, shop.support.language
-        )
-        roles[member.telegram_id] = "support"
-    return people, roles
-
-
-__all__ = ["chat", "timedelta", "typer"]
+    cast = [(100001, "Иван", "ru", "buyer"), (100002, "Anna", "en", "buyer")]
+    cast += [
+        (d.telegram_id, d.name or str(d.telegram_id), s.language, "seller")
+        for s in shop.sellers
+        for d in s.deciders
+    ]
+    cast += [
+        (m.telegram_id, m.name or str(m.telegram_id), shop.support.language, "support")
+        for m in shop.support.members
+    ]
+    for user_id, name, language, role in cast:
+        key = {"Иван": "ivan"}.get(name, name.split()[0].lower())
+        session.people[key] = sandbox.person(user_id, name, language)
+        session.roles[user_id] = role
+    session.current = next(iter(session.people.values()))

@@ -14,7 +14,7 @@ from bot.config.shop import ConfigError
 
 T = TypeVar("T")
 console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,

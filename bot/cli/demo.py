@@ -9,14 +9,12 @@ from pathlib import Path
 from rich.table import Table
 from sqlalchemy import select
 
-from bot.clock import FakeClock
 from bot.cli.common import console, run
+from bot.clock import FakeClock
 from bot.demo import DEMO_ORDERS
 from bot.demo.narrator import Narrator
 from bot.demo.script import Script, play
 from bot.domain.enums import CommitmentState
-from bot.domain.money import Money
-from bot.rendering import Reader
 from bot.sandbox import Sandbox
 from bot.storage.models import Case, Commitment, Order, Refund
 
@@ -50,8 +48,6 @@ async def _demo() -> None:
 
 
 async def _summary(sandbox: Sandbox) -> None:
-    reader = Reader("en", "UTC")
-    render = sandbox.app.renderer
     async with sandbox.db.session() as session:
         refunds = (
             await session.execute(
@@ -68,7 +64,7 @@ async def _summary(sandbox: Sandbox) -> None:
                 str(refund.id),
                 number,
                 str(refund.case_id),
-                _money(render, refund.amount, reader),
+                f"{refund.amount.amount} {refund.amount.currency}",
                 refund.reason.value,
                 refund.status.value,
                 _when(refund.approved_at),
@@ -96,10 +92,6 @@ async def _summary(sandbox: Sandbox) -> None:
                 _when(commitment.due_at),
             )
         console.print(promises)
-
-
-def _money(render: object, amount: Money, reader: Reader) -> str:
-    return f"{amount.amount} {amount.currency}"
 
 
 def _when(moment: datetime | None) -> str:

@@ -6,6 +6,7 @@ relative to the shop file); the shipped default policy applies when neither is g
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +108,8 @@ def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else None
         raise ConfigError([ConfigProblem(path, line, "", f"not valid TOML: {exc}")]) from exc
 
 

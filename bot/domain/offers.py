@@ -75,7 +75,9 @@ def standard_offer(policy: Policy, facts: CaseFacts) -> StandardOffer | NoStanda
         if facts.refundable.is_zero:
             return NoStandardOffer("nothing_refundable")
         if amount is not None:
-            amount = amount.min(facts.refundable)
+            # A share of a very cheap item can round to nothing; the smallest coin is offered
+            # instead, since an offer of zero is no offer.
+            amount = max(amount, Money.from_minor(1, amount.currency)).min(facts.refundable)
 
     return StandardOffer(
         remedy=wanted.remedy,

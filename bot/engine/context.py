@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiogram.filters.callback_data import CallbackData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import SellerConfig, ShopConfig
 from bot.engine.events import Button, Incoming, Outgoing
+from bot.engine.payloads import Payload
 from bot.rendering import Reader, Renderer, locale_for
 from bot.storage.models import Buyer, Conversation
 
@@ -22,11 +22,11 @@ class ButtonSpec:
     """A button before it is rendered in its reader's language."""
 
     label: str  # a macro of templates/<locale>/labels.j2
-    payload: CallbackData | str
+    payload: Payload | str
     variables: dict[str, Any] = field(default_factory=dict)
 
 
-def button(label: str, payload: CallbackData | str, **variables: Any) -> ButtonSpec:
+def button(label: str, payload: Payload | str, **variables: Any) -> ButtonSpec:
     return ButtonSpec(label, payload, variables)
 
 

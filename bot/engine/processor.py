@@ -107,7 +107,7 @@ class Engine:
                     actor_id=ctx.event.sender.id,
                     action=refusal.audit,
                     target=ctx.event.payload or (ctx.event.text or "")[:64],
-                    **{k: v for k, v in refusal.variables.items() if isinstance(v, str | int)},
+                    detail={k: v for k, v in refusal.variables.items() if isinstance(v, str | int)},
                 )
             if ctx.event.callback_id:
                 ctx.answer(refusal.template, **refusal.variables)

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aiogram.filters.callback_data import CallbackData
-
 from bot.engine.errors import Stale
+from bot.engine.payloads import Payload
 
 if TYPE_CHECKING:
     from bot.engine.context import Context
 
-P = TypeVar("P", bound=CallbackData)
+P = TypeVar("P", bound=Payload)
 Handler = Callable[["Context"], Awaitable[None]]
 PayloadHandler = Callable[["Context", Any], Awaitable[None]]
 CommandHandler = Callable[["Context", str], Awaitable[None]]
@@ -23,7 +22,7 @@ class Router:
     """A registry of handlers. Several routers (buyer, seller, support) merge into one."""
 
     def __init__(self) -> None:
-        self.payloads: dict[str, tuple[type[CallbackData], PayloadHandler]] = {}
+        self.payloads: dict[str, tuple[type[Payload], PayloadHandler]] = {}
         self.commands: dict[str, CommandHandler] = {}
         self.texts: dict[str, Handler] = {}
         self.photos: dict[str, Handler] = {}

@@ -120,7 +120,7 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
-            keep_trailing_newline=False,
+            keep_trailing_newline=True,  # an include ends its last line; see seller/_case.j2
             auto_reload=False,
         )
         self.env.filters.update(

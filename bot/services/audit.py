@@ -16,10 +16,15 @@ def record(
     action: str,
     target: str | None = None,
     allowed: bool = False,
-    **detail: Any,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     session.add(
         AuditEntry(
-            at=now, actor_id=actor_id, action=action, target=target, allowed=allowed, detail=detail
+            at=now,
+            actor_id=actor_id,
+            action=action,
+            target=target,
+            allowed=allowed,
+            detail=detail or {},
         )
     )

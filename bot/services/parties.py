@@ -60,9 +60,9 @@ async def sync_shop(session: AsyncSession, shop: ShopConfig) -> None:
         seller.deciders.extend(Decider(telegram_id=tid, name=name) for tid, name in wanted.items())
 
     members = {m.telegram_id: m for m in shop.support.members}
-    for row in (await session.scalars(select(SupportMember))).all():
-        if row.telegram_id not in members:
-            await session.delete(row)
+    for existing in (await session.scalars(select(SupportMember))).all():
+        if existing.telegram_id not in members:
+            await session.delete(existing)
     for member in members.values():
         row = await session.get(SupportMember, member.telegram_id)
         if row is None:

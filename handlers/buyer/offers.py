@@ -45,7 +45,7 @@ async def decline_reason(ctx: Context) -> None:
     case, offer = await _offered(ctx, ctx.conversation.offer_id or 0)
     why = (ctx.event.text or "").strip()
     if len(why) > MAX_REASON:
-        ctx.reply("common/too_long", length=len(why), limit=MAX_REASON)
+        ctx.reply("common/too_long", length=len(why), max_length=MAX_REASON)
         return
     buyer = ctx.actor.buyer
     await offers.decide(

@@ -94,7 +94,7 @@ async def question(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.QUESTION)
     text = (ctx.event.text or "").strip()
     if len(text) > MAX_QUESTION:
-        ctx.reply("common/too_long", length=len(text), limit=MAX_QUESTION)
+        ctx.reply("common/too_long", length=len(text), max_length=MAX_QUESTION)
         return
     await send_question(ctx, case, text)
 

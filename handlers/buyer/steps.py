@@ -28,7 +28,7 @@ from bot.domain.offers import (
     standard_offer,
 )
 from bot.domain.policy import Policy
-from bot.engine.context import Context, button, column
+from bot.engine.context import Context, Keyboard, button, column
 from bot.services import cases, commitments, offers
 from bot.storage.models import Case, Order
 from handlers import notify
@@ -361,7 +361,12 @@ async def _needs_photos(ctx: Context, case: Case) -> bool:
 
 
 async def _ask(
-    ctx: Context, case: Case, state: CaseState, template: str, buttons: list, **variables: object
+    ctx: Context,
+    case: Case,
+    state: CaseState,
+    template: str,
+    buttons: Keyboard,
+    **variables: object,
 ) -> None:
     case.state = state
     case.updated_at = ctx.now
@@ -369,7 +374,7 @@ async def _ask(
     ctx.reply(template, case=case, order=case.order, buttons=buttons, case_id=case.id, **variables)
 
 
-def _want_buttons(case: Case, wants: tuple[Want, ...]) -> list:
+def _want_buttons(case: Case, wants: tuple[Want, ...]) -> Keyboard:
     return [[button("want", PickWant(case_id=case.id, want=w), want=w)] for w in wants]
 
 

@@ -33,7 +33,7 @@ async def answer(ctx: Context) -> None:
         return
     text = (ctx.event.text or "").strip()
     if len(text) > MAX_ANSWER:
-        ctx.reply("common/too_long", length=len(text), limit=MAX_ANSWER)
+        ctx.reply("common/too_long", length=len(text), max_length=MAX_ANSWER)
         return
     await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.FIRST_REPLY)
     await cases.record(

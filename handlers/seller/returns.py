@@ -72,7 +72,7 @@ async def deduction_reason(ctx: Context) -> None:
         return
     why = (ctx.event.text or "").strip()
     if not why or len(why) > MAX_REASON:
-        ctx.reply("common/too_long", length=len(why), limit=MAX_REASON)
+        ctx.reply("common/too_long", length=len(why), max_length=MAX_REASON)
         return
     deducted = Money.of(ctx.conversation.data["deduction"], case.order.currency)
     value = _value(case)

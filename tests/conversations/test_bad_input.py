@@ -152,7 +152,9 @@ async def test_a_ten_thousand_character_message_is_refused_politely_and_kept(des
     from bot.storage.models import TranscriptEntry
 
     async with desk.db.session() as session:
-        kept = await session.scalar(select(TranscriptEntry.text).where(TranscriptEntry.text == essay))
+        kept = await session.scalar(
+            select(TranscriptEntry.text).where(TranscriptEntry.text == essay)
+        )
     assert kept == essay  # the transcript keeps what the buyer wrote, in full
 
 
@@ -170,7 +172,10 @@ async def test_a_sticker_or_a_photo_at_the_wrong_step_gets_a_clear_answer(desk: 
     await desk.order()
     await anna.send("/start")
     await anna.send_unsupported("sticker")
-    assert "can't use that kind of message" in anna.inbox[-1].plain or "can't use that" in anna.inbox[-2].plain
+    assert (
+        "can't use that kind of message" in anna.inbox[-1].plain
+        or "can't use that" in anna.inbox[-2].plain
+    )
     await anna.send_photo()
     assert any("can't use a photo at this step" in m.plain for m in anna.inbox[-2:])
 

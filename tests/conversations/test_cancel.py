@@ -35,7 +35,11 @@ async def test_on_the_way_the_buyer_may_keep_it_with_the_policy_discount(desk: D
     anna = desk.buyer("anna")
     number = await ask_to_cancel(desk, "in_transit")
     assert "already on its way" in anna.last.plain
-    assert anna.last.labels == ["I'll refuse it at delivery", "Keep it and get 5% back", "No, keep the order"]
+    assert anna.last.labels == [
+        "I'll refuse it at delivery",
+        "Keep it and get 5% back",
+        "No, keep the order",
+    ]
     await anna.click("Keep it and get 5% back")
     assert "refund of RUB75.00" in anna.last.plain  # 5% of 1500, under the auto limit
     await anna.click("Accept")

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, OfferStatus, RefundStatus, Remedy, Role
+from bot.domain.enums import (
+    CaseState,
+    CommitmentKind,
+    CommitmentState,
+    OfferStatus,
+    RefundStatus,
+    Remedy,
+    Role,
+)
 from bot.domain.money import Money
 from tests.desk import Desk
 
 
-async def describe_defect(desk: Desk, buyer: str = "anna", price: str = "2000", want: str = "Keep it") -> str:
+async def describe_defect(
+    desk: Desk, buyer: str = "anna", price: str = "2000", want: str = "Keep it"
+) -> str:
     order = await desk.order(buyer, items=[("Kettle", 1, price)])
     person = desk.buyer(buyer)
     await person.send("/start")
@@ -49,15 +59,24 @@ async def test_offer_above_the_limit_waits_for_the_seller_with_a_promised_time(d
     anna, dora, dmitri = desk.buyer("anna"), desk.staff("dora"), desk.staff("dmitri")
     await describe_defect(desk, price="5000")  # 30% = 1500 RUB > 1000 RUB
 
-    assert "You'll have their answer by Tue, Nov 17 07:00 (Central European Standard Time)" in anna.last.plain
+    assert (
+        "You'll have their answer by Tue, Nov 17 07:00 (Central European Standard Time)"
+        in anna.last.plain
+    )
     for decider in (dora, dmitri):
         assert "A decision is needed" in decider.last.plain
         assert decider.last.photos == ("photo-1",)
-        assert decider.last.labels == ["Approve RUB1,500.00", "Change the amount", "Refuse, offer an alternative"]
+        assert decider.last.labels == [
+            "Approve RUB1,500.00",
+            "Change the amount",
+            "Refuse, offer an alternative",
+        ]
     case = await desk.latest_case()
     [promise] = await desk.commitments(case.id)
     assert (promise.kind, promise.owner_role, promise.state) == (
-        CommitmentKind.SELLER_DECISION, Role.SELLER, CommitmentState.OPEN,
+        CommitmentKind.SELLER_DECISION,
+        Role.SELLER,
+        CommitmentState.OPEN,
     )
 
     await dora.click("Approve")
@@ -65,7 +84,11 @@ async def test_offer_above_the_limit_waits_for_the_seller_with_a_promised_time(d
     [promise] = await desk.commitments(case.id)
     assert promise.state is CommitmentState.KEPT
     [offer] = await desk.offers(case.id)
-    assert (offer.status, offer.decided_by_name, offer.deviation) == (OfferStatus.OFFERED, "Dora", False)
+    assert (offer.status, offer.decided_by_name, offer.deviation) == (
+        OfferStatus.OFFERED,
+        "Dora",
+        False,
+    )
 
     # Dmitri's copy of the buttons is now stale: the first decision won.
     await dmitri.click("Approve")
@@ -85,12 +108,18 @@ async def test_seller_changes_the_amount_and_the_deviation_is_recorded(desk: Des
     case = await desk.latest_case()
     standard, changed = await desk.offers(case.id)
     assert (standard.status, standard.remedy) == (OfferStatus.CHANGED, Remedy.PERCENT)
-    assert (changed.remedy, changed.amount, changed.deviation) == (Remedy.REFUND, Money.of("1200.50", "RUB"), True)
+    assert (changed.remedy, changed.amount, changed.deviation) == (
+        Remedy.REFUND,
+        Money.of("1200.50", "RUB"),
+        True,
+    )
     assert changed.standard_amount == Money.of("1500", "RUB")
     assert changed.proposed_by_role is Role.SELLER and changed.proposed_by_id == 501
 
 
-async def test_discontinued_part_is_refused_with_an_alternative_the_buyer_accepts(desk: Desk) -> None:
+async def test_discontinued_part_is_refused_with_an_alternative_the_buyer_accepts(
+    desk: Desk,
+) -> None:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
     order = await desk.order(items=[("Speaker", 1, "3000"), ("USB-C cable", 2, "250")])
     await anna.send("/start")
@@ -107,7 +136,11 @@ async def test_discontinued_part_is_refused_with_an_alternative_the_buyer_accept
 
     assert "reship of the missing part" in dora.last.plain
     await dora.click("Refuse, offer an alternative")
-    assert dora.last.labels == ["Refund another amount", "Give a coupon", "No alternative: hand to support"]
+    assert dora.last.labels == [
+        "Refund another amount",
+        "Give a coupon",
+        "No alternative: hand to support",
+    ]
     await dora.click("Refund another amount")
     await dora.send("250")
     assert "the seller offers a refund of RUB250.00, and you keep the item" in anna.last.plain
@@ -116,7 +149,9 @@ async def test_discontinued_part_is_refused_with_an_alternative_the_buyer_accept
     assert refund.amount == Money.of("250", "RUB")
 
 
-async def test_buyer_declines_once_then_the_seller_gets_another_round_then_support(desk: Desk) -> None:
+async def test_buyer_declines_once_then_the_seller_gets_another_round_then_support(
+    desk: Desk,
+) -> None:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
     await describe_defect(desk, price="2000")  # 600 RUB auto-approved
     await anna.click("Decline")
@@ -133,7 +168,9 @@ async def test_buyer_declines_once_then_the_seller_gets_another_round_then_suppo
     case = await desk.latest_case()
     assert case.state is CaseState.ESCALATED and case.buyer_declines == 2
     open_promises = [c for c in await desk.commitments(case.id) if c.state is CommitmentState.OPEN]
-    assert [(c.kind, c.owner_role) for c in open_promises] == [(CommitmentKind.SUPPORT_REPLY, Role.SUPPORT)]
+    assert [(c.kind, c.owner_role) for c in open_promises] == [
+        (CommitmentKind.SUPPORT_REPLY, Role.SUPPORT)
+    ]
     assert await desk.refunds() == []
 
 

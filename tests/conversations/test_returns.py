@@ -69,7 +69,9 @@ async def test_a_change_of_mind_is_returned_at_the_buyers_cost(desk: Desk) -> No
     assert "Return shipping is paid by you" in anna.last.plain
 
 
-async def test_outside_the_window_the_buyer_gets_a_clear_answer_and_alternatives(desk: Desk) -> None:
+async def test_outside_the_window_the_buyer_gets_a_clear_answer_and_alternatives(
+    desk: Desk,
+) -> None:
     anna = desk.buyer("anna")
     await start_return(desk, days_ago=20)
     assert "closed on Nov 10, 2026" in anna.last.plain

@@ -1,0 +1,183 @@
+"""A made-up world with every variable any template uses, to render every template in every
+locale without a database (tests/test_templates.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import product
+from typing import Any
+
+from bot.config.shop import SellerConfig, load_shop
+from bot.domain.enums import (
+    CaseKind,
+    CaseState,
+    ItemCondition,
+    OfferStatus,
+    OrderStatus,
+    Reason,
+    Remedy,
+    Role,
+    Want,
+)
+from bot.domain.money import Money
+from bot.storage.models import Buyer, Case, Evidence, Offer, Order, OrderItem
+from tests.desk import TEST_SHOP
+
+NOW = datetime(2026, 11, 16, 6, 0, tzinfo=UTC)
+
+
+def seller() -> SellerConfig:
+    return load_shop(TEST_SHOP).seller("acme")
+
+
+def order(status: OrderStatus = OrderStatus.DELIVERED) -> Order:
+    built = Order(
+        id=7,
+        seller_id="acme",
+        marketplace="ozon",
+        number="A-1001",
+        buyer_id=101,
+        currency="RUB",
+        paid_minor=520000,
+        shipping_minor=19900,
+        refunded_minor=10000,
+        status=status,
+        placed_at=NOW - timedelta(days=10),
+        delivered_at=NOW - timedelta(days=3),
+        tracking_number="RR104455667CN",
+        imported_at=NOW,
+    )
+    built.items = [
+        OrderItem(
+            id=1, sku="HP-1", title="Headphones <ANC> & case", quantity=1, unit_price_minor=450000
+        ),
+        OrderItem(id=2, sku="CBL-1", title="Cable", quantity=2, unit_price_minor=35000),
+    ]
+    return built
+
+
+def case(kind: CaseKind, state: CaseState, reason: Reason, want: Want | None) -> Case:
+    the_order = order()
+    built = Case(
+        id=12,
+        order_id=7,
+        buyer_id=101,
+        seller_id="acme",
+        kind=kind,
+        state=state,
+        reason=reason,
+        want=want,
+        item_id=2,
+        quantity=1,
+        condition=ItemCondition.USED,
+        question='How do I <reset> it & "pair" it?',
+        return_tracking="RR123456785DE",
+        buyer_declines=1,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    built.order = the_order
+    built.buyer = Buyer(telegram_id=101, name="Anna <A&B>", timezone="Europe/Berlin")
+    return built
+
+
+def offer(remedy: Remedy, amount: Money | None, decided_by: str | None = "Dora") -> Offer:
+    return Offer(
+        id=3,
+        case_id=12,
+        round=1,
+        remedy=remedy,
+        amount_minor=amount.minor if amount else None,
+        currency="RUB",
+        standard_remedy=Remedy.PERCENT,
+        standard_amount_minor=150000,
+        deviation=True,
+        proposed_by_role=Role.SELLER,
+        status=OfferStatus.OFFERED,
+        created_at=NOW,
+        decided_by_name=decided_by,
+    )
+
+
+# Templates where "no amount" is a meaning of its own (a replacement, nothing deducted).
+AMOUNT_OPTIONAL = {
+    "buyer/agreed",
+    "buyer/done",
+    "seller/agreed",
+    "seller/done_recorded",
+    "seller/inspection_recorded",
+}
+
+
+def contexts(template: str = "") -> list[dict[str, Any]]:
+    """Variants that between them take every branch of the common templates."""
+    variants = _variants()
+    if template in AMOUNT_OPTIONAL:
+        variants += [{**v, "amount": None, "deduction": None} for v in _variants()]
+    return variants
+
+
+def _variants() -> list[dict[str, Any]]:
+    money = Money.of("1500.50", "RUB")
+    variants = []
+    kinds = list(CaseKind)
+    remedies = list(Remedy)
+    for index, (kind, remedy) in enumerate(product(kinds, remedies)):
+        reason = list(Reason)[index % len(Reason)]
+        amount = money if remedy.moves_money or remedy is Remedy.COUPON else None
+        the_case = case(
+            kind, list(CaseState)[index % len(CaseState)], reason, list(Want)[index % len(Want)]
+        )
+        the_order = order(list(OrderStatus)[index % len(OrderStatus)])
+        the_case.order = the_order
+        variants.append(
+            {
+                "name": "Anna <A&B>" if index % 2 else "",
+                "is_decider": bool(index % 2),
+                "orders": [the_order] if index % 3 else [],
+                "flow": ["problem", "return", "cancel"][index % 3],
+                "number": "A-1001 <x>",
+                "case": the_case,
+                "order": the_order,
+                "item": the_order.items[1],
+                "limit": money,
+                "count": index % 3,
+                "reason": reason,
+                "offer": offer(remedy, amount, None if index % 2 else "Dora"),
+                "declined": offer(remedy, amount),
+                "due": NOW + timedelta(days=1),
+                "closes_at": NOW - timedelta(days=2),
+                "why": "Too <little> & late",
+                "amount": amount or money,
+                "deduction": Money.of("100", "RUB"),
+                "note": "Torn <cushion>",
+                "remedy": remedy,
+                "seller": seller(),
+                "answer": "Use <vinegar> & water",
+                "by": "Dora",
+                "shipping_payer": ["seller", "buyer"][index % 2],
+                "refund": money,
+                "percent": [0, 5][index % 2],
+                "what": ["sticker", "photo", "photo_too_large", "voice"][index % 4],
+                "length": 10_000,
+                "max_length": 2_000,
+                "code": [
+                    "empty",
+                    "not_a_number",
+                    "negative",
+                    "zero",
+                    "too_precise",
+                    "over_limit",
+                    "too_large",
+                ][index % 7],
+                "requested": money,
+                "refundable": Money.of("800", "RUB"),
+                "evidence": [Evidence(id=1, file_id="f", file_unique_id="u", created_at=NOW)]
+                if index % 2
+                else [],
+                "photos": ["f"],
+                "mode": ["change", "refund", "coupon"][index % 3],
+                "now": NOW,
+            }
+        )
+    return variants

@@ -1,0 +1,84 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.config.shop import DEFAULT_POLICY
+
+
+def returndesk(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "120", **(env or {})},
+        check=False,
+    )
+
+
+def test_demo_plays_both_cases_and_exits_zero(tmp_path: Path) -> None:
+    result = returndesk("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # Each party reads its own language: the Russian buyer, the Chinese deciders, the English buyer.
+    assert "Здравствуйте, Иван!" in out
+    assert "按其他金额退款" in out
+    assert "Your return is accepted" in out
+    assert "Refund ledger" in out and "executed" in out and "approved" in out
+    assert "Open commitments" in out and "refund_execution" in out
+    assert list(tmp_path.iterdir()) == []  # the demo leaves nothing behind
+
+
+def test_policy_check_accepts_the_default_and_explains_errors(tmp_path: Path) -> None:
+    ok = returndesk("policy", "check", str(DEFAULT_POLICY), cwd=tmp_path)
+    assert ok.returncode == 0 and "the policy is valid" in ok.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text(DEFAULT_POLICY.read_text().replace('"4h"', '"4 hours"', 1), encoding="utf-8")
+    result = returndesk("policy", "check", str(bad), cwd=tmp_path)
+    assert result.returncode == 1
+    line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if '"4 hours"' in text)
+    assert (
+        f"bad.toml:{line}: reply_targets.first_reply: '4 hours' is not a duration" in result.stderr
+    )
+
+
+def test_orders_import_reports_bad_rows_and_keeps_good_ones(tmp_path: Path) -> None:
+    from tests.test_import import good
+
+    path = tmp_path / "orders.json"
+    path.write_text(
+        json.dumps({"orders": [good("Z-1", seller="acme"), good("Z-2", currency="rub")]})
+    )
+    env = {"RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    shop = str(Path(__file__).parent / "data" / "shop.toml")
+    first = returndesk("orders", "import", str(path), "--config", shop, cwd=tmp_path, env=env)
+    assert first.returncode == 1
+    assert "1 created, 0 updated, 0 unchanged, 1 skipped" in first.stdout
+    assert "order 2: currency:" in first.stderr
+    again = returndesk("orders", "import", str(path), "--config", shop, cwd=tmp_path, env=env)
+    assert "0 created, 0 updated, 1 unchanged, 1 skipped" in again.stdout
+
+
+def test_a_broken_shop_file_is_explained_not_a_traceback(tmp_path: Path) -> None:
+    shop = tmp_path / "shop.toml"
+    shop.write_text(
+        '[[sellers]]\nid = "Bad Id"\nname = "X"\ntimezone = "Mars/Olympus"\n', encoding="utf-8"
+    )
+    env = {"RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"}
+    result = returndesk("db", "upgrade", "--config", str(shop), cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "shop.toml:2: sellers.0.id" in result.stderr
+    assert (
+        "shop.toml:4: sellers.0.timezone: 'Mars/Olympus' is not an IANA time zone" in result.stderr
+    )
+    assert "sellers.0.deciders: Field required" in result.stderr

@@ -1,0 +1,78 @@
+"""The engine: one update, one transaction; a failure is recorded, answered and not repeated."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.engine.events import Incoming
+from bot.storage.models import Buyer, OutboxMessage, ProcessedUpdate, TranscriptEntry
+from tests.desk import Desk
+
+
+async def test_a_bug_in_a_handler_rolls_back_answers_politely_and_is_not_retried(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = desk.buyer("anna")
+    order = await desk.order()
+    await anna.send("/start")
+
+    async def broken(ctx, data):  # type: ignore[no-untyped-def]
+        ctx.actor.buyer.name = "changed by a broken handler"
+        raise RuntimeError("boom")
+
+    router = desk.sandbox.app.engine.router
+    prefix = "m"
+    monkeypatch.setitem(router.payloads, prefix, (router.payloads[prefix][0], broken))
+    payload = anna.button("Something is wrong")
+    first = await anna.press(payload, key="tg:7")
+    replay = await anna.press(payload, key="tg:7")
+    assert first.failed and replay.duplicate
+    assert "something went wrong on our side" in anna.last.plain
+    async with desk.db.session() as session:
+        buyer = await session.get(Buyer, anna.user_id)
+        assert buyer is not None and buyer.name == "Anna"
+    monkeypatch.undo()
+    await anna.click("Something is wrong")
+    assert f"#{order.number}" in " ".join(anna.last.labels)
+
+
+async def test_every_message_in_and_out_is_in_the_transcript(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    await desk.order()
+    await anna.send("/start")
+    await anna.click("My orders")
+    async with desk.db.session() as session:
+        rows = (
+            await session.execute(
+                select(
+                    TranscriptEntry.direction, TranscriptEntry.text, TranscriptEntry.template
+                ).order_by(TranscriptEntry.id)
+            )
+        ).all()
+        sent = await session.scalar(select(func.count()).where(OutboxMessage.status == "sent"))
+        updates = await session.scalar(select(func.count()).select_from(ProcessedUpdate))
+    assert [(d, t) for d, _, t in rows] == [
+        ("in", None),
+        ("out", "buyer/welcome"),
+        ("in", None),
+        ("out", "buyer/orders"),
+    ]
+    assert rows[0][1] == "/start"
+    assert sent == 2 and updates == 2
+
+
+async def test_nothing_is_sent_before_the_update_is_stored(desk: Desk) -> None:
+    """The engine only writes the outbox; delivery happens after the commit."""
+    anna = desk.buyer("anna")
+    outcome = await desk.sandbox.app.engine.process(
+        Incoming(key="k1", sender=anna.sender, chat_id=anna.chat_id, text="/start")
+    )
+    assert outcome.replies and anna.inbox == []
+    async with desk.db.session() as session:
+        pending = await session.scalar(
+            select(func.count()).where(OutboxMessage.status == "pending")
+        )
+    assert pending == 1
+    await desk.sandbox.sender.drain()
+    assert "Hello" in anna.last.plain
