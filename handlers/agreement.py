@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Role
 from bot.domain.money import Money
-from bot.engine.context import Context, button, column
+from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
 from bot.services import cases, commitments, ledger, offers
 from bot.storage.models import Case, Offer
-from handlers.payloads import Done
+from handlers.seller import cards
 
 
 async def accept(ctx: Context, case: Case, offer: Offer) -> None:
@@ -93,16 +93,10 @@ async def agree(
         note=note,
         case_id=case.id,
     )
-    ctx.to_deciders(
-        case.seller_id,
-        "seller/agreed",
-        case=case,
-        order=case.order,
-        amount=amount,
-        remedy=remedy,
-        due=promise.due_at,
-        deduction=deduction,
-        note=note,
-        case_id=case.id,
-        buttons=column(button("done", Done(case_id=case.id), remedy=remedy, amount=amount)),
+    cards.show(
+        ctx,
+        case,
+        cards.agreed_card(
+            case, amount=amount, remedy=remedy, due=promise.due_at, deduction=deduction, note=note
+        ),
     )

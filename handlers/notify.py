@@ -14,9 +14,8 @@ from bot.domain.enums import (
 from bot.engine.context import Context, button
 from bot.services import cases, commitments
 from bot.storage.models import Case, Commitment, Offer
-from handlers.payloads import BuyerOffer, SellerOffer
-
-SELLER_ACTIONS = ("approve", "change", "refuse")
+from handlers.payloads import BuyerOffer
+from handlers.seller import cards
 
 
 def offer_to_buyer(
@@ -49,27 +48,9 @@ async def ask_seller(
     promise = await commitments.promise(
         ctx.session, case, CommitmentKind.SELLER_DECISION, policy=policy, now=ctx.now
     )
-    evidence = await cases.evidence_of(ctx.session, case.id)
-    # An offer without an amount (a fixed sum the policy lacks for this currency) cannot be
-    # approved as it stands: the seller sets the amount or refuses with an alternative.
-    approvable = offer.amount is not None or not offer.remedy.moves_money
-    actions = [a for a in SELLER_ACTIONS if a != "approve" or approvable]
-    ctx.to_deciders(
-        case.seller_id,
-        template,
-        case=case,
-        offer=offer,
-        order=case.order,
-        due=promise.due_at,
-        photos=[e.file_id for e in evidence],
-        evidence=evidence,
-        case_id=case.id,
-        buttons=[
-            [button(f"seller_{a}", SellerOffer(offer_id=offer.id, action=a), offer=offer)]
-            for a in actions
-        ],
-        **extra,
-    )
+    card = await cards.offer_card(ctx.session, case, offer, promise.due_at, **extra)
+    card.template = template
+    cards.show(ctx, case, card)
     return promise
 
 

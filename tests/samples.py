@@ -177,6 +177,7 @@ def _variants() -> list[dict[str, Any]]:
                 else [],
                 "photos": ["f"],
                 "mode": ["change", "refund", "coupon"][index % 3],
+                "more": bool(index % 2),
                 "now": NOW,
             }
         )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 from bot.domain.enums import CaseState, CommitmentKind, Role
-from bot.engine.context import Context, button, column
+from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases, commitments
 from handlers.buyer.problem import case_at
 from handlers.buyer.steps import CASE, policy_of
-from handlers.payloads import Inspect, ReturnSent
+from handlers.payloads import ReturnSent
+from handlers.seller import cards
 
 router = Router()
 TRACKING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\- ]{3,39}$")
@@ -49,17 +50,6 @@ async def tracking(ctx: Context) -> None:
         policy=policy_of(ctx, case),
         now=ctx.now,
     )
-    ctx.to_deciders(
-        case.seller_id,
-        "seller/return_coming",
-        case=case,
-        order=case.order,
-        due=promise.due_at,
-        case_id=case.id,
-        buttons=column(
-            button("inspect_full", Inspect(case_id=case.id, verdict="full")),
-            button("inspect_deduct", Inspect(case_id=case.id, verdict="deduct")),
-        ),
-    )
+    cards.show(ctx, case, cards.return_card(case, promise.due_at))
     ctx.expect(CASE, case_id=case.id)
     ctx.reply("buyer/return_registered", case=case, due=promise.due_at)

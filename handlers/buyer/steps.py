@@ -33,7 +33,6 @@ from bot.services import cases, commitments, offers
 from bot.storage.models import Case, Order
 from handlers import notify
 from handlers.payloads import (
-    AnswerQuestion,
     CancelOrder,
     PhotosDone,
     PickCondition,
@@ -44,6 +43,7 @@ from handlers.payloads import (
     PickWant,
     ReturnSent,
 )
+from handlers.seller import cards
 
 BUYER = Role.BUYER
 CLOSED = CaseState.CLOSED
@@ -438,15 +438,7 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
     promise = await commitments.promise(
         ctx.session, case, CommitmentKind.FIRST_REPLY, policy=policy_of(ctx, case), now=ctx.now
     )
-    ctx.to_deciders(
-        case.seller_id,
-        "seller/question",
-        case=case,
-        order=case.order,
-        due=promise.due_at,
-        case_id=case.id,
-        buttons=column(button("answer", AnswerQuestion(case_id=case.id))),
-    )
+    cards.show(ctx, case, cards.question_card(case, promise.due_at))
     ctx.expect(CASE, case_id=case.id)
     ctx.reply("buyer/question_sent", case=case, due=promise.due_at)
 

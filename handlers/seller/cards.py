@@ -1,0 +1,137 @@
+"""What a seller's decider sees of a case that waits for them, with the buttons to act on it.
+
+The same card goes out when the case first needs the seller and again when a decider asks for
+/pending, so a lost or buried message never blocks a decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.enums import CaseState, OfferStatus, RefundStatus, Remedy
+from bot.domain.money import Money
+from bot.engine.context import Context, Keyboard, button, column, seller_reader
+from bot.services import cases, commitments, ledger, offers
+from bot.storage.models import Case, Offer
+from handlers.payloads import AnswerQuestion, Done, Inspect, SellerOffer
+
+SELLER_ACTIONS = ("approve", "change", "refuse")
+
+
+@dataclass
+class Card:
+    template: str
+    variables: dict[str, Any]
+    buttons: Keyboard = ()
+    photos: list[str] = field(default_factory=list)
+
+
+async def offer_card(
+    session: AsyncSession, case: Case, offer: Offer, due: datetime, **extra: Any
+) -> Card:
+    evidence = await cases.evidence_of(session, case.id)
+    # An offer without an amount (a fixed sum the policy lacks for this currency) cannot be
+    # approved as it stands: the seller sets the amount or refuses with an alternative.
+    approvable = offer.amount is not None or not offer.remedy.moves_money
+    actions = [a for a in SELLER_ACTIONS if a != "approve" or approvable]
+    return Card(
+        "seller/new_offer",
+        {
+            "case": case,
+            "order": case.order,
+            "offer": offer,
+            "due": due,
+            "evidence": evidence,
+            **extra,
+        },
+        [
+            [button(f"seller_{a}", SellerOffer(offer_id=offer.id, action=a), offer=offer)]
+            for a in actions
+        ],
+        [e.file_id for e in evidence],
+    )
+
+
+def question_card(case: Case, due: datetime) -> Card:
+    return Card(
+        "seller/question",
+        {"case": case, "order": case.order, "due": due},
+        column(button("answer", AnswerQuestion(case_id=case.id))),
+    )
+
+
+def return_card(case: Case, due: datetime) -> Card:
+    return Card(
+        "seller/return_coming",
+        {"case": case, "order": case.order, "due": due},
+        column(
+            button("inspect_full", Inspect(case_id=case.id, verdict="full")),
+            button("inspect_deduct", Inspect(case_id=case.id, verdict="deduct")),
+        ),
+    )
+
+
+def agreed_card(
+    case: Case,
+    *,
+    amount: Money | None,
+    remedy: Remedy | None,
+    due: datetime,
+    deduction: Money | None = None,
+    note: str | None = None,
+) -> Card:
+    return Card(
+        "seller/agreed",
+        {
+            "case": case,
+            "order": case.order,
+            "amount": amount,
+            "remedy": remedy,
+            "due": due,
+            "deduction": deduction,
+            "note": note,
+        },
+        column(button("done", Done(case_id=case.id), remedy=remedy, amount=amount)),
+    )
+
+
+async def current_card(session: AsyncSession, case: Case) -> Card | None:
+    """The card for what the case waits for from the seller now, if anything."""
+    promises = await commitments.open_commitments(session, case.id)
+    if not promises:
+        return None
+    due = promises[0].due_at
+    offer = await offers.current(session, case.id)
+    match case.state:
+        case CaseState.AWAITING_SELLER if offer and offer.status is OfferStatus.PENDING_SELLER:
+            return await offer_card(session, case, offer, due)
+        case CaseState.AWAITING_SELLER if case.question:
+            return question_card(case, due)
+        case CaseState.RETURN_IN_TRANSIT:
+            return return_card(case, due)
+        case CaseState.EXECUTING:
+            refunds = await ledger.refunds_of_case(session, case.id)
+            approved = [r for r in refunds if r.status is RefundStatus.APPROVED]
+            amount = approved[0].amount if approved else None
+            remedy = offer.remedy if offer else None
+            return agreed_card(case, amount=amount, remedy=remedy, due=due)
+    return None
+
+
+def show(ctx: Context, case: Case, card: Card, *, only_chat: int | None = None) -> None:
+    """Send the card to every decider of the case's seller, or to one of them."""
+    seller = ctx.seller(case.seller_id)
+    chats = [only_chat] if only_chat else [d.telegram_id for d in seller.deciders]
+    for chat_id in chats:
+        ctx.send(
+            chat_id,
+            seller_reader(seller),
+            card.template,
+            buttons=card.buttons,
+            photos=card.photos,
+            case_id=case.id,
+            **card.variables,
+        )
