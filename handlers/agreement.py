@@ -3,7 +3,7 @@ when it is done, and word to both sides."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Role
+from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Remedy, Role
 from bot.domain.money import Money
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
@@ -82,6 +82,8 @@ async def agree(
     )
     promise = await commitments.promise(ctx.session, case, kind, policy=policy, now=ctx.now)
     remedy = offer.remedy if offer else None
+    # A coupon moves no money through the ledger, but its value is still what was agreed.
+    coupon = offer.amount if offer and offer.remedy is Remedy.COUPON else None
     ctx.to_buyer(
         case.buyer,
         "buyer/agreed",
@@ -91,12 +93,19 @@ async def agree(
         due=promise.due_at,
         deduction=deduction,
         note=note,
+        coupon=coupon,
         case_id=case.id,
     )
     cards.show(
         ctx,
         case,
         cards.agreed_card(
-            case, amount=amount, remedy=remedy, due=promise.due_at, deduction=deduction, note=note
+            case,
+            amount=amount,
+            remedy=remedy,
+            due=promise.due_at,
+            deduction=deduction,
+            note=note,
+            coupon=coupon,
         ),
     )

@@ -178,6 +178,7 @@ def _variants() -> list[dict[str, Any]]:
                 "photos": ["f"],
                 "mode": ["change", "refund", "coupon"][index % 3],
                 "more": bool(index % 2),
+                "coupon": money if index % 2 else None,
                 "now": NOW,
             }
         )

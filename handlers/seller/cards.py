@@ -82,6 +82,7 @@ def agreed_card(
     due: datetime,
     deduction: Money | None = None,
     note: str | None = None,
+    coupon: Money | None = None,
 ) -> Card:
     return Card(
         "seller/agreed",
@@ -93,6 +94,7 @@ def agreed_card(
             "due": due,
             "deduction": deduction,
             "note": note,
+            "coupon": coupon,
         },
         column(button("done", Done(case_id=case.id), remedy=remedy, amount=amount)),
     )
@@ -117,7 +119,8 @@ async def current_card(session: AsyncSession, case: Case) -> Card | None:
             approved = [r for r in refunds if r.status is RefundStatus.APPROVED]
             amount = approved[0].amount if approved else None
             remedy = offer.remedy if offer else None
-            return agreed_card(case, amount=amount, remedy=remedy, due=due)
+            coupon = offer.amount if offer and remedy is Remedy.COUPON else None
+            return agreed_card(case, amount=amount, remedy=remedy, due=due, coupon=coupon)
     return None
 
 

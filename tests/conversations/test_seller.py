@@ -56,6 +56,7 @@ async def test_a_coupon_instead_of_money_moves_nothing_in_the_ledger(desk: Desk)
     await dora.send("500")
     assert "a coupon worth RUB500.00 for your next order" in anna.last.plain
     await anna.click("Accept")
+    assert "Agreed: coupon worth RUB500.00. The seller will issue it by" in anna.last.plain
     await dora.click("Coupon issued")
     assert "has issued your coupon" in anna.last.plain
     assert await desk.refunds() == []
