@@ -82,30 +82,14 @@ async def agree(
     )
     promise = await commitments.promise(ctx.session, case, kind, policy=policy, now=ctx.now)
     remedy = offer.remedy if offer else None
-    # A coupon moves no money through the ledger, but its value is still what was agreed.
-    coupon = offer.amount if offer and offer.remedy is Remedy.COUPON else None
-    ctx.to_buyer(
-        case.buyer,
-        "buyer/agreed",
-        case=case,
+    terms = cards.Terms(
         amount=amount,
         remedy=remedy,
         due=promise.due_at,
         deduction=deduction,
         note=note,
-        coupon=coupon,
-        case_id=case.id,
+        # A coupon moves no money through the ledger, but its value is still what was agreed.
+        coupon=offer.amount if offer and offer.remedy is Remedy.COUPON else None,
     )
-    cards.show(
-        ctx,
-        case,
-        cards.agreed_card(
-            case,
-            amount=amount,
-            remedy=remedy,
-            due=promise.due_at,
-            deduction=deduction,
-            note=note,
-            coupon=coupon,
-        ),
-    )
+    ctx.to_buyer(case.buyer, "buyer/agreed", case=case, case_id=case.id, **terms.variables())
+    cards.show(ctx, case, cards.agreed_card(case, terms))

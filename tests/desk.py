@@ -177,3 +177,11 @@ class Desk:
 
     def at(self, moment: datetime) -> None:
         self.clock.set(moment)
+
+
+async def open_flow(person: Participant, flow: str, order: Order | str) -> None:
+    """/start, the menu entry for `flow` (problem, return, cancel), then the order's button."""
+    number = order if isinstance(order, str) else order.number
+    await person.send("/start")
+    await person.tap(f"menu_{flow}")
+    await person.click(f"#{number}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain.enums import OrderStatus
 from bot.domain.money import Money
-from tests.desk import Desk
+from tests.desk import Desk, open_flow
 
 
 def good(number: str = "Z-1", **changes: Any) -> dict[str, Any]:
@@ -115,9 +115,7 @@ async def test_csv_lines_of_one_order_become_its_items(desk: Desk, tmp_path: Pat
 async def test_paid_cannot_drop_below_what_was_already_refunded(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order(items=[("Mug", 1, "1000")], number="Z-1")
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.click("wrong price")
     await anna.click("Keep it")
     await anna.send("400")

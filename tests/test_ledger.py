@@ -16,7 +16,7 @@ from bot.services import ledger
 from bot.storage.database import Database
 from bot.storage.models import Order, Refund
 from tests.conversations.test_partial_refund import describe_defect
-from tests.desk import Desk
+from tests.desk import Desk, open_flow
 
 
 async def approve(db: Database, order_id: int, amount: str, key: str) -> Money | None:
@@ -120,9 +120,7 @@ async def test_two_deciders_approving_at_once_make_one_decision(desk: Desk) -> N
 async def test_an_offer_accepted_after_other_refunds_used_the_money_is_refused(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order(items=[("Mug", 1, "1400")])
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.click("wrong price")
     await anna.click("Keep it")
     await anna.send("900")

@@ -74,29 +74,26 @@ def return_card(case: Case, due: datetime) -> Card:
     )
 
 
-def agreed_card(
-    case: Case,
-    *,
-    amount: Money | None,
-    remedy: Remedy | None,
-    due: datetime,
-    deduction: Money | None = None,
-    note: str | None = None,
-    coupon: Money | None = None,
-) -> Card:
+@dataclass(frozen=True)
+class Terms:
+    """What was agreed, as both sides are told it."""
+
+    amount: Money | None  # money back through the ledger
+    remedy: Remedy | None
+    due: datetime
+    deduction: Money | None = None
+    note: str | None = None
+    coupon: Money | None = None  # a coupon's value: agreed, but no money moves
+
+    def variables(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def agreed_card(case: Case, terms: Terms) -> Card:
     return Card(
         "seller/agreed",
-        {
-            "case": case,
-            "order": case.order,
-            "amount": amount,
-            "remedy": remedy,
-            "due": due,
-            "deduction": deduction,
-            "note": note,
-            "coupon": coupon,
-        },
-        column(button("done", Done(case_id=case.id), remedy=remedy, amount=amount)),
+        {"case": case, "order": case.order, **terms.variables()},
+        column(button("done", Done(case_id=case.id), remedy=terms.remedy, amount=terms.amount)),
     )
 
 
@@ -120,7 +117,7 @@ async def current_card(session: AsyncSession, case: Case) -> Card | None:
             amount = approved[0].amount if approved else None
             remedy = offer.remedy if offer else None
             coupon = offer.amount if offer and remedy is Remedy.COUPON else None
-            return agreed_card(case, amount=amount, remedy=remedy, due=due, coupon=coupon)
+            return agreed_card(case, Terms(amount, remedy, due, coupon=coupon))
     return None
 
 

@@ -9,15 +9,13 @@ from bot.domain.enums import CaseState, OfferStatus
 from bot.domain.money import Money
 from handlers.payloads import BuyerOffer, PickOrder, SellerOffer
 from tests.conversations.test_partial_refund import describe_defect
-from tests.desk import Desk
+from tests.desk import Desk, open_flow
 
 
 async def test_text_where_a_button_is_expected_repeats_the_question(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order()
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     asked = anna.last
     await anna.send("it's broken!!!")
     hint, again = anna.inbox[-2:]
@@ -100,9 +98,7 @@ async def test_only_the_sellers_deciders_may_decide(desk: Desk) -> None:
 async def test_a_stale_button_changes_nothing(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order()
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     reasons = anna.last
     await anna.click("A defect")
     await anna.click("Something else", message=reasons)  # an earlier step's button
@@ -138,9 +134,7 @@ async def test_a_double_tap_on_accept_refunds_once(desk: Desk) -> None:
 async def test_a_ten_thousand_character_message_is_refused_politely_and_kept(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order()
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.click("Something else")
     await anna.click("Just an explanation")
     essay = "Why does it whistle?" + "!" * 9_980
@@ -183,9 +177,7 @@ async def test_a_sticker_or_a_photo_at_the_wrong_step_gets_a_clear_answer(desk: 
 async def test_commands_work_in_the_middle_of_a_step(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order()
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.send("/orders")
     assert f"#{order.number}" in anna.last.plain
     await anna.send("/cancel")

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from bot.domain.enums import CaseState, OrderStatus, Reason
 from bot.domain.money import Money
-from tests.desk import Desk
+from tests.desk import Desk, open_flow
 
 
 async def ask_to_cancel(desk: Desk, status: str) -> str:
     anna = desk.buyer("anna")
     order = await desk.order(items=[("Lamp", 1, "1500")], shipping="200", status=status)
-    await anna.send("/start")
-    await anna.click("Cancel an order")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "cancel", order)
     if "Why would you like to cancel" in anna.last.plain:
         await anna.click("I changed my mind")
     return order.number
@@ -58,9 +56,7 @@ async def test_on_the_way_the_buyer_may_refuse_it_at_delivery(desk: Desk) -> Non
 async def test_a_delivered_order_is_returned_rather_than_cancelled(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order()
-    await anna.send("/start")
-    await anna.click("Cancel an order")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "cancel", order)
     assert "already been delivered" in anna.last.plain
     await anna.click("Return an item")
     assert "Why are you returning it?" in anna.last.plain

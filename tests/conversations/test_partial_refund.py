@@ -12,7 +12,7 @@ from bot.domain.enums import (
     Role,
 )
 from bot.domain.money import Money
-from tests.desk import Desk
+from tests.desk import Desk, open_flow
 
 
 async def describe_defect(
@@ -20,9 +20,7 @@ async def describe_defect(
 ) -> str:
     order = await desk.order(buyer, items=[("Kettle", 1, price)])
     person = desk.buyer(buyer)
-    await person.send("/start")
-    await person.click("Something is wrong")
-    await person.click(f"#{order.number}")
+    await open_flow(person, "problem", order)
     await person.click("A defect")
     await person.click(want)
     await person.send_photo(caption="scratch on the lid")
@@ -122,9 +120,7 @@ async def test_discontinued_part_is_refused_with_an_alternative_the_buyer_accept
 ) -> None:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
     order = await desk.order(items=[("Speaker", 1, "3000"), ("USB-C cable", 2, "250")])
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.click("Something is missing")
     await anna.click("USB-C cable")
     assert anna.last.labels == ["1", "2"]
@@ -177,9 +173,7 @@ async def test_buyer_declines_once_then_the_seller_gets_another_round_then_suppo
 async def test_price_error_refunds_the_difference_the_buyer_states(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order(items=[("Blender", 1, "4000")])
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.click("wrong price")
     await anna.click("Keep it")
     assert "up to RUB4,000.00" in anna.last.plain
@@ -192,9 +186,7 @@ async def test_price_error_refunds_the_difference_the_buyer_states(desk: Desk) -
 async def test_a_question_goes_to_the_seller_whose_answer_keeps_the_promise(desk: Desk) -> None:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
     order = await desk.order()
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.click("Something else")
     await anna.click("Just an explanation")
     await anna.send("How do I descale it?")

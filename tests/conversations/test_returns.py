@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from bot.domain.enums import CaseKind, CaseState, CommitmentKind, CommitmentState, RefundStatus
 from bot.domain.money import Money
-from tests.desk import Desk
+from tests.desk import Desk, open_flow
 
 
 async def start_return(desk: Desk, *, days_ago: int = 3, reason: str = "Not as described") -> str:
     anna = desk.buyer("anna")
     order = await desk.order(items=[("Headphones", 1, "5200")], delivered_days_ago=days_ago)
-    await anna.send("/start")
-    await anna.click("Return an item")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "return", order)
     if "return window" in anna.last.plain:
         return order.number
     await anna.click(reason)
@@ -83,9 +81,7 @@ async def test_outside_the_window_the_buyer_gets_a_clear_answer_and_alternatives
 async def test_wanting_a_return_in_the_problem_flow_leads_into_the_return(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order(items=[("Kettle", 1, "2000")])
-    await anna.send("/start")
-    await anna.click("Something is wrong")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.click("A defect")
     await anna.click("Send it back")
     assert "What condition is the item in?" in anna.last.plain
@@ -112,7 +108,5 @@ async def test_a_bad_tracking_number_is_explained_and_asked_again(desk: Desk) ->
 async def test_a_return_before_delivery_is_not_possible_yet(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order(status="in_transit")
-    await anna.send("/start")
-    await anna.click("Return an item")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "return", order)
     assert "possible once it has been delivered" in anna.last.plain

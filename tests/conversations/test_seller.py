@@ -12,15 +12,13 @@ from bot.domain.enums import (
     Remedy,
 )
 from bot.domain.money import Money
-from tests.desk import Desk
+from tests.desk import Desk, open_flow
 
 
 async def missing_cable(desk: Desk, buyer: str = "anna") -> str:
     person = desk.buyer(buyer)
     order = await desk.order(buyer, items=[("Speaker", 1, "3000"), ("Cable", 1, "250")])
-    await person.send("/start")
-    await person.tap("menu_problem")
-    await person.click(f"#{order.number}")
+    await open_flow(person, "problem", order)
     await person.tap("reason", reason="missing_items")
     await person.click("Cable")
     await person.tap("want", want="replace")
@@ -85,9 +83,7 @@ async def test_refusing_with_no_alternative_hands_the_case_to_support(desk: Desk
 async def test_a_withdrawn_request_tells_the_seller_and_closes_the_promise(desk: Desk) -> None:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
     number = await missing_cable(desk)
-    await anna.send("/start")
-    await anna.tap("menu_problem")
-    await anna.click(f"#{number}")
+    await open_flow(anna, "problem", number)
     assert "You already have a request" in anna.last.plain
     await anna.click("Withdraw this request")
     assert "The buyer withdrew" in dora.last.plain
@@ -119,9 +115,7 @@ async def test_a_fixed_amount_the_policy_lacks_for_a_currency_is_set_by_the_sell
 ) -> None:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
     order = await desk.order(items=[("Lamp", 1, "900")], currency="CNY")
-    await anna.send("/start")
-    await anna.tap("menu_problem")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.tap("reason", reason="late_delivery")
     await anna.tap("want", want="keep")
     assert "your policy sets no amount in CNY" in dora.last.plain
@@ -134,9 +128,7 @@ async def test_a_fixed_amount_the_policy_lacks_for_a_currency_is_set_by_the_sell
 async def test_a_remedy_the_policy_does_not_have_gets_the_ones_it_has(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order()
-    await anna.send("/start")
-    await anna.tap("menu_problem")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.tap("reason", reason="wrong_item")
     await anna.tap("want", want="keep")
     assert "the seller can't offer that, but here is what is possible" in anna.last.plain
@@ -146,17 +138,13 @@ async def test_a_remedy_the_policy_does_not_have_gets_the_ones_it_has(desk: Desk
 async def test_when_everything_was_refunded_no_more_money_is_offered(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order(items=[("Mug", 1, "500")])
-    await anna.send("/start")
-    await anna.tap("menu_problem")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.tap("reason", reason="price_error")
     await anna.tap("want", want="keep")
     await anna.send("500")
     await anna.click("Accept")
     await desk.staff("dora").click("Refund of RUB500.00 sent")
-    await anna.send("/start")
-    await anna.tap("menu_problem")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "problem", order)
     await anna.tap("reason", reason="defect")
     await anna.tap("want", want="keep")
     assert "already been refunded" in anna.last.plain  # said before asking for photos
@@ -166,9 +154,7 @@ async def test_when_everything_was_refunded_no_more_money_is_offered(desk: Desk)
 async def test_a_deduction_of_everything_refunds_nothing_and_says_why(desk: Desk) -> None:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
     order = await desk.order(items=[("Watch", 1, "800")])
-    await anna.send("/start")
-    await anna.tap("menu_return")
-    await anna.click(f"#{order.number}")
+    await open_flow(anna, "return", order)
     await anna.tap("reason", reason="changed_mind")
     await anna.tap("condition", condition="damaged")
     await anna.tap("return_sent")
