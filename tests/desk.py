@@ -17,6 +17,7 @@ from bot.clock import FakeClock
 from bot.domain.money import Money
 from bot.rendering import Reader
 from bot.sandbox import Participant, Sandbox
+from bot.sandbox.sandbox import EngineChannel
 from bot.services.importer import ImportReport
 from bot.storage.database import Database
 from bot.storage.models import AuditEntry, Case, Commitment, Offer, Order, Refund
@@ -65,6 +66,12 @@ class Desk:
     @property
     def db(self) -> Database:
         return self.sandbox.db
+
+    async def deliver(self) -> None:
+        """Deliver the outbox (after driving the engine directly, not through a person)."""
+        channel = self.sandbox.channel
+        assert isinstance(channel, EngineChannel)
+        await channel.sender.drain()
 
     # -- people ------------------------------------------------------------------------------
     def buyer(self, key: str) -> Participant:

@@ -74,5 +74,5 @@ async def test_nothing_is_sent_before_the_update_is_stored(desk: Desk) -> None:
             select(func.count()).where(OutboxMessage.status == "pending")
         )
     assert pending == 1
-    await desk.sandbox.sender.drain()
+    await desk.deliver()
     assert "Hello" in anna.last.plain

@@ -108,7 +108,7 @@ async def test_two_deciders_approving_at_once_make_one_decision(desk: Desk) -> N
         for p in (dora, dmitri)
     ]
     outcomes = await asyncio.gather(*(engine.process(e) for e in events))
-    await desk.sandbox.sender.drain()
+    await desk.deliver()
     answers = sorted(o.callback_answer or "" for o in outcomes)
     case = await desk.latest_case()
     [offer] = await desk.offers(case.id)
@@ -139,7 +139,7 @@ async def test_an_offer_accepted_after_other_refunds_used_the_money_is_refused(d
             )
         ),
     )
-    await desk.sandbox.sender.drain()
+    await desk.deliver()
     refunded = await desk.refunded(order.number)
     assert refunded <= Money.of("1400", "RUB")
     amounts = sorted(r.amount.amount for r in await desk.refunds(order.number))

@@ -32,7 +32,7 @@ class Narrator:
         )
 
     def deliveries(self) -> None:
-        for message in self.sandbox.transport.log[self._seen :]:
+        for message in self.sandbox.log[self._seen :]:
             style = ROLE_STYLE.get(self.roles.get(message.chat_id, "buyer"), "white")
             body = Text(message.plain)
             if message.photos:
@@ -48,7 +48,7 @@ class Narrator:
                     width=96,
                 )
             )
-        self._seen = len(self.sandbox.transport.log)
+        self._seen = len(self.sandbox.log)
 
     def heading(self, text: str) -> None:
         self.console.rule(f"[bold]{text}")

@@ -4,14 +4,11 @@ what the bot sent them. Tests read like the conversation they check."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from bot.engine.events import Incoming, Outcome, Photo, Sender
+from bot.engine.events import Outcome, Sender
 from bot.rendering import Reader
+from bot.sandbox.channel import Channel
 from bot.sandbox.memory import Delivered
-
-if TYPE_CHECKING:
-    from bot.sandbox.sandbox import Sandbox
 
 
 class NoSuchButtonError(AssertionError):
@@ -20,7 +17,7 @@ class NoSuchButtonError(AssertionError):
 
 @dataclass
 class Participant:
-    sandbox: Sandbox
+    channel: Channel
     user_id: int
     name: str
     language_code: str | None = None
@@ -38,96 +35,60 @@ class Participant:
     # -- reading -----------------------------------------------------------------------------
     @property
     def inbox(self) -> list[Delivered]:
-        return self.sandbox.transport.chats[self.chat_id]
+        return self.channel.inbox(self.chat_id)
 
     @property
     def last(self) -> Delivered:
-        if not self.inbox:
+        inbox = self.inbox
+        if not inbox:
             raise AssertionError(f"{self.name} has received nothing")
-        return self.inbox[-1]
+        return inbox[-1]
 
-    def since(self, mark: int) -> list[Delivered]:
-        return self.inbox[mark:]
-
-    @property
-    def mark(self) -> int:
-        return len(self.inbox)
-
-    # -- acting ------------------------------------------------------------------------------
-    async def send(self, text: str, *, key: str | None = None) -> Outcome:
-        return await self._process(
-            Incoming(
-                key=key or self.sandbox.next_key(),
-                sender=self.sender,
-                chat_id=self.chat_id,
-                text=text,
-            )
-        )
-
-    async def send_photo(self, *, caption: str | None = None, size: int = 120_000) -> Outcome:
-        number = self.sandbox.next_photo()
-        photo = Photo(file_id=f"photo-{number}", file_unique_id=f"uniq-{number}", size=size)
-        return await self._process(
-            Incoming(
-                key=self.sandbox.next_key(),
-                sender=self.sender,
-                chat_id=self.chat_id,
-                photos=(photo,),
-                caption=caption,
-            )
-        )
-
-    async def send_unsupported(self, what: str) -> Outcome:
-        return await self._process(
-            Incoming(
-                key=self.sandbox.next_key(),
-                sender=self.sender,
-                chat_id=self.chat_id,
-                unsupported=what,
-            )
-        )
+    def label(self, macro: str, /, **variables: object) -> str:
+        """A button label (a macro of labels.j2) as this person sees it, in their language."""
+        return self.channel.renderer.label(macro, Reader(self.locale), **variables)
 
     def button(self, label: str, message: Delivered | None = None) -> str:
         """The payload of the button labelled `label` (exactly, else as a part of the label), on
         `message`, or on the newest message that has such a button."""
+        return self._find(label, message)[0]
+
+    def _find(self, label: str, message: Delivered | None) -> tuple[str, Delivered]:
         candidates = [message] if message else [m for m in reversed(self.inbox) if m.buttons]
         for candidate in candidates:
             buttons = [b for row in candidate.buttons for b in row]
             exact = [payload for text, payload in buttons if text == label]
             loose = [payload for text, payload in buttons if label.lower() in text.lower()]
             if exact or loose:
-                return (exact or loose)[0]
+                return (exact or loose)[0], candidate
         available = candidates[0].labels if candidates else []
         raise NoSuchButtonError(f"{self.name} sees no button {label!r}; newest: {available}")
+
+    # -- acting ------------------------------------------------------------------------------
+    async def send(self, text: str, *, key: str | None = None) -> Outcome:
+        return await self.channel.text(self.sender, self.chat_id, text, key)
+
+    async def send_photo(self, *, caption: str | None = None, size: int = 120_000) -> Outcome:
+        return await self.channel.photo(self.sender, self.chat_id, caption, size)
+
+    async def send_unsupported(self, what: str) -> Outcome:
+        return await self.channel.unsupported(self.sender, self.chat_id, what)
 
     async def click(
         self, label: str, *, message: Delivered | None = None, key: str | None = None
     ) -> Outcome:
-        payload = self.button(label, message)
-        return await self.press(payload, key=key)
-
-    def label(self, macro: str, /, **variables: object) -> str:
-        """A button label (a macro of labels.j2) as this person sees it, in their language."""
-        return self.sandbox.app.renderer.label(macro, Reader(self.locale), **variables)
+        payload, found_on = self._find(label, message)
+        return await self.press(payload, message=found_on, key=key)
 
     async def tap(self, macro: str, /, **variables: object) -> Outcome:
         """Press the button labelled by `macro` of labels.j2, in this person's language."""
         return await self.click(self.label(macro, **variables))
 
-    async def press(self, payload: str, *, key: str | None = None) -> Outcome:
+    async def press(
+        self, payload: str, *, message: Delivered | None = None, key: str | None = None
+    ) -> Outcome:
         """Press a button by its raw payload (what a tampering client could send)."""
-        outcome = await self._process(
-            Incoming(
-                key=key or self.sandbox.next_key(),
-                sender=self.sender,
-                chat_id=self.chat_id,
-                payload=payload,
-                callback_id=f"cb-{self.sandbox.next_key()}",
-            )
-        )
+        outcome = await self.channel.press(self.sender, self.chat_id, payload, message, key)
         if outcome.callback_answer:
             self.answers.append(outcome.callback_answer)
         return outcome
-
-    async def _process(self, event: Incoming) -> Outcome:
-        return await self.sandbox.process(event)

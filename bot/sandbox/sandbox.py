@@ -8,24 +8,22 @@ from pathlib import Path
 from bot.app import App, build_app
 from bot.clock import Clock
 from bot.delivery.limits import NoLimits
-from bot.delivery.sender import Sender
-from bot.engine.events import Incoming, Outcome
-from bot.rendering import locale_for
-from bot.sandbox.memory import MemoryTransport
+from bot.delivery.sender import Sender as OutboxSender
+from bot.engine.events import Incoming, Outcome, Photo, Sender
+from bot.rendering import Renderer, locale_for
+from bot.sandbox.channel import Channel
+from bot.sandbox.memory import Delivered, MemoryTransport
 from bot.sandbox.people import Participant
 from bot.services.importer import ImportReport, import_orders
 from bot.storage.database import Database
 
 
 class Sandbox:
-    def __init__(self, app: App) -> None:
+    """Owns an App and the people talking to it through a channel (the engine's, by default)."""
+
+    def __init__(self, app: App, channel: Channel | None = None) -> None:
         self.app = app
-        self.transport = MemoryTransport()
-        self.sender = Sender(
-            db=app.db, transport=self.transport, clock=app.clock, limiter=NoLimits()
-        )
-        self._keys = itertools.count(1)
-        self._photos = itertools.count(1)
+        self.channel: Channel = channel or EngineChannel(app)
         self.people: dict[int, Participant] = {}
 
     @classmethod
@@ -51,24 +49,19 @@ class Sandbox:
     def clock(self) -> Clock:
         return self.app.clock
 
-    def next_key(self) -> str:
-        return f"sandbox:{next(self._keys)}"
-
-    def next_photo(self) -> int:
-        return next(self._photos)
+    @property
+    def log(self) -> list[Delivered]:
+        """Every message delivered, to anyone, in order (engine channel only)."""
+        assert isinstance(self.channel, EngineChannel)
+        return self.channel.transport.log
 
     def person(self, user_id: int, name: str = "", language_code: str | None = None) -> Participant:
         """Someone who writes to the bot; `language_code` is what their Telegram app reports."""
         if user_id not in self.people:
             self.people[user_id] = Participant(
-                self, user_id, name, language_code, locale=locale_for(language_code)
+                self.channel, user_id, name, language_code, locale=locale_for(language_code)
             )
         return self.people[user_id]
-
-    async def process(self, event: Incoming) -> Outcome:
-        outcome = await self.app.engine.process(event)
-        await self.sender.drain()
-        return outcome
 
     async def import_orders(self, path: Path) -> ImportReport:
         async with self.app.db.session() as session, session.begin():
@@ -76,3 +69,64 @@ class Sandbox:
 
     async def close(self) -> None:
         await self.app.close()
+
+
+class EngineChannel:
+    """Events straight into the engine; the outbox delivered into memory after each one."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.renderer: Renderer = app.renderer
+        self.transport = MemoryTransport()
+        self.sender = OutboxSender(
+            db=app.db, transport=self.transport, clock=app.clock, limiter=NoLimits()
+        )
+        self._keys = itertools.count(1)
+        self._photos = itertools.count(1)
+
+    def inbox(self, chat_id: int) -> list[Delivered]:
+        return self.transport.chats[chat_id]
+
+    async def process(self, event: Incoming) -> Outcome:
+        outcome = await self.app.engine.process(event)
+        await self.sender.drain()
+        return outcome
+
+    def _key(self, key: str | None) -> str:
+        return key or f"sandbox:{next(self._keys)}"
+
+    async def text(self, sender: Sender, chat_id: int, text: str, key: str | None) -> Outcome:
+        return await self.process(
+            Incoming(key=self._key(key), sender=sender, chat_id=chat_id, text=text)
+        )
+
+    async def photo(self, sender: Sender, chat_id: int, caption: str | None, size: int) -> Outcome:
+        number = next(self._photos)
+        photo = Photo(file_id=f"photo-{number}", file_unique_id=f"uniq-{number}", size=size)
+        return await self.process(
+            Incoming(
+                key=self._key(None),
+                sender=sender,
+                chat_id=chat_id,
+                photos=(photo,),
+                caption=caption,
+            )
+        )
+
+    async def unsupported(self, sender: Sender, chat_id: int, what: str) -> Outcome:
+        return await self.process(
+            Incoming(key=self._key(None), sender=sender, chat_id=chat_id, unsupported=what)
+        )
+
+    async def press(
+        self, sender: Sender, chat_id: int, payload: str, message: Delivered | None, key: str | None
+    ) -> Outcome:
+        return await self.process(
+            Incoming(
+                key=self._key(key),
+                sender=sender,
+                chat_id=chat_id,
+                payload=payload,
+                callback_id=f"cb-{next(self._keys)}",
+            )
+        )
