@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from bot.cli import chat, data, demo
+from bot.cli import chat, data, demo, telegram
 
 app = typer.Typer(
     name="returndesk",
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.command("chat")(chat.chat)
+app.command("run")(telegram.run_bot)
 app.add_typer(data.orders, name="orders")
 app.add_typer(data.policy, name="policy")
 app.add_typer(data.db, name="db")

@@ -1,0 +1,72 @@
+"""returndesk run: the bot on Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from bot.app import build_app
+from bot.cli.common import ConfigOption, DatabaseOption, errors, run
+from bot.config.settings import DatabaseSettings, SenderSettings, TelegramSettings
+from bot.transports.telegram.service import SetupError, TelegramService, make_adapter
+
+TransportOption = Annotated[
+    str,
+    typer.Option("--transport", "-t", help="aiogram (default) or ptb (python-telegram-bot)."),
+]
+
+
+def run_bot(
+    transport: TransportOption = "aiogram",
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Run the bot on Telegram: long polling, or a webhook when RETURNDESK_TELEGRAM_WEBHOOK_URL
+    is set. Stops cleanly on Ctrl-C or SIGTERM."""
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        run(_run(transport, config, database_url))
+    except SetupError as error:
+        errors.print(f"[bold red]Cannot start:[/] {error}", markup=True)
+        raise typer.Exit(2) from error
+
+
+async def _run(transport: str, config: object, database_url: str | None) -> None:
+    settings = TelegramSettings()
+    adapter = make_adapter(transport, settings)  # checks the token before anything else
+    url = database_url or DatabaseSettings().url
+    try:
+        app = await build_app(database_url=url, config=config)  # type: ignore[arg-type]
+    except (OSError, OperationalError, InterfaceError, DBAPIError) as error:
+        raise SetupError(f"cannot reach the database ({_safe(url)}): {error}") from error
+    try:
+        service = TelegramService(app, adapter, settings, SenderSettings())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await service.run(stop)
+        except Exception as error:
+            if _unauthorized(error):
+                raise SetupError(
+                    "Telegram refused the token (RETURNDESK_TELEGRAM_TOKEN)"
+                ) from error
+            raise
+    finally:
+        await app.close()
+
+
+def _unauthorized(error: Exception) -> bool:
+    return type(error).__name__ in {"TelegramUnauthorizedError", "InvalidToken"}
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""Adapters between messengers and the engine. The engine knows none of them."""

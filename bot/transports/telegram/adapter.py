@@ -1,0 +1,212 @@
+"""What a Telegram framework adapter provides, and what all of them share.
+
+An adapter is a `Transport` for the outbox sender and a source of updates. The shared parts
+live here: splitting long texts, sending photos before their text, falling back to plain text if
+Telegram rejects the HTML, and turning a message's parts into an `Incoming` event.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from bot.delivery.transport import Outbound, split_text
+from bot.engine.events import Incoming, Photo, Sender
+
+log = logging.getLogger(__name__)
+
+U = TypeVar("U")  # the framework's Update type
+ALLOWED_UPDATES = ["message", "callback_query"]
+MEDIA_GROUP = 10
+_TAG = re.compile(r"<[^>]+>")
+
+
+class HtmlRejectedError(Exception):
+    """Telegram could not parse a message's HTML. Templates escape everything, so this is a bug
+    in a template; the text still goes out, as plain text, rather than being lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotIdentity:
+    id: int
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """An attachment as the framework describes it."""
+
+    file_id: str
+    file_unique_id: str
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageParts:
+    """What the adapters read off a message or a button press, framework-neutral."""
+
+    update_id: int
+    chat_id: int
+    is_private: bool
+    thread_id: int | None
+    user_id: int
+    user_name: str
+    language_code: str | None
+    text: str | None = None
+    caption: str | None = None
+    payload: str | None = None
+    callback_id: str | None = None
+    image: FileRef | None = None  # the largest photo size, or an image sent as a file
+    unsupported: str | None = None
+
+
+def plain(text: str) -> str:
+    return html.unescape(_TAG.sub("", text))
+
+
+class TelegramAdapter(ABC, Generic[U]):
+    name: str
+
+    def __init__(self, *, media_dir: Path, max_photo_bytes: int) -> None:
+        self.media_dir = media_dir
+        self.max_photo_bytes = max_photo_bytes
+        self.identity: BotIdentity | None = None
+
+    # -- the framework's part ----------------------------------------------------------------
+    @abstractmethod
+    async def start(self) -> BotIdentity: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def get_updates(self, offset: int | None, wait: int) -> list[U]:
+        """Long polling: Telegram holds the call up to `wait` seconds for something new."""
+
+    @abstractmethod
+    def parse_update(self, data: dict[str, Any]) -> U: ...
+
+    @abstractmethod
+    def read(self, update: U) -> MessageParts | None:
+        """The update's parts, or None for kinds of update the bot does not handle."""
+
+    @abstractmethod
+    async def download(self, file_id: str, destination: Path) -> None: ...
+
+    @abstractmethod
+    async def answer_callback(self, callback_id: str, text: str | None) -> None: ...
+
+    @abstractmethod
+    async def send_text(
+        self,
+        chat_id: int,
+        thread_id: int | None,
+        text: str,
+        buttons: list[list[dict[str, str]]] | None,
+        *,
+        html: bool,
+    ) -> int:
+        """Send one message; raise the delivery errors of bot.delivery.transport, or
+        HtmlRejectedError."""
+
+    @abstractmethod
+    async def send_photos(
+        self, chat_id: int, thread_id: int | None, file_ids: list[str]
+    ) -> int: ...
+
+    @abstractmethod
+    async def set_webhook(self, url: str, secret: str) -> None: ...
+
+    @abstractmethod
+    async def delete_webhook(self) -> None: ...
+
+    @abstractmethod
+    async def set_commands(
+        self, commands: list[tuple[str, str]], *, language: str | None, chat_id: int | None
+    ) -> None: ...
+
+    # -- shared ------------------------------------------------------------------------------
+    def key(self, update_id: int) -> str:
+        assert self.identity is not None, "start() first"
+        return f"tg:{self.identity.id}:{update_id}"
+
+    async def deliver(self, message: Outbound) -> int:
+        """Photos first (the seller sees the evidence above the question), then the text, split
+        to fit; the buttons go on the last part."""
+        last = 0
+        photos = message.photos or []
+        for start in range(0, len(photos), MEDIA_GROUP):
+            last = await self.send_photos(
+                message.chat_id, message.thread_id, photos[start : start + MEDIA_GROUP]
+            )
+        parts = split_text(message.text)
+        for number, part in enumerate(parts, start=1):
+            buttons = message.buttons if number == len(parts) else None
+            try:
+                last = await self.send_text(
+                    message.chat_id, message.thread_id, part, buttons, html=True
+                )
+            except HtmlRejectedError:
+                log.error(
+                    "Telegram rejected the HTML of outbox %s; sending it as plain text", message.id
+                )
+                last = await self.send_text(
+                    message.chat_id, message.thread_id, plain(part), buttons, html=False
+                )
+        return last
+
+    async def to_incoming(self, update: U) -> Incoming | None:
+        """The engine's event for an update, with its photo downloaded and size-checked."""
+        parts = self.read(update)
+        if parts is None:
+            return None
+        photos: tuple[Photo, ...] = ()
+        unsupported = parts.unsupported
+        if parts.image is not None:
+            photo = await self._fetch(parts.image)
+            if photo is None:
+                unsupported = "photo_too_large"
+            else:
+                photos = (photo,)
+        return Incoming(
+            key=self.key(parts.update_id),
+            sender=Sender(parts.user_id, parts.user_name, parts.language_code),
+            chat_id=parts.chat_id,
+            text=parts.text,
+            payload=parts.payload,
+            callback_id=parts.callback_id,
+            photos=photos,
+            caption=parts.caption,
+            thread_id=parts.thread_id,
+            unsupported=unsupported,
+            is_private=parts.is_private,
+        )
+
+    async def _fetch(self, image: FileRef) -> Photo | None:
+        """Download an image as evidence; None when it is larger than the bot keeps."""
+        if image.size is not None and image.size > self.max_photo_bytes:
+            return None
+        # Named by Telegram's unique id: a redelivered update downloads to the same file.
+        path = self.media_dir / f"{image.file_unique_id}.jpg"
+        if not path.exists():
+            self.media_dir.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".part")
+            await self.download(image.file_id, partial)
+            if partial.stat().st_size > self.max_photo_bytes:  # the size Telegram gave was wrong
+                partial.unlink()
+                return None
+            partial.replace(path)
+        return Photo(image.file_id, image.file_unique_id, image.size, str(path))
+
+
+def image_document(mime_type: str | None) -> bool:
+    return bool(mime_type and mime_type.startswith("image/"))
+
+
+def display_name(first: str | None, last: str | None) -> str:
+    return " ".join(p for p in (first, last) if p)

@@ -1,0 +1,203 @@
+"""The aiogram adapter: aiogram's Bot does the Telegram I/O, its types describe the updates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+
+from bot.delivery.transport import PermanentError, RetryAfterError, TemporaryError
+from bot.transports.telegram.adapter import (
+    ALLOWED_UPDATES,
+    BotIdentity,
+    FileRef,
+    HtmlRejectedError,
+    MessageParts,
+    TelegramAdapter,
+    display_name,
+    image_document,
+)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class AiogramAdapter(TelegramAdapter[Update]):
+    name = "aiogram"
+
+    def __init__(self, *, token: str, api_url: str, media_dir: Path, max_photo_bytes: int) -> None:
+        super().__init__(media_dir=media_dir, max_photo_bytes=max_photo_bytes)
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+        self.bot = Bot(token, session=session)
+
+    async def start(self) -> BotIdentity:
+        me = await self.bot.get_me()
+        self.identity = BotIdentity(me.id, me.username or "")
+        return self.identity
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+    async def get_updates(self, offset: int | None, wait: int) -> list[Update]:
+        return await self.bot.get_updates(
+            offset=offset, timeout=wait, allowed_updates=ALLOWED_UPDATES
+        )
+
+    def parse_update(self, data: dict[str, Any]) -> Update:
+        return Update.model_validate(data, context={"bot": self.bot})
+
+    def read(self, update: Update) -> MessageParts | None:
+        if update.message is not None:
+            return _message_parts(update.update_id, update.message)
+        query = update.callback_query
+        if query is None or query.message is None:
+            return None
+        message = query.message
+        return MessageParts(
+            update_id=update.update_id,
+            chat_id=message.chat.id,
+            is_private=message.chat.type == "private",
+            thread_id=message.message_thread_id if isinstance(message, Message) else None,
+            user_id=query.from_user.id,
+            user_name=display_name(query.from_user.first_name, query.from_user.last_name),
+            language_code=query.from_user.language_code,
+            payload=query.data or "",
+            callback_id=query.id,
+        )
+
+    async def download(self, file_id: str, destination: Path) -> None:
+        file = await self.bot.get_file(file_id)
+        assert file.file_path is not None
+        await self.bot.download_file(file.file_path, destination=destination)
+
+    async def answer_callback(self, callback_id: str, text: str | None) -> None:
+        await self.bot.answer_callback_query(callback_id, text=text)
+
+    async def send_text(
+        self,
+        chat_id: int,
+        thread_id: int | None,
+        text: str,
+        buttons: list[list[dict[str, str]]] | None,
+        *,
+        html: bool,
+    ) -> int:
+        markup = (
+            InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [InlineKeyboardButton(text=b["text"], callback_data=b["data"]) for b in row]
+                    for row in buttons
+                ]
+            )
+            if buttons
+            else None
+        )
+        async with _errors():
+            sent = await self.bot.send_message(
+                chat_id,
+                text,
+                parse_mode="HTML" if html else None,
+                reply_markup=markup,
+                message_thread_id=thread_id,
+                link_preview_options=NO_PREVIEW,
+            )
+        return sent.message_id
+
+    async def send_photos(self, chat_id: int, thread_id: int | None, file_ids: list[str]) -> int:
+        async with _errors():
+            if len(file_ids) == 1:
+                sent = await self.bot.send_photo(chat_id, file_ids[0], message_thread_id=thread_id)
+                return sent.message_id
+            group = await self.bot.send_media_group(
+                chat_id, [InputMediaPhoto(media=f) for f in file_ids], message_thread_id=thread_id
+            )
+        return group[-1].message_id
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+
+    async def delete_webhook(self) -> None:
+        await self.bot.delete_webhook()
+
+    async def set_commands(
+        self, commands: list[tuple[str, str]], *, language: str | None, chat_id: int | None
+    ) -> None:
+        scope = BotCommandScopeChat(chat_id=chat_id) if chat_id else BotCommandScopeDefault()
+        await self.bot.set_my_commands(
+            [BotCommand(command=c, description=d) for c, d in commands],
+            scope=scope,
+            language_code=language,
+        )
+
+
+def _message_parts(update_id: int, message: Message) -> MessageParts | None:
+    user = message.from_user
+    if user is None:
+        return None  # a channel post or a service message: nobody to answer
+    image: FileRef | None = None
+    unsupported: str | None = None
+    if message.photo:
+        largest = message.photo[-1]
+        image = FileRef(largest.file_id, largest.file_unique_id, largest.file_size)
+    elif message.document is not None:
+        document = message.document
+        if image_document(document.mime_type):
+            image = FileRef(document.file_id, document.file_unique_id, document.file_size)
+        else:
+            unsupported = "document"
+    elif message.text is None:
+        unsupported = message.content_type
+    return MessageParts(
+        update_id=update_id,
+        chat_id=message.chat.id,
+        is_private=message.chat.type == "private",
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        user_id=user.id,
+        user_name=display_name(user.first_name, user.last_name),
+        language_code=user.language_code,
+        text=message.text,
+        caption=message.caption,
+        image=image,
+        unsupported=unsupported,
+    )
+
+
+@asynccontextmanager
+async def _errors() -> AsyncIterator[None]:
+    """Translate aiogram's exceptions into the sender's three kinds of failure."""
+    try:
+        yield
+    except TelegramRetryAfter as error:
+        raise RetryAfterError(error.retry_after) from error
+    except TelegramBadRequest as error:
+        if "can't parse entities" in error.message.lower():
+            raise HtmlRejectedError(error.message) from error
+        raise PermanentError(error.message) from error
+    except (TelegramForbiddenError, TelegramNotFound, TelegramUnauthorizedError) as error:
+        raise PermanentError(error.message) from error
+    except (TelegramServerError, TelegramNetworkError) as error:
+        raise TemporaryError(str(error)) from error

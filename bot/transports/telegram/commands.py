@@ -1,0 +1,35 @@
+"""The command menus Telegram shows, per language and per role (setMyCommands)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.config.shop import ShopConfig
+from bot.rendering import LOCALES, Reader, Renderer
+from bot.transports.telegram.adapter import TelegramAdapter
+
+BUYER_COMMANDS = ("start", "orders", "language", "cancel", "help")
+DECIDER_COMMANDS = (*BUYER_COMMANDS, "pending")
+
+
+def describe(renderer: Renderer, locale: str, names: tuple[str, ...]) -> list[tuple[str, str]]:
+    reader = Reader(locale)
+    return [(name, renderer.label(f"command_{name}", reader)) for name in names]
+
+
+async def register_commands(
+    adapter: TelegramAdapter[Any], shop: ShopConfig, renderer: Renderer
+) -> None:
+    """Buyers get their commands in their app's language (English as the fallback); each
+    decider's chat also lists /pending, in the seller's language."""
+    await adapter.set_commands(
+        describe(renderer, "en", BUYER_COMMANDS), language=None, chat_id=None
+    )
+    for locale in LOCALES:
+        await adapter.set_commands(
+            describe(renderer, locale, BUYER_COMMANDS), language=locale, chat_id=None
+        )
+    for seller in shop.sellers:
+        commands = describe(renderer, seller.language, DECIDER_COMMANDS)
+        for decider in seller.deciders:
+            await adapter.set_commands(commands, language=None, chat_id=decider.telegram_id)

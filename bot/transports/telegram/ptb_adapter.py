@@ -1,0 +1,224 @@
+"""The python-telegram-bot adapter: PTB's Bot does the Telegram I/O, its types describe updates.
+
+Only PTB's Bot is used, not its Application or Updater: the Updater confirms updates to
+Telegram before they are processed, and the bot must confirm only what it has stored.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot.delivery.transport import PermanentError, RetryAfterError, TemporaryError
+from bot.transports.telegram.adapter import (
+    ALLOWED_UPDATES,
+    BotIdentity,
+    FileRef,
+    HtmlRejectedError,
+    MessageParts,
+    TelegramAdapter,
+    display_name,
+    image_document,
+)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class PtbAdapter(TelegramAdapter[Update]):
+    name = "ptb"
+
+    def __init__(self, *, token: str, api_url: str, media_dir: Path, max_photo_bytes: int) -> None:
+        super().__init__(media_dir=media_dir, max_photo_bytes=max_photo_bytes)
+        base = api_url.rstrip("/")
+        self.bot = Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+
+    async def start(self) -> BotIdentity:
+        await self.bot.initialize()
+        me = self.bot.bot
+        self.identity = BotIdentity(me.id, me.username or "")
+        return self.identity
+
+    async def close(self) -> None:
+        await self.bot.shutdown()
+
+    async def get_updates(self, offset: int | None, wait: int) -> list[Update]:
+        updates = await self.bot.get_updates(
+            offset=offset, timeout=wait, allowed_updates=ALLOWED_UPDATES
+        )
+        return list(updates)
+
+    def parse_update(self, data: dict[str, Any]) -> Update:
+        return Update.de_json(data, self.bot)
+
+    def read(self, update: Update) -> MessageParts | None:
+        if update.message is not None:
+            return _message_parts(update.update_id, update.message)
+        query = update.callback_query
+        if query is None or query.message is None:
+            return None
+        message = query.message
+        return MessageParts(
+            update_id=update.update_id,
+            chat_id=message.chat.id,
+            is_private=message.chat.type == "private",
+            thread_id=message.message_thread_id
+            if isinstance(message, Message) and message.is_topic_message
+            else None,
+            user_id=query.from_user.id,
+            user_name=display_name(query.from_user.first_name, query.from_user.last_name),
+            language_code=query.from_user.language_code,
+            payload=query.data or "",
+            callback_id=query.id,
+        )
+
+    async def download(self, file_id: str, destination: Path) -> None:
+        file = await self.bot.get_file(file_id)
+        await file.download_to_drive(destination)
+
+    async def answer_callback(self, callback_id: str, text: str | None) -> None:
+        await self.bot.answer_callback_query(callback_id, text=text)
+
+    async def send_text(
+        self,
+        chat_id: int,
+        thread_id: int | None,
+        text: str,
+        buttons: list[list[dict[str, str]]] | None,
+        *,
+        html: bool,
+    ) -> int:
+        markup = (
+            InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(b["text"], callback_data=b["data"]) for b in row]
+                    for row in buttons
+                ]
+            )
+            if buttons
+            else None
+        )
+        try:
+            sent = await self.bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML if html else None,
+                reply_markup=markup,
+                message_thread_id=thread_id,
+                link_preview_options=NO_PREVIEW,
+            )
+        except TelegramError as error:
+            raise _translate(error) from error
+        return sent.message_id
+
+    async def send_photos(self, chat_id: int, thread_id: int | None, file_ids: list[str]) -> int:
+        try:
+            if len(file_ids) == 1:
+                sent = await self.bot.send_photo(chat_id, file_ids[0], message_thread_id=thread_id)
+                return sent.message_id
+            group = await self.bot.send_media_group(
+                chat_id, [InputMediaPhoto(f) for f in file_ids], message_thread_id=thread_id
+            )
+        except TelegramError as error:
+            raise _translate(error) from error
+        return group[-1].message_id
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+
+    async def delete_webhook(self) -> None:
+        await self.bot.delete_webhook()
+
+    async def set_commands(
+        self, commands: list[tuple[str, str]], *, language: str | None, chat_id: int | None
+    ) -> None:
+        scope = BotCommandScopeChat(chat_id) if chat_id else BotCommandScopeDefault()
+        await self.bot.set_my_commands(
+            [BotCommand(c, d) for c, d in commands], scope=scope, language_code=language
+        )
+
+
+def _message_parts(update_id: int, message: Message) -> MessageParts | None:
+    user = message.from_user
+    if user is None:
+        return None  # a channel post or a service message: nobody to answer
+    image: FileRef | None = None
+    unsupported: str | None = None
+    if message.photo:
+        largest = message.photo[-1]
+        image = FileRef(largest.file_id, largest.file_unique_id, largest.file_size)
+    elif message.document is not None:
+        document = message.document
+        if image_document(document.mime_type):
+            image = FileRef(document.file_id, document.file_unique_id, document.file_size)
+        else:
+            unsupported = "document"
+    elif message.text is None:
+        unsupported = _content_type(message)
+    return MessageParts(
+        update_id=update_id,
+        chat_id=message.chat.id,
+        is_private=message.chat.type == "private",
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        user_id=user.id,
+        user_name=display_name(user.first_name, user.last_name),
+        language_code=user.language_code,
+        text=message.text,
+        caption=message.caption,
+        image=image,
+        unsupported=unsupported,
+    )
+
+
+def _content_type(message: Message) -> str:
+    for kind in (
+        "sticker",
+        "voice",
+        "video",
+        "video_note",
+        "audio",
+        "animation",
+        "location",
+        "contact",
+    ):
+        if getattr(message, kind, None):
+            return kind
+    return "unknown"
+
+
+def _translate(error: TelegramError) -> Exception:
+    """PTB's exceptions as the sender's three kinds of failure. BadRequest is a NetworkError in
+    PTB, so the permanent kinds are told apart first."""
+    if isinstance(error, RetryAfter):
+        wait = error.retry_after
+        return RetryAfterError(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+    if isinstance(error, BadRequest) and "can't parse entities" in error.message.lower():
+        return HtmlRejectedError(error.message)
+    if isinstance(error, Forbidden | BadRequest | InvalidToken | ChatMigrated):
+        return PermanentError(error.message)
+    if isinstance(error, NetworkError):
+        return TemporaryError(error.message)
+    return PermanentError(str(error))

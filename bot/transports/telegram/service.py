@@ -1,0 +1,118 @@
+"""`returndesk run`: the bot on Telegram, with polling or a webhook, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import App
+from bot.config.settings import SenderSettings, TelegramSettings
+from bot.delivery.limits import RateLimiter
+from bot.delivery.sender import Sender
+from bot.transports.telegram.adapter import TelegramAdapter
+from bot.transports.telegram.commands import register_commands
+from bot.transports.telegram.runner import TelegramRunner
+from bot.transports.telegram.webhook import webhook_app
+
+log = logging.getLogger(__name__)
+FLUSH_TIMEOUT = 30.0  # seconds to deliver what is owed when stopping
+
+
+class SetupError(Exception):
+    """Configuration the bot cannot start with; the message says what to change."""
+
+
+def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[Any]:
+    if settings.token is None or not settings.token.get_secret_value().strip():
+        raise SetupError(
+            "RETURNDESK_TELEGRAM_TOKEN is not set: get a token from @BotFather and put it in "
+            "the environment or in .env (see .env.example)"
+        )
+    options = {
+        "token": settings.token.get_secret_value().strip(),
+        "api_url": settings.api_url,
+        "media_dir": settings.media_dir,
+        "max_photo_bytes": settings.max_photo_bytes,
+    }
+    if transport == "aiogram":
+        from bot.transports.telegram.aiogram_adapter import AiogramAdapter
+
+        return AiogramAdapter(**options)  # type: ignore[arg-type]
+    if transport == "ptb":
+        from bot.transports.telegram.ptb_adapter import PtbAdapter
+
+        return PtbAdapter(**options)  # type: ignore[arg-type]
+    raise SetupError(f"unknown transport {transport!r}: use aiogram or ptb")
+
+
+@dataclass
+class TelegramService:
+    app: App
+    adapter: TelegramAdapter[Any]
+    settings: TelegramSettings
+    sender_settings: SenderSettings
+
+    def __post_init__(self) -> None:
+        if self.settings.webhook_url and not self.settings.webhook_secret:
+            raise SetupError(
+                "RETURNDESK_TELEGRAM_WEBHOOK_SECRET must be set when "
+                "RETURNDESK_TELEGRAM_WEBHOOK_URL is: without it anyone could post updates"
+            )
+        limits = self.sender_settings
+        self.sender = Sender(
+            db=self.app.db,
+            transport=self.adapter,
+            clock=self.app.clock,
+            limiter=RateLimiter(
+                per_chat_per_second=limits.per_chat_per_second,
+                global_per_second=limits.global_per_second,
+                group_per_minute=limits.group_per_minute,
+            ),
+            max_attempts=limits.max_attempts,
+        )
+        self.runner = TelegramRunner(engine=self.app.engine, adapter=self.adapter)
+        self.app.engine.listeners.append(self.sender.wake)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set; then finish the updates in hand and flush the outbox."""
+        identity = await self.adapter.start()
+        log.info("running as @%s with %s", identity.username, self.adapter.name)
+        await register_commands(self.adapter, self.app.shop, self.app.renderer)
+        sending = asyncio.Event()
+        sender = asyncio.create_task(self.sender.run(sending))
+        try:
+            if self.settings.webhook_url:
+                await self._serve_webhook(stop)
+            else:
+                await self.adapter.delete_webhook()
+                await self.runner.poll(stop)
+        finally:
+            sending.set()
+            try:
+                await asyncio.wait_for(sender, FLUSH_TIMEOUT)
+            except TimeoutError:
+                log.warning("stopped with messages still owed; they go out at the next start")
+            await self.adapter.close()
+
+    async def _serve_webhook(self, stop: asyncio.Event) -> None:
+        settings = self.settings
+        assert settings.webhook_url
+        assert settings.webhook_secret
+        secret = settings.webhook_secret.get_secret_value()
+        web_app = webhook_app(self.runner, path=settings.webhook_path, secret=secret)
+        site_runner = web.AppRunner(web_app, handle_signals=False)
+        await site_runner.setup()
+        site = web.TCPSite(site_runner, settings.webhook_host, settings.webhook_port)
+        await site.start()
+        try:
+            await self.adapter.set_webhook(
+                settings.webhook_url.rstrip("/") + settings.webhook_path, secret
+            )
+            await stop.wait()
+        finally:
+            # Stops accepting requests and waits for those in hand to finish.
+            await site_runner.cleanup()
