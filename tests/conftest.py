@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.clock import FakeClock
 from bot.storage.database import Database
 from bot.storage.models import Base
+from bot.testing.telegram import Mode
 from tests.desk import Desk
 
 POSTGRES_URL = os.environ.get(
@@ -31,20 +32,37 @@ POSTGRES_URL = os.environ.get(
 START = datetime.fromisoformat("2026-11-16T06:00:00+00:00")
 
 
+CHANNELS = "engine,aiogram-polling,aiogram-webhook,ptb-polling,ptb-webhook"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--backends",
         default="sqlite,postgresql",
         help="comma-separated databases to run database tests on: sqlite, postgresql",
     )
+    parser.addoption(
+        "--channels",
+        default=CHANNELS,
+        help="comma-separated ways the conversation tests reach the bot: engine (directly), "
+        "aiogram-polling, aiogram-webhook, ptb-polling, ptb-webhook",
+    )
+
+
+def _listed(config: pytest.Config, option: str) -> list[str]:
+    return [item.strip() for item in config.getoption(option).split(",") if item.strip()]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        backends = [
-            b.strip() for b in metafunc.config.getoption("--backends").split(",") if b.strip()
-        ]
-        metafunc.parametrize("backend", backends, scope="session")
+        metafunc.parametrize("backend", _listed(metafunc.config, "--backends"), scope="session")
+    if "channel" in metafunc.fixturenames:
+        # The conversation tests run through every channel; other tests that use the desk
+        # (and conversation tests about the engine itself) drive the engine directly.
+        conversation = "conversations" in metafunc.definition.path.parts
+        engine_only = metafunc.definition.get_closest_marker("engine_only") is not None
+        channels = _listed(metafunc.config, "--channels") if conversation and not engine_only else []
+        metafunc.parametrize("channel", channels or ["engine"])
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +123,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def desk(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Desk]:
-    desk = await Desk.open(db, clock, tmp_path)
-    yield desk
-    await desk.close()
+async def desk(db: Database, clock: FakeClock, tmp_path: Path, channel: str) -> AsyncIterator[Desk]:
+    if channel == "engine":
+        desk = await Desk.open(db, clock, tmp_path)
+        yield desk
+        await desk.close()
+        return
+    async with Desk.on_telegram(db, clock, tmp_path, Mode.parse(channel)) as desk:
+        yield desk

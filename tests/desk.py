@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.app import build_app
 from bot.clock import FakeClock
 from bot.domain.money import Money
 from bot.rendering import Reader
@@ -20,6 +23,8 @@ from bot.sandbox import Participant, Sandbox
 from bot.sandbox.sandbox import EngineChannel
 from bot.services.importer import ImportReport
 from bot.storage.database import Database
+from bot.testing.botapi import FakeBotAPI
+from bot.testing.telegram import Mode, TelegramChannel, running_bot
 from bot.storage.models import AuditEntry, Case, Commitment, Offer, Order, Refund
 
 DATA = Path(__file__).parent / "data"
@@ -59,6 +64,19 @@ class Desk:
     async def open(cls, db: Database, clock: FakeClock, workdir: Path) -> Desk:
         sandbox = await Sandbox.open(db=db, clock=clock, config=TEST_SHOP, migrate=False)
         return cls(sandbox, clock, workdir)
+
+    @classmethod
+    @asynccontextmanager
+    async def on_telegram(
+        cls, db: Database, clock: FakeClock, workdir: Path, mode: Mode
+    ) -> AsyncIterator[Desk]:
+        """The desk with the bot running on a fake Bot API server, reached as Telegram users."""
+        app = await build_app(db=db, config=TEST_SHOP, clock=clock, migrate=False)
+        try:
+            async with FakeBotAPI() as server, running_bot(app, server, mode, media_dir=workdir / "media"):
+                yield cls(Sandbox(app, TelegramChannel(app, server)), clock, workdir)
+        finally:
+            await app.close()
 
     async def close(self) -> None:
         await self.sandbox.close()

@@ -73,6 +73,7 @@ async def test_buyer_cannot_answer_an_offer_made_to_someone_else(desk: Desk) -> 
     anna, mallory = desk.buyer("anna"), desk.buyer("mallory")
     number = await describe_defect(desk, price="2000")
     accept = anna.button("Accept")
+    await mallory.send("/start")  # a forged press needs a message of the bot's in her chat
     await mallory.press(accept)
     assert mallory.answers[-1] == "Sorry, that is not available to you."
     assert await desk.refunds(number) == []
@@ -86,6 +87,7 @@ async def test_only_the_sellers_deciders_may_decide(desk: Desk) -> None:
     case = await desk.latest_case()
     [offer] = await desk.offers(case.id)
     # Li decides for another seller; Anna is the buyer. Neither may approve Acme's offer.
+    await li.send("/start")
     await li.press(SellerOffer(offer_id=offer.id, action="approve").pack())
     await anna.press(SellerOffer(offer_id=offer.id, action="approve").pack())
     assert li.answers[-1] == desk.text("common/not_allowed", "zh")
@@ -110,6 +112,7 @@ async def test_a_stale_button_changes_nothing(desk: Desk) -> None:
     assert len(anna.answers) == 3
 
 
+@pytest.mark.engine_only  # through Telegram: tests/telegram/test_exactly_once.py
 async def test_a_replayed_update_is_applied_once(desk: Desk) -> None:
     anna = desk.buyer("anna")
     number = await describe_defect(desk, price="2000")
@@ -131,6 +134,7 @@ async def test_a_double_tap_on_accept_refunds_once(desk: Desk) -> None:
     assert len(await desk.refunds(number)) == 1
 
 
+@pytest.mark.engine_only  # Telegram itself cuts a user's message at 4096 characters
 async def test_a_ten_thousand_character_message_is_refused_politely_and_kept(desk: Desk) -> None:
     anna = desk.buyer("anna")
     order = await desk.order()

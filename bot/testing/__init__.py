@@ -1,0 +1,1 @@
+"""Test doubles for the outside world: `bot.testing.botapi.FakeBotAPI` plays Telegram."""

@@ -1,0 +1,195 @@
+"""The bot on a fake Bot API server, and a sandbox channel that talks to it as Telegram users do.
+
+With these, a conversation written for the sandbox (`await anna.click("Accept")`) runs through
+aiogram or python-telegram-bot, over polling or a webhook: updates go in through the server,
+replies come out of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.config.settings import SenderSettings, TelegramSettings
+from bot.engine.events import Outcome, Sender
+from bot.rendering import Renderer
+from bot.sandbox.memory import Delivered
+from bot.storage.models import OutboxMessage
+from bot.testing.botapi import FakeBotAPI, SentMessage
+from bot.transports.telegram.service import TelegramService, make_adapter
+
+WEBHOOK_SECRET = "test-webhook-secret"
+SETTLE_TIMEOUT = 15.0
+# The engine benchmark and most tests are not about Telegram's limits; these let them through.
+UNLIMITED = SenderSettings(
+    per_chat_per_second=10_000, global_per_second=100_000, group_per_minute=1_000_000
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Mode:
+    transport: str  # aiogram or ptb
+    webhook: bool
+
+    @classmethod
+    def parse(cls, name: str) -> Mode:
+        transport, _, delivery = name.partition("-")
+        return cls(transport, delivery == "webhook")
+
+
+@asynccontextmanager
+async def running_bot(
+    app: App,
+    server: FakeBotAPI,
+    mode: Mode,
+    *,
+    media_dir: Path,
+    sender: SenderSettings = UNLIMITED,
+    max_photo_bytes: int = 10 * 1024 * 1024,
+) -> AsyncIterator[TelegramService]:
+    """`returndesk run` in this process, against `server`, until the block ends."""
+    port = free_port()
+    settings = TelegramSettings(
+        token=server.token,
+        api_url=server.base_url,
+        webhook_url=f"http://127.0.0.1:{port}" if mode.webhook else None,
+        webhook_secret=WEBHOOK_SECRET if mode.webhook else None,
+        webhook_host="127.0.0.1",
+        webhook_port=port,
+        media_dir=media_dir,
+        max_photo_bytes=max_photo_bytes,
+    )
+    service = TelegramService(app, make_adapter(mode.transport, settings), settings, sender)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    try:
+        await _ready(server, mode, task)
+        yield service
+    finally:
+        stop.set()
+        await task
+
+
+async def _ready(server: FakeBotAPI, mode: Mode, task: asyncio.Task[None]) -> None:
+    for _ in range(int(SETTLE_TIMEOUT / 0.01)):
+        if task.done():
+            task.result()  # the bot died starting: show why
+        if (server.webhook is not None) if mode.webhook else server.calls["getUpdates"] > 0:
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("the bot did not start")
+
+
+class TelegramChannel:
+    """A sandbox channel through the Bot API server: every action is a real update."""
+
+    def __init__(self, app: App, server: FakeBotAPI) -> None:
+        self.app = app
+        self.server = server
+        self.renderer: Renderer = app.renderer
+        self._replays: dict[str, int] = {}
+        self._users: dict[int, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+
+    # -- reading -----------------------------------------------------------------------------
+    def inbox(self, chat_id: int) -> list[Delivered]:
+        """The chat as its reader sees it: photos sent just before a text belong with it."""
+        shown: list[Delivered] = []
+        photos: list[str] = []
+        for sent in self.server.messages_for(chat_id):
+            if sent.photo is not None and not sent.text:
+                photos.append(sent.photo)
+                continue
+            shown.append(
+                Delivered(
+                    message_id=sent.message_id,
+                    chat_id=chat_id,
+                    text=sent.text or "",
+                    buttons=tuple(tuple(row) for row in sent.buttons),
+                    photos=tuple(photos),
+                    thread_id=sent.thread_id,
+                )
+            )
+            photos = []
+        return shown
+
+    # -- acting ------------------------------------------------------------------------------
+    def _user(self, sender: Sender) -> dict[str, Any]:
+        return self.server.user(sender.id, sender.name or str(sender.id), sender.language_code)
+
+    async def text(self, sender: Sender, chat_id: int, text: str, key: str | None) -> Outcome:
+        update = self.server.text_update(self._user(sender), text, chat_id=chat_id)
+        return await self._push(update, key)
+
+    async def photo(self, sender: Sender, chat_id: int, caption: str | None, size: int) -> Outcome:
+        update = self.server.photo_update(
+            self._user(sender), size=size, caption=caption, chat_id=chat_id
+        )
+        return await self._push(update, None)
+
+    async def unsupported(self, sender: Sender, chat_id: int, what: str) -> Outcome:
+        user = self._user(sender)
+        match what:
+            case "sticker":
+                update = self.server.sticker_update(user)
+            case "voice":
+                update = self.server.voice_update(user)
+            case _:
+                update = self.server.document_update(user, mime_type="application/pdf", size=1000)
+        return await self._push(update, None)
+
+    async def press(
+        self, sender: Sender, chat_id: int, payload: str, message: Delivered | None, key: str | None
+    ) -> Outcome:
+        sent = self._message(chat_id, message)
+        update = self.server.callback_update(self._user(sender), sent, payload)
+        outcome = await self._push(update, key)
+        answer = self.server.callback_answers.get(update["callback_query"]["id"])
+        outcome.callback_answer = answer.text if answer else None
+        return outcome
+
+    def _message(self, chat_id: int, message: Delivered | None) -> SentMessage:
+        """The bot's message a button is pressed on; a forged press uses the newest one."""
+        sent = self.server.messages_for(chat_id)
+        if message is not None:
+            return next(s for s in sent if s.message_id == message.message_id)
+        with_buttons = [s for s in sent if s.buttons]
+        if with_buttons:
+            return with_buttons[-1]
+        if sent:
+            return sent[-1]
+        raise AssertionError(f"chat {chat_id} has no message from the bot to press a button on")
+
+    async def _push(self, update: dict[str, Any], key: str | None) -> Outcome:
+        if key is not None:
+            # The same key is the same Telegram update: a replay.
+            update["update_id"] = self._replays.setdefault(key, self.server.next_update_id())
+        update_id = await self.server.push_update(update)
+        await self.server.wait_delivered(update_id, timeout=SETTLE_TIMEOUT)
+        await self.settled()
+        return Outcome()
+
+    async def settled(self) -> None:
+        """Wait until everything owed is delivered: no outbox row pending or being sent."""
+        unsent = select(func.count()).where(OutboxMessage.status.in_(("pending", "sending")))
+        for _ in range(int(SETTLE_TIMEOUT / 0.005)):
+            async with self.app.db.session() as session:
+                if not await session.scalar(unsent):
+                    return
+            await asyncio.sleep(0.005)
+        raise TimeoutError("the outbox did not drain")
