@@ -61,7 +61,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # (and conversation tests about the engine itself) drive the engine directly.
         conversation = "conversations" in metafunc.definition.path.parts
         engine_only = metafunc.definition.get_closest_marker("engine_only") is not None
-        channels = _listed(metafunc.config, "--channels") if conversation and not engine_only else []
+        channels = (
+            _listed(metafunc.config, "--channels") if conversation and not engine_only else []
+        )
         metafunc.parametrize("channel", channels or ["engine"])
 
 

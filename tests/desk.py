@@ -68,12 +68,15 @@ class Desk:
     @classmethod
     @asynccontextmanager
     async def on_telegram(
-        cls, db: Database, clock: FakeClock, workdir: Path, mode: Mode
+        cls, db: Database, clock: FakeClock, workdir: Path, mode: Mode, **options: Any
     ) -> AsyncIterator[Desk]:
         """The desk with the bot running on a fake Bot API server, reached as Telegram users."""
         app = await build_app(db=db, config=TEST_SHOP, clock=clock, migrate=False)
         try:
-            async with FakeBotAPI() as server, running_bot(app, server, mode, media_dir=workdir / "media"):
+            async with (
+                FakeBotAPI() as server,
+                running_bot(app, server, mode, media_dir=workdir / "media", **options),
+            ):
                 yield cls(Sandbox(app, TelegramChannel(app, server)), clock, workdir)
         finally:
             await app.close()

@@ -6,6 +6,7 @@ Telegram before they are processed, and the bot must confirm only what it has st
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.warnings import PTBDeprecationWarning
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -213,7 +215,10 @@ def _translate(error: TelegramError) -> Exception:
     """PTB's exceptions as the sender's three kinds of failure. BadRequest is a NetworkError in
     PTB, so the permanent kinds are told apart first."""
     if isinstance(error, RetryAfter):
-        wait = error.retry_after
+        with warnings.catch_warnings():
+            # PTB 22 warns that this becomes a timedelta; both forms are handled here.
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            wait = error.retry_after
         return RetryAfterError(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
     if isinstance(error, BadRequest) and "can't parse entities" in error.message.lower():
         return HtmlRejectedError(error.message)

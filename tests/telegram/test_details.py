@@ -1,0 +1,195 @@
+"""The Telegram details users hit: the webhook's secret, HTML that Telegram must accept, photos
+and files, long texts, command menus, stopping cleanly, and clear errors at start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot.app import App
+from bot.config.settings import TelegramSettings
+from bot.delivery.transport import Outbound
+from bot.engine.events import Sender
+from bot.storage.models import Evidence
+from bot.testing.botapi import FakeBotAPI
+from bot.testing.telegram import WEBHOOK_SECRET, Mode, TelegramChannel, running_bot
+from bot.transports.telegram.service import make_adapter
+from tests.desk import TEST_SHOP, Desk
+
+ANNA = Sender(101, "Anna", "en")
+
+
+@pytest.mark.parametrize("secret", [None, "wrong", WEBHOOK_SECRET[:-1]])
+async def test_a_webhook_call_without_the_right_secret_is_refused_and_logged(
+    app: App,
+    server: FakeBotAPI,
+    tmp_path: Path,
+    secret: str | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mode = Mode("aiogram", webhook=True)
+    async with running_bot(app, server, mode, media_dir=tmp_path):
+        assert server.webhook is not None
+        update = server.text_update(server.user(101, "Anna", "en"), "/start")
+        update["update_id"] = 999
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        with caplog.at_level(logging.WARNING):
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(server.webhook.url, json=update, headers=headers) as answer,
+            ):
+                assert answer.status == 401
+    assert "wrong or missing secret" in caplog.text
+    assert server.messages_for(101) == []
+
+
+async def test_hostile_names_and_text_never_make_telegram_reject_a_reply(
+    app: App, server: FakeBotAPI, tmp_path: Path
+) -> None:
+    async with running_bot(app, server, Mode("ptb", webhook=False), media_dir=tmp_path):
+        channel = TelegramChannel(app, server)
+        hostile = Sender(101, '<b>Eve</b> & <a href="x">co</a> &amp;', "en")
+        await channel.text(hostile, 101, "/start", None)
+        await channel.text(hostile, 101, "<i>unclosed & <script>", None)
+    welcome = server.messages_for(101)[0]
+    assert welcome.plain.startswith('Hello, <b>Eve</b> & <a href="x">co</a> &amp;!')
+    assert all(m.parse_mode == "HTML" for m in server.messages_for(101))
+
+
+async def test_photos_are_downloaded_size_checked_and_kept_as_evidence(
+    db: object, clock: object, tmp_path: Path
+) -> None:
+    async with Desk.on_telegram(
+        db, clock, tmp_path, Mode("aiogram", webhook=False), max_photo_bytes=100_000
+    ) as desk:  # type: ignore[arg-type]
+        anna = desk.buyer("anna")
+        order = await desk.order(items=[("Kettle", 1, "5000")])  # above the limit: to the seller
+        await anna.send("/start")
+        await anna.tap("menu_problem")
+        await anna.click(f"#{order.number}")
+        await anna.tap("reason", reason="defect")
+        await anna.tap("want", want="keep")
+        await anna.send_photo(size=150_000)
+        assert "too large for me to keep" in anna.inbox[-2].plain
+        await anna.send_unsupported("document")
+        assert "can't use that kind of message" in anna.inbox[-2].plain
+        await anna.send_photo(size=60_000)
+        assert "1 photo so far" in anna.last.plain
+        async with desk.db.session() as session:
+            [kept] = (await session.scalars(select(Evidence))).all()
+        assert kept.stored_path is not None and Path(kept.stored_path).stat().st_size == 60_000
+        await anna.tap("photos_done")
+        dora = desk.staff("dora")
+        assert dora.last.photos == (kept.file_id,)  # the seller sees the buyer's photo
+
+
+async def test_a_text_longer_than_telegram_allows_goes_out_in_parts(
+    server: FakeBotAPI, tmp_path: Path
+) -> None:
+    settings = TelegramSettings(token=server.token, api_url=server.base_url, media_dir=tmp_path)
+    for transport in ("aiogram", "ptb"):
+        adapter = make_adapter(transport, settings)
+        await adapter.start()
+        lines = [f"<b>line {n}</b> &amp; " + "x" * 80 for n in range(120)]
+        buttons = [[{"text": "OK", "data": "ok:1"}]]
+        await adapter.deliver(Outbound(1, 101, None, "\n".join(lines), buttons, None))
+        await adapter.close()
+    sent = server.messages_for(101)
+    assert len(sent) == 8  # 120 lines of 100 characters: four parts each time, under 4096
+    for parts in (sent[:4], sent[4:]):
+        assert "\n".join(m.plain for m in parts).count("line ") == 120
+        assert [bool(m.buttons) for m in parts] == [False, False, False, True]
+
+
+async def test_command_menus_are_set_per_language_and_for_deciders(
+    app: App, server: FakeBotAPI, tmp_path: Path
+) -> None:
+    async with running_bot(app, server, Mode("ptb", webhook=False), media_dir=tmp_path):
+        pass
+    by_language = {
+        language: [c["command"] for c in commands]
+        for (scope, language), commands in server.commands.items()
+        if '"default"' in scope
+    }
+    assert by_language == {
+        lang: ["start", "orders", "language", "cancel", "help"] for lang in (None, "en", "ru", "zh")
+    }
+    ru = next(c for (scope, lang), c in server.commands.items() if lang == "ru")
+    assert ru[0]["description"] == "Меню: проблемы, возвраты, отмены"
+    deciders = {scope: c for (scope, _), c in server.commands.items() if '"chat"' in scope}
+    assert len(deciders) == 3  # Dora, Dmitri (Acme), Li Wei (Lucky Dragon, in Chinese)
+    li = next(c for scope, c in deciders.items() if "601" in scope)
+    assert li[-1] == {"command": "pending", "description": "等待您处理的决定"}
+
+
+async def test_stopping_finishes_the_update_in_hand_and_flushes_the_outbox(
+    app: App, server: FakeBotAPI, mode: Mode, tmp_path: Path
+) -> None:
+    async with running_bot(app, server, mode, media_dir=tmp_path):
+        update_id = await server.push_update(
+            server.text_update(server.user(101, "Anna", "en"), "/start")
+        )
+        await server.wait_delivered(update_id)
+    # The block's end stopped the bot; whatever was owed went out before it returned.
+    assert "What do you need?" in server.messages_for(101)[-1].plain
+
+
+async def returndesk_run(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(TEST_SHOP),
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200", **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode()
+
+
+async def test_run_without_a_token_says_what_to_do(tmp_path: Path) -> None:
+    code, out = await returndesk_run({"RETURNDESK_TELEGRAM_TOKEN": ""}, tmp_path)
+    assert code == 2 and "RETURNDESK_TELEGRAM_TOKEN is not set" in out and "Traceback" not in out
+
+
+async def test_run_with_a_token_telegram_refuses_says_so(
+    server: FakeBotAPI, tmp_path: Path
+) -> None:
+    env = {
+        "RETURNDESK_TELEGRAM_TOKEN": "999:WRONG",
+        "RETURNDESK_TELEGRAM_API_URL": server.base_url,
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+    }
+    code, out = await returndesk_run(env, tmp_path)
+    assert code == 2 and "Telegram refused the token" in out and "Traceback" not in out
+
+
+async def test_run_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
+    env = {
+        "RETURNDESK_TELEGRAM_TOKEN": "1:x",
+        "RETURNDESK_DATABASE_URL": "postgresql+asyncpg://nobody:secret@127.0.0.1:1/none",
+    }
+    code, out = await returndesk_run(env, tmp_path)
+    assert code == 2 and "cannot reach the database" in out and "Traceback" not in out
+    assert "secret" not in out  # the password is not printed
+
+
+async def test_webhook_mode_needs_a_secret(tmp_path: Path) -> None:
+    env = {
+        "RETURNDESK_TELEGRAM_TOKEN": "1:x",
+        "RETURNDESK_TELEGRAM_WEBHOOK_URL": "https://example.com",
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+    }
+    code, out = await returndesk_run(env, tmp_path)
+    assert code == 2 and "RETURNDESK_TELEGRAM_WEBHOOK_SECRET must be set" in out
