@@ -23,9 +23,9 @@ from bot.sandbox import Participant, Sandbox
 from bot.sandbox.sandbox import EngineChannel
 from bot.services.importer import ImportReport
 from bot.storage.database import Database
+from bot.storage.models import AuditEntry, Case, Commitment, Offer, Order, Refund
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
-from bot.storage.models import AuditEntry, Case, Commitment, Offer, Order, Refund
 
 DATA = Path(__file__).parent / "data"
 TEST_SHOP = DATA / "shop.toml"

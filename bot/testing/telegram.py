@@ -27,7 +27,7 @@ from bot.storage.models import OutboxMessage
 from bot.testing.botapi import FakeBotAPI, SentMessage
 from bot.transports.telegram.service import TelegramService, make_adapter
 
-WEBHOOK_SECRET = "test-webhook-secret"
+WEBHOOK_SECRET = "test-webhook-secret"  # noqa: S105 - the fake server's, for tests
 SETTLE_TIMEOUT = 15.0
 # The engine benchmark and most tests are not about Telegram's limits; these let them through.
 UNLIMITED = SenderSettings(
@@ -120,7 +120,7 @@ class TelegramChannel:
                     message_id=sent.message_id,
                     chat_id=chat_id,
                     text=sent.text or "",
-                    buttons=tuple(tuple(row) for row in sent.buttons),
+                    buttons=tuple(tuple((t, d or "") for t, d in row) for row in sent.buttons),
                     photos=tuple(photos),
                     thread_id=sent.thread_id,
                 )

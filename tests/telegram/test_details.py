@@ -84,7 +84,8 @@ async def test_photos_are_downloaded_size_checked_and_kept_as_evidence(
         assert "1 photo so far" in anna.last.plain
         async with desk.db.session() as session:
             [kept] = (await session.scalars(select(Evidence))).all()
-        assert kept.stored_path is not None and Path(kept.stored_path).stat().st_size == 60_000
+        assert kept.stored_path is not None
+        assert Path(kept.stored_path).stat().st_size == 60_000
         await anna.tap("photos_done")
         dora = desk.staff("dora")
         assert dora.last.photos == (kept.file_id,)  # the seller sees the buyer's photo

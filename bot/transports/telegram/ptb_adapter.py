@@ -6,7 +6,7 @@ Telegram before they are processed, and the bot must confirm only what it has st
 
 from __future__ import annotations
 
-import warnings
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.warnings import PTBDeprecationWarning
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -55,6 +54,9 @@ class PtbAdapter(TelegramAdapter[Update]):
 
     def __init__(self, *, token: str, api_url: str, media_dir: Path, max_photo_bytes: int) -> None:
         super().__init__(media_dir=media_dir, max_photo_bytes=max_photo_bytes)
+        # PTB 22 warns on every RetryAfter until durations are opted into as timedeltas, which
+        # _translate reads either way.
+        os.environ.setdefault("PTB_TIMEDELTA", "1")
         base = api_url.rstrip("/")
         self.bot = Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
 
@@ -215,10 +217,7 @@ def _translate(error: TelegramError) -> Exception:
     """PTB's exceptions as the sender's three kinds of failure. BadRequest is a NetworkError in
     PTB, so the permanent kinds are told apart first."""
     if isinstance(error, RetryAfter):
-        with warnings.catch_warnings():
-            # PTB 22 warns that this becomes a timedelta; both forms are handled here.
-            warnings.simplefilter("ignore", PTBDeprecationWarning)
-            wait = error.retry_after
+        wait = error.retry_after
         return RetryAfterError(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
     if isinstance(error, BadRequest) and "can't parse entities" in error.message.lower():
         return HtmlRejectedError(error.message)
