@@ -42,7 +42,7 @@ async def build_app(
         db = Database(database_url or settings.url, echo=settings.echo)
     if migrate:
         await db.upgrade()
-    async with db.session() as session, session.begin():
+    async with db.transaction() as session:
         await sync_shop(session, shop)
     renderer = Renderer()
     clock = clock or SystemClock()

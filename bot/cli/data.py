@@ -29,7 +29,7 @@ def import_command(
     async def go() -> ImportReport:
         app = await build_app(database_url=database_url, config=config)
         try:
-            async with app.db.session() as session, session.begin():
+            async with app.db.transaction() as session:
                 return await import_orders(session, file, shop=app.shop, now=app.clock.now())
         finally:
             await app.close()

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
@@ -27,13 +28,15 @@ from bot.delivery.transport import (
     Transport,
 )
 from bot.storage.database import Database
-from bot.storage.models import OutboxMessage
+from bot.storage.models import OutboxMessage, TranscriptEntry
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 BACKOFF_CAP = 30.0  # seconds between inline retries at most
 REQUEUE_AFTER = timedelta(minutes=1)  # when inline retries ran out
+SENT_FLUSH_ROWS = 50
+SENT_FLUSH_SECONDS = 0.1
 
 
 class Sender:
@@ -55,6 +58,8 @@ class Sender:
         self.batch = batch
         self._wake = asyncio.Event()
         self.retries_after = 0  # how many times the messenger said "slow down"
+        self._unmarked: list[tuple[int, int]] = []  # delivered, not yet recorded
+        self._unmarked_since = 0.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -92,6 +97,7 @@ class Sender:
         for row in rows:
             by_chat[row.chat_id].append(row)
         results = await asyncio.gather(*(self._deliver_chat(chat) for chat in by_chat.values()))
+        await self._flush_sent()
         return sum(results), len(rows)
 
     async def _claim(self) -> list[Outbound]:
@@ -111,7 +117,7 @@ class Sender:
             and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
             and_(OutboxMessage.status == "sending", OutboxMessage.locked_until <= now),
         )
-        async with self.db.session() as session, session.begin():
+        async with self.db.transaction() as session:
             query = (
                 select(OutboxMessage)
                 .where(due, ~blocked)
@@ -157,10 +163,10 @@ class Sender:
                 log.warning(
                     "outbox %s to %s failed for good: %s", message.id, message.chat_id, failure
                 )
-                await self._finish(message.id, "failed", error=str(failure), attempts=attempt)
+                await self._failed(message.id, str(failure), attempt)
                 return "failed"
             else:
-                await self._finish(message.id, "sent", message_id=message_id, attempts=attempt)
+                await self._sent(message.id, message_id)
                 return "sent"
             if attempt >= self.max_attempts:
                 log.warning(
@@ -169,23 +175,52 @@ class Sender:
                 await self._requeue(message.id, error, attempt)
                 return "requeued"
 
-    async def _finish(
-        self,
-        row_id: int,
-        status: str,
-        *,
-        attempts: int,
-        message_id: int | None = None,
-        error: str | None = None,
-    ) -> None:
-        async with self.db.session() as session, session.begin():
+    async def _sent(self, row_id: int, message_id: int) -> None:
+        """Delivered. Deliveries are recorded a few at a time (a transaction each would make the
+        sender, not Telegram, the limit); the marks wait at most SENT_FLUSH_SECONDS, which is
+        the window in which a crash could make one message go out twice."""
+        self._unmarked.append((row_id, message_id))
+        waited = time.monotonic() - self._unmarked_since if len(self._unmarked) > 1 else 0.0
+        if len(self._unmarked) == 1:
+            self._unmarked_since = time.monotonic()
+        if len(self._unmarked) >= SENT_FLUSH_ROWS or waited >= SENT_FLUSH_SECONDS:
+            await self._flush_sent()
+
+    async def _flush_sent(self) -> None:
+        """The delivered rows leave the outbox for the transcript."""
+        marks, self._unmarked = self._unmarked, []
+        if not marks:
+            return
+        delivered = dict(marks)
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            rows = await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.id.in_(delivered))
+            )
+            session.add_all(
+                TranscriptEntry(
+                    at=row.created_at,
+                    direction="out",
+                    chat_id=row.chat_id,
+                    case_id=row.case_id,
+                    text=row.text,
+                    template=row.template,
+                    caused_by=row.caused_by,
+                    delivered_at=now,
+                    message_id=delivered[row.id],
+                )
+                for row in rows
+            )
+            await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(delivered)))
+
+    async def _failed(self, row_id: int, error: str, attempts: int) -> None:
+        """It can never be delivered; the row stays, marked, for a person to look at."""
+        async with self.db.transaction() as session:
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row_id)
                 .values(
-                    status=status,
-                    sent_at=self.clock.now() if status == "sent" else None,
-                    message_id=message_id,
+                    status="failed",
                     last_error=error,
                     locked_until=None,
                     attempts=OutboxMessage.attempts + attempts,
@@ -193,7 +228,7 @@ class Sender:
             )
 
     async def _requeue(self, row_id: int, error: str, attempts: int) -> None:
-        async with self.db.session() as session, session.begin():
+        async with self.db.transaction() as session:
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row_id)
@@ -209,7 +244,7 @@ class Sender:
     async def _release(self, row_ids: list[int]) -> None:
         if not row_ids:
             return
-        async with self.db.session() as session, session.begin():
+        async with self.db.transaction() as session:
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")

@@ -21,11 +21,11 @@ from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.events import Incoming, Outcome, Outgoing
 from bot.engine.router import Router
-from bot.rendering import Renderer
+from bot.rendering import Reader, Renderer
 from bot.services import audit
 from bot.services.parties import identify
 from bot.storage.database import Database
-from bot.storage.models import Conversation, OutboxMessage, ProcessedUpdate, TranscriptEntry
+from bot.storage.models import Conversation, OutboxMessage, TranscriptEntry
 from bot.storage.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ class Engine:
     async def process(self, event: Incoming) -> Outcome:
         try:
             outcome = await self._apply(event)
+        except _Refused as refused:
+            # The handler's changes were rolled back with its transaction; the refusal is
+            # recorded in a transaction of its own.
+            outcome = await self._apply(event, refused=refused)
         except Exception:
             log.exception(
                 "update %s failed; recording it so a replay does not fail again", event.key
@@ -62,16 +66,13 @@ class Engine:
                 listener()
         return outcome
 
-    async def _apply(self, event: Incoming, *, failed: bool = False) -> Outcome:
-        async with self.db.session() as session, session.begin():
+    async def _apply(
+        self, event: Incoming, *, refused: _Refused | None = None, failed: bool = False
+    ) -> Outcome:
+        async with self.db.transaction() as session:
             now = self.clock.now()
             conversation = await _lock_conversation(session, event.chat_id, now)
-            claimed = await insert_ignore(
-                session,
-                ProcessedUpdate,
-                {"key": event.key, "chat_id": event.chat_id, "processed_at": now},
-            )
-            if not claimed:
+            if not await _claim(session, event, conversation, now):
                 return Outcome(duplicate=True)
             actor = await identify(session, self.shop, event.sender)
             ctx = Context(
@@ -83,86 +84,85 @@ class Engine:
                 conversation=conversation,
                 actor=actor,
             )
-            _record_incoming(session, ctx)
             if failed:
                 ctx.reply("common/failure")
+            elif refused is not None:
+                _refuse(ctx, refused)
             else:
-                await self._run_handler(ctx)
-            _write_outbox(session, ctx)
+                try:
+                    await self.router.dispatch(ctx)
+                except Refusal as refusal:
+                    raise _Refused(refusal, ctx.reader) from refusal
+            session.add_all(_outbox_row(reply, ctx) for reply in ctx.replies)
             return Outcome(replies=ctx.replies, callback_answer=ctx.callback_answer, failed=failed)
 
-    async def _run_handler(self, ctx: Context) -> None:
-        """Runs the handler in a savepoint, so a refusal undoes whatever it had begun."""
-        session = ctx.session
-        try:
-            async with session.begin_nested():
-                await self.router.dispatch(ctx)
-        except Refusal as refusal:
-            ctx.replies.clear()
-            await session.refresh(ctx.conversation)
-            if refusal.audit:
-                audit.record(
-                    session,
-                    ctx.now,
-                    actor_id=ctx.event.sender.id,
-                    action=refusal.audit,
-                    target=ctx.event.payload or (ctx.event.text or "")[:64],
-                    detail={k: v for k, v in refusal.variables.items() if isinstance(v, str | int)},
-                )
-            if ctx.event.callback_id:
-                ctx.answer(refusal.template, **refusal.variables)
-            else:
-                ctx.reply(refusal.template, **refusal.variables)
+
+class _Refused(Exception):  # noqa: N818 - carries a Refusal out of its rolled-back transaction
+    def __init__(self, refusal: Refusal, reader: Reader) -> None:
+        super().__init__(refusal.template)
+        self.refusal = refusal
+        self.reader = reader  # the language the handler had chosen for the refusal
+
+
+def _refuse(ctx: Context, refused: _Refused) -> None:
+    refusal = refused.refusal
+    ctx.reader = refused.reader
+    if refusal.audit:
+        audit.record(
+            ctx.session,
+            ctx.now,
+            actor_id=ctx.event.sender.id,
+            action=refusal.audit,
+            target=ctx.event.payload or (ctx.event.text or "")[:64],
+            detail={k: v for k, v in refusal.variables.items() if isinstance(v, str | int)},
+        )
+    if ctx.event.callback_id:
+        ctx.answer(refusal.template, **refusal.variables)
+    else:
+        ctx.reply(refusal.template, **refusal.variables)
 
 
 async def _lock_conversation(session: AsyncSession, chat_id: int, now: datetime) -> Conversation:
-    await insert_ignore(session, Conversation, {"chat_id": chat_id, "data": {}, "updated_at": now})
-    conversation = await session.scalar(
+    locked = (
         select(Conversation)
         .where(Conversation.chat_id == chat_id)
         .with_for_update(of=Conversation)
         .execution_options(populate_existing=True)
     )
+    conversation = await session.scalar(locked)
+    if conversation is None:
+        # A chat's first update; two of them at once both insert-or-nothing, then one waits.
+        await insert_ignore(
+            session, Conversation, {"chat_id": chat_id, "data": {}, "updated_at": now}
+        )
+        conversation = await session.scalar(locked)
     assert conversation is not None
     return conversation
 
 
-def _record_incoming(session: AsyncSession, ctx: Context) -> None:
-    event = ctx.event
+async def _claim(
+    session: AsyncSession, event: Incoming, conversation: Conversation, now: datetime
+) -> bool:
+    """Record the update in the transcript, unless its key is there already (a replay)."""
     text = event.text if event.text is not None else event.caption
     if event.photos:
         text = f"[photo x{len(event.photos)}] {text or ''}".strip()
     elif event.unsupported:
         text = f"[{event.unsupported}] {text or ''}".strip()
-    session.add(
-        TranscriptEntry(
-            at=ctx.now,
-            direction="in",
-            chat_id=event.chat_id,
-            user_id=event.sender.id,
-            case_id=ctx.conversation.case_id,
-            text=text,
-            payload=event.payload[:64] if event.payload else None,
-            update_key=event.key,
-        )
+    return await insert_ignore(
+        session,
+        TranscriptEntry,
+        {
+            "at": now,
+            "direction": "in",
+            "chat_id": event.chat_id,
+            "user_id": event.sender.id,
+            "case_id": conversation.case_id,
+            "text": text,
+            "payload": event.payload[:64] if event.payload else None,
+            "update_key": event.key,
+        },
     )
-
-
-def _write_outbox(session: AsyncSession, ctx: Context) -> None:
-    for reply in ctx.replies:
-        session.add(_outbox_row(reply, ctx))
-        session.add(
-            TranscriptEntry(
-                at=ctx.now,
-                direction="out",
-                chat_id=reply.chat_id,
-                user_id=None,
-                case_id=reply.case_id,
-                text=reply.text,
-                template=reply.template,
-                update_key=ctx.event.key,
-            )
-        )
 
 
 def _outbox_row(reply: Outgoing, ctx: Context) -> OutboxMessage:
@@ -178,4 +178,6 @@ def _outbox_row(reply: Outgoing, ctx: Context) -> OutboxMessage:
         next_attempt_at=ctx.now,
         created_at=ctx.now,
         case_id=reply.case_id,
+        template=reply.template,
+        caused_by=ctx.event.key,
     )

@@ -64,7 +64,7 @@ class Sandbox:
         return self.people[user_id]
 
     async def import_orders(self, path: Path) -> ImportReport:
-        async with self.app.db.session() as session, session.begin():
+        async with self.app.db.transaction() as session:
             return await import_orders(session, path, shop=self.app.shop, now=self.clock.now())
 
     async def close(self) -> None:

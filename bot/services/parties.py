@@ -24,6 +24,18 @@ async def identify(session: AsyncSession, shop: ShopConfig, sender: Sender) -> A
 
 
 async def ensure_buyer(session: AsyncSession, sender: Sender) -> Buyer:
+    buyer = await session.get(Buyer, sender.id)
+    if buyer is None:
+        buyer = await _insert_buyer(session, sender)
+    if sender.name and buyer.name != sender.name[:200]:
+        buyer.name = sender.name[:200]
+    if sender.language_code and buyer.language_code != sender.language_code:
+        buyer.language_code = sender.language_code
+    return buyer
+
+
+async def _insert_buyer(session: AsyncSession, sender: Sender) -> Buyer:
+    # Insert-or-nothing: the same person's first updates may arrive in two chats at once.
     await insert_ignore(
         session,
         Buyer,
@@ -36,10 +48,6 @@ async def ensure_buyer(session: AsyncSession, sender: Sender) -> Buyer:
     )
     buyer = await session.get(Buyer, sender.id)
     assert buyer is not None
-    if sender.name and buyer.name != sender.name[:200]:
-        buyer.name = sender.name[:200]
-    if sender.language_code and buyer.language_code != sender.language_code:
-        buyer.language_code = sender.language_code
     return buyer
 
 

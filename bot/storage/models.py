@@ -140,7 +140,6 @@ class Order(Base):
         lazy="selectin",
         order_by="OrderItem.position",
     )
-    seller: Mapped[Seller] = relationship(lazy="joined")
 
     @property
     def paid_total(self) -> Money:
@@ -386,18 +385,11 @@ class Conversation(Base):
     updated_at: Mapped[datetime]
 
 
-class ProcessedUpdate(Base):
-    """An update applied once; a repeated key is acknowledged and ignored."""
-
-    __tablename__ = "processed_updates"
-
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    processed_at: Mapped[datetime]
-
-
 class OutboxMessage(Base):
-    """A reply owed to a chat, written in the transaction that decided it."""
+    """A reply owed to a chat, written in the transaction that decided it.
+
+    Only what is still owed stays here: a delivered row is deleted (its transcript entry records
+    the delivery), so finding the next rows to send stays fast however long the bot runs."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
@@ -408,22 +400,24 @@ class OutboxMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[list[dict[str, str]]] | None] = mapped_column(Json)
     photos: Mapped[list[str] | None] = mapped_column(Json)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending, sending, sent, failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sending, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     # A sender holds a row it is delivering until then; a sender that died lets it go.
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
-    message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    template: Mapped[str | None] = mapped_column(String(128))
+    caused_by: Mapped[str | None] = mapped_column(String(128))  # the update that decided it
 
 
 class TranscriptEntry(Base):
-    """Every message in and out, as the person wrote or read it."""
+    """Every message in and out, as the person wrote or read it.
+
+    An update is written here in the same statement that claims it: the unique `update_key` of
+    incoming entries is what makes a replayed update a no-op. Outgoing entries are written
+    when the message is delivered (until then it is in the outbox)."""
 
     __tablename__ = "transcript"
 
@@ -436,7 +430,10 @@ class TranscriptEntry(Base):
     text: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[str | None] = mapped_column(String(64))
     template: Mapped[str | None] = mapped_column(String(128))
-    update_key: Mapped[str | None] = mapped_column(String(128))
+    update_key: Mapped[str | None] = mapped_column(String(128), unique=True)  # incoming only
+    caused_by: Mapped[str | None] = mapped_column(String(128))  # outgoing: the update behind it
+    delivered_at: Mapped[datetime | None]  # outgoing: when the messenger accepted it
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditEntry(Base):

@@ -627,6 +627,8 @@ class FakeBotAPI:
         self.base_url = ""
         # What the bot did.
         self.sent: list[SentMessage] = []
+        # Called with each message the bot sends, as it is recorded: benchmarks time replies.
+        self.on_sent: list[Callable[[SentMessage], None]] = []
         self.callback_answers: dict[str, CallbackAnswer] = {}
         self.commands: dict[tuple[str, str | None], list[JSON]] = {}
         self.calls: collections.Counter[str] = collections.Counter()
@@ -1250,6 +1252,8 @@ class FakeBotAPI:
         )
         self.sent.append(message)
         self._messages[chat_id, message.message_id] = message
+        for listener in self.on_sent:
+            listener(message)
         return message
 
     # --- methods: editing ---

@@ -57,6 +57,7 @@ class TelegramRunner:
         self.adapter = adapter
         self.poll_timeout = poll_timeout
         self.lanes = ChatLanes()
+        self._answers: set[asyncio.Task[None]] = set()
 
     async def handle(self, update: Any) -> None:
         """Store and apply one update, then answer its button press (if it was one)."""
@@ -66,10 +67,21 @@ class TelegramRunner:
         async with self.lanes.lane(incoming.chat_id):
             outcome = await self.engine.process(incoming)
         if incoming.callback_id:
-            try:
-                await self.adapter.answer_callback(incoming.callback_id, outcome.callback_answer)
-            except Exception as error:
-                log.info("could not answer callback %s: %s", incoming.callback_id, error)
+            # Off the update's path: the update is stored, and the answer only stops a spinner.
+            task = asyncio.create_task(self._answer(incoming.callback_id, outcome.callback_answer))
+            self._answers.add(task)
+            task.add_done_callback(self._answers.discard)
+
+    async def _answer(self, callback_id: str, text: str | None) -> None:
+        try:
+            await self.adapter.answer_callback(callback_id, text)
+        except Exception as error:  # a late or lost answer harms nothing
+            log.info("could not answer callback %s: %s", callback_id, error)
+
+    async def answered(self) -> None:
+        """Wait for the button answers still on their way (before stopping)."""
+        while self._answers:
+            await asyncio.gather(*self._answers)
 
     async def handle_batch(self, updates: list[Any]) -> None:
         by_chat: defaultdict[int, list[Any]] = defaultdict(list)

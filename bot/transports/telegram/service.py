@@ -91,6 +91,7 @@ class TelegramService:
                 await self.adapter.delete_webhook()
                 await self.runner.poll(stop)
         finally:
+            await self.runner.answered()
             sending.set()
             try:
                 await asyncio.wait_for(sender, FLUSH_TIMEOUT)

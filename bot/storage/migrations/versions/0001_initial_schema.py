@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:36:54.967559
+Create Date: 2026-11-22 03:56:39.521043
 """
 
 from collections.abc import Sequence
@@ -40,12 +40,6 @@ def upgrade() -> None:
     sa.Column('language_code', sa.String(length=16), nullable=True),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('telegram_id', name=op.f('pk_buyers'))
-    )
-    op.create_table('processed_updates',
-    sa.Column('key', sa.String(length=128), nullable=False),
-    sa.Column('chat_id', sa.BigInteger(), nullable=True),
-    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_processed_updates'))
     )
     op.create_table('sellers',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -240,10 +234,10 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('message_id', sa.BigInteger(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('template', sa.String(length=128), nullable=True),
+    sa.Column('caused_by', sa.String(length=128), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_outbox_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
@@ -262,8 +256,12 @@ def upgrade() -> None:
     sa.Column('payload', sa.String(length=64), nullable=True),
     sa.Column('template', sa.String(length=128), nullable=True),
     sa.Column('update_key', sa.String(length=128), nullable=True),
+    sa.Column('caused_by', sa.String(length=128), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('message_id', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_transcript_case_id_cases')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_transcript'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_transcript')),
+    sa.UniqueConstraint('update_key', name=op.f('uq_transcript_update_key'))
     )
     with op.batch_alter_table('transcript', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_transcript_case_id'), ['case_id'], unique=False)
@@ -388,7 +386,6 @@ def downgrade() -> None:
     op.drop_table('deciders')
     op.drop_table('support_members')
     op.drop_table('sellers')
-    op.drop_table('processed_updates')
     op.drop_table('buyers')
     with op.batch_alter_table('audit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_actor_id'))

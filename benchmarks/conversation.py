@@ -1,0 +1,265 @@
+"""Many buyers run the partial-refund conversation at once, through the real aiogram stack and
+a local Bot API server; ReturnDesk against the floor (benchmarks/floor_bot.py), in one run.
+
+Each bot runs in a process of its own; this process is the Bot API server and the buyers. A
+buyer sends an update, waits for the bot's reply in its chat, and presses the reply's first
+button (for ReturnDesk that walks the partial-refund conversation to its accepted offer). The
+sender's rate limits are lifted: the floor has none.
+
+    python -m benchmarks.conversation --buyers 200 [--database postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.testing.botapi import FakeBotAPI, SentMessage
+
+STEPS = ("/start", "press", "press", "press", "press", "photo", "press", "press")
+FIRST_BUYER = 1_000_000
+POSTGRES = os.environ.get(
+    "RETURNDESK_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+@dataclass
+class Result:
+    name: str
+    updates: int
+    seconds: float
+    latencies: list[float]
+    peak_rss_mb: float
+    cpu_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<11} {self.updates:>6} updates in {self.seconds:6.2f} s = {self.rate:7.1f}/s"
+            f"   p50 {self.percentile(0.5):6.1f} ms   p99 {self.percentile(0.99):7.1f} ms"
+            f"   peak RSS {self.peak_rss_mb:6.1f} MB"
+            f"   CPU {self.cpu_seconds / self.updates * 1000:5.2f} ms/update"
+        )
+
+
+class Buyers:
+    """Simulated Telegram users: one update at a time each, timed to the bot's first reply."""
+
+    def __init__(self, server: FakeBotAPI) -> None:
+        self.server = server
+        self.waiting: dict[int, asyncio.Future[tuple[float, SentMessage]]] = {}
+        server.on_sent.append(self._sent)
+
+    def _sent(self, message: SentMessage) -> None:
+        future = self.waiting.pop(message.chat_id, None)
+        if future is not None and not future.done():
+            future.set_result((time.monotonic(), message))
+
+    async def _step(self, chat_id: int, update: dict[str, Any]) -> tuple[float, SentMessage]:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[chat_id] = future
+        started = time.monotonic()
+        await self.server.push_update(update)
+        arrived, reply = await asyncio.wait_for(future, 120)
+        return arrived - started, reply
+
+    async def converse(self, user_id: int, latencies: list[float]) -> None:
+        user = self.server.user(user_id, f"Buyer {user_id}", "en")
+        reply: SentMessage | None = None
+        for step in STEPS:
+            if step == "press":
+                assert reply is not None and reply.buttons, (
+                    f"{user_id}: nothing to press after {reply}"
+                )
+                update = self.server.callback_update(user, reply, reply.buttons[0][0][1] or "")
+            elif step == "photo":
+                update = self.server.photo_update(user, size=80_000)
+            else:
+                update = self.server.text_update(user, step)
+            latency, reply = await self._step(user_id, update)
+            latencies.append(latency)
+
+
+async def measure(
+    name: str, command: list[str], env: dict[str, str], server: FakeBotAPI, buyers: int
+) -> Result:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        while server.calls["getUpdates"] == 0:  # started and polling
+            if process.returncode is not None:
+                raise RuntimeError(f"{name} died: {(await process.stderr.read()).decode()[-2000:]}")  # type: ignore[union-attr]
+            await asyncio.sleep(0.05)
+        people = Buyers(server)
+        latencies: list[float] = []
+        started = time.monotonic()
+        await asyncio.gather(*(people.converse(FIRST_BUYER + n, latencies) for n in range(buyers)))
+        seconds = time.monotonic() - started
+        peak = _peak_rss_mb(process.pid)
+        cpu = _cpu_seconds(process.pid)
+        server.on_sent.clear()
+        return Result(name, len(latencies), seconds, latencies, peak, cpu)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)  # lets a profiler wrapping the bot write its report
+            await process.wait()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (start-up included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def orders_for(buyers: int) -> dict[str, Any]:
+    return {
+        "orders": [
+            {
+                "marketplace": "ozon",
+                "number": f"B-{n}",
+                "seller": "lucky-dragon",
+                "buyer": {"telegram_id": FIRST_BUYER + n, "name": f"Buyer {n}", "language": "en"},
+                "currency": "RUB",
+                "paid": "1000",
+                "status": "delivered",
+                "placed_at": "2026-11-01T10:00:00+03:00",
+                "shipped_at": "2026-11-02T10:00:00+03:00",
+                "delivered_at": "2026-11-20T10:00:00+03:00",
+                "items": [{"sku": "K", "title": "Kettle", "quantity": 1, "unit_price": "1000"}],
+            }
+            for n in range(buyers)
+        ]
+    }
+
+
+def database_url(kind: str, folder: Path, name: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{folder / name}.db"
+    return asyncio.run(_fresh_postgres(name))
+
+
+async def _fresh_postgres(name: str) -> str:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    admin = create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    database = f"returndesk_bench_{name}"
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
+        await connection.execute(text(f'CREATE DATABASE "{database}"'))
+    await admin.dispose()
+    return POSTGRES.rsplit("/", 1)[0] + f"/{database}"
+
+
+async def run(
+    buyers: int, database: str, folder: Path, profile: str | None = None
+) -> tuple[Result, Result]:
+    python = sys.executable
+    results = []
+    async with FakeBotAPI() as server:
+        floor_db = await asyncio.to_thread(database_url, database, folder, "floor")
+        results.append(
+            await measure(
+                "floor",
+                [
+                    python,
+                    "-m",
+                    "benchmarks.floor_bot",
+                    "--api",
+                    server.base_url,
+                    "--token",
+                    server.token,
+                    "--database",
+                    floor_db,
+                ],
+                {},
+                server,
+                buyers,
+            )
+        )
+    async with FakeBotAPI() as server:
+        desk_db = await asyncio.to_thread(database_url, database, folder, "returndesk")
+        env = {
+            "RETURNDESK_DATABASE_URL": desk_db,
+            "RETURNDESK_TELEGRAM_TOKEN": server.token,
+            "RETURNDESK_TELEGRAM_API_URL": server.base_url,
+            "RETURNDESK_TELEGRAM_MEDIA_DIR": str(folder / "media"),
+            "RETURNDESK_SENDER_PER_CHAT_PER_SECOND": "1000000",
+            "RETURNDESK_SENDER_GLOBAL_PER_SECOND": "1000000",
+            "RETURNDESK_SENDER_GROUP_PER_MINUTE": "1000000",
+        }
+        orders = folder / "orders.json"
+        orders.write_text(json.dumps(orders_for(buyers)))
+        importer = await asyncio.create_subprocess_exec(
+            python,
+            "-m",
+            "bot",
+            "orders",
+            "import",
+            str(orders),
+            env={**os.environ, **env},
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        if await importer.wait() != 0:
+            raise RuntimeError("importing the benchmark's orders failed")
+        command = [python, "-m", "bot", "run"]
+        if profile:  # py-spy's flame graph of the bot (peak RSS is then py-spy's)
+            raw = ["--format", "raw"] if profile.endswith(".txt") else []
+            command = ["py-spy", "record", *raw, "--subprocesses", "-o", profile, "--", *command]
+        results.append(await measure("returndesk", command, env, server, buyers))
+    return results[0], results[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--buyers", type=int, default=200)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--profile", help="write a py-spy flame graph (SVG) of ReturnDesk here")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="returndesk-bench-") as folder:
+        floor, desk = asyncio.run(
+            run(options.buyers, options.database, Path(folder), options.profile)
+        )
+    print(f"{options.buyers} buyers x {len(STEPS)} updates, {options.database}, rate limits lifted")
+    print(floor.line())
+    print(desk.line())
+    print(
+        f"ReturnDesk / floor: throughput {desk.rate / floor.rate:.2f}x, "
+        f"p50 latency {desk.percentile(0.5) / floor.percentile(0.5):.2f}x, "
+        f"p99 latency {desk.percentile(0.99) / floor.percentile(0.99):.2f}x "
+        f"(target: throughput at least 0.50x)"
+    )
+
+
+if __name__ == "__main__":
+    main()

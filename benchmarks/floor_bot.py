@@ -1,0 +1,68 @@
+"""The floor: the least a bot can do for the same updates on the same aiogram stack.
+
+Every message or button press gets one database write and one reply with one button; button
+presses are answered too, as ReturnDesk answers them. Run by benchmarks/conversation.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, insert
+from sqlalchemy.ext.asyncio import create_async_engine
+
+metadata = MetaData()
+seen = Table(
+    "floor_updates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),
+)
+NEXT = InlineKeyboardMarkup(
+    inline_keyboard=[[InlineKeyboardButton(text="Next", callback_data="next")]]
+)
+
+
+async def main(api: str, token: str, database: str) -> None:
+    sqlite = database.startswith("sqlite")
+    # The same SQLite set-up ReturnDesk uses (WAL, patience with the one writer), for fairness.
+    engine = create_async_engine(database, connect_args={"timeout": 30} if sqlite else {})
+    async with engine.begin() as connection:
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        await connection.run_sync(metadata.create_all)
+    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
+    dispatcher = Dispatcher()
+
+    async def record(chat_id: int) -> None:
+        async with engine.begin() as connection:
+            await connection.execute(insert(seen).values(chat_id=chat_id))
+
+    @dispatcher.message()
+    async def on_message(message: Message) -> None:
+        await record(message.chat.id)
+        await message.answer("Got it.", reply_markup=NEXT)
+
+    @dispatcher.callback_query()
+    async def on_press(query: CallbackQuery) -> None:
+        assert query.message is not None
+        await record(query.message.chat.id)
+        await query.answer()
+        await bot.send_message(query.message.chat.id, "Next step.", reply_markup=NEXT)
+
+    await dispatcher.start_polling(bot, handle_signals=True, polling_timeout=20)
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--database", required=True)
+    options = parser.parse_args()
+    asyncio.run(main(options.api, options.token, options.database))
