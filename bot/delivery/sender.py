@@ -14,9 +14,9 @@ import logging
 import time
 from collections import defaultdict
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import and_, delete, exists, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Table, and_, case, delete, exists, insert, literal, or_, select, update
 
 from bot.clock import Clock
 from bot.delivery.limits import RateLimiter
@@ -29,6 +29,7 @@ from bot.delivery.transport import (
 )
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, TranscriptEntry
+from bot.storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ LEASE = timedelta(minutes=2)
 BACKOFF_CAP = 30.0  # seconds between inline retries at most
 REQUEUE_AFTER = timedelta(minutes=1)  # when inline retries ran out
 SENT_FLUSH_ROWS = 50
+OUTBOX = cast(Table, OutboxMessage.__table__)
+TRANSCRIPT = cast(Table, TranscriptEntry.__table__)
 SENT_FLUSH_SECONDS = 0.1
 
 
@@ -76,10 +79,11 @@ class Sender:
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Deliver until `stop` is set, then deliver what is due and return."""
         while not stop.is_set():
+            # Cleared before looking, so a wake-up that comes while we look is not lost.
+            self._wake.clear()
             _, claimed = await self.deliver_due()
             if claimed:
                 continue
-            self._wake.clear()
             stopping = asyncio.ensure_future(stop.wait())
             waking = asyncio.ensure_future(self._wake.wait())
             await asyncio.wait(
@@ -101,38 +105,49 @@ class Sender:
         return sum(results), len(rows)
 
     async def _claim(self) -> list[Outbound]:
+        """Take due rows for this sender with one statement (UPDATE ... RETURNING)."""
         now = self.clock.now()
-        earlier = aliased(OutboxMessage)
+        candidate = OUTBOX.alias("candidate")
+        earlier = OUTBOX.alias("earlier")
         # A row waits while an earlier row of its chat is held by a sender or waiting to be
         # retried, so each chat reads its messages in the order they were written.
-        blocked = exists().where(
-            earlier.chat_id == OutboxMessage.chat_id,
-            earlier.id < OutboxMessage.id,
-            or_(
-                and_(earlier.status == "sending", earlier.locked_until > now),
-                and_(earlier.status == "pending", earlier.next_attempt_at > now),
-            ),
+        blocked = (
+            exists()
+            .where(
+                earlier.c.chat_id == candidate.c.chat_id,
+                earlier.c.id < candidate.c.id,
+                or_(
+                    and_(earlier.c.status == "sending", earlier.c.locked_until > now),
+                    and_(earlier.c.status == "pending", earlier.c.next_attempt_at > now),
+                ),
+            )
+            .correlate(candidate)
         )
         due = or_(
-            and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.status == "sending", OutboxMessage.locked_until <= now),
+            and_(candidate.c.status == "pending", candidate.c.next_attempt_at <= now),
+            and_(candidate.c.status == "sending", candidate.c.locked_until <= now),
+        )
+        picked = (
+            select(candidate.c.id).where(due, ~blocked).order_by(candidate.c.id).limit(self.batch)
+        )
+        if not self.db.is_sqlite:
+            picked = picked.with_for_update(skip_locked=True)
+        claim = (
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(picked.scalar_subquery()))
+            .values(status="sending", locked_until=now + LEASE)
+            .returning(
+                OUTBOX.c.id,
+                OUTBOX.c.chat_id,
+                OUTBOX.c.thread_id,
+                OUTBOX.c.text,
+                OUTBOX.c.buttons,
+                OUTBOX.c.photos,
+            )
         )
         async with self.db.transaction() as session:
-            query = (
-                select(OutboxMessage)
-                .where(due, ~blocked)
-                .order_by(OutboxMessage.id)
-                .limit(self.batch)
-            )
-            if not self.db.is_sqlite:
-                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-            rows = list(await session.scalars(query))
-            for row in rows:
-                row.status = "sending"
-                row.locked_until = now + LEASE
-            return [
-                Outbound(r.id, r.chat_id, r.thread_id, r.text, r.buttons, r.photos) for r in rows
-            ]
+            rows = (await session.execute(claim)).all()
+        return sorted((Outbound(*row) for row in rows), key=lambda message: message.id)
 
     async def _deliver_chat(self, messages: list[Outbound]) -> int:
         delivered = 0
@@ -187,31 +202,39 @@ class Sender:
             await self._flush_sent()
 
     async def _flush_sent(self) -> None:
-        """The delivered rows leave the outbox for the transcript."""
+        """The delivered rows leave the outbox for the transcript (two statements a batch)."""
         marks, self._unmarked = self._unmarked, []
         if not marks:
             return
         delivered = dict(marks)
-        now = self.clock.now()
+        rows = OUTBOX.c.id.in_(delivered)
+        copy = insert(TRANSCRIPT).from_select(
+            [
+                "at",
+                "direction",
+                "chat_id",
+                "case_id",
+                "text",
+                "template",
+                "caused_by",
+                "delivered_at",
+                "message_id",
+            ],
+            select(
+                OUTBOX.c.created_at,
+                literal("out"),
+                OUTBOX.c.chat_id,
+                OUTBOX.c.case_id,
+                OUTBOX.c.text,
+                OUTBOX.c.template,
+                OUTBOX.c.caused_by,
+                literal(self.clock.now(), UTCDateTime()),
+                case(delivered, value=OUTBOX.c.id),
+            ).where(rows),
+        )
         async with self.db.transaction() as session:
-            rows = await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.id.in_(delivered))
-            )
-            session.add_all(
-                TranscriptEntry(
-                    at=row.created_at,
-                    direction="out",
-                    chat_id=row.chat_id,
-                    case_id=row.case_id,
-                    text=row.text,
-                    template=row.template,
-                    caused_by=row.caused_by,
-                    delivered_at=now,
-                    message_id=delivered[row.id],
-                )
-                for row in rows
-            )
-            await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(delivered)))
+            await session.execute(copy)
+            await session.execute(delete(OUTBOX).where(rows))
 
     async def _failed(self, row_id: int, error: str, attempts: int) -> None:
         """It can never be delivered; the row stays, marked, for a person to look at."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -93,7 +94,10 @@ class Engine:
                     await self.router.dispatch(ctx)
                 except Refusal as refusal:
                     raise _Refused(refusal, ctx.reader) from refusal
-            session.add_all(_outbox_row(reply, ctx) for reply in ctx.replies)
+            if ctx.replies:
+                await session.execute(
+                    insert(OutboxMessage), [_outbox_row(reply, ctx) for reply in ctx.replies]
+                )
             return Outcome(replies=ctx.replies, callback_answer=ctx.callback_answer, failed=failed)
 
 
@@ -165,19 +169,19 @@ async def _claim(
     )
 
 
-def _outbox_row(reply: Outgoing, ctx: Context) -> OutboxMessage:
-    return OutboxMessage(
-        chat_id=reply.chat_id,
-        thread_id=reply.thread_id,
-        text=reply.text,
-        buttons=[[{"text": b.text, "data": b.payload} for b in row] for row in reply.buttons]
+def _outbox_row(reply: Outgoing, ctx: Context) -> dict[str, Any]:
+    return {
+        "chat_id": reply.chat_id,
+        "thread_id": reply.thread_id,
+        "text": reply.text,
+        "buttons": [[{"text": b.text, "data": b.payload} for b in row] for row in reply.buttons]
         or None,
-        photos=list(reply.photos) or None,
-        status="pending",
-        attempts=0,
-        next_attempt_at=ctx.now,
-        created_at=ctx.now,
-        case_id=reply.case_id,
-        template=reply.template,
-        caused_by=ctx.event.key,
-    )
+        "photos": list(reply.photos) or None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": ctx.now,
+        "created_at": ctx.now,
+        "case_id": reply.case_id,
+        "template": reply.template,
+        "caused_by": ctx.event.key,
+    }
