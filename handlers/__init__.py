@@ -7,15 +7,16 @@ from bot.engine.router import Router
 def build_router() -> Router:
     """Every conversation's handlers in one router (imported here, so that the packages import
     nothing on their own and modules can share helpers without import cycles)."""
-    from handlers.buyer import cancel, menu, offers, orders, problem, returns
+    from handlers.buyer import cancel, menu, offers, orders, person, problem, returns
     from handlers.seller import execution, pending, questions
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
+    from handlers.support import agents, sweeps
 
     router = Router()
-    for module in (seller_offers, seller_returns, execution, questions, pending):
+    for module in (seller_offers, seller_returns, execution, questions, pending, agents, sweeps):
         router.include(module.router)
     # Last: the buyer's menu is the answer to anything no other handler takes.
-    for module in (menu, orders, problem, returns, cancel, offers):
+    for module in (person, menu, orders, problem, returns, cancel, offers):
         router.include(module.router)
     return router

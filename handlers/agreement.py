@@ -7,8 +7,9 @@ from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Remedy, Rol
 from bot.domain.money import Money
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
-from bot.services import cases, commitments, ledger, offers
+from bot.services import cases, ledger, offers
 from bot.storage.models import Case, Offer
+from handlers import promises
 from handlers.seller import cards
 
 
@@ -45,7 +46,6 @@ async def agree(
 ) -> None:
     """Record the agreed remedy: a refund in the ledger, or a shipment or coupon owed."""
     assert case.reason is not None
-    policy = ctx.seller(case.seller_id).policy
     if amount is not None:
         try:
             await ledger.approve_refund(
@@ -80,7 +80,7 @@ async def agree(
         amount=amount or "",
         offer=offer.id if offer else "",
     )
-    promise = await commitments.promise(ctx.session, case, kind, policy=policy, now=ctx.now)
+    promise = await promises.promise(ctx, case, kind)
     remedy = offer.remedy if offer else None
     terms = cards.Terms(
         amount=amount,

@@ -11,7 +11,7 @@ from bot.engine.payloads import Payload
 
 
 class Menu(Payload, prefix="m"):
-    action: str  # problem, return, cancel, orders, language
+    action: str  # problem, return, cancel, orders, language, person
 
 
 class PickOrder(Payload, prefix="o"):
@@ -89,5 +89,17 @@ class AnswerQuestion(Payload, prefix="aq"):
     case_id: int
 
 
+class Take(Payload, prefix="tk"):
+    case_id: int  # a support member takes the escalated case
+
+
 class Language(Payload, prefix="lang"):
     code: str
+
+
+class Remind(Payload, prefix="swr"):
+    commitment_id: int  # the sweeper: a promise reached its warning point
+
+
+class Breach(Payload, prefix="swb"):
+    commitment_id: int  # the sweeper: a promise fell due unkept

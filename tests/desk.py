@@ -17,13 +17,14 @@ from sqlalchemy import select
 
 from bot.app import build_app
 from bot.clock import FakeClock
+from bot.deadlines.sweeper import Sweep, Sweeper
 from bot.domain.money import Money
 from bot.rendering import Reader
-from bot.sandbox import Participant, Sandbox
+from bot.sandbox import Delivered, Participant, Sandbox
 from bot.sandbox.sandbox import EngineChannel
 from bot.services.importer import ImportReport
 from bot.storage.database import Database
-from bot.storage.models import AuditEntry, Case, Commitment, Offer, Order, Refund
+from bot.storage.models import AuditEntry, Case, Commitment, Offer, Order, Refund, SupportTopic
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
 
@@ -48,6 +49,7 @@ STAFF = {
     "dora": Person(501, "Dora", "en"),
     "dmitri": Person(502, "Dmitri", "en"),
     "li": Person(601, "Li Wei", "zh"),
+    "nina": Person(701, "Nina", "en"),
     "sam": Person(901, "Sam", "en"),
 }
 
@@ -198,6 +200,41 @@ class Desk:
     async def audit(self) -> list[AuditEntry]:
         async with self.db.session() as session:
             return list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+
+    async def topic(self, case_id: int) -> tuple[int, int]:
+        """The support group and thread of a case's topic."""
+        async with self.db.session() as session:
+            topic = await session.get(SupportTopic, case_id)
+        assert topic is not None and topic.thread_id is not None, f"case {case_id} has no topic"
+        return topic.chat_id, topic.thread_id
+
+    async def topic_name(self, case_id: int) -> str:
+        """The name the topic has in the messenger (not only what the database wanted)."""
+        chat, thread = await self.topic(case_id)
+        channel = self.sandbox.channel
+        if isinstance(channel, EngineChannel):
+            return channel.transport.topic(chat, thread).name
+        assert isinstance(channel, TelegramChannel)
+        return channel.server.topics[chat, thread].name
+
+    async def in_topic(self, case_id: int) -> list[Delivered]:
+        chat, thread = await self.topic(case_id)
+        return [m for m in self.sandbox.channel.inbox(chat) if m.thread_id == thread]
+
+    async def sweep(self) -> Sweep:
+        """One pass of the sweeper, and everything it owes delivered."""
+        app = self.sandbox.app
+        done = await Sweeper(db=app.db, clock=app.clock, engine=app.engine).sweep()
+        channel = self.sandbox.channel
+        if isinstance(channel, EngineChannel):
+            await channel.sender.drain()
+        else:
+            assert isinstance(channel, TelegramChannel)
+            await channel.settled()
+        return done
+
+    def later(self, **delta: float) -> None:
+        self.clock.advance(timedelta(**delta))
 
     def text(self, template: str, locale: str, /, **variables: object) -> str:
         """A template as a reader of `locale` would see it, for comparing answers."""

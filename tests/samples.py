@@ -11,16 +11,31 @@ from bot.config.shop import SellerConfig, load_shop
 from bot.domain.enums import (
     CaseKind,
     CaseState,
+    CommitmentKind,
+    CommitmentState,
+    EscalationReason,
     ItemCondition,
     OfferStatus,
     OrderStatus,
     Reason,
+    RefundStatus,
     Remedy,
     Role,
     Want,
 )
 from bot.domain.money import Money
-from bot.storage.models import Buyer, Case, Evidence, Offer, Order, OrderItem
+from bot.storage.models import (
+    Buyer,
+    Case,
+    CaseEvent,
+    Commitment,
+    Decision,
+    Evidence,
+    Offer,
+    Order,
+    OrderItem,
+    Refund,
+)
 from tests.desk import TEST_SHOP
 
 NOW = datetime(2026, 11, 16, 6, 0, tzinfo=UTC)
@@ -179,6 +194,72 @@ def _variants() -> list[dict[str, Any]]:
                 "mode": ["change", "refund", "coupon"][index % 3],
                 "more": bool(index % 2),
                 "coupon": money if index % 2 else None,
+                "escalation": list(EscalationReason)[index % len(EscalationReason)],
+                "status": [
+                    "waiting",
+                    "taken",
+                    "due_soon",
+                    "breached",
+                    "offered",
+                    "handed_back",
+                    "resolved",
+                ][index % 7],
+                "agent": "Sam <support>",
+                "action": ["offer", "refund", "handback", "resolve"][index % 4],
+                "text": "Hello <b>there</b> & you",
+                "commitment": Commitment(
+                    id=5,
+                    case_id=12,
+                    kind=list(CommitmentKind)[index % len(CommitmentKind)],
+                    owner_role=Role.SELLER,
+                    owner_ref="acme",
+                    state=CommitmentState.OPEN,
+                    created_at=NOW,
+                    due_at=NOW + timedelta(hours=4),
+                    warn_at=NOW + timedelta(hours=3),
+                ),
+                "history": [
+                    CaseEvent(
+                        id=1,
+                        case_id=12,
+                        at=NOW,
+                        actor_role=Role.BUYER,
+                        actor_id=101,
+                        action="opened",
+                        detail={},
+                    )
+                ],
+                "offers": [offer(remedy, amount)] if index % 2 else [],
+                "decisions": [
+                    Decision(
+                        id=1,
+                        offer_id=3,
+                        actor_role=Role.SELLER,
+                        actor_id=501,
+                        action="approve",
+                        note="ok <fine>",
+                        at=NOW,
+                    )
+                ]
+                if index % 2
+                else [],
+                "refunds": [
+                    Refund(
+                        id=1,
+                        order_id=7,
+                        amount_minor=10000,
+                        currency="RUB",
+                        reason=Reason.DEFECT,
+                        status=RefundStatus.APPROVED,
+                        idempotency_key="k",
+                        created_at=NOW,
+                    )
+                ]
+                if index % 2
+                else [],
+                "entries": [(the_case, NOW + timedelta(hours=1)), (the_case, None)]
+                if index % 2
+                else [],
                 "now": NOW,
             }
         )

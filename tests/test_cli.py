@@ -47,7 +47,7 @@ def test_policy_check_accepts_the_default_and_explains_errors(tmp_path: Path) ->
     assert result.returncode == 1
     line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if '"4 hours"' in text)
     assert (
-        f"bad.toml:{line}: reply_targets.first_reply: '4 hours' is not a duration" in result.stderr
+        f"bad.toml:{line}: reply_targets.first_reply: '4 hours' is not a deadline" in result.stderr
     )
 
 

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from bot.cli import chat, data, demo, telegram
+from bot.cli import chat, data, demo, promises, telegram
 
 app = typer.Typer(
     name="returndesk",
@@ -18,6 +18,8 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("chat")(chat.chat)
 app.command("run")(telegram.run_bot)
+app.command("sweep")(promises.sweep)
+app.command("stats")(promises.stats)
 app.add_typer(data.orders, name="orders")
 app.add_typer(data.policy, name="policy")
 app.add_typer(data.db, name="db")

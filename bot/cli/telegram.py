@@ -12,7 +12,12 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.app import build_app
 from bot.cli.common import ConfigOption, DatabaseOption, errors, run
-from bot.config.settings import DatabaseSettings, SenderSettings, TelegramSettings
+from bot.config.settings import (
+    DatabaseSettings,
+    SenderSettings,
+    SweeperSettings,
+    TelegramSettings,
+)
 from bot.transports.telegram.service import SetupError, TelegramService, make_adapter
 
 TransportOption = Annotated[
@@ -45,7 +50,9 @@ async def _run(transport: str, config: object, database_url: str | None) -> None
     except (OSError, OperationalError, InterfaceError, DBAPIError) as error:
         raise SetupError(f"cannot reach the database ({_safe(url)}): {error}") from error
     try:
-        service = TelegramService(app, adapter, settings, SenderSettings())
+        service = TelegramService(
+            app, adapter, settings, SenderSettings(), sweep_every=SweeperSettings().every
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -59,3 +59,10 @@ class SenderSettings(BaseSettings):
     global_per_second: float = Field(30.0, gt=0)
     group_per_minute: float = Field(20.0, gt=0)
     max_attempts: int = Field(8, ge=1)
+
+
+class SweeperSettings(BaseSettings):
+    model_config = _section("SWEEPER_")
+
+    # Seconds between sweeps for due and nearly-due promises (in `returndesk run` and `sweep`).
+    every: float = Field(30.0, gt=0)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.config.toml_errors import LineIndex
+from bot.deadlines.calendar import ALWAYS, Calendar
 from bot.domain.policy import Policy
 
 DEFAULTS = Path(__file__).parent / "defaults"
@@ -67,6 +68,8 @@ class SellerConfig(_Strict):
     timezone: str = "UTC"
     deciders: list[Person] = Field(min_length=1)
     policy: Policy
+    # Working hours and holidays for business-time promises; always open when not given.
+    calendar: Calendar = ALWAYS
 
     _tz = field_validator("timezone")(_zone)
 
@@ -77,6 +80,7 @@ class SupportConfig(_Strict):
     # The supergroup with topics where escalated cases are worked (the support desk).
     chat_id: int | None = None
     members: list[Person] = Field(default_factory=list)
+    calendar: Calendar = ALWAYS
 
     _tz = field_validator("timezone")(_zone)
 
@@ -137,6 +141,10 @@ def load_shop(path: Path | None = None) -> ShopConfig:
     path = path or DEMO_SHOP
     text, data = _read_toml(path)
     problems: list[ConfigProblem] = []
+    for owner in [*data.get("sellers", []), data.get("support")]:
+        # A calendar's hours are read in its owner's zone unless it names another.
+        if isinstance(owner, dict) and isinstance(owner.get("calendar"), dict):
+            owner["calendar"].setdefault("timezone", owner.get("timezone", "UTC"))
     for seller in data.get("sellers", []):
         if not isinstance(seller, dict):
             continue
@@ -159,7 +167,37 @@ def load_shop(path: Path | None = None) -> ShopConfig:
         raise ConfigError(problems) from exc
     if problems:
         raise ConfigError(problems)
-    return shop
+    return _with_ical_holidays(shop, path, text)
+
+
+def _with_ical_holidays(shop: ShopConfig, path: Path, text: str) -> ShopConfig:
+    """Read the holidays of calendars that name an .ics file (relative to the shop file)."""
+    index = LineIndex(text)
+    problems = []
+    sellers = []
+    for number, seller in enumerate(shop.sellers):
+        try:
+            sellers.append(
+                seller.model_copy(update={"calendar": seller.calendar.with_ical(path.parent)})
+            )
+        except ValueError as error:
+            where: tuple[str | int, ...] = ("sellers", number, "calendar", "holidays_ical")
+            problems.append(
+                ConfigProblem(path, index.line_of(where), ".".join(map(str, where)), str(error))
+            )
+    try:
+        support = shop.support.model_copy(
+            update={"calendar": shop.support.calendar.with_ical(path.parent)}
+        )
+    except ValueError as error:
+        where = ("support", "calendar", "holidays_ical")
+        problems.append(
+            ConfigProblem(path, index.line_of(where), ".".join(map(str, where)), str(error))
+        )
+        support = shop.support
+    if problems:
+        raise ConfigError(problems)
+    return shop.model_copy(update={"sellers": sellers, "support": support})
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

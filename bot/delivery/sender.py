@@ -28,7 +28,7 @@ from bot.delivery.transport import (
     Transport,
 )
 from bot.storage.database import Database
-from bot.storage.models import OutboxMessage, TranscriptEntry
+from bot.storage.models import OutboxMessage, SupportTopic, TranscriptEntry
 from bot.storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,8 @@ class Sender:
                 OUTBOX.c.text,
                 OUTBOX.c.buttons,
                 OUTBOX.c.photos,
+                OUTBOX.c.topic_of,
+                OUTBOX.c.action,
             )
         )
         async with self.db.transaction() as session:
@@ -166,7 +168,7 @@ class Sender:
             attempt += 1
             await self.limiter.acquire(message.chat_id)
             try:
-                message_id = await self.transport.deliver(message)
+                message_id = await self.transport.deliver(await self._placed(message))
             except RetryAfterError as slow_down:
                 self.retries_after += 1
                 self.limiter.pause(message.chat_id, slow_down.seconds)
@@ -181,6 +183,8 @@ class Sender:
                 await self._failed(message.id, str(failure), attempt)
                 return "failed"
             else:
+                if message.action == "topic_open":
+                    await self._topic_opened(message, message_id)
                 await self._sent(message.id, message_id)
                 return "sent"
             if attempt >= self.max_attempts:
@@ -189,6 +193,28 @@ class Sender:
                 )
                 await self._requeue(message.id, error, attempt)
                 return "requeued"
+
+    async def _placed(self, message: Outbound) -> Outbound:
+        """A row for a case's support topic gets the topic's thread, which an earlier row of the
+        same chat may only just have created."""
+        if message.topic_of is None or message.action == "topic_open":
+            return message
+        async with self.db.session() as session:
+            thread = await session.scalar(
+                select(SupportTopic.thread_id).where(SupportTopic.case_id == message.topic_of)
+            )
+        if thread is None:
+            raise TemporaryError(f"the topic of case {message.topic_of} is not created yet")
+        return message.in_thread(thread)
+
+    async def _topic_opened(self, message: Outbound, thread_id: int) -> None:
+        # Stored at once: the next rows of this chat are sent into the topic.
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(SupportTopic)
+                .where(SupportTopic.case_id == message.topic_of)
+                .values(thread_id=thread_id)
+            )
 
     async def _sent(self, row_id: int, message_id: int) -> None:
         """Delivered. Deliveries are recorded a few at a time (a transaction each would make the
@@ -230,7 +256,7 @@ class Sender:
                 OUTBOX.c.caused_by,
                 literal(self.clock.now(), UTCDateTime()),
                 case(delivered, value=OUTBOX.c.id),
-            ).where(rows),
+            ).where(rows, OUTBOX.c.action.is_(None)),  # topic actions are not messages
         )
         async with self.db.transaction() as session:
             await session.execute(copy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 
@@ -14,6 +14,11 @@ class Outbound:
     text: str
     buttons: list[list[dict[str, str]]] | None
     photos: list[str] | None
+    topic_of: int | None = None
+    action: str | None = None  # a topic action (topic_open, ...) instead of a message
+
+    def in_thread(self, thread_id: int | None) -> Outbound:
+        return replace(self, thread_id=thread_id)
 
 
 class DeliveryError(Exception):
@@ -38,8 +43,12 @@ class PermanentError(DeliveryError):
 
 class Transport(Protocol):
     async def deliver(self, message: Outbound) -> int:
-        """Send one outbox row; return the id of the (last) message the messenger created."""
+        """Send one outbox row; return the id of the (last) message the messenger created, or
+        for topic_open the new topic's thread id."""
         ...
+
+
+TOPIC_ACTIONS = ("topic_open", "topic_rename", "topic_close", "topic_reopen")
 
 
 MAX_TEXT = 4096

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.deadlines.calendar import Target
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.enums import CommitmentKind, Reason, Remedy, Want
 
@@ -30,6 +31,12 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str),
 ]
 PositiveAmount = Annotated[Decimal, Field(gt=0, max_digits=14)]
+# "1d" in calendar time, or "8bh" / "8 business hours" on the owner's business calendar.
+ReplyTarget = Annotated[
+    Target,
+    BeforeValidator(lambda v: Target.parse(v) if isinstance(v, str) else v),
+    PlainSerializer(str, return_type=str),
+]
 
 
 class _Strict(BaseModel):
@@ -94,9 +101,19 @@ class ReasonRule(_Strict):
         return rule
 
 
+class ReturnHistory(_Strict):
+    """A buyer with this many cases in the period is flagged: their cases go to support."""
+
+    cases: Annotated[int, Field(ge=1)] = 5
+    period: Duration = timedelta(days=90)
+
+
 class Escalation(_Strict):
     max_buyer_declines: Annotated[int, Field(ge=1, le=5)] = 2
     amount_threshold: dict[str, PositiveAmount] = Field(default_factory=dict)
+    # The owner of a promise is reminded when this share of its window has passed.
+    warn_at: Annotated[float, Field(gt=0, lt=1)] = 0.75
+    return_history: ReturnHistory | None = None
 
 
 class Policy(_Strict):
@@ -113,7 +130,7 @@ class Policy(_Strict):
     keep_order_discount: Annotated[Decimal, Field(ge=0, le=50)] = Decimal(0)
     auto_approve: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(default_factory=dict)
     escalation: Escalation = Field(default_factory=Escalation)
-    reply_targets: dict[CommitmentKind, Duration] = Field(default_factory=dict)
+    reply_targets: dict[CommitmentKind, ReplyTarget] = Field(default_factory=dict)
     reasons: dict[Reason, ReasonRule] = Field(default_factory=dict)
 
     @field_validator("auto_approve")
@@ -141,5 +158,5 @@ class Policy(_Strict):
         """Reasons the buyer can pick, in the playbook's order."""
         return [reason for reason in Reason if reason in self.reasons]
 
-    def target(self, kind: CommitmentKind) -> timedelta:
+    def target(self, kind: CommitmentKind) -> Target:
         return self.reply_targets[kind]

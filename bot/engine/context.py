@@ -44,6 +44,7 @@ class Actor:
     buyer: Buyer
     seller_ids: frozenset[str]  # the sellers this person may decide for
     is_support: bool
+    system: bool = False  # the bot itself (the sweeper), never a Telegram user
 
 
 def buyer_reader(buyer: Buyer) -> Reader:
@@ -109,6 +110,7 @@ class Context:
         photos: Sequence[str] = (),
         case_id: int | None = None,
         thread_id: int | None = None,
+        topic_of: int | None = None,
         **variables: Any,
     ) -> None:
         self.replies.append(
@@ -120,7 +122,14 @@ class Context:
                 thread_id=thread_id,
                 case_id=case_id,
                 template=template,
+                topic_of=topic_of,
             )
+        )
+
+    def topic_action(self, chat_id: int, action: str, name: str, *, case_id: int) -> None:
+        """Open, rename, close or reopen the support topic of a case (in order with messages)."""
+        self.replies.append(
+            Outgoing(chat_id=chat_id, text=name, case_id=case_id, topic_of=case_id, action=action)
         )
 
     def reply(self, template: str, /, *, buttons: Keyboard = (), **variables: Any) -> None:

@@ -36,6 +36,9 @@ class Incoming:
     # Something the bot cannot use ("sticker", "voice", "document", "photo_too_large" ...).
     unsupported: str | None = None
     is_private: bool = True
+    # Set only by the bot's own processes (the sweeper), never by a messenger adapter: what may
+    # act as the system is decided by who built the event, not by what it says.
+    system: bool = False
 
     @property
     def command(self) -> tuple[str, str] | None:
@@ -55,7 +58,8 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A rendered message owed to a chat."""
+    """A rendered message owed to a chat, or an action on a forum topic (then `text` is the
+    topic's name)."""
 
     chat_id: int
     text: str
@@ -64,6 +68,11 @@ class Outgoing:
     thread_id: int | None = None
     case_id: int | None = None
     template: str | None = None
+    # The support topic of this case: its thread id is looked up when the row is sent, since the
+    # topic may be created by an earlier row of the same outbox.
+    topic_of: int | None = None
+    # None for a message; else topic_open, topic_rename, topic_close or topic_reopen.
+    action: str | None = None
 
 
 @dataclass(slots=True)

@@ -75,7 +75,7 @@ class Engine:
             conversation = await _lock_conversation(session, event.chat_id, now)
             if not await _claim(session, event, conversation, now):
                 return Outcome(duplicate=True)
-            actor = await identify(session, self.shop, event.sender)
+            actor = await identify(session, self.shop, event.sender, system=event.system)
             ctx = Context(
                 event=event,
                 session=session,
@@ -184,4 +184,6 @@ def _outbox_row(reply: Outgoing, ctx: Context) -> dict[str, Any]:
         "case_id": reply.case_id,
         "template": reply.template,
         "caused_by": ctx.event.key,
+        "topic_of": reply.topic_of,
+        "action": reply.action,
     }

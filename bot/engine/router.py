@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 P = TypeVar("P", bound=Payload)
 Handler = Callable[["Context"], Awaitable[None]]
+Interceptor = Callable[["Context"], Awaitable[bool]]
 PayloadHandler = Callable[["Context", Any], Awaitable[None]]
 CommandHandler = Callable[["Context", str], Awaitable[None]]
 
@@ -28,6 +29,8 @@ class Router:
         self.photos: dict[str, Handler] = {}
         self.reprompts: dict[str, Handler] = {}
         self.fallback: Handler | None = None
+        self.group: Handler | None = None
+        self.interceptors: list[Interceptor] = []
 
     # -- registration ------------------------------------------------------------------------
     def button(self, payload: type[P]) -> Callable[[PayloadHandler], PayloadHandler]:
@@ -77,6 +80,17 @@ class Router:
         self.fallback = handler
         return handler
 
+    def in_groups(self, handler: Handler) -> Handler:
+        """Handles what is not a command or a button in group chats (the support desk)."""
+        self.group = handler
+        return handler
+
+    def intercept(self, handler: Interceptor) -> Interceptor:
+        """Sees a private chat's text and photos before anything else; True means handled
+        (a buyer asking for a person, a case a person has taken over)."""
+        self.interceptors.append(handler)
+        return handler
+
     def include(self, other: Router) -> None:
         for prefix, entry in other.payloads.items():
             if prefix in self.payloads:
@@ -87,6 +101,8 @@ class Router:
         self.photos.update(other.photos)
         self.reprompts.update(other.reprompts)
         self.fallback = other.fallback or self.fallback
+        self.group = other.group or self.group
+        self.interceptors.extend(other.interceptors)
 
     # -- dispatch ----------------------------------------------------------------------------
     async def dispatch(self, ctx: Context) -> None:
@@ -98,6 +114,14 @@ class Router:
         if command is not None and command[0] in self.commands:
             await self.commands[command[0]](ctx, command[1])
             return
+        if not event.is_private:
+            if self.group is not None:
+                await self.group(ctx)
+            return
+        if command is None:
+            for interceptor in self.interceptors:
+                if await interceptor(ctx):
+                    return
         state = ctx.conversation.awaiting
         if event.photos or event.unsupported:
             handler = self.photos.get(state or "") if event.photos else None

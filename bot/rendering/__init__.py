@@ -1,5 +1,5 @@
 """Every word a person reads comes from templates/<locale>/*.j2 through this package."""
 
-from bot.rendering.renderer import LOCALES, Reader, Renderer, locale_for
+from bot.rendering.renderer import LOCALES, Reader, Renderer, locale_for, plain_text
 
-__all__ = ["LOCALES", "Reader", "Renderer", "locale_for"]
+__all__ = ["LOCALES", "Reader", "Renderer", "locale_for", "plain_text"]

@@ -6,7 +6,9 @@ Telegram's HTML parse mode understands exactly the entities Jinja's escaping pro
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -104,6 +106,15 @@ def _zone_name(context: Context, value: datetime) -> str:
 @pass_context
 def _duration(context: Context, value: timedelta) -> str:
     return str(format_timedelta(value, locale=_reader(context).locale, threshold=1.5))
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(rendered: str) -> str:
+    """A rendered message as a person reads it: tags gone, entities resolved (for places that
+    take no HTML, such as a topic's name, and for tests)."""
+    return html.unescape(_TAG.sub("", rendered))
 
 
 def _clip(value: str, limit: int = 500) -> str:

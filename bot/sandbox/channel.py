@@ -18,10 +18,19 @@ class Channel(Protocol):
         """What the chat shows, oldest first."""
         ...
 
-    async def text(self, sender: Sender, chat_id: int, text: str, key: str | None) -> Outcome: ...
+    async def text(
+        self, sender: Sender, chat_id: int, text: str, key: str | None, thread_id: int | None = None
+    ) -> Outcome:
+        """A message in a chat (a group's forum topic when `thread_id` is given)."""
+        ...
 
     async def photo(
-        self, sender: Sender, chat_id: int, caption: str | None, size: int
+        self,
+        sender: Sender,
+        chat_id: int,
+        caption: str | None,
+        size: int,
+        thread_id: int | None = None,
     ) -> Outcome: ...
 
     async def unsupported(self, sender: Sender, chat_id: int, what: str) -> Outcome: ...

@@ -65,11 +65,22 @@ class Participant:
         raise NoSuchButtonError(f"{self.name} sees no button {label!r}; newest: {available}")
 
     # -- acting ------------------------------------------------------------------------------
-    async def send(self, text: str, *, key: str | None = None) -> Outcome:
-        return await self.channel.text(self.sender, self.chat_id, text, key)
+    async def send(
+        self, text: str, *, key: str | None = None, topic: tuple[int, int | None] | None = None
+    ) -> Outcome:
+        """Write to the bot; `topic` (group chat, thread) writes in a group's forum topic."""
+        chat, thread = topic or (self.chat_id, None)
+        return await self.channel.text(self.sender, chat, text, key, thread)
 
-    async def send_photo(self, *, caption: str | None = None, size: int = 120_000) -> Outcome:
-        return await self.channel.photo(self.sender, self.chat_id, caption, size)
+    async def send_photo(
+        self,
+        *,
+        caption: str | None = None,
+        size: int = 120_000,
+        topic: tuple[int, int | None] | None = None,
+    ) -> Outcome:
+        chat, thread = topic or (self.chat_id, None)
+        return await self.channel.photo(self.sender, chat, caption, size, thread)
 
     async def send_unsupported(self, what: str) -> Outcome:
         return await self.channel.unsupported(self.sender, self.chat_id, what)
@@ -88,7 +99,8 @@ class Participant:
         self, payload: str, *, message: Delivered | None = None, key: str | None = None
     ) -> Outcome:
         """Press a button by its raw payload (what a tampering client could send)."""
-        outcome = await self.channel.press(self.sender, self.chat_id, payload, message, key)
+        chat = message.chat_id if message is not None else self.chat_id
+        outcome = await self.channel.press(self.sender, chat, payload, message, key)
         if outcome.callback_answer:
             self.answers.append(outcome.callback_answer)
         return outcome

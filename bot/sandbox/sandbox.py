@@ -95,12 +95,28 @@ class EngineChannel:
     def _key(self, key: str | None) -> str:
         return key or f"sandbox:{next(self._keys)}"
 
-    async def text(self, sender: Sender, chat_id: int, text: str, key: str | None) -> Outcome:
+    async def text(
+        self, sender: Sender, chat_id: int, text: str, key: str | None, thread_id: int | None = None
+    ) -> Outcome:
         return await self.process(
-            Incoming(key=self._key(key), sender=sender, chat_id=chat_id, text=text)
+            Incoming(
+                key=self._key(key),
+                sender=sender,
+                chat_id=chat_id,
+                text=text,
+                thread_id=thread_id,
+                is_private=chat_id > 0,
+            )
         )
 
-    async def photo(self, sender: Sender, chat_id: int, caption: str | None, size: int) -> Outcome:
+    async def photo(
+        self,
+        sender: Sender,
+        chat_id: int,
+        caption: str | None,
+        size: int,
+        thread_id: int | None = None,
+    ) -> Outcome:
         number = next(self._photos)
         photo = Photo(file_id=f"photo-{number}", file_unique_id=f"uniq-{number}", size=size)
         return await self.process(
@@ -110,6 +126,8 @@ class EngineChannel:
                 chat_id=chat_id,
                 photos=(photo,),
                 caption=caption,
+                thread_id=thread_id,
+                is_private=chat_id > 0,
             )
         )
 
@@ -128,5 +146,7 @@ class EngineChannel:
                 chat_id=chat_id,
                 payload=payload,
                 callback_id=f"cb-{next(self._keys)}",
+                thread_id=message.thread_id if message else None,
+                is_private=chat_id > 0,
             )
         )

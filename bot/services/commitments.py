@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.deadlines.calendar import Calendar, Target
 from bot.domain.enums import CommitmentKind, CommitmentState, Role
-from bot.domain.policy import Policy
 from bot.storage.models import Case, Commitment
-
-# The owner is reminded when this share of the time to the due time has passed.
-WARN_AT_SHARE = 0.75
-
-
-def due_time(policy: Policy, kind: CommitmentKind, now: datetime) -> datetime:
-    return now + policy.target(kind)
 
 
 async def promise(
@@ -25,14 +18,21 @@ async def promise(
     case: Case,
     kind: CommitmentKind,
     *,
-    policy: Policy,
+    target: Target,
+    calendar: Calendar,
+    warn_share: float,
     now: datetime,
     owner_role: Role = Role.SELLER,
     replaces: Commitment | None = None,
 ) -> Commitment:
-    """Open a promise; an open promise of the same kind on the case is superseded by it."""
+    """Open a promise due `target` from now on the owner's calendar, computed once and stored;
+    an open promise of the same kind on the case is superseded by it."""
     await close(session, case.id, now, kinds=[kind], state=CommitmentState.CLOSED)
-    due = due_time(policy, kind, now)
+    due = calendar.add(now, target)
+    if target.business:
+        warn = calendar.share(now, due, warn_share)
+    else:
+        warn = now + (due - now) * warn_share
     commitment = Commitment(
         case_id=case.id,
         kind=kind,
@@ -41,7 +41,7 @@ async def promise(
         state=CommitmentState.OPEN,
         created_at=now,
         due_at=due,
-        warn_at=now + timedelta(seconds=(due - now).total_seconds() * WARN_AT_SHARE),
+        warn_at=warn,
         replaces_id=replaces.id if replaces else None,
     )
     session.add(commitment)
@@ -79,4 +79,12 @@ async def close(
 async def keep(
     session: AsyncSession, case_id: int, now: datetime, *kinds: CommitmentKind
 ) -> list[Commitment]:
-    return await close(session, case_id, now, kinds=kinds, state=CommitmentState.KEPT)
+    """The owner did what was owed. Done after the due time, the promise still counts as
+    breached (the numbers stay honest), though nobody is escalated for it any more."""
+    done = await open_commitments(session, case_id, kinds)
+    for commitment in done:
+        commitment.state = (
+            CommitmentState.KEPT if now <= commitment.due_at else CommitmentState.BREACHED
+        )
+        commitment.closed_at = now
+    return done

@@ -12,7 +12,12 @@ from bot.storage.models import Buyer, Decider, Seller, SupportMember
 from bot.storage.upsert import insert_ignore
 
 
-async def identify(session: AsyncSession, shop: ShopConfig, sender: Sender) -> Actor:
+async def identify(
+    session: AsyncSession, shop: ShopConfig, sender: Sender, *, system: bool = False
+) -> Actor:
+    if system:
+        # Nobody to look up; a buyer row in memory only, so readers have a default.
+        return Actor(Buyer(telegram_id=0, name="", timezone="UTC"), frozenset(), False, True)
     buyer = await ensure_buyer(session, sender)
     seller_ids = frozenset(
         seller.id

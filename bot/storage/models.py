@@ -221,6 +221,10 @@ class Case(Base):
     escalation_reason: Mapped[EscalationReason | None] = mapped_column(
         StrEnumType(EscalationReason)
     )
+    # Where the case was when support took it over, so a hand-back can return it there.
+    escalated_from: Mapped[CaseState | None] = mapped_column(StrEnumType(CaseState))
+    taken_by: Mapped[int | None] = mapped_column(BigInteger)  # the support member working it
+    taken_by_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
@@ -353,7 +357,11 @@ class Commitment(Base):
     """A promise made to a buyer: who owes what, by when (DESIGN decision 5)."""
 
     __tablename__ = "commitments"
-    __table_args__ = (Index("ix_commitments_open_due", "state", "due_at"),)
+    # The sweeper looks for open promises by due time and by warning time.
+    __table_args__ = (
+        Index("ix_commitments_open_due", "state", "due_at"),
+        Index("ix_commitments_open_warn", "state", "warn_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -367,6 +375,20 @@ class Commitment(Base):
     reminded_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id"))
+
+
+class SupportTopic(Base):
+    """The forum topic in the support group where an escalated case is worked."""
+
+    __tablename__ = "support_topics"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Set by the sender once Telegram created the topic; until then messages for it wait.
+    thread_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime]
 
 
 # -- conversation and delivery -----------------------------------------------------------------
@@ -410,6 +432,8 @@ class OutboxMessage(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     template: Mapped[str | None] = mapped_column(String(128))
     caused_by: Mapped[str | None] = mapped_column(String(128))  # the update that decided it
+    topic_of: Mapped[int | None] = mapped_column(Integer)  # a case: send into its support topic
+    action: Mapped[str | None] = mapped_column(String(16))  # a topic action instead of a message
 
 
 class TranscriptEntry(Base):

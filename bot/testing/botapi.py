@@ -12,15 +12,24 @@ Real clients talk to it over HTTP, unmodified:
 It answers the way Telegram does where clients look (status codes, descriptions,
 `parameters.retry_after`), so the clients raise the exceptions they raise in production. It checks
 what Telegram checks for the methods the bot uses: the HTML subset, lengths in UTF-16 code units,
-inline keyboards, callback answers, webhook secrets. Users are simulated by pushing updates, which
-it serves to long polling or POSTs to a webhook, retrying like Telegram.
+inline keyboards, callback answers, webhook secrets, forum topics. Users are simulated by pushing
+updates, which it serves to long polling or POSTs to a webhook, retrying like Telegram.
+
+Chats: a positive id is a private chat; a negative one is a supergroup titled "Support" with
+topics (a forum), unless make_plain_group() made it an ordinary supergroup. Topics get their thread
+ids from the chat's message ids, as in Telegram, where a topic is the service message that created
+it.
 
 Deliberate differences from Telegram:
 - a bare "&" in HTML is rejected (Telegram keeps it as text); escaping it is always right, and this
   catches text that reached the message unescaped;
 - Markdown parse modes are accepted but not checked; whitespace around texts is not trimmed;
 - webhook URLs may be plain http on any port, and updates go to the webhook one at a time;
-- media groups can only hold photos; a 502 comes as JSON (Telegram's nginx sends an HTML page).
+- media groups can only hold photos; a 502 comes as JSON (Telegram's nginx sends an HTML page);
+- a topic name over 128 characters is refused (Telegram cuts it to 128), so a name built too long
+  shows up in tests;
+- service messages (topic created, edited, closed) take message ids but are not recorded in `sent`;
+- message_thread_id is not checked for private chats.
 """
 
 from __future__ import annotations
@@ -59,6 +68,12 @@ WEBHOOK_TRIES = 200
 WEBHOOK_TIMEOUT = 30.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 BOT_FIRST_NAME = "ReturnDesk Test"
+GROUP_TITLE = "Support"
+TOPIC_NAME_LIMIT = 128
+GENERAL_TOPIC_ID = 1  # a forum's General topic; its messages carry no message_thread_id
+DEFAULT_TOPIC_COLOR = 0x6FB9F0
+ACCENT_COLORS = 7  # getChat's accent_color_id is one of Telegram's 7 built-in colors
+MAX_REACTIONS = 11
 
 BLOCKED = "Forbidden: bot was blocked by the user"
 WEBHOOK_CONFLICT = (
@@ -74,11 +89,40 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+NOT_A_FORUM = "the chat is not a forum"
 
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _BOT_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 # Telegram only sends these update types to bots that ask for them by name.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+# getChat: the gifts a chat accepts, and what members of a group may do.
+_GIFT_TYPES = (
+    "unlimited_gifts",
+    "limited_gifts",
+    "unique_gifts",
+    "premium_subscription",
+    "gifts_from_channels",
+)
+_MEMBER_PERMISSIONS = (
+    "can_send_messages",
+    "can_send_media_messages",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_react_to_messages",
+)
+_ADMIN_PERMISSIONS = (
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+)
 # An inline button needs one of these; one with a text only is refused.
 _BUTTON_ACTIONS = frozenset(
     {"url", "callback_data", "web_app", "login_url", "pay", "copy_text", "callback_game"}
@@ -426,6 +470,36 @@ class WebhookInfo:
     max_connections: int
 
 
+@dataclass
+class ForumTopic:
+    """A topic of a forum, created by the bot or by a user.
+
+    `history` is every name it has had: the one it was created with first, the current one last.
+    """
+
+    chat_id: int
+    message_thread_id: int
+    name: str
+    icon_color: int
+    icon_custom_emoji_id: str | None = None
+    closed: bool = False
+    history: list[str] = field(default_factory=list)
+    # The service message that created it (forum_topic_created): Telegram sets it as the
+    # reply_to_message of every message in the topic.
+    created: JSON = field(default_factory=dict, repr=False)
+
+    def to_json(self) -> JSON:
+        """The Telegram ForumTopic object, as createForumTopic returns it."""
+        topic: JSON = {
+            "message_thread_id": self.message_thread_id,
+            "name": self.name,
+            "icon_color": self.icon_color,
+        }
+        if self.icon_custom_emoji_id:
+            topic["icon_custom_emoji_id"] = self.icon_custom_emoji_id
+        return topic
+
+
 # --- request parsing and other internals -------------------------------------------------------
 
 
@@ -631,6 +705,8 @@ class FakeBotAPI:
         self.on_sent: list[Callable[[SentMessage], None]] = []
         self.callback_answers: dict[str, CallbackAnswer] = {}
         self.commands: dict[tuple[str, str | None], list[JSON]] = {}
+        # Forum topics by (chat_id, message_thread_id); a deleted topic is removed.
+        self.topics: dict[tuple[int, int], ForumTopic] = {}
         self.calls: collections.Counter[str] = collections.Counter()
         self.responses_429 = 0
         self.webhook: WebhookInfo | None = None
@@ -643,6 +719,8 @@ class FakeBotAPI:
         self._global_bucket = _TokenBucket(global_per_second, float(global_burst))
         # Chats, messages, files.
         self._chats: dict[int, JSON] = {}
+        self._plain_groups: set[int] = set()
+        self._deleted_topics: set[tuple[int, int]] = set()
         self._last_message_ids: dict[int, int] = {}
         self._messages: dict[tuple[int, int], SentMessage] = {}
         self._files: dict[str, _StoredFile] = {}
@@ -675,11 +753,17 @@ class FakeBotAPI:
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
+            "getChat": self._get_chat,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendMediaGroup": self._send_media_group,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "createForumTopic": self._create_forum_topic,
+            "editForumTopic": self._edit_forum_topic,
+            "closeForumTopic": self._close_forum_topic,
+            "reopenForumTopic": self._reopen_forum_topic,
+            "deleteForumTopic": self._delete_forum_topic,
             "answerCallbackQuery": self._answer_callback_query,
             "getFile": self._get_file,
             "setMyCommands": self._set_my_commands,
@@ -734,6 +818,24 @@ class FakeBotAPI:
 
     def messages_for(self, chat_id: int) -> list[SentMessage]:
         return [message for message in self.sent if message.chat_id == chat_id]
+
+    def messages_in_topic(self, chat_id: int, thread_id: int) -> list[SentMessage]:
+        return [
+            message
+            for message in self.sent
+            if message.chat_id == chat_id and message.thread_id == thread_id
+        ]
+
+    # --- chats ---
+
+    def make_plain_group(self, chat_id: int) -> None:
+        """Make a group chat an ordinary supergroup, without topics (negative ids are forums)."""
+        if chat_id >= 0:
+            raise ValueError(f"chat {chat_id} is a private chat, not a group")
+        self._plain_groups.add(chat_id)
+
+    def _is_forum(self, chat_id: int) -> bool:
+        return chat_id < 0 and chat_id not in self._plain_groups
 
     # --- faults ---
 
@@ -848,7 +950,12 @@ class FakeBotAPI:
     def text_update(
         self, user: JSON, text: str, *, chat_id: int | None = None, thread_id: int | None = None
     ) -> JSON:
-        """A text message; private chat unless chat_id < 0 (a forum supergroup)."""
+        """A text message; private chat unless chat_id < 0 (a group).
+
+        thread_id puts it into a topic of the forum, as Telegram sends it: message_thread_id,
+        is_topic_message, and reply_to_message set to the topic's creation message. A topic the
+        fake does not know is created first, by this user, as a person would in Telegram.
+        """
         content: JSON = {"text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
@@ -864,8 +971,12 @@ class FakeBotAPI:
         size: int = 50_000,
         caption: str | None = None,
         chat_id: int | None = None,
+        thread_id: int | None = None,
     ) -> JSON:
-        """A photo in three sizes, like Telegram sends them; the largest has file_size == size."""
+        """A photo in three sizes, like Telegram sends them; the largest has file_size == size.
+
+        chat_id and thread_id as for text_update.
+        """
         photo = []
         for (width, height), file_size in zip(
             ((90, 68), (320, 240), (1280, 960)),
@@ -877,7 +988,7 @@ class FakeBotAPI:
         content: JSON = {"photo": photo}
         if caption is not None:
             content["caption"] = caption
-        return self._user_message(user, content, chat_id=chat_id)
+        return self._user_message(user, content, chat_id=chat_id, thread_id=thread_id)
 
     def document_update(
         self, user: JSON, *, mime_type: str, size: int, file_name: str = "file.bin"
@@ -920,7 +1031,10 @@ class FakeBotAPI:
         return self._user_message(user, {"voice": voice})
 
     def callback_update(self, user: JSON, message: SentMessage, data: str) -> JSON:
-        """The user pressed a button of `message`; answerCallbackQuery accepts its id once."""
+        """The user pressed a button of `message`; answerCallbackQuery accepts its id once.
+
+        The query carries the message as Telegram does, its topic (if any) included.
+        """
         query_id = str(4_000_000_000_000_000_000 + next(self._serial))
         self._open_callbacks.add(query_id)
         query = {
@@ -937,6 +1051,8 @@ class FakeBotAPI:
     ) -> JSON:
         chat = self._chat_of(user, chat_id)
         self._chats[chat["id"]] = chat
+        # The topic first: its creation message is older than any message in it.
+        topic = self._topic_for_update(chat["id"], thread_id, user)
         message: JSON = {
             "message_id": self._next_message_id(chat["id"]),
             "from": user,
@@ -946,23 +1062,78 @@ class FakeBotAPI:
         }
         if thread_id is not None:
             message |= {"message_thread_id": thread_id, "is_topic_message": True}
+        if topic is not None:
+            message["reply_to_message"] = copy.deepcopy(topic.created)
         return {"message": message}
+
+    def _topic_for_update(
+        self, chat_id: int, thread_id: int | None, user: JSON
+    ) -> ForumTopic | None:
+        if thread_id is None or chat_id > 0:  # topics of private chats are not modelled
+            return None
+        if not self._is_forum(chat_id):
+            raise ValueError(f"chat {chat_id} is not a forum: its messages are in no topic")
+        if thread_id <= GENERAL_TOPIC_ID:
+            raise ValueError("messages in the General topic have no thread_id: pass None")
+        if (chat_id, thread_id) in self._deleted_topics:
+            raise ValueError(f"topic {thread_id} of chat {chat_id} was deleted")
+        if (chat_id, thread_id) in self.topics:
+            return self.topics[chat_id, thread_id]
+        if (chat_id, thread_id) in self._messages:
+            raise ValueError(f"message {thread_id} of chat {chat_id} is the bot's, not a topic")
+        # A topic someone created outside the test: its creation message takes the thread id.
+        last = self._last_message_ids.get(chat_id, GENERAL_TOPIC_ID)
+        self._last_message_ids[chat_id] = max(last, thread_id)
+        return self._add_topic(
+            chat_id, thread_id, f"Topic {thread_id}", icon_color=DEFAULT_TOPIC_COLOR, creator=user
+        )
+
+    def _add_topic(
+        self,
+        chat_id: int,
+        thread_id: int,
+        name: str,
+        *,
+        icon_color: int,
+        creator: JSON,
+        icon_custom_emoji_id: str | None = None,
+    ) -> ForumTopic:
+        created: JSON = {"name": name, "icon_color": icon_color}
+        if icon_custom_emoji_id:
+            created["icon_custom_emoji_id"] = icon_custom_emoji_id
+        topic = ForumTopic(
+            chat_id=chat_id,
+            message_thread_id=thread_id,
+            name=name,
+            icon_color=icon_color,
+            icon_custom_emoji_id=icon_custom_emoji_id or None,
+            history=[name],
+            created={
+                "message_id": thread_id,
+                "from": creator,
+                "chat": self._chat_json(chat_id),
+                "date": int(time.time()),
+                "message_thread_id": thread_id,
+                "forum_topic_created": created,
+                "is_topic_message": True,
+            },
+        )
+        self.topics[chat_id, thread_id] = topic
+        return topic
 
     def _chat_of(self, user: JSON, chat_id: int | None) -> JSON:
         if chat_id is not None and chat_id < 0:
-            return {
-                "id": chat_id,
-                "title": f"Group {-chat_id}",
-                "type": "supergroup",
-                "is_forum": True,
-            }
+            return self._group_chat(chat_id)
         chat: JSON = {"id": user["id"] if chat_id is None else chat_id, "type": "private"}
         chat |= {key: user[key] for key in ("first_name", "last_name", "username") if key in user}
         return chat
 
     def _next_message_id(self, chat_id: int) -> int:
         # One sequence per chat for both sides, as in Telegram: ids never repeat within a chat.
-        self._last_message_ids[chat_id] = self._last_message_ids.get(chat_id, 0) + 1
+        # Message 1 of a supergroup is the service message of its creation, so a topic never
+        # gets thread id 1: that one is the General topic.
+        first = GENERAL_TOPIC_ID if chat_id < 0 else 0
+        self._last_message_ids[chat_id] = self._last_message_ids.get(chat_id, first) + 1
         return self._last_message_ids[chat_id]
 
     def _bot_user(self) -> JSON:
@@ -974,11 +1145,17 @@ class FakeBotAPI:
         }
 
     def _chat_json(self, chat_id: int) -> JSON:
+        if chat_id < 0:
+            return self._group_chat(chat_id)
         if chat_id in self._chats:
             return self._chats[chat_id]
-        if chat_id < 0:
-            return {"id": chat_id, "title": f"Group {-chat_id}", "type": "supergroup"}
         return {"id": chat_id, "first_name": f"User {chat_id}", "type": "private"}
+
+    def _group_chat(self, chat_id: int) -> JSON:
+        chat: JSON = {"id": chat_id, "title": GROUP_TITLE, "type": "supergroup"}
+        if self._is_forum(chat_id):
+            chat["is_forum"] = True
+        return chat
 
     @staticmethod
     def _photo_size(stored: _StoredFile, width: int, height: int) -> JSON:
@@ -1124,11 +1301,12 @@ class FakeBotAPI:
         _check_message_text(text, parse_mode)
         markup = params.json("reply_markup")
         _check_reply_markup(markup)
+        thread_id = self._thread_for_send(chat_id, params)
         self._admit_send(chat_id)
         message = self._record(
             chat_id,
             method="sendMessage",
-            thread_id=params.integer("message_thread_id"),
+            thread_id=thread_id,
             text=text,
             parse_mode=parse_mode,
             markup=markup,
@@ -1142,11 +1320,12 @@ class FakeBotAPI:
         markup = params.json("reply_markup")
         _check_reply_markup(markup)
         stored = self._photo_file(params.file("photo"))
+        thread_id = self._thread_for_send(chat_id, params)
         self._admit_send(chat_id)
         message = self._record(
             chat_id,
             method="sendPhoto",
-            thread_id=params.integer("message_thread_id"),
+            thread_id=thread_id,
             text=caption,
             parse_mode=parse_mode,
             markup=markup,
@@ -1161,8 +1340,8 @@ class FakeBotAPI:
             # Telegram takes 2 to 10 items.
             raise _bad_request("wrong number of media in the media group")
         items = [self._media_item(item, params) for item in media]
+        thread_id = self._thread_for_send(chat_id, params)
         self._admit_send(chat_id)  # the whole group counts as one send
-        thread_id = params.integer("message_thread_id")
         group = {"media_group_id": str(10_000_000_000_000_000 + next(self._serial))}
         return [
             self._record(
@@ -1200,6 +1379,22 @@ class FakeBotAPI:
             # Telegram would download it; a stand-in keeps tests off the network.
             return self._store(_jpeg(50_000), "photos", ".jpg")
         raise _bad_request("wrong file identifier/HTTP URL specified")
+
+    def _thread_for_send(self, chat_id: int, params: _Params) -> int | None:
+        """The topic a message goes to; in a forum, it must exist.
+
+        Like Telegram, a thread id of 0 or below means none, and outside forums it is ignored.
+        """
+        thread_id = params.integer("message_thread_id")
+        if thread_id is None or thread_id <= 0:
+            return None
+        if chat_id > 0:
+            return thread_id
+        if not self._is_forum(chat_id):
+            return None
+        if (chat_id, thread_id) not in self.topics:  # the General topic (1) included
+            raise _bad_request("message thread not found")
+        return thread_id
 
     def _admit_send(self, chat_id: int) -> None:
         if chat_id in self._blocked:
@@ -1239,6 +1434,8 @@ class FakeBotAPI:
         }
         if photo is not None:
             fields["photo"] = [self._photo_size(photo, 1280, 960)]
+        if thread_id is not None and (topic := self.topics.get((chat_id, thread_id))) is not None:
+            fields["reply_to_message"] = copy.deepcopy(topic.created)
         message = SentMessage(
             message_id=self._next_message_id(chat_id),
             chat_id=chat_id,
@@ -1297,6 +1494,102 @@ class FakeBotAPI:
         message.reply_markup = markup
         message.telegram_fields["edit_date"] = int(time.time())
         return message.to_json()
+
+    # --- methods: chats and forum topics ---
+
+    async def _get_chat(self, params: _Params) -> JSON:
+        chat_id = params.chat_id()
+        chat = copy.deepcopy(self._chat_json(chat_id))
+        # The fields ChatFullInfo requires; a group's members may write but not manage it.
+        chat |= {
+            "accent_color_id": abs(chat_id) % ACCENT_COLORS,
+            "max_reaction_count": MAX_REACTIONS,
+            "accepted_gift_types": dict.fromkeys(_GIFT_TYPES, chat_id > 0),
+        }
+        if chat_id < 0:
+            chat["permissions"] = dict.fromkeys(_MEMBER_PERMISSIONS, True) | dict.fromkeys(
+                _ADMIN_PERMISSIONS, False
+            )
+        return chat
+
+    async def _create_forum_topic(self, params: _Params) -> JSON:
+        chat_id = self._forum_id(params)
+        name = _checked_topic_name(params.text("name") or "")
+        icon_color = params.integer("icon_color")
+        emoji = params.text("icon_custom_emoji_id")
+        thread_id = self._next_message_id(chat_id)  # the id of the topic's creation message
+        color = DEFAULT_TOPIC_COLOR if icon_color is None else icon_color
+        topic = self._add_topic(
+            chat_id,
+            thread_id,
+            name,
+            icon_color=color,
+            creator=self._bot_user(),
+            icon_custom_emoji_id=emoji,
+        )
+        return topic.to_json()
+
+    async def _edit_forum_topic(self, params: _Params) -> bool:
+        topic = self._topic(params)
+        name = params.text("name") or ""  # empty: keep the name
+        emoji = params.text("icon_custom_emoji_id")  # present, even empty: change the icon
+        if name:
+            name = _checked_topic_name(name)
+        if not name and emoji is None:
+            return True  # nothing asked for: Telegram does not even send the request
+        renamed = bool(name) and name != topic.name
+        new_icon = emoji is not None and (emoji or None) != topic.icon_custom_emoji_id
+        if not renamed and not new_icon:
+            raise _bad_request("TOPIC_NOT_MODIFIED")
+        if renamed:
+            topic.name = name
+            topic.history.append(name)
+        if new_icon:
+            topic.icon_custom_emoji_id = emoji or None
+        self._next_message_id(topic.chat_id)  # the forum_topic_edited service message
+        return True
+
+    async def _close_forum_topic(self, params: _Params) -> bool:
+        return self._set_topic_closed(self._topic(params), closed=True)
+
+    async def _reopen_forum_topic(self, params: _Params) -> bool:
+        return self._set_topic_closed(self._topic(params), closed=False)
+
+    def _set_topic_closed(self, topic: ForumTopic, *, closed: bool) -> bool:
+        # Bots are admins: they still post to a closed topic, and it is not checked here.
+        if topic.closed == closed:
+            raise _bad_request("TOPIC_NOT_MODIFIED")
+        topic.closed = closed
+        self._next_message_id(topic.chat_id)  # the forum_topic_closed/reopened service message
+        return True
+
+    async def _delete_forum_topic(self, params: _Params) -> bool:
+        topic = self._topic(params)
+        key = (topic.chat_id, topic.message_thread_id)
+        del self.topics[key]
+        self._deleted_topics.add(key)
+        # Its messages go with it: they can no longer be edited. `sent` keeps what the bot did.
+        self._messages = {
+            message_key: message
+            for message_key, message in self._messages.items()
+            if (message.chat_id, message.thread_id) != key
+        }
+        return True
+
+    def _forum_id(self, params: _Params) -> int:
+        chat_id = params.chat_id()
+        if not self._is_forum(chat_id):
+            raise _bad_request(NOT_A_FORUM)
+        return chat_id
+
+    def _topic(self, params: _Params) -> ForumTopic:
+        chat_id = self._forum_id(params)
+        thread_id = params.integer("message_thread_id") or 0
+        if thread_id <= 0:
+            raise _bad_request("invalid message thread identifier specified")
+        if (chat_id, thread_id) not in self.topics:
+            raise _bad_request("TOPIC_ID_INVALID")
+        return self.topics[chat_id, thread_id]
 
     # --- methods: callbacks, files, commands ---
 
@@ -1400,6 +1693,14 @@ class FakeBotAPI:
                 await self._call(body["method"], _Params(body))
 
 
+def _checked_topic_name(name: str) -> str:
+    if not name.strip():
+        raise _bad_request("title must be non-empty")  # Telegram's words for an empty name
+    if len(name) > TOPIC_NAME_LIMIT:
+        raise _bad_request("TOPIC_NAME_INVALID")  # Telegram would cut it: see the module docstring
+    return name
+
+
 def _checked_command(item: Any) -> JSON:
     if not isinstance(item, dict) or not _BOT_COMMAND.fullmatch(str(item.get("command", ""))):
         raise _bad_request("BOT_COMMAND_INVALID")
@@ -1424,4 +1725,4 @@ async def _read_reply(response: aiohttp.ClientResponse) -> JSON:
     return values
 
 
-__all__ = ["CallbackAnswer", "FakeBotAPI", "SentMessage", "WebhookInfo"]
+__all__ = ["CallbackAnswer", "FakeBotAPI", "ForumTopic", "SentMessage", "WebhookInfo"]

@@ -74,7 +74,9 @@ async def running_bot(
         media_dir=media_dir,
         max_photo_bytes=max_photo_bytes,
     )
-    service = TelegramService(app, make_adapter(mode.transport, settings), settings, sender)
+    service = TelegramService(
+        app, make_adapter(mode.transport, settings), settings, sender, sweep_every=None
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:
@@ -132,13 +134,24 @@ class TelegramChannel:
     def _user(self, sender: Sender) -> dict[str, Any]:
         return self.server.user(sender.id, sender.name or str(sender.id), sender.language_code)
 
-    async def text(self, sender: Sender, chat_id: int, text: str, key: str | None) -> Outcome:
-        update = self.server.text_update(self._user(sender), text, chat_id=chat_id)
+    async def text(
+        self, sender: Sender, chat_id: int, text: str, key: str | None, thread_id: int | None = None
+    ) -> Outcome:
+        update = self.server.text_update(
+            self._user(sender), text, chat_id=chat_id, thread_id=thread_id
+        )
         return await self._push(update, key)
 
-    async def photo(self, sender: Sender, chat_id: int, caption: str | None, size: int) -> Outcome:
+    async def photo(
+        self,
+        sender: Sender,
+        chat_id: int,
+        caption: str | None,
+        size: int,
+        thread_id: int | None = None,
+    ) -> Outcome:
         update = self.server.photo_update(
-            self._user(sender), size=size, caption=caption, chat_id=chat_id
+            self._user(sender), size=size, caption=caption, chat_id=chat_id, thread_id=thread_id
         )
         return await self._push(update, None)
 

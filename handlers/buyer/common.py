@@ -25,6 +25,7 @@ def menu_keyboard() -> Keyboard:
         button("menu_return", Menu(action="return")),
         button("menu_cancel", Menu(action="cancel")),
         button("menu_orders", Menu(action="orders")),
+        button("menu_person", Menu(action="person")),
     )
 
 

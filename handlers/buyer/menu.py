@@ -9,6 +9,7 @@ from bot.rendering import LOCALES
 from bot.services import orders
 from handlers.buyer.common import menu_keyboard, show_menu
 from handlers.buyer.orders import ask_order, open_order
+from handlers.buyer.person import person
 from handlers.payloads import Language, Menu
 
 router = Router()
@@ -68,6 +69,8 @@ async def menu(ctx: Context, data: Menu) -> None:
             await list_orders(ctx, "")
         case "language":
             await choose_language(ctx, "")
+        case "person":
+            await person(ctx)
         case _:
             raise Stale()
 

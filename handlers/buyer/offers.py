@@ -12,6 +12,7 @@ from handlers import agreement, notify
 from handlers.buyer.common import owned_case
 from handlers.buyer.steps import CASE, policy_of
 from handlers.payloads import BuyerOffer
+from handlers.support import desk
 
 router = Router()
 MAX_REASON = 1000
@@ -63,7 +64,7 @@ async def decline_reason(ctx: Context) -> None:
     case.buyer_declines += 1
     ctx.expect(CASE, case_id=case.id)
     if case.buyer_declines >= policy_of(ctx, case).escalation.max_buyer_declines:
-        await notify.escalate(ctx, case, EscalationReason.FINAL_OFFER_REFUSED, role=Role.BUYER)
+        await desk.escalate(ctx, case, EscalationReason.FINAL_OFFER_REFUSED, role=Role.BUYER)
         return
     # The seller gets one more round, starting from the offer the buyer declined.
     again = await offers.create(

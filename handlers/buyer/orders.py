@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.enums import CaseKind, CaseState, EscalationReason, Role
 from bot.engine.context import Context, button
 from bot.engine.errors import Refusal
 from bot.engine.router import Router
@@ -9,9 +10,10 @@ from bot.services import audit, cases, orders
 from bot.storage.models import Order
 from handlers.buyer import steps
 from handlers.payloads import PickOrder, Withdraw
+from handlers.support import desk
 
 router = Router()
-FLOWS = ("problem", "return", "cancel")
+FLOWS = ("problem", "return", "cancel", "person")
 
 
 async def ask_order(ctx: Context, *, flow: str) -> None:
@@ -67,6 +69,10 @@ async def open_order(ctx: Context, order_id: int, *, flow: str) -> None:
 
 async def start_flow(ctx: Context, order: Order, flow: str) -> None:
     existing = await cases.open_case_of(ctx.session, order.id)
+    if flow == "person" and existing is not None and existing.state is not steps.ESCALATED:
+        ctx.expect(steps.CASE, case_id=existing.id)
+        await desk.escalate(ctx, existing, EscalationReason.BUYER_ASKED, role=Role.BUYER)
+        return
     if existing is not None:
         if existing.state in cases.DRAFT_STATES:
             await cases.record(
@@ -92,5 +98,12 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
             await steps.start_return(ctx, order)
         case "cancel":
             await steps.start_cancel(ctx, order)
+        case "person":
+            case = cases.open_case(ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now)
+            await cases.record(
+                ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.sender.id
+            )
+            ctx.expect(steps.CASE, case_id=case.id)
+            await desk.escalate(ctx, case, EscalationReason.BUYER_ASKED, role=Role.BUYER)
         case _:
             await steps.start_problem(ctx, order)

@@ -7,9 +7,10 @@ import re
 from bot.domain.enums import CaseState, CommitmentKind, Role
 from bot.engine.context import Context
 from bot.engine.router import Router
-from bot.services import cases, commitments
+from bot.services import cases
+from handlers import promises
 from handlers.buyer.problem import case_at
-from handlers.buyer.steps import CASE, policy_of
+from handlers.buyer.steps import CASE
 from handlers.payloads import ReturnSent
 from handlers.seller import cards
 
@@ -43,13 +44,7 @@ async def tracking(ctx: Context) -> None:
         state=CaseState.RETURN_IN_TRANSIT,
         tracking=case.return_tracking,
     )
-    promise = await commitments.promise(
-        ctx.session,
-        case,
-        CommitmentKind.RETURN_INSPECTION,
-        policy=policy_of(ctx, case),
-        now=ctx.now,
-    )
+    promise = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)
     cards.show(ctx, case, cards.return_card(case, promise.due_at))
     ctx.expect(CASE, case_id=case.id)
     ctx.reply("buyer/return_registered", case=case, due=promise.due_at)

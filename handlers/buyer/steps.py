@@ -31,7 +31,7 @@ from bot.domain.policy import Policy
 from bot.engine.context import Context, Keyboard, button, column
 from bot.services import cases, commitments, offers
 from bot.storage.models import Case, Order
-from handlers import notify
+from handlers import notify, promises
 from handlers.payloads import (
     CancelOrder,
     PhotosDone,
@@ -47,6 +47,7 @@ from handlers.seller import cards
 
 BUYER = Role.BUYER
 CLOSED = CaseState.CLOSED
+ESCALATED = CaseState.ESCALATED
 CASE = "case"  # the chat waits for a button of the case's current step
 WANTS = (Want.KEEP, Want.REPLACE, Want.RETURN, Want.ANSWER)
 CANCEL_REASONS = (Reason.CHANGED_MIND, Reason.LATE_DELIVERY, Reason.OTHER)
@@ -233,7 +234,7 @@ async def ask_cancel(ctx: Context, case: Case) -> None:
 
 async def _advance_problem(ctx: Context, case: Case) -> None:
     if case.want is None:
-        return await _ask(ctx, case, CaseState.WANT, "buyer/ask_want", _want_buttons(case, WANTS))
+        return await _ask(ctx, case, CaseState.WANT, "buyer/ask_want", want_keyboard(case, WANTS))
     if case.want is Want.ANSWER:
         ctx.expect("case.question", case_id=case.id)
         case.state = CaseState.QUESTION
@@ -318,7 +319,7 @@ async def _switch_to_return(ctx: Context, case: Case) -> None:
             case,
             CaseState.WANT,
             "buyer/return_window_closed_alternatives",
-            _want_buttons(case, (Want.KEEP, Want.REPLACE, Want.ANSWER)),
+            want_keyboard(case, (Want.KEEP, Want.REPLACE, Want.ANSWER)),
             closes_at=window.closes_at,
         )
     case.kind = CaseKind.RETURN
@@ -339,7 +340,7 @@ async def _no_standard(ctx: Context, case: Case, standard: NoStandardOffer) -> N
         case,
         CaseState.WANT,
         f"buyer/{standard.why}",
-        _want_buttons(case, alternatives),
+        want_keyboard(case, alternatives),
         reason=case.reason,
     )
 
@@ -374,7 +375,7 @@ async def _ask(
     ctx.reply(template, case=case, order=case.order, buttons=buttons, case_id=case.id, **variables)
 
 
-def _want_buttons(case: Case, wants: tuple[Want, ...]) -> Keyboard:
+def want_keyboard(case: Case, wants: tuple[Want, ...]) -> Keyboard:
     return [[button("want", PickWant(case_id=case.id, want=w), want=w)] for w in wants]
 
 
@@ -435,9 +436,7 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
         actor_id=ctx.event.sender.id,
         state=CaseState.AWAITING_SELLER,
     )
-    promise = await commitments.promise(
-        ctx.session, case, CommitmentKind.FIRST_REPLY, policy=policy_of(ctx, case), now=ctx.now
-    )
+    promise = await promises.promise(ctx, case, CommitmentKind.FIRST_REPLY)
     cards.show(ctx, case, cards.question_card(case, promise.due_at))
     ctx.expect(CASE, case_id=case.id)
     ctx.reply("buyer/question_sent", case=case, due=promise.due_at)

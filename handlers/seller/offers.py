@@ -13,6 +13,7 @@ from bot.storage.models import Case, Offer
 from handlers import notify
 from handlers.payloads import Alternative, SellerOffer
 from handlers.seller.common import decider_name, decider_offer
+from handlers.support import desk
 
 router = Router()
 ALTERNATIVES = ("reship", "refund", "coupon", "support")
@@ -25,7 +26,12 @@ async def _pending(ctx: Context, offer_id: int) -> tuple[Case, Offer] | None:
     if offer.status is OfferStatus.PENDING_SELLER and case.state is CaseState.AWAITING_SELLER:
         return case, offer
     ctx.expect(None)
-    template = "seller/already_decided" if offer.decided_by_name else "common/stale"
+    if case.state is CaseState.ESCALATED:
+        template = "seller/with_support"
+    elif offer.decided_by_name:
+        template = "seller/already_decided"
+    else:
+        template = "common/stale"
     if ctx.event.callback_id:
         ctx.answer(template, offer=offer)
     else:
@@ -78,9 +84,7 @@ async def alternative(ctx: Context, data: Alternative) -> None:
             _ask_amount(ctx, case, offer, data.remedy)
         case "support":
             await _decided(ctx, case, offer, OfferStatus.REFUSED, "refuse", note="no alternative")
-            await notify.escalate(
-                ctx, case, EscalationReason.SELLER_NO_ALTERNATIVE, role=Role.SELLER
-            )
+            await desk.escalate(ctx, case, EscalationReason.SELLER_NO_ALTERNATIVE, role=Role.SELLER)
             ctx.reply("seller/handed_to_support", case=case)
         case _:
             raise Stale()

@@ -125,7 +125,7 @@ async def test_command_menus_are_set_per_language_and_for_deciders(
     ru = next(c for (scope, lang), c in server.commands.items() if lang == "ru")
     assert ru[0]["description"] == "Меню: проблемы, возвраты, отмены"
     deciders = {scope: c for (scope, _), c in server.commands.items() if '"chat"' in scope}
-    assert len(deciders) == 3  # Dora, Dmitri (Acme), Li Wei (Lucky Dragon, in Chinese)
+    assert len(deciders) == 4  # Dora, Dmitri (Acme), Li Wei (Lucky Dragon, in Chinese), Nina
     li = next(c for scope, c in deciders.items() if "601" in scope)
     assert li[-1] == {"command": "pending", "description": "等待您处理的决定"}
 

@@ -31,6 +31,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    Update,
 )
 from aiohttp import web
 
@@ -38,6 +39,7 @@ from bot.testing.botapi import FakeBotAPI
 
 ANNA = 1001
 BORIS = 1002
+DESK = -1001234567890  # the support supergroup, a forum
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -430,6 +432,253 @@ async def test_ptb_downloads_files(api: FakeBotAPI, ptb: telegram.Bot) -> None:
 
     assert (file.file_unique_id, file.file_size) == (unique_id, 16)
     assert bytes(content) == b"%PDF-1.7 receipt"
+
+
+# --- forum topics -----------------------------------------------------------------------------
+
+
+async def test_a_topic_is_created_and_messages_sent_into_it_carry_its_thread(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    await api.push_update(api.text_update(api.user(ANNA, "Anna"), "hi all", chat_id=DESK))
+
+    topic = await bot.create_forum_topic(DESK, "Return #17", icon_color=0xFFD67E)
+    sent = await bot.send_message(DESK, "Case opened", message_thread_id=topic.message_thread_id)
+
+    # Message 1 made the group and Anna's is 2: the topic's creation message is 3, its thread id.
+    assert (topic.message_thread_id, topic.name, topic.icon_color) == (3, "Return #17", 0xFFD67E)
+    assert (sent.message_id, sent.message_thread_id, sent.is_topic_message) == (4, 3, True)
+    assert sent.chat.type == "supergroup" and sent.chat.is_forum is True
+    assert sent.chat.title == "Support"
+    root = sent.reply_to_message  # Telegram's reply to the topic's creation message
+    assert root is not None and root.message_id == 3
+    assert root.forum_topic_created is not None and root.forum_topic_created.name == "Return #17"
+    assert [(m.thread_id, m.text) for m in api.messages_in_topic(DESK, 3)] == [(3, "Case opened")]
+    assert api.topics[DESK, 3].history == ["Return #17"]
+    assert api.messages_in_topic(DESK, 99) == []
+
+
+async def test_photos_and_albums_go_into_the_topic_too(api: FakeBotAPI, bot: Bot) -> None:
+    topic = await bot.create_forum_topic(DESK, "Photos")
+    photo, _ = api.add_file(b"\xff\xd8 a photo")
+    thread = topic.message_thread_id
+
+    single = await bot.send_photo(DESK, photo, message_thread_id=thread)
+    album = await bot.send_media_group(
+        DESK, [InputMediaPhoto(media=photo), InputMediaPhoto(media=photo)], message_thread_id=thread
+    )
+
+    assert [m.message_thread_id for m in (single, *album)] == [thread] * 3
+    assert [m.method for m in api.messages_in_topic(DESK, thread)] == [
+        "sendPhoto",
+        "sendMediaGroup",
+        "sendMediaGroup",
+    ]
+
+
+async def test_a_rename_is_kept_in_the_history_and_the_same_name_is_refused(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    topic = await bot.create_forum_topic(DESK, "Return #17")
+    thread = topic.message_thread_id
+
+    assert await bot.edit_forum_topic(DESK, thread, name="Return #17: refunded") is True
+    with pytest.raises(TelegramBadRequest, match="TOPIC_NOT_MODIFIED"):
+        await bot.edit_forum_topic(DESK, thread, name="Return #17: refunded")
+    with pytest.raises(TelegramBadRequest, match="TOPIC_ID_INVALID"):
+        await bot.edit_forum_topic(DESK, thread + 100, name="Nobody's")
+
+    assert api.topics[DESK, thread].name == "Return #17: refunded"
+    assert api.topics[DESK, thread].history == ["Return #17", "Return #17: refunded"]
+    # The rename's service message took an id, as in Telegram.
+    later = await bot.send_message(DESK, "next", message_thread_id=thread)
+    assert later.message_id == thread + 2
+
+
+async def test_topic_names_hold_1_to_128_characters(api: FakeBotAPI, bot: Bot) -> None:
+    await bot.create_forum_topic(DESK, "x" * 128)
+
+    with pytest.raises(TelegramBadRequest, match="TOPIC_NAME_INVALID"):
+        await bot.create_forum_topic(DESK, "x" * 129)
+    with pytest.raises(TelegramBadRequest, match="title must be non-empty"):
+        await bot.create_forum_topic(DESK, "   ")
+    assert [topic.name for topic in api.topics.values()] == ["x" * 128]
+
+
+async def test_closing_and_reopening_a_topic(api: FakeBotAPI, bot: Bot) -> None:
+    thread = (await bot.create_forum_topic(DESK, "Return #17")).message_thread_id
+
+    assert await bot.close_forum_topic(DESK, thread) is True
+    assert api.topics[DESK, thread].closed is True
+    with pytest.raises(TelegramBadRequest, match="TOPIC_NOT_MODIFIED"):
+        await bot.close_forum_topic(DESK, thread)
+    # The bot is an admin there: a closed topic still takes its messages.
+    await bot.send_message(DESK, "Closed, but noted", message_thread_id=thread)
+
+    assert await bot.reopen_forum_topic(DESK, thread) is True
+    assert api.topics[DESK, thread].closed is False
+    with pytest.raises(TelegramBadRequest, match="TOPIC_NOT_MODIFIED"):
+        await bot.reopen_forum_topic(DESK, thread)
+    assert [m.text for m in api.messages_in_topic(DESK, thread)] == ["Closed, but noted"]
+
+
+async def test_an_unknown_thread_is_not_found(api: FakeBotAPI, bot: Bot) -> None:
+    photo, _ = api.add_file(b"\xff\xd8 a photo")
+
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_message(DESK, "into nowhere", message_thread_id=42)
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_photo(DESK, photo, message_thread_id=42)
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_media_group(DESK, [InputMediaPhoto(media=photo)] * 2, message_thread_id=42)
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_message(DESK, "General has no thread id", message_thread_id=1)
+    assert api.sent == []
+
+
+async def test_a_deleted_topic_takes_its_messages_with_it(api: FakeBotAPI, bot: Bot) -> None:
+    thread = (await bot.create_forum_topic(DESK, "Spam")).message_thread_id
+    sent = await bot.send_message(DESK, "to be deleted", message_thread_id=thread)
+
+    assert await bot.delete_forum_topic(DESK, thread) is True
+
+    assert (DESK, thread) not in api.topics
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_message(DESK, "too late", message_thread_id=thread)
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text("edited", chat_id=DESK, message_id=sent.message_id)
+    with pytest.raises(TelegramBadRequest, match="TOPIC_ID_INVALID"):
+        await bot.delete_forum_topic(DESK, thread)
+
+
+async def test_a_plain_group_has_no_topics(api: FakeBotAPI, bot: Bot) -> None:
+    api.make_plain_group(DESK)
+
+    with pytest.raises(TelegramBadRequest, match="the chat is not a forum"):
+        await bot.create_forum_topic(DESK, "Return #17")
+    with pytest.raises(TelegramBadRequest, match="the chat is not a forum"):
+        await bot.close_forum_topic(DESK, 3)
+    with pytest.raises(TelegramBadRequest, match="the chat is not a forum"):
+        await bot.create_forum_topic(ANNA, "a private chat is no forum either")
+    # Outside forums Telegram ignores message_thread_id.
+    sent = await bot.send_message(DESK, "hello", message_thread_id=3)
+    chat = await bot.get_chat(DESK)
+
+    assert sent.message_thread_id is None and sent.chat.is_forum is None
+    assert api.sent[0].thread_id is None
+    assert (chat.type, chat.is_forum) == ("supergroup", None)
+
+
+async def test_get_chat_describes_groups_and_users(api: FakeBotAPI, bot: Bot) -> None:
+    await api.push_update(api.text_update(api.user(ANNA, "Anna"), "hi"))
+
+    desk = await bot.get_chat(DESK)
+    anna = await bot.get_chat(ANNA)
+
+    assert (desk.id, desk.type, desk.title, desk.is_forum) == (DESK, "supergroup", "Support", True)
+    assert (anna.id, anna.type, anna.first_name) == (ANNA, "private", "Anna")
+    assert api.calls["getChat"] == 2
+
+
+async def test_a_users_message_in_a_topic_is_what_telegram_sends(api: FakeBotAPI, bot: Bot) -> None:
+    thread = (await bot.create_forum_topic(DESK, "Return #17")).message_thread_id
+    anna = api.user(ANNA, "Anna")
+
+    raw = api.text_update(anna, "Where is my refund?", chat_id=DESK, thread_id=thread)
+    update = Update.model_validate(raw | {"update_id": 1}, context={"bot": bot})
+
+    message = update.message
+    assert message is not None and message.text == "Where is my refund?"
+    assert (message.message_thread_id, message.is_topic_message) == (thread, True)
+    assert (message.chat.type, message.chat.is_forum, message.chat.title) == (
+        "supergroup",
+        True,
+        "Support",
+    )
+    root = message.reply_to_message
+    assert root is not None and root.message_id == thread
+    assert root.forum_topic_created is not None
+    assert (root.forum_topic_created.name, root.forum_topic_created.icon_color) == (
+        "Return #17",
+        0x6FB9F0,
+    )
+    photo = api.photo_update(anna, caption="the box", chat_id=DESK, thread_id=thread)["message"]
+    assert (photo["message_thread_id"], photo["is_topic_message"]) == (thread, True)
+    assert photo["reply_to_message"]["message_id"] == thread
+
+
+async def test_a_topic_a_person_created_is_known_once_a_message_arrives_in_it(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    anna = api.user(ANNA, "Anna")
+    update_id = await api.push_update(api.text_update(anna, "hello", chat_id=DESK, thread_id=7))
+    [update] = await bot.get_updates()
+
+    assert update.update_id == update_id and update.message is not None
+    assert update.message.message_thread_id == 7 and update.message.message_id == 8
+    assert update.message.reply_to_message is not None
+    assert update.message.reply_to_message.from_user is not None
+    assert update.message.reply_to_message.from_user.id == ANNA
+    reply = await bot.send_message(DESK, "Hello Anna", message_thread_id=7)
+    assert reply.message_id == 9 and api.topics[DESK, 7].history == ["Topic 7"]
+    general = api.text_update(anna, "in General", chat_id=DESK)["message"]
+    assert "message_thread_id" not in general and "reply_to_message" not in general
+    with pytest.raises(ValueError, match="General"):
+        api.text_update(anna, "no", chat_id=DESK, thread_id=1)
+
+
+async def test_a_button_pressed_in_a_topic_brings_the_topic_message(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    thread = (await bot.create_forum_topic(DESK, "Return #17")).message_thread_id
+    await bot.send_message(
+        DESK, "Refund?", message_thread_id=thread, reply_markup=keyboard(("Yes", "refund:yes"))
+    )
+    [sent] = api.messages_in_topic(DESK, thread)
+
+    await api.push_update(api.callback_update(api.user(BORIS, "Boris"), sent, "refund:yes"))
+    [update] = await bot.get_updates()
+
+    query = update.callback_query
+    assert query is not None and query.data == "refund:yes"
+    message = query.message
+    assert message is not None and message.message_id == sent.message_id
+    assert message.message_thread_id == thread and message.is_topic_message is True
+    assert message.chat.is_forum is True
+
+
+async def test_ptb_works_with_topics(api: FakeBotAPI, ptb: telegram.Bot) -> None:
+    topic = await ptb.create_forum_topic(DESK, "Return #17")
+    thread = topic.message_thread_id
+    sent = await ptb.send_message(DESK, "Case opened", message_thread_id=thread)
+
+    assert await ptb.edit_forum_topic(DESK, thread, name="Return #17: refunded") is True
+    with pytest.raises(telegram.error.BadRequest, match=r"(?i)topic_not_modified"):
+        await ptb.edit_forum_topic(DESK, thread, name="Return #17: refunded")
+    assert await ptb.close_forum_topic(DESK, thread) is True
+    assert await ptb.reopen_forum_topic(DESK, thread) is True
+    with pytest.raises(telegram.error.BadRequest, match=r"(?i)message thread not found"):
+        await ptb.send_message(DESK, "nowhere", message_thread_id=thread + 50)
+    chat = await ptb.get_chat(DESK)
+
+    assert (sent.message_thread_id, sent.is_topic_message) == (thread, True)
+    assert sent.reply_to_message is not None
+    assert sent.reply_to_message.forum_topic_created is not None
+    assert api.topics[DESK, thread].history == ["Return #17", "Return #17: refunded"]
+    assert (chat.type, chat.title, chat.is_forum) == ("supergroup", "Support", True)
+    raw = api.text_update(api.user(ANNA, "Anna"), "thanks", chat_id=DESK, thread_id=thread)
+    update = telegram.Update.de_json(raw | {"update_id": 1}, ptb)
+    assert update.message is not None
+    assert (update.message.message_thread_id, update.message.is_topic_message) == (thread, True)
+    assert update.message.chat.is_forum is True
+
+
+async def test_ptb_is_told_a_plain_group_is_not_a_forum(api: FakeBotAPI, ptb: telegram.Bot) -> None:
+    api.make_plain_group(DESK)
+
+    with pytest.raises(telegram.error.BadRequest, match=r"(?i)the chat is not a forum"):
+        await ptb.create_forum_topic(DESK, "Return #17")
+    assert api.topics == {}
 
 
 # --- webhook ----------------------------------------------------------------------------------

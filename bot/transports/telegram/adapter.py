@@ -7,23 +7,22 @@ Telegram rejects the HTML, and turning a message's parts into an `Incoming` even
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from bot.delivery.transport import Outbound, split_text
+from bot.delivery.transport import Outbound, PermanentError, split_text
 from bot.engine.events import Incoming, Photo, Sender
+from bot.rendering import plain_text
 
 log = logging.getLogger(__name__)
 
 U = TypeVar("U")  # the framework's Update type
 ALLOWED_UPDATES = ["message", "callback_query"]
 MEDIA_GROUP = 10
-_TAG = re.compile(r"<[^>]+>")
+TOPIC_NAME = 128  # characters Telegram allows in a topic's name
 
 
 class HtmlRejectedError(Exception):
@@ -63,10 +62,6 @@ class MessageParts:
     callback_id: str | None = None
     image: FileRef | None = None  # the largest photo size, or an image sent as a file
     unsupported: str | None = None
-
-
-def plain(text: str) -> str:
-    return html.unescape(_TAG.sub("", text))
 
 
 class TelegramAdapter(ABC, Generic[U]):
@@ -120,6 +115,17 @@ class TelegramAdapter(ABC, Generic[U]):
     ) -> int: ...
 
     @abstractmethod
+    async def create_topic(self, chat_id: int, name: str) -> int:
+        """Open a forum topic; return its thread id."""
+
+    @abstractmethod
+    async def edit_topic(self, chat_id: int, thread_id: int, name: str) -> None: ...
+
+    @abstractmethod
+    async def close_topic(self, chat_id: int, thread_id: int, *, closed: bool) -> None:
+        """Close a topic, or reopen it (closed=False)."""
+
+    @abstractmethod
     async def set_webhook(self, url: str, secret: str) -> None: ...
 
     @abstractmethod
@@ -137,7 +143,9 @@ class TelegramAdapter(ABC, Generic[U]):
 
     async def deliver(self, message: Outbound) -> int:
         """Photos first (the seller sees the evidence above the question), then the text, split
-        to fit; the buttons go on the last part."""
+        to fit; the buttons go on the last part. Topic actions go to the forum methods."""
+        if message.action is not None:
+            return await self._topic(message)
         last = 0
         photos = message.photos or []
         for start in range(0, len(photos), MEDIA_GROUP):
@@ -156,9 +164,28 @@ class TelegramAdapter(ABC, Generic[U]):
                     "Telegram rejected the HTML of outbox %s; sending it as plain text", message.id
                 )
                 last = await self.send_text(
-                    message.chat_id, message.thread_id, plain(part), buttons, html=False
+                    message.chat_id, message.thread_id, plain_text(part), buttons, html=False
                 )
         return last
+
+    async def _topic(self, message: Outbound) -> int:
+        name = message.text[:TOPIC_NAME]
+        if message.action == "topic_open":
+            return await self.create_topic(message.chat_id, name)
+        if message.thread_id is None:
+            raise PermanentError(f"{message.action} without a topic")
+        try:
+            if message.action == "topic_rename":
+                await self.edit_topic(message.chat_id, message.thread_id, name)
+            else:
+                await self.close_topic(
+                    message.chat_id, message.thread_id, closed=message.action == "topic_close"
+                )
+        except PermanentError as error:
+            # Renaming to the same name, or closing a closed topic: already as wanted.
+            if "NOT_MODIFIED" not in str(error).upper():
+                raise
+        return message.thread_id
 
     async def to_incoming(self, update: U) -> Incoming | None:
         """The engine's event for an update, with its photo downloaded and size-checked."""

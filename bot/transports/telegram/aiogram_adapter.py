@@ -137,6 +137,22 @@ class AiogramAdapter(TelegramAdapter[Update]):
             )
         return group[-1].message_id
 
+    async def create_topic(self, chat_id: int, name: str) -> int:
+        async with _errors():
+            topic = await self.bot.create_forum_topic(chat_id, name)
+        return topic.message_thread_id
+
+    async def edit_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        async with _errors():
+            await self.bot.edit_forum_topic(chat_id, thread_id, name=name)
+
+    async def close_topic(self, chat_id: int, thread_id: int, *, closed: bool) -> None:
+        async with _errors():
+            if closed:
+                await self.bot.close_forum_topic(chat_id, thread_id)
+            else:
+                await self.bot.reopen_forum_topic(chat_id, thread_id)
+
     async def set_webhook(self, url: str, secret: str) -> None:
         await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 

@@ -150,6 +150,28 @@ class PtbAdapter(TelegramAdapter[Update]):
             raise _translate(error) from error
         return group[-1].message_id
 
+    async def create_topic(self, chat_id: int, name: str) -> int:
+        try:
+            topic = await self.bot.create_forum_topic(chat_id, name)
+        except TelegramError as error:
+            raise _translate(error) from error
+        return topic.message_thread_id
+
+    async def edit_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        try:
+            await self.bot.edit_forum_topic(chat_id, thread_id, name=name)
+        except TelegramError as error:
+            raise _translate(error) from error
+
+    async def close_topic(self, chat_id: int, thread_id: int, *, closed: bool) -> None:
+        try:
+            if closed:
+                await self.bot.close_forum_topic(chat_id, thread_id)
+            else:
+                await self.bot.reopen_forum_topic(chat_id, thread_id)
+        except TelegramError as error:
+            raise _translate(error) from error
+
     async def set_webhook(self, url: str, secret: str) -> None:
         await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.config.settings import SenderSettings, TelegramSettings
+from bot.deadlines.sweeper import Sweeper
 from bot.delivery.limits import RateLimiter
 from bot.delivery.sender import Sender
 from bot.transports.telegram.adapter import TelegramAdapter
@@ -55,6 +56,8 @@ class TelegramService:
     adapter: TelegramAdapter[Any]
     settings: TelegramSettings
     sender_settings: SenderSettings
+    # Seconds between sweeps of due promises; None runs no sweeper (tests sweep by hand).
+    sweep_every: float | None = 30.0
 
     def __post_init__(self) -> None:
         if self.settings.webhook_url and not self.settings.webhook_secret:
@@ -75,6 +78,7 @@ class TelegramService:
             max_attempts=limits.max_attempts,
         )
         self.runner = TelegramRunner(engine=self.app.engine, adapter=self.adapter)
+        self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
         self.app.engine.listeners.append(self.sender.wake)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -84,6 +88,11 @@ class TelegramService:
         await register_commands(self.adapter, self.app.shop, self.app.renderer)
         sending = asyncio.Event()
         sender = asyncio.create_task(self.sender.run(sending))
+        sweeping = (
+            asyncio.create_task(self.sweeper.run(stop, self.sweep_every))
+            if self.sweep_every
+            else None
+        )
         try:
             if self.settings.webhook_url:
                 await self._serve_webhook(stop)
@@ -91,6 +100,9 @@ class TelegramService:
                 await self.adapter.delete_webhook()
                 await self.runner.poll(stop)
         finally:
+            if sweeping is not None:
+                stop.set()
+                await sweeping
             await self.runner.answered()
             sending.set()
             try:

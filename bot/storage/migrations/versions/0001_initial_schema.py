@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:56:39.521043
+Create Date: 2026-11-22 04:38:36.421127
 """
 
 from collections.abc import Sequence
@@ -131,6 +131,9 @@ def upgrade() -> None:
     sa.Column('evidence_done', sa.Boolean(), nullable=False),
     sa.Column('buyer_declines', sa.Integer(), nullable=False),
     sa.Column('escalation_reason', sa.String(length=32), nullable=True),
+    sa.Column('escalated_from', sa.String(length=32), nullable=True),
+    sa.Column('taken_by', sa.BigInteger(), nullable=True),
+    sa.Column('taken_by_name', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
@@ -180,6 +183,7 @@ def upgrade() -> None:
     with op.batch_alter_table('commitments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_commitments_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_commitments_open_due', ['state', 'due_at'], unique=False)
+        batch_op.create_index('ix_commitments_open_warn', ['state', 'warn_at'], unique=False)
 
     op.create_table('evidence',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -238,12 +242,27 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('template', sa.String(length=128), nullable=True),
     sa.Column('caused_by', sa.String(length=128), nullable=True),
+    sa.Column('topic_of', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=16), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_outbox_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_chat_id'), ['chat_id'], unique=False)
         batch_op.create_index('ix_outbox_pending', ['status', 'next_attempt_at'], unique=False)
+
+    op.create_table('support_topics',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('chat_id', sa.BigInteger(), nullable=False),
+    sa.Column('thread_id', sa.BigInteger(), nullable=True),
+    sa.Column('name', sa.String(length=128), nullable=False),
+    sa.Column('closed', sa.Boolean(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_support_topics_case_id_cases')),
+    sa.PrimaryKeyConstraint('case_id', name=op.f('pk_support_topics'))
+    )
+    with op.batch_alter_table('support_topics', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_support_topics_thread_id'), ['thread_id'], unique=False)
 
     op.create_table('transcript',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -341,6 +360,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_transcript_case_id'))
 
     op.drop_table('transcript')
+    with op.batch_alter_table('support_topics', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_support_topics_thread_id'))
+
+    op.drop_table('support_topics')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_pending')
         batch_op.drop_index(batch_op.f('ix_outbox_chat_id'))
@@ -356,6 +379,7 @@ def downgrade() -> None:
 
     op.drop_table('evidence')
     with op.batch_alter_table('commitments', schema=None) as batch_op:
+        batch_op.drop_index('ix_commitments_open_warn')
         batch_op.drop_index('ix_commitments_open_due')
         batch_op.drop_index(batch_op.f('ix_commitments_case_id'))
 

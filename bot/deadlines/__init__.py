@@ -1,0 +1,1 @@
+"""Promises and their due times: business-hours calendars and the sweeper."""

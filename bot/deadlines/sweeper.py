@@ -1,0 +1,122 @@
+"""The sweeper: finds promises at their warning point or past their due time, and has the
+engine act on each once (handlers/support/sweeps.py says what it does).
+
+Each action is an event of the bot's own with a key naming the promise and the action: two
+sweepers, in two processes, that find the same promise send the same key, and the engine
+applies it once. What fell due while the bot was down is found on the next sweep and acted on
+once; a promise that passed both points while nobody swept goes straight to its breach."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+
+from bot.clock import Clock
+from bot.domain.enums import CommitmentState
+from bot.engine.events import Incoming, Sender
+from bot.engine.processor import Engine
+from bot.storage.database import Database
+from bot.storage.models import Case, Commitment
+from handlers.payloads import Breach, Remind
+
+log = logging.getLogger(__name__)
+BATCH = 500
+SWEEPER = Sender(0, "sweeper")
+
+
+@dataclass
+class Sweep:
+    reminded: int = 0
+    breached: int = 0
+    already_done: int = 0  # another sweeper (or an earlier sweep) handled them
+
+
+class Sweeper:
+    def __init__(self, *, db: Database, clock: Clock, engine: Engine) -> None:
+        self.db = db
+        self.clock = clock
+        self.engine = engine
+
+    async def sweep(self) -> Sweep:
+        """One pass: every promise now due or at its warning point, oldest first."""
+        result = Sweep()
+        while True:
+            found = await self._due()
+            if not found:
+                return result
+            fresh = 0
+            for action, commitment_id, chat_id in found:
+                payload = (Breach if action == "breach" else Remind)(commitment_id=commitment_id)
+                outcome = await self.engine.process(
+                    Incoming(
+                        key=f"sweep:{action}:{commitment_id}",
+                        sender=SWEEPER,
+                        chat_id=chat_id,
+                        payload=payload.pack(),
+                        system=True,
+                    )
+                )
+                if outcome.duplicate:
+                    result.already_done += 1
+                    continue
+                fresh += 1
+                if action == "breach":
+                    result.breached += 1
+                else:
+                    result.reminded += 1
+            if not fresh:
+                return result  # what is left is another sweeper's, or was done before
+
+    async def _due(self) -> list[tuple[str, int, int]]:
+        """(action, promise, the buyer's chat) for promises due or at their warning point."""
+        now = self.clock.now()
+        async with self.db.session() as session:
+            breaches = (await session.execute(falling_due(now))).all()
+            reminders = (await session.execute(warning_due(now))).all()
+        return [("breach", c, chat) for c, chat in breaches] + [
+            ("remind", c, chat) for c, chat in reminders
+        ]
+
+    async def run(self, stop: asyncio.Event, every: float) -> None:
+        """Sweep every `every` seconds until `stop` is set; the first sweep is at once."""
+        while not stop.is_set():
+            try:
+                done = await self.sweep()
+                if done.reminded or done.breached:
+                    log.info("sweep: %s reminded, %s breached", done.reminded, done.breached)
+            except Exception:
+                log.exception("sweep failed; trying again in %ss", every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+
+def falling_due(now: datetime, limit: int = BATCH) -> Select[int, int]:
+    """Open promises past their due time, oldest first: read from the (state, due_at) index."""
+    return (
+        select(Commitment.id, Case.buyer_id)
+        .join(Case, Case.id == Commitment.case_id)
+        .where(Commitment.state == CommitmentState.OPEN, Commitment.due_at <= now)
+        .order_by(Commitment.due_at)
+        .limit(limit)
+    )
+
+
+def warning_due(now: datetime, limit: int = BATCH) -> Select[int, int]:
+    """Open promises at their warning point, not yet reminded: the (state, warn_at) index."""
+    return (
+        select(Commitment.id, Case.buyer_id)
+        .join(Case, Case.id == Commitment.case_id)
+        .where(
+            Commitment.state == CommitmentState.OPEN,
+            Commitment.warn_at <= now,
+            Commitment.reminded_at.is_(None),
+            Commitment.due_at > now,
+        )
+        .order_by(Commitment.warn_at)
+        .limit(limit)
+    )

@@ -1,0 +1,26 @@
+"""Making a promise to a buyer from a handler: the owner's target and calendar come from the
+shop, so handlers only say what is owed and by whom."""
+
+from __future__ import annotations
+
+from bot.domain.enums import CommitmentKind, Role
+from bot.engine.context import Context
+from bot.services import commitments
+from bot.storage.models import Case, Commitment
+
+
+async def promise(
+    ctx: Context, case: Case, kind: CommitmentKind, *, owner: Role = Role.SELLER
+) -> Commitment:
+    seller = ctx.seller(case.seller_id)
+    calendar = ctx.shop.support.calendar if owner is Role.SUPPORT else seller.calendar
+    return await commitments.promise(
+        ctx.session,
+        case,
+        kind,
+        target=seller.policy.target(kind),
+        calendar=calendar,
+        warn_share=seller.policy.escalation.warn_at,
+        now=ctx.now,
+        owner_role=owner,
+    )

@@ -1,0 +1,263 @@
+"""What support members do in the desk group: take a case, talk to the buyer through the bot,
+propose an offer, approve a refund, hand the case back to the bot, resolve it; /queue.
+
+Only configured support members act; anyone else is refused, and the refusal audited. The
+case a topic belongs to comes from the topic the message is in, never from what is typed."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, OfferStatus, Remedy, Role
+from bot.domain.money import AmountError, Money, parse_amount
+from bot.engine.context import Context
+from bot.engine.errors import Refusal, Stale
+from bot.engine.router import Router
+from bot.services import cases, commitments, ledger, offers
+from bot.storage.models import Case, Commitment, SupportTopic
+from handlers import agreement, notify, promises
+from handlers.buyer.steps import WANTS, want_keyboard
+from handlers.payloads import Take
+from handlers.seller import cards
+from handlers.support import desk
+
+router = Router()
+MAX_RELAY = 3000
+QUEUE_SIZE = 20
+
+
+def _member(ctx: Context) -> str:
+    if not ctx.actor.is_support or ctx.event.system:
+        raise Refusal("common/not_allowed", audit="support.not_member")
+    ctx.act_as_support()
+    for member in ctx.shop.support.members:
+        if member.telegram_id == ctx.event.sender.id:
+            return member.name or ctx.event.sender.name or str(member.telegram_id)
+    return ctx.event.sender.name
+
+
+async def _topic_case(ctx: Context) -> Case | None:
+    """The case whose topic this message is in (None outside a topic)."""
+    if ctx.event.thread_id is None:
+        return None
+    case_id = await ctx.session.scalar(
+        select(SupportTopic.case_id).where(
+            SupportTopic.chat_id == ctx.event.chat_id, SupportTopic.thread_id == ctx.event.thread_id
+        )
+    )
+    return await cases.lock_case(ctx.session, case_id) if case_id else None
+
+
+async def _escalated(ctx: Context) -> tuple[Case, str]:
+    agent = _member(ctx)
+    case = await _topic_case(ctx)
+    if case is None:
+        raise Refusal("support/not_a_case_topic")
+    if case.state is not CaseState.ESCALATED:
+        raise Refusal("support/not_escalated", case=case)
+    return case, agent
+
+
+async def _take(ctx: Context, case: Case, agent: str) -> None:
+    if case.taken_by == ctx.event.sender.id:
+        return
+    case.taken_by = ctx.event.sender.id
+    case.taken_by_name = agent
+    await cases.record(
+        ctx.session, case, ctx.now, "taken", role=Role.SUPPORT, actor_id=case.taken_by
+    )
+    await desk.show_topic(ctx, case, desk.TAKEN)
+    desk.to_desk(ctx, case, "support/taken", case=case, agent=agent)
+
+
+async def _replied(ctx: Context, case: Case) -> None:
+    """Support answered the buyer: the promise of a reply is kept."""
+    await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.SUPPORT_REPLY)
+
+
+@router.button(Take)
+async def take_button(ctx: Context, data: Take) -> None:
+    agent = _member(ctx)
+    case = await cases.lock_case(ctx.session, data.case_id)
+    if case is None or case.state is not CaseState.ESCALATED:
+        raise Stale()
+    if case.taken_by not in (None, ctx.event.sender.id):
+        ctx.answer("support/already_taken", agent=case.taken_by_name or str(case.taken_by))
+        return
+    await _take(ctx, case, agent)
+
+
+@router.command("take")
+async def take(ctx: Context, _args: str) -> None:
+    case, agent = await _escalated(ctx)
+    await _take(ctx, case, agent)
+
+
+@router.in_groups
+async def relay_to_buyer(ctx: Context) -> None:
+    """An agent's message or photo in a case's topic goes to the buyer, in the shop's name."""
+    if ctx.event.chat_id != ctx.shop.support.chat_id or ctx.event.thread_id is None:
+        return  # other groups, and the desk's general chat, are not the bot's to answer
+    case, agent = await _escalated(ctx)
+    text = (ctx.event.text or ctx.event.caption or "").strip()
+    if len(text) > MAX_RELAY:
+        ctx.reply("common/too_long", length=len(text), max_length=MAX_RELAY)
+        return
+    if not text and not ctx.event.photos:
+        return
+    await _take(ctx, case, agent)
+    await _replied(ctx, case)
+    await cases.record(
+        ctx.session, case, ctx.now, "agent_message", role=Role.SUPPORT, actor_id=ctx.event.sender.id
+    )
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/agent_message",
+        case=case,
+        text=text,
+        seller=ctx.seller(case.seller_id),
+        photos=[p.file_id for p in ctx.event.photos],
+        case_id=case.id,
+    )
+
+
+async def _amount(ctx: Context, args: str, case: Case, limit: Money) -> Money | None:
+    try:
+        return parse_amount(args, case.order.currency, maximum=limit)
+    except AmountError as error:
+        ctx.reply("common/amount_error", code=error.code, limit=limit)
+        return None
+
+
+@router.command("offer")
+async def offer(ctx: Context, args: str) -> None:
+    """/offer 500: a refund offer to the buyer, who accepts or declines it as any offer."""
+    case, agent = await _escalated(ctx)
+    amount = await _amount(ctx, args, case, case.order.refundable)
+    if amount is None:
+        return
+    await _take(ctx, case, agent)
+    await _replied(ctx, case)
+    new = await offers.create(
+        ctx.session,
+        case,
+        remedy=Remedy.REFUND,
+        amount=amount,
+        status=OfferStatus.OFFERED,
+        role=Role.SUPPORT,
+        actor_id=ctx.event.sender.id,
+        now=ctx.now,
+    )
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "support_offer",
+        role=Role.SUPPORT,
+        actor_id=ctx.event.sender.id,
+        state=CaseState.AWAITING_BUYER,
+        amount=amount,
+    )
+    notify.offer_to_buyer(ctx, case, new)
+    await desk.show_topic(ctx, case, desk.OFFERED)
+    desk.to_desk(ctx, case, "support/done", case=case, action="offer", amount=amount, agent=agent)
+
+
+@router.command("refund")
+async def refund(ctx: Context, args: str) -> None:
+    """/refund 500: approve a refund within what is refundable; the seller carries it out."""
+    case, agent = await _escalated(ctx)
+    amount = await _amount(ctx, args, case, case.order.refundable)
+    if amount is None:
+        return
+    await _take(ctx, case, agent)
+    await _replied(ctx, case)
+    earlier = len(await ledger.refunds_of_case(ctx.session, case.id))
+    await agreement.agree(
+        ctx,
+        case,
+        amount=amount,
+        key=f"support:{case.id}:{earlier + 1}",
+        role=Role.SUPPORT,
+        note=f"approved by {agent}",
+    )
+    await desk.show_topic(ctx, case, desk.RESOLVED)
+    desk.to_desk(ctx, case, "support/done", case=case, action="refund", amount=amount, agent=agent)
+
+
+@router.command("handback")
+async def hand_back(ctx: Context, _args: str) -> None:
+    """The bot takes the case over again, where it was before the escalation."""
+    case, agent = await _escalated(ctx)
+    await _replied(ctx, case)
+    await commitments.close(ctx.session, case.id, ctx.now, state=CommitmentState.CLOSED)
+    pending = await offers.current(ctx.session, case.id)
+    case.taken_by = case.taken_by_name = None
+    await cases.record(
+        ctx.session, case, ctx.now, "handed_back", role=Role.SUPPORT, actor_id=ctx.event.sender.id
+    )
+    waiting_seller = pending is not None and pending.status is OfferStatus.PENDING_SELLER
+    if case.escalated_from is CaseState.AWAITING_SELLER and waiting_seller:
+        case.state = CaseState.AWAITING_SELLER
+        promise = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
+        card = await cards.current_card(ctx.session, case)
+        if card is not None:
+            cards.show(ctx, case, card)
+        ctx.to_buyer(
+            case.buyer, "buyer/handed_back", case=case, due=promise.due_at, case_id=case.id
+        )
+    else:
+        # Anything else starts again from what the buyer wants, under the policy.
+        case.state, case.want, case.claimed_minor = CaseState.WANT, None, None
+        ctx.to_buyer(
+            case.buyer,
+            "buyer/handed_back",
+            case=case,
+            due=None,
+            case_id=case.id,
+            buttons=want_keyboard(case, WANTS),
+        )
+    await desk.show_topic(ctx, case, desk.HANDED_BACK)
+    desk.to_desk(ctx, case, "support/done", case=case, action="handback", amount=None, agent=agent)
+
+
+@router.command("resolve")
+async def resolve(ctx: Context, args: str) -> None:
+    case, agent = await _escalated(ctx)
+    await _replied(ctx, case)
+    await commitments.close(ctx.session, case.id, ctx.now, state=CommitmentState.CLOSED)
+    note = args.strip()[:MAX_RELAY]
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "resolved_by_support",
+        role=Role.SUPPORT,
+        actor_id=ctx.event.sender.id,
+        state=CaseState.RESOLVED,
+        note=note,
+    )
+    ctx.to_buyer(case.buyer, "buyer/resolved", case=case, note=note, case_id=case.id)
+    await desk.show_topic(ctx, case, desk.RESOLVED)
+    desk.to_desk(ctx, case, "support/done", case=case, action="resolve", amount=None, agent=agent)
+
+
+@router.command("queue")
+async def queue(ctx: Context, _args: str) -> None:
+    """Open escalations, most urgent first, with when each is due."""
+    _member(ctx)
+    due = (
+        select(Commitment.case_id, Commitment.due_at)
+        .where(Commitment.state == CommitmentState.OPEN, Commitment.owner_role == Role.SUPPORT)
+        .subquery()
+    )
+    rows = (
+        await ctx.session.execute(
+            select(Case, due.c.due_at)
+            .outerjoin(due, due.c.case_id == Case.id)
+            .where(Case.state == CaseState.ESCALATED)
+            .order_by(due.c.due_at.is_(None), due.c.due_at, Case.id)
+            .limit(QUEUE_SIZE)
+        )
+    ).all()
+    ctx.reply("support/queue", entries=[(case, due_at) for case, due_at in rows])

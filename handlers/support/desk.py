@@ -1,0 +1,145 @@
+"""Escalation, and the topic a case is worked in.
+
+Escalating hands the case to support: the bot stops deciding, the buyer is told who answers
+and by when (a promise owned by support, on support's calendar), and the case gets a topic in
+the support group, named with its order and where it stands, opened with a summary of
+everything so far. A case escalated again reopens its topic."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, EscalationReason, Role
+from bot.engine.context import Context, button, column
+from bot.rendering import plain_text
+from bot.services import cases, commitments, ledger
+from bot.storage.models import Case, Decision, Offer, SupportTopic
+from handlers import promises
+from handlers.payloads import Take
+
+# Where a case stands on the desk, as its topic's name shows it.
+WAITING, TAKEN, DUE_SOON, BREACHED, OFFERED, HANDED_BACK, RESOLVED = (
+    "waiting",
+    "taken",
+    "due_soon",
+    "breached",
+    "offered",
+    "handed_back",
+    "resolved",
+)
+
+
+async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: Role) -> None:
+    """Hand the case to support, with the reason, the summary and a new promise to the buyer."""
+    await commitments.close(ctx.session, case.id, ctx.now, state=CommitmentState.CLOSED)
+    if case.state is not CaseState.ESCALATED:
+        case.escalated_from = case.state
+    case.escalation_reason = reason
+    case.taken_by = None
+    case.taken_by_name = None
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "escalated",
+        role=role,
+        actor_id=ctx.event.sender.id or None,
+        state=CaseState.ESCALATED,
+        reason=reason.value,
+    )
+    promise = await promises.promise(ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT)
+    status = BREACHED if reason is EscalationReason.BREACH else WAITING
+    await show_topic(ctx, case, status)
+    await post_summary(ctx, case, reason, promise.due_at)
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/escalated",
+        case=case,
+        escalation=reason,
+        due=promise.due_at,
+        case_id=case.id,
+    )
+    ctx.to_deciders(
+        case.seller_id,
+        "seller/escalated",
+        case=case,
+        order=case.order,
+        escalation=reason,
+        case_id=case.id,
+    )
+
+
+async def show_topic(ctx: Context, case: Case, status: str) -> None:
+    """Open the case's topic, or reopen and rename it, so its name says `status`."""
+    chat = ctx.shop.support.chat_id
+    if chat is None:
+        return
+    agent = case.taken_by_name or ""
+    # A topic's name is plain text, not HTML: "Sam & Co", not "Sam &amp; Co".
+    name = plain_text(
+        ctx.render(
+            "support/topic_name", ctx.support_reader(), case=case, status=status, agent=agent
+        )
+    )
+    topic = await ctx.session.get(SupportTopic, case.id)
+    if topic is None:
+        ctx.session.add(
+            SupportTopic(case_id=case.id, chat_id=chat, name=name, closed=False, opened_at=ctx.now)
+        )
+        ctx.topic_action(chat, "topic_open", name, case_id=case.id)
+        return
+    if topic.closed and status != RESOLVED:
+        topic.closed = False
+        ctx.topic_action(chat, "topic_reopen", name, case_id=case.id)
+    if topic.name != name:
+        topic.name = name
+        ctx.topic_action(chat, "topic_rename", name, case_id=case.id)
+    if status == RESOLVED and not topic.closed:
+        topic.closed = True
+        ctx.topic_action(chat, "topic_close", name, case_id=case.id)
+
+
+def to_desk(ctx: Context, case: Case, template: str, /, **variables: object) -> None:
+    """A message in the case's topic, or, with no support group configured, to each member."""
+    support = ctx.shop.support
+    reader = ctx.support_reader()
+    targets = (
+        [(support.chat_id, case.id)]
+        if support.chat_id is not None
+        else [(m.telegram_id, None) for m in support.members]
+    )
+    for chat_id, topic_of in targets:
+        ctx.send(chat_id, reader, template, topic_of=topic_of, case_id=case.id, **variables)  # type: ignore[arg-type]
+
+
+async def post_summary(ctx: Context, case: Case, reason: EscalationReason, due: object) -> None:
+    history = await cases.history_of(ctx.session, case.id)
+    evidence = await cases.evidence_of(ctx.session, case.id)
+    offers = list(
+        await ctx.session.scalars(select(Offer).where(Offer.case_id == case.id).order_by(Offer.id))
+    )
+    decisions = list(
+        await ctx.session.scalars(
+            select(Decision)
+            .join(Offer, Decision.offer_id == Offer.id)
+            .where(Offer.case_id == case.id)
+            .order_by(Decision.id)
+        )
+    )
+    refunds = await ledger.refunds_of_case(ctx.session, case.id)
+    to_desk(
+        ctx,
+        case,
+        "support/summary",
+        case=case,
+        order=case.order,
+        escalation=reason,
+        due=due,
+        history=history,
+        evidence=evidence,
+        offers=offers,
+        decisions=decisions,
+        refunds=refunds,
+        photos=[e.file_id for e in evidence],
+        buttons=column(button("take", Take(case_id=case.id))),
+    )

@@ -1,0 +1,109 @@
+"""What the sweeper does with a promise: remind its owner at the warning point; at the due
+time, escalate (a seller's promise) or renew it (support's own), and tell the buyer honestly.
+
+The sweeper sends these as events of its own through the engine, one per promise and action,
+so each is applied once even with several sweepers running, and in the buyer chat's order."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.domain.enums import CommitmentKind, CommitmentState, EscalationReason, Role
+from bot.engine.context import Context
+from bot.engine.errors import Refusal
+from bot.engine.router import Router
+from bot.services import cases
+from bot.storage.models import Case, Commitment
+from handlers import promises
+from handlers.payloads import Breach, Remind
+from handlers.seller import cards
+from handlers.support import desk
+
+router = Router()
+
+
+async def _locked(ctx: Context, commitment_id: int) -> tuple[Case, Commitment] | None:
+    """The promise, still open, with its case locked first (the order every update locks in)."""
+    if not ctx.event.system:
+        raise Refusal("common/not_allowed", audit="sweeper.forged")
+    case_id = await ctx.session.scalar(
+        select(Commitment.case_id).where(Commitment.id == commitment_id)
+    )
+    case = await cases.lock_case(ctx.session, case_id) if case_id else None
+    if case is None:
+        return None
+    # Waits for (rather than skips) a sweeper holding it: the other action on the same promise
+    # (a reminder and a breach) must see what the first one did.
+    commitment = await ctx.session.scalar(
+        select(Commitment)
+        .where(Commitment.id == commitment_id)
+        .with_for_update(of=Commitment)
+        .execution_options(populate_existing=True)
+    )
+    if commitment is None or commitment.state is not CommitmentState.OPEN:
+        return None
+    if not case.state.is_open:
+        # The case ended another way: nothing is owed any more.
+        commitment.state, commitment.closed_at = CommitmentState.CLOSED, ctx.now
+        return None
+    return case, commitment
+
+
+@router.button(Remind)
+async def remind(ctx: Context, data: Remind) -> None:
+    found = await _locked(ctx, data.commitment_id)
+    if found is None:
+        return
+    case, commitment = found
+    if commitment.reminded_at is not None:
+        return
+    commitment.reminded_at = ctx.now
+    if commitment.due_at <= ctx.now:
+        await _breach(ctx, case, commitment)  # it fell due while nobody was sweeping
+        return
+    if commitment.owner_role is Role.SUPPORT:
+        await desk.show_topic(ctx, case, desk.DUE_SOON)
+        desk.to_desk(ctx, case, "support/reminder", case=case, commitment=commitment)
+        return
+    ctx.to_deciders(
+        case.seller_id,
+        "seller/reminder",
+        case=case,
+        order=case.order,
+        commitment=commitment,
+        case_id=case.id,
+    )
+    card = await cards.current_card(ctx.session, case)
+    if card is not None:
+        cards.show(ctx, case, card)
+
+
+@router.button(Breach)
+async def breach(ctx: Context, data: Breach) -> None:
+    found = await _locked(ctx, data.commitment_id)
+    if found is not None:
+        await _breach(ctx, *found)
+
+
+async def _breach(ctx: Context, case: Case, commitment: Commitment) -> None:
+    # It broke at its due time, whenever the sweeper noticed.
+    commitment.state, commitment.closed_at = CommitmentState.BREACHED, commitment.due_at
+    commitment.reminded_at = commitment.reminded_at or ctx.now
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "promise_breached",
+        role=Role.SYSTEM,
+        actor_id=None,
+        kind=commitment.kind.value,
+    )
+    if commitment.owner_role is not Role.SUPPORT:
+        await desk.escalate(ctx, case, EscalationReason.BREACH, role=Role.SYSTEM)
+        return
+    # Support's own promise was missed: say so to the buyer, promise again, flag the topic.
+    renewed = await promises.promise(ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT)
+    renewed.replaces_id = commitment.id
+    await desk.show_topic(ctx, case, desk.BREACHED)
+    desk.to_desk(ctx, case, "support/breached", case=case, due=renewed.due_at)
+    ctx.to_buyer(case.buyer, "buyer/support_late", case=case, due=renewed.due_at, case_id=case.id)
