@@ -171,6 +171,10 @@ class Desk:
             assert case is not None, "no case was opened"
             return case
 
+    async def cases(self) -> list[Case]:
+        async with self.db.session() as session:
+            return list(await session.scalars(select(Case).order_by(Case.id)))
+
     async def refunds(self, number: str | None = None) -> list[Refund]:
         async with self.db.session() as session:
             query = select(Refund).order_by(Refund.id)

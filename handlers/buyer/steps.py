@@ -12,6 +12,7 @@ from bot.domain.enums import (
     CaseKind,
     CaseState,
     CommitmentKind,
+    EscalationReason,
     ItemCondition,
     OfferStatus,
     OrderStatus,
@@ -24,6 +25,7 @@ from bot.domain.offers import (
     CaseFacts,
     NoStandardOffer,
     StandardOffer,
+    over_escalation_threshold,
     return_window,
     standard_offer,
 )
@@ -44,6 +46,7 @@ from handlers.payloads import (
     ReturnSent,
 )
 from handlers.seller import cards
+from handlers.support import desk
 
 BUYER = Role.BUYER
 CLOSED = CaseState.CLOSED
@@ -384,8 +387,10 @@ def want_keyboard(case: Case, wants: tuple[Want, ...]) -> Keyboard:
 
 async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
     """The policy's offer: straight to the buyer when within the auto-approval limit, else to
-    the seller, with a promise to the buyer of when they will hear back."""
-    auto = standard.auto_approved
+    the seller, with a promise to the buyer of when they will hear back. An amount over the
+    escalation threshold, or a buyer with an unusual return history, goes to support instead."""
+    flag = await _support_first(ctx, case, standard)
+    auto = standard.auto_approved and flag is None
     offer = await offers.create(
         ctx.session,
         case,
@@ -421,8 +426,27 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
         state=CaseState.AWAITING_SELLER,
         offer=offer.id,
     )
+    if flag is not None:
+        await desk.escalate(ctx, case, flag, role=Role.POLICY)
+        return
     promise = await notify.ask_seller(ctx, case, offer)
     ctx.reply("buyer/waiting_for_seller", case=case, offer=offer, due=promise.due_at)
+
+
+async def _support_first(
+    ctx: Context, case: Case, standard: StandardOffer
+) -> EscalationReason | None:
+    policy = policy_of(ctx, case)
+    if standard.amount is not None and over_escalation_threshold(policy, standard.amount):
+        return EscalationReason.OVER_THRESHOLD
+    history = policy.escalation.return_history
+    if history is not None:
+        earlier = await cases.count_recent(
+            ctx.session, case.buyer_id, case.seller_id, since=ctx.now - history.period
+        )
+        if earlier - 1 >= history.cases:  # the cases before this one
+            return EscalationReason.RETURN_HISTORY
+    return None
 
 
 async def send_question(ctx: Context, case: Case, question: str) -> None:

@@ -159,3 +159,48 @@ async def test_only_support_members_may_act_on_the_desk(desk: Desk) -> None:
     ]
     assert (await desk.latest_case()).taken_by is None
     assert mallory.last.plain == "Sorry, that is not available to you."
+
+
+async def test_an_amount_over_the_threshold_goes_to_support(desk: Desk) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await describe_defect(desk, price="200000")  # 30% is 60,000 RUB; the threshold is 30,000
+    case = await desk.latest_case()
+    assert (case.state, case.escalation_reason) == (
+        CaseState.ESCALATED,
+        EscalationReason.OVER_THRESHOLD,
+    )
+    assert "handed your request to our support team" in anna.last.plain
+    assert "over the escalation threshold" in dora.last.plain
+    assert "over the escalation threshold" in (await desk.in_topic(case.id))[-1].plain
+
+
+async def test_a_buyer_with_an_unusual_return_history_goes_to_support(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    for _ in range(3):
+        order = await desk.order(items=[("Kettle", 1, "5000")], seller="bizco")
+        await open_flow(anna, "problem", order)
+        await anna.tap("reason", reason="price_error")
+        await anna.tap("want", want="keep")
+        await anna.send("100")
+    first, second, third = await desk.cases()
+    assert [c.state for c in (first, second)] == [CaseState.AWAITING_BUYER] * 2
+    assert (third.state, third.escalation_reason) == (
+        CaseState.ESCALATED,
+        EscalationReason.RETURN_HISTORY,
+    )
+
+
+async def test_support_is_reminded_and_a_missed_reply_is_owned_up_to(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    case_id = await escalated_by_anna(desk)
+    desk.later(hours=3)  # 75% of support's 4 hours
+    assert (await desk.sweep()).reminded == 1
+    assert (await desk.topic_name(case_id)).endswith("due soon")
+    assert "Due soon" in (await desk.in_topic(case_id))[-1].plain
+    desk.later(hours=1)
+    assert (await desk.sweep()).breached == 1
+    assert "has not answered you in the time we promised" in anna.last.plain
+    assert (await desk.topic_name(case_id)).endswith("reply overdue")
+    support = [p for p in await desk.commitments(case_id) if p.kind is CommitmentKind.SUPPORT_REPLY]
+    assert [p.state for p in support] == [CommitmentState.BREACHED, CommitmentState.OPEN]
+    assert support[1].replaces_id == support[0].id
