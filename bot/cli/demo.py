@@ -57,13 +57,12 @@ async def _summary(sandbox: Sandbox) -> None:
             )
         ).all()
         ledger = Table(title="Refund ledger", title_justify="left")
-        for column in ("#", "order", "case", "amount", "reason", "status", "approved", "executed"):
+        for column in ("#", "order", "amount", "reason", "status", "approved (UTC)", "sent (UTC)"):
             ledger.add_column(column)
         for refund, number in refunds:
             ledger.add_row(
                 str(refund.id),
                 number,
-                str(refund.case_id),
                 f"{refund.amount.amount} {refund.amount.currency}",
                 refund.reason.value,
                 refund.status.value,
@@ -95,4 +94,4 @@ async def _summary(sandbox: Sandbox) -> None:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return moment.strftime("%b %d %H:%M") if moment else "—"
