@@ -1,13 +1,12 @@
 """Messages one party's action sends to another: an offer to the buyer, a decision owed by the
-seller, an escalation. Buyer and seller handlers share them."""
+seller. Buyer, seller and support handlers share them."""
 
 from __future__ import annotations
 
-from bot.domain.enums import (
-    CommitmentKind,
-    OfferStatus,
-)
+from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Remedy, Role
+from bot.domain.money import Money
 from bot.engine.context import Context, button
+from bot.services import cases, offers
 from bot.storage.models import Case, Commitment, Offer
 from handlers import promises
 from handlers.payloads import BuyerOffer
@@ -45,3 +44,34 @@ async def ask_seller(
     card.template = template
     cards.show(ctx, case, card)
     return promise
+
+
+async def own_offer(
+    ctx: Context, case: Case, remedy: Remedy, amount: Money | None, *, role: Role, action: str
+) -> Offer:
+    """A person's offer (a seller's counter, support's proposal) in place of the standard one:
+    recorded, with its difference from the standard, and put before the buyer."""
+    new = await offers.create(
+        ctx.session,
+        case,
+        remedy=remedy,
+        amount=amount,
+        status=OfferStatus.OFFERED,
+        role=role,
+        actor_id=ctx.event.sender.id,
+        now=ctx.now,
+    )
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        action,
+        role=role,
+        actor_id=ctx.event.sender.id,
+        state=CaseState.AWAITING_BUYER,
+        offer=new.id,
+        remedy=remedy,
+        amount=amount or "",
+    )
+    offer_to_buyer(ctx, case, new)
+    return new

@@ -173,28 +173,6 @@ async def _decided(
 
 
 async def _counter(ctx: Context, case: Case, remedy: Remedy, amount: Money | None) -> Offer:
-    """The seller's own offer in place of the standard one; the difference is recorded."""
-    new = await offers.create(
-        ctx.session,
-        case,
-        remedy=remedy,
-        amount=amount,
-        status=OfferStatus.OFFERED,
-        role=Role.SELLER,
-        actor_id=ctx.event.sender.id,
-        now=ctx.now,
+    return await notify.own_offer(
+        ctx, case, remedy, amount, role=Role.SELLER, action="seller_countered"
     )
-    await cases.record(
-        ctx.session,
-        case,
-        ctx.now,
-        "seller_countered",
-        role=Role.SELLER,
-        actor_id=ctx.event.sender.id,
-        state=CaseState.AWAITING_BUYER,
-        offer=new.id,
-        remedy=remedy,
-        amount=amount or "",
-    )
-    notify.offer_to_buyer(ctx, case, new)
-    return new

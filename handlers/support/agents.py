@@ -138,27 +138,9 @@ async def offer(ctx: Context, args: str) -> None:
         return
     await _take(ctx, case, agent)
     await _replied(ctx, case)
-    new = await offers.create(
-        ctx.session,
-        case,
-        remedy=Remedy.REFUND,
-        amount=amount,
-        status=OfferStatus.OFFERED,
-        role=Role.SUPPORT,
-        actor_id=ctx.event.sender.id,
-        now=ctx.now,
+    await notify.own_offer(
+        ctx, case, Remedy.REFUND, amount, role=Role.SUPPORT, action="support_offer"
     )
-    await cases.record(
-        ctx.session,
-        case,
-        ctx.now,
-        "support_offer",
-        role=Role.SUPPORT,
-        actor_id=ctx.event.sender.id,
-        state=CaseState.AWAITING_BUYER,
-        amount=amount,
-    )
-    notify.offer_to_buyer(ctx, case, new)
     await desk.show_topic(ctx, case, desk.OFFERED)
     desk.to_desk(ctx, case, "support/done", case=case, action="offer", amount=amount, agent=agent)
 

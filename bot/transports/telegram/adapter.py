@@ -87,8 +87,61 @@ class TelegramAdapter(ABC, Generic[U]):
     def parse_update(self, data: dict[str, Any]) -> U: ...
 
     @abstractmethod
+    def content_type(self, message: Any) -> str:
+        """What kind of message this is ("sticker", "voice" ...), for a clear reply to it."""
+
     def read(self, update: U) -> MessageParts | None:
-        """The update's parts, or None for kinds of update the bot does not handle."""
+        """The update's parts, or None for kinds of update the bot does not handle. aiogram's
+        and PTB's types name the same Bot API fields alike, so one reading serves both."""
+        update_id: int = getattr(update, "update_id")  # noqa: B009 - a framework's Update
+        message = getattr(update, "message", None)
+        if message is not None:
+            return self._message_parts(update_id, message)
+        query = getattr(update, "callback_query", None)
+        if query is None or query.message is None:
+            return None
+        return MessageParts(
+            update_id=update_id,
+            chat_id=query.message.chat.id,
+            is_private=query.message.chat.type == "private",
+            thread_id=_thread(query.message),
+            user_id=query.from_user.id,
+            user_name=display_name(query.from_user.first_name, query.from_user.last_name),
+            language_code=query.from_user.language_code,
+            payload=query.data or "",
+            callback_id=query.id,
+        )
+
+    def _message_parts(self, update_id: int, message: Any) -> MessageParts | None:
+        user = message.from_user
+        if user is None:
+            return None  # a channel post or a service message: nobody to answer
+        image: FileRef | None = None
+        unsupported: str | None = None
+        if message.photo:
+            largest = message.photo[-1]
+            image = FileRef(largest.file_id, largest.file_unique_id, largest.file_size)
+        elif message.document is not None:
+            document = message.document
+            if image_document(document.mime_type):
+                image = FileRef(document.file_id, document.file_unique_id, document.file_size)
+            else:
+                unsupported = "document"
+        elif message.text is None:
+            unsupported = self.content_type(message)
+        return MessageParts(
+            update_id=update_id,
+            chat_id=message.chat.id,
+            is_private=message.chat.type == "private",
+            thread_id=_thread(message),
+            user_id=user.id,
+            user_name=display_name(user.first_name, user.last_name),
+            language_code=user.language_code,
+            text=message.text,
+            caption=message.caption,
+            image=image,
+            unsupported=unsupported,
+        )
 
     @abstractmethod
     async def download(self, file_id: str, destination: Path) -> None: ...
@@ -229,6 +282,11 @@ class TelegramAdapter(ABC, Generic[U]):
                 return None
             partial.replace(path)
         return Photo(image.file_id, image.file_unique_id, image.size, str(path))
+
+
+def _thread(message: Any) -> int | None:
+    """The forum topic a message is in (a button's message may be inaccessible: no topic)."""
+    return message.message_thread_id if getattr(message, "is_topic_message", False) else None
 
 
 def image_document(mime_type: str | None) -> bool:

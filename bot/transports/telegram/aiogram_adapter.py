@@ -27,7 +27,6 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InputMediaPhoto,
     LinkPreviewOptions,
-    Message,
     Update,
 )
 
@@ -35,12 +34,8 @@ from bot.delivery.transport import PermanentError, RetryAfterError, TemporaryErr
 from bot.transports.telegram.adapter import (
     ALLOWED_UPDATES,
     BotIdentity,
-    FileRef,
     HtmlRejectedError,
-    MessageParts,
     TelegramAdapter,
-    display_name,
-    image_document,
 )
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -70,24 +65,8 @@ class AiogramAdapter(TelegramAdapter[Update]):
     def parse_update(self, data: dict[str, Any]) -> Update:
         return Update.model_validate(data, context={"bot": self.bot})
 
-    def read(self, update: Update) -> MessageParts | None:
-        if update.message is not None:
-            return _message_parts(update.update_id, update.message)
-        query = update.callback_query
-        if query is None or query.message is None:
-            return None
-        message = query.message
-        return MessageParts(
-            update_id=update.update_id,
-            chat_id=message.chat.id,
-            is_private=message.chat.type == "private",
-            thread_id=message.message_thread_id if isinstance(message, Message) else None,
-            user_id=query.from_user.id,
-            user_name=display_name(query.from_user.first_name, query.from_user.last_name),
-            language_code=query.from_user.language_code,
-            payload=query.data or "",
-            callback_id=query.id,
-        )
+    def content_type(self, message: Any) -> str:
+        return str(message.content_type)
 
     async def download(self, file_id: str, destination: Path) -> None:
         file = await self.bot.get_file(file_id)
@@ -168,38 +147,6 @@ class AiogramAdapter(TelegramAdapter[Update]):
             scope=scope,
             language_code=language,
         )
-
-
-def _message_parts(update_id: int, message: Message) -> MessageParts | None:
-    user = message.from_user
-    if user is None:
-        return None  # a channel post or a service message: nobody to answer
-    image: FileRef | None = None
-    unsupported: str | None = None
-    if message.photo:
-        largest = message.photo[-1]
-        image = FileRef(largest.file_id, largest.file_unique_id, largest.file_size)
-    elif message.document is not None:
-        document = message.document
-        if image_document(document.mime_type):
-            image = FileRef(document.file_id, document.file_unique_id, document.file_size)
-        else:
-            unsupported = "document"
-    elif message.text is None:
-        unsupported = message.content_type
-    return MessageParts(
-        update_id=update_id,
-        chat_id=message.chat.id,
-        is_private=message.chat.type == "private",
-        thread_id=message.message_thread_id if message.is_topic_message else None,
-        user_id=user.id,
-        user_name=display_name(user.first_name, user.last_name),
-        language_code=user.language_code,
-        text=message.text,
-        caption=message.caption,
-        image=image,
-        unsupported=unsupported,
-    )
 
 
 @asynccontextmanager
