@@ -36,8 +36,10 @@ CHANNELS = "engine,aiogram-polling,aiogram-webhook,ptb-polling,ptb-webhook"
 # Without --full-matrix, each Telegram channel runs on one database (the engine channel runs on
 # both): every channel and every database is covered, in half the time.
 PAIRS = {
-    ("aiogram-polling", "sqlite"), ("ptb-webhook", "sqlite"),
-    ("aiogram-webhook", "postgresql"), ("ptb-polling", "postgresql"),
+    ("aiogram-polling", "sqlite"),
+    ("ptb-webhook", "sqlite"),
+    ("aiogram-webhook", "postgresql"),
+    ("ptb-polling", "postgresql"),
 }
 
 

@@ -124,10 +124,19 @@ async def test_command_menus_are_set_per_language_and_for_deciders(
     }
     ru = next(c for (scope, lang), c in server.commands.items() if lang == "ru")
     assert ru[0]["description"] == "Меню: проблемы, возвраты, отмены"
-    deciders = {scope: c for (scope, _), c in server.commands.items() if '"chat"' in scope}
-    assert len(deciders) == 4  # Dora, Dmitri (Acme), Li Wei (Lucky Dragon, in Chinese), Nina
-    li = next(c for scope, c in deciders.items() if "601" in scope)
+    chats = {scope: c for (scope, _), c in server.commands.items() if '"chat"' in scope}
+    assert len(chats) == 5  # Dora, Dmitri (Acme), Li Wei (in Chinese), Nina, the support group
+    li = next(c for scope, c in chats.items() if "601" in scope)
     assert li[-1] == {"command": "pending", "description": "等待您处理的决定"}
+    desk = next(c for scope, c in chats.items() if "-1001000000001" in scope)
+    assert [c["command"] for c in desk] == [
+        "queue",
+        "take",
+        "offer",
+        "refund",
+        "handback",
+        "resolve",
+    ]
 
 
 async def test_stopping_finishes_the_update_in_hand_and_flushes_the_outbox(

@@ -10,6 +10,7 @@ from bot.transports.telegram.adapter import TelegramAdapter
 
 BUYER_COMMANDS = ("start", "orders", "language", "cancel", "help")
 DECIDER_COMMANDS = (*BUYER_COMMANDS, "pending")
+SUPPORT_COMMANDS = ("queue", "take", "offer", "refund", "handback", "resolve")
 
 
 def describe(renderer: Renderer, locale: str, names: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -33,3 +34,6 @@ async def register_commands(
         commands = describe(renderer, seller.language, DECIDER_COMMANDS)
         for decider in seller.deciders:
             await adapter.set_commands(commands, language=None, chat_id=decider.telegram_id)
+    if shop.support.chat_id is not None:
+        desk = describe(renderer, shop.support.language, SUPPORT_COMMANDS)
+        await adapter.set_commands(desk, language=None, chat_id=shop.support.chat_id)
