@@ -231,7 +231,9 @@ async def run(
         if await importer.wait() != 0:
             raise RuntimeError("importing the benchmark's orders failed")
         command = [python, "-m", "bot", "run"]
-        if profile:  # py-spy's flame graph of the bot (peak RSS is then py-spy's)
+        if profile and profile.endswith(".prof"):  # cProfile's statistics of the bot
+            command = [python, "-m", "cProfile", "-o", profile, "-m", "bot", "run"]
+        elif profile:  # py-spy's flame graph of the bot (peak RSS is then py-spy's)
             raw = ["--format", "raw"] if profile.endswith(".txt") else []
             command = ["py-spy", "record", *raw, "--subprocesses", "-o", profile, "--", *command]
         results.append(await measure("returndesk", command, env, server, buyers))
@@ -244,7 +246,10 @@ def main() -> None:
     )
     parser.add_argument("--buyers", type=int, default=200)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--profile", help="write a py-spy flame graph (SVG) of ReturnDesk here")
+    parser.add_argument(
+        "--profile",
+        help="profile ReturnDesk: FILE.prof with cProfile, FILE.svg (or .txt) with py-spy",
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="returndesk-bench-") as folder:
         floor, desk = asyncio.run(
