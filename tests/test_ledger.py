@@ -15,6 +15,7 @@ from bot.engine.events import Incoming
 from bot.services import ledger
 from bot.storage.database import Database
 from bot.storage.models import Order, Refund
+from tests.conftest import START
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk, open_flow
 
@@ -29,17 +30,11 @@ async def approve(db: Database, order_id: int, amount: str, key: str) -> Money |
                 amount=Money.of(amount, "RUB"),
                 reason=Reason.DEFECT,
                 key=key,
-                now=_now(),
+                now=START,
             )
         except ledger.OverRefundError:
             return None
         return refund.amount
-
-
-def _now():  # type: ignore[no-untyped-def]
-    from tests.conftest import START
-
-    return START
 
 
 async def test_an_over_refund_is_refused_and_nothing_is_recorded(desk: Desk) -> None:
@@ -84,8 +79,8 @@ async def test_a_failed_refund_makes_its_amount_refundable_again(desk: Desk) -> 
     async with desk.db.session() as session, session.begin():
         row = await session.get(Refund, refund.id)
         assert row is not None
-        assert await ledger.mark_failed(session, row, _now(), "card expired")
-        assert not await ledger.mark_failed(session, row, _now(), "again")
+        assert await ledger.mark_failed(session, row, START, "card expired")
+        assert not await ledger.mark_failed(session, row, START, "again")
     assert await desk.refunded(order.number) == Money.zero("RUB")
     [refund] = await desk.refunds(order.number)
     assert refund.status is RefundStatus.FAILED

@@ -26,13 +26,20 @@ DRAFT_STATES = (
 
 async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     """The case row, locked until the update's transaction ends (a no-op lock on SQLite, whose
-    transactions are already serial)."""
-    return await session.scalar(
+    transactions are already serial). Locked once per transaction: a second call (an
+    interceptor, then the handler) takes the row this session already holds."""
+    locked: set[int] = session.info.setdefault("locked_cases", set())
+    if case_id in locked:
+        return await session.get(Case, case_id)
+    case = await session.scalar(
         select(Case)
         .where(Case.id == case_id)
         .with_for_update(of=Case)
         .execution_options(populate_existing=True)
     )
+    if case is not None:
+        locked.add(case_id)
+    return case
 
 
 async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
