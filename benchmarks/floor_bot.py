@@ -14,7 +14,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, insert
-from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.storage.database import Database
 
 metadata = MetaData()
 seen = Table(
@@ -29,19 +30,17 @@ NEXT = InlineKeyboardMarkup(
 
 
 async def main(api: str, token: str, database: str) -> None:
-    sqlite = database.startswith("sqlite")
-    # The same SQLite set-up ReturnDesk uses (WAL, patience with the one writer), for fairness.
-    engine = create_async_engine(database, connect_args={"timeout": 30} if sqlite else {})
-    async with engine.begin() as connection:
-        if sqlite:
-            await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    # ReturnDesk's own engine set-up (its SQLite driver, WAL, the writer's turn), for fairness:
+    # the floor differs in what it does with the database, not in how it talks to it.
+    db = Database(database)
+    async with db.engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
     bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
     dispatcher = Dispatcher()
 
     async def record(chat_id: int) -> None:
-        async with engine.begin() as connection:
-            await connection.execute(insert(seen).values(chat_id=chat_id))
+        async with db.transaction() as session:
+            await session.execute(insert(seen).values(chat_id=chat_id))
 
     @dispatcher.message()
     async def on_message(message: Message) -> None:
@@ -56,7 +55,7 @@ async def main(api: str, token: str, database: str) -> None:
         await bot.send_message(query.message.chat.id, "Next step.", reply_markup=NEXT)
 
     await dispatcher.start_polling(bot, handle_signals=True, polling_timeout=20)
-    await engine.dispose()
+    await db.dispose()
 
 
 if __name__ == "__main__":

@@ -28,9 +28,11 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     """The case row, locked until the update's transaction ends (a no-op lock on SQLite, whose
     transactions are already serial). Locked once per transaction: a second call (an
     interceptor, then the handler) takes the row this session already holds."""
-    locked: set[int] = session.info.setdefault("locked_cases", set())
+    # Held here, not only in the identity map: that map's references are weak, so a case an
+    # interceptor looked at could be gone (and read again) by the time the handler asks.
+    locked: dict[int, Case] = session.info.setdefault("locked_cases", {})
     if case_id in locked:
-        return await session.get(Case, case_id)
+        return locked[case_id]
     case = await session.scalar(
         select(Case)
         .where(Case.id == case_id)
@@ -38,7 +40,7 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
         .execution_options(populate_existing=True)
     )
     if case is not None:
-        locked.add(case_id)
+        locked[case_id] = case
     return case
 
 
@@ -86,7 +88,8 @@ async def record(
         if not state.is_open:
             case.closed_at = now
     case.updated_at = now
-    await session.flush()  # the case needs its id before its history can refer to it
+    if case.id is None:
+        await session.flush()  # a new case needs its id before its history can refer to it
     session.add(
         CaseEvent(
             case_id=case.id,

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.storage import sqlite_inline
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -29,8 +31,10 @@ class Database:
         self.schema = schema
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            # Thirty seconds of patience for the single writer; one-update transactions are short.
-            kwargs["connect_args"] = {"timeout": 30}
+            if self.url.database and self.url.database != ":memory:":
+                kwargs["async_creator"] = sqlite_inline.connector(self.url.database)
+            else:
+                kwargs["connect_args"] = {"timeout": sqlite_inline.BUSY_PATIENCE}
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10
@@ -98,7 +102,6 @@ def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
