@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -30,6 +30,7 @@ from bot.storage.models import Conversation, OutboxMessage, TranscriptEntry
 from bot.storage.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
+OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
 class Engine:
@@ -95,8 +96,9 @@ class Engine:
                 except Refusal as refusal:
                     raise _Refused(refusal, ctx.reader) from refusal
             if ctx.replies:
+                # The table, not the mapped class: a plain INSERT, without the ORM's bulk path.
                 await session.execute(
-                    insert(OutboxMessage), [_outbox_row(reply, ctx) for reply in ctx.replies]
+                    insert(OUTBOX), [_outbox_row(reply, ctx) for reply in ctx.replies]
                 )
             return Outcome(replies=ctx.replies, callback_answer=ctx.callback_answer, failed=failed)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.domain.enums import CaseKind, CaseState, Role
 from bot.storage.models import Case, CaseEvent, Evidence, Order
@@ -33,12 +34,15 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     locked: dict[int, Case] = session.info.setdefault("locked_cases", {})
     if case_id in locked:
         return locked[case_id]
-    case = await session.scalar(
+    # One statement: the case with its order, buyer and the order's items joined in.
+    rows = await session.scalars(
         select(Case)
         .where(Case.id == case_id)
+        .options(joinedload(Case.order).joinedload(Order.items))
         .with_for_update(of=Case)
         .execution_options(populate_existing=True)
     )
+    case = rows.unique().first()
     if case is not None:
         locked[case_id] = case
     return case

@@ -32,7 +32,9 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             if self.url.database and self.url.database != ":memory:":
-                kwargs["async_creator"] = sqlite_inline.connector(self.url.database)
+                kwargs["async_creator"] = sqlite_inline.connector(
+                    self.url.database, uri=self.url.query.get("uri") == "true"
+                )
             else:
                 kwargs["connect_args"] = {"timeout": sqlite_inline.BUSY_PATIENCE}
         else:
