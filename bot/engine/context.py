@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import SellerConfig, ShopConfig
+from bot.engine.chat_state import ChatState
 from bot.engine.events import Button, Incoming, Outgoing
 from bot.engine.payloads import Payload
 from bot.rendering import Reader, Renderer, locale_for
-from bot.storage.models import Buyer, Conversation
+from bot.storage.models import Buyer
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ class Context:
         now: datetime,
         renderer: Renderer,
         shop: ShopConfig,
-        conversation: Conversation,
+        conversation: ChatState,
         actor: Actor,
     ) -> None:
         self.event = event
@@ -187,4 +188,3 @@ class Context:
         self.conversation.case_id = case_id
         self.conversation.offer_id = offer_id
         self.conversation.data = data
-        self.conversation.updated_at = self.now

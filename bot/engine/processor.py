@@ -13,11 +13,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config.shop import ShopConfig
+from bot.engine import chat_state
+from bot.engine.chat_state import ChatState
 from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.events import Incoming, Outcome, Outgoing
@@ -26,7 +28,7 @@ from bot.rendering import Reader, Renderer
 from bot.services import audit
 from bot.services.parties import identify
 from bot.storage.database import Database
-from bot.storage.models import Conversation, OutboxMessage, TranscriptEntry
+from bot.storage.models import OutboxMessage, TranscriptEntry
 from bot.storage.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ class Engine:
     ) -> Outcome:
         async with self.db.transaction() as session:
             now = self.clock.now()
-            conversation = await _lock_conversation(session, event.chat_id, now)
+            conversation = await chat_state.lock(session, event.chat_id, now)
             if not await _claim(session, event, conversation, now):
                 return Outcome(duplicate=True)
             actor = await identify(session, self.shop, event.sender, system=event.system)
@@ -95,6 +97,7 @@ class Engine:
                     await self.router.dispatch(ctx)
                 except Refusal as refusal:
                     raise _Refused(refusal, ctx.reader) from refusal
+            await chat_state.save(session, conversation, now)
             if ctx.replies:
                 # The table, not the mapped class: a plain INSERT, without the ORM's bulk path.
                 await session.execute(
@@ -128,26 +131,8 @@ def _refuse(ctx: Context, refused: _Refused) -> None:
         ctx.reply(refusal.template, **refusal.variables)
 
 
-async def _lock_conversation(session: AsyncSession, chat_id: int, now: datetime) -> Conversation:
-    locked = (
-        select(Conversation)
-        .where(Conversation.chat_id == chat_id)
-        .with_for_update(of=Conversation)
-        .execution_options(populate_existing=True)
-    )
-    conversation = await session.scalar(locked)
-    if conversation is None:
-        # A chat's first update; two of them at once both insert-or-nothing, then one waits.
-        await insert_ignore(
-            session, Conversation, {"chat_id": chat_id, "data": {}, "updated_at": now}
-        )
-        conversation = await session.scalar(locked)
-    assert conversation is not None
-    return conversation
-
-
 async def _claim(
-    session: AsyncSession, event: Incoming, conversation: Conversation, now: datetime
+    session: AsyncSession, event: Incoming, conversation: ChatState, now: datetime
 ) -> bool:
     """Record the update in the transcript, unless its key is there already (a replay)."""
     text = event.text if event.text is not None else event.caption
