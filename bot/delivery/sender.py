@@ -13,6 +13,8 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import cast
 
@@ -30,6 +32,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.delivery.limits import RateLimiter
@@ -91,12 +94,22 @@ class Sender:
                 return total
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Deliver until `stop` is set, then deliver what is due and return."""
+        """Deliver until `stop` is set, then deliver what is due and return.
+
+        Each chat's claimed rows go out in a task of their own, and the next claim does not
+        wait for them: a chat held back by its limit (a busy group, 20 a minute) must not hold
+        back everyone else's replies. The claim skips the rows of a chat still in hand, since
+        its earlier rows are still being sent."""
+        in_hand: set[asyncio.Task[int]] = set()
         while not stop.is_set():
             # Cleared before looking, so a wake-up that comes while we look is not lost.
             self._wake.clear()
-            _, claimed = await self.deliver_due()
-            if claimed:
+            rows = await self._claim()
+            for messages in _by_chat(rows).values():
+                task = asyncio.create_task(self._deliver_chat(messages))
+                in_hand.add(task)
+                task.add_done_callback(self._chat_done(in_hand))
+            if rows:
                 continue
             stopping = asyncio.ensure_future(stop.wait())
             waking = asyncio.ensure_future(self._wake.wait())
@@ -105,23 +118,35 @@ class Sender:
             )
             for task in (stopping, waking):
                 task.cancel()
+        if in_hand:
+            await asyncio.gather(*in_hand)
         await self.drain()
 
+    def _chat_done(self, in_hand: set[asyncio.Task[int]]) -> Callable[[asyncio.Task[int]], None]:
+        def done(task: asyncio.Task[int]) -> None:
+            in_hand.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("delivering a chat's messages failed", exc_info=task.exception())
+            self.wake()  # the chat's next rows, and its delivered ones to record
+
+        return done
+
     async def deliver_due(self) -> tuple[int, int]:
+        """Claim what is due and deliver all of it (what `drain` and the tests step through)."""
         rows = await self._claim()
         if not rows:
             return 0, 0
-        by_chat: dict[int, list[Outbound]] = defaultdict(list)
-        for row in rows:
-            by_chat[row.chat_id].append(row)
-        results = await asyncio.gather(*(self._deliver_chat(chat) for chat in by_chat.values()))
-        await self._flush_sent()
+        chats = _by_chat(rows).values()
+        results = await asyncio.gather(*(self._deliver_chat(messages) for messages in chats))
+        # What was delivered is recorded by the next claim, which follows at once.
         return sum(results), len(rows)
 
     async def _claim(self) -> list[Outbound]:
-        """Take due rows for this sender with one statement (UPDATE ... RETURNING)."""
+        """Record the rows delivered since the last claim, and take due rows for this sender
+        (UPDATE ... RETURNING), in one transaction."""
         now = self.clock.now()
-        async with self.db.transaction() as session:
+        async with self._marks() as marks, self.db.transaction() as session:
+            await self._retire(session, marks)
             rows = (await session.execute(self._claiming, {"now": now, "until": now + LEASE})).all()
         return sorted((Outbound(*row) for row in rows), key=lambda message: message.id)
 
@@ -202,8 +227,24 @@ class Sender:
             await self._flush_sent()
 
     async def _flush_sent(self) -> None:
-        """The delivered rows leave the outbox for the transcript (two statements a batch)."""
+        if not self._unmarked:
+            return
+        async with self._marks() as marks, self.db.transaction() as session:
+            await self._retire(session, marks)
+
+    @asynccontextmanager
+    async def _marks(self) -> AsyncIterator[list[tuple[int, int]]]:
+        """The deliveries not yet recorded, taken for one transaction to record; given back
+        if it fails, so they are recorded later rather than sent again."""
         marks, self._unmarked = self._unmarked, []
+        try:
+            yield marks
+        except BaseException:
+            self._unmarked = marks + self._unmarked
+            raise
+
+    async def _retire(self, session: AsyncSession, marks: list[tuple[int, int]]) -> None:
+        """Delivered rows leave the outbox for the transcript (two statements)."""
         if not marks:
             return
         delivered = dict(marks)
@@ -232,9 +273,8 @@ class Sender:
                 case(delivered, value=OUTBOX.c.id),
             ).where(rows, OUTBOX.c.action.is_(None)),  # topic actions are not messages
         )
-        async with self.db.transaction() as session:
-            await session.execute(copy)
-            await session.execute(delete(OUTBOX).where(rows))
+        await session.execute(copy)
+        await session.execute(delete(OUTBOX).where(rows))
 
     async def _failed(self, row_id: int, error: str, attempts: int) -> None:
         """It can never be delivered; the row stays, marked, for a person to look at."""
@@ -273,6 +313,13 @@ class Sender:
                 .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
                 .values(status="pending", locked_until=None)
             )
+
+
+def _by_chat(rows: list[Outbound]) -> dict[int, list[Outbound]]:
+    by_chat: dict[int, list[Outbound]] = defaultdict(list)
+    for row in rows:
+        by_chat[row.chat_id].append(row)
+    return by_chat
 
 
 def _claim_statement(batch: int, *, skip_locked: bool) -> Update:

@@ -13,7 +13,7 @@ from bot.app import App
 from bot.config.settings import SenderSettings, TelegramSettings
 from bot.engine.events import Sender
 from bot.storage.models import OutboxMessage, TranscriptEntry
-from bot.testing.botapi import FakeBotAPI
+from bot.testing.botapi import FakeBotAPI, SentMessage
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
 from bot.transports.telegram.runner import TelegramRunner
 from bot.transports.telegram.service import make_adapter
@@ -194,6 +194,36 @@ async def test_the_default_limits_drain_a_backlog_without_a_single_429(
             await channel.settled()
         assert server.responses_429 == 0
         assert sum(len(server.messages_for(c)) for c in (101, 102, 103)) == 12
+
+
+async def test_a_chat_held_back_by_its_limit_holds_back_no_other_chat(
+    app: App, server: FakeBotAPI, tmp_path: Path
+) -> None:
+    """A busy chat (a decider's, a support group's) waits for its own limit; a buyer's reply
+    written meanwhile goes out at once, not after the busy chat's backlog."""
+    limits = SenderSettings(per_chat_per_second=4, global_per_second=100, group_per_minute=600)
+    busy, buyer = server.user(102, "Busy", "en"), server.user(101, "Buyer", "en")
+    backlog_in_hand = asyncio.Event()
+    replied: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def sent(message: SentMessage) -> None:
+        if message.chat_id == 102 and len(server.messages_for(102)) >= 2:
+            backlog_in_hand.set()  # the rest of the backlog is being sent
+        if message.chat_id == 101 and not replied.done():
+            replied.set_result(len(server.messages_for(102)))
+
+    server.on_sent.append(sent)
+    async with running_bot(
+        app, server, Mode("aiogram", webhook=False), media_dir=tmp_path, sender=limits
+    ):
+        for _ in range(6):
+            await server.push_update(server.text_update(busy, "/help"))
+        await asyncio.wait_for(backlog_in_hand.wait(), 10)
+        await server.push_update(server.text_update(buyer, "/start"))
+        busy_so_far = await asyncio.wait_for(replied, 10)
+        await TelegramChannel(app, server).settled()
+    assert busy_so_far < 6  # the buyer did not wait for the busy chat's backlog
+    assert len(server.messages_for(102)) == 6
 
 
 def _sender(user_id: int) -> Sender:
