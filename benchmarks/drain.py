@@ -54,14 +54,16 @@ async def run(replies: int, chats: int, folder: Path) -> None:
     url = f"sqlite+aiosqlite:///{folder / 'drain.db'}"
     await fill(url, replies, chats)
     sent: list[float] = []
+    seen: set[tuple[int, str | None]] = set()  # each reply's text is unique within its chat
     async with FakeBotAPI(
         enforce_limits=True,
         per_chat_per_second=PER_CHAT_CAP,
         global_per_second=GLOBAL_CAP,
     ) as server:
 
-        def record(_message: SentMessage) -> None:
+        def record(message: SentMessage) -> None:
             sent.append(time.monotonic())
+            seen.add((message.chat_id, message.text))
 
         server.on_sent.append(record)
         env = {
@@ -81,7 +83,7 @@ async def run(replies: int, chats: int, folder: Path) -> None:
             stderr=asyncio.subprocess.DEVNULL,
         )
         try:
-            while len(sent) < replies:
+            while len(seen) < replies:
                 if bot.returncode is not None:
                     raise RuntimeError("the bot stopped before the backlog was drained")
                 await asyncio.sleep(0.5)
@@ -94,7 +96,8 @@ async def run(replies: int, chats: int, folder: Path) -> None:
     print(f"{replies} replies to {chats} chats, Telegram's default limits on both sides")
     print(
         f"delivered in {seconds:.1f} s = {rate:.2f}/s, {rate / cap:.1%} of the {cap:.0f}/s cap; "
-        f"429 answers: {server.responses_429} (target: at least 95% of the cap, no 429)"
+        f"429 answers: {server.responses_429}; sent twice: {len(sent) - len(seen)} "
+        f"(target: at least 95% of the cap, no 429, nothing twice)"
     )
 
 

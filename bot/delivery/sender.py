@@ -26,6 +26,7 @@ from sqlalchemy import (
     case,
     delete,
     exists,
+    func,
     insert,
     literal,
     or_,
@@ -50,6 +51,10 @@ from bot.storage.types import UTCDateTime
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+# A claim takes at most this many rows of one chat, and the sender holds at most its batch of
+# rows at a time: both keep every claimed row's wait for its limits (1/s a chat, 20/min a group,
+# 30/s in all) far inside its lease, so no row is taken over while it is still in hand.
+PER_CHAT = 3
 BACKOFF_CAP = 30.0  # seconds between inline retries at most
 REQUEUE_AFTER = timedelta(minutes=1)  # when inline retries ran out
 SENT_FLUSH_ROWS = 50
@@ -100,14 +105,14 @@ class Sender:
         wait for them: a chat held back by its limit (a busy group, 20 a minute) must not hold
         back everyone else's replies. The claim skips the rows of a chat still in hand, since
         its earlier rows are still being sent."""
-        in_hand: set[asyncio.Task[int]] = set()
+        in_hand: dict[asyncio.Task[int], int] = {}  # a chat's delivery: how many rows
         while not stop.is_set():
             # Cleared before looking, so a wake-up that comes while we look is not lost.
             self._wake.clear()
-            rows = await self._claim()
+            rows = await self._claim() if sum(in_hand.values()) < self.batch else []
             for messages in _by_chat(rows).values():
                 task = asyncio.create_task(self._deliver_chat(messages))
-                in_hand.add(task)
+                in_hand[task] = len(messages)
                 task.add_done_callback(self._chat_done(in_hand))
             if rows:
                 continue
@@ -122,9 +127,11 @@ class Sender:
             await asyncio.gather(*in_hand)
         await self.drain()
 
-    def _chat_done(self, in_hand: set[asyncio.Task[int]]) -> Callable[[asyncio.Task[int]], None]:
+    def _chat_done(
+        self, in_hand: dict[asyncio.Task[int], int]
+    ) -> Callable[[asyncio.Task[int]], None]:
         def done(task: asyncio.Task[int]) -> None:
-            in_hand.discard(task)
+            in_hand.pop(task, None)
             if not task.cancelled() and task.exception() is not None:
                 log.error("delivering a chat's messages failed", exc_info=task.exception())
             self.wake()  # the chat's next rows, and its delivered ones to record
@@ -345,7 +352,23 @@ def _claim_statement(batch: int, *, skip_locked: bool) -> Update:
         and_(candidate.c.status == "pending", candidate.c.next_attempt_at <= now),
         and_(candidate.c.status == "sending", candidate.c.locked_until <= now),
     )
-    picked = select(candidate.c.id).where(due, ~blocked).order_by(candidate.c.id).limit(batch)
+    # Unless blocked, every earlier owed row of the chat is due too and claimed with this one.
+    ahead = (
+        select(func.count())
+        .where(
+            earlier.c.chat_id == candidate.c.chat_id,
+            earlier.c.id < candidate.c.id,
+            earlier.c.status.in_(("pending", "sending")),
+        )
+        .correlate(candidate)
+        .scalar_subquery()
+    )
+    picked = (
+        select(candidate.c.id)
+        .where(due, ~blocked, ahead < PER_CHAT)
+        .order_by(candidate.c.id)
+        .limit(batch)
+    )
     if skip_locked:  # PostgreSQL: several senders share the work
         picked = picked.with_for_update(skip_locked=True)
     return (
