@@ -334,13 +334,13 @@ def _claim_statement(batch: int, *, skip_locked: bool) -> Update:
     now = bindparam("now", type_=UTCDateTime())
     candidate = OUTBOX.alias("candidate")
     earlier = OUTBOX.alias("earlier")
+    ahead_in_chat = and_(earlier.c.chat_id == candidate.c.chat_id, earlier.c.id < candidate.c.id)
     # A row waits while an earlier row of its chat is held by a sender or waiting to be
     # retried, so each chat reads its messages in the order they were written.
     blocked = (
         exists()
         .where(
-            earlier.c.chat_id == candidate.c.chat_id,
-            earlier.c.id < candidate.c.id,
+            ahead_in_chat,
             or_(
                 and_(earlier.c.status == "sending", earlier.c.locked_until > now),
                 and_(earlier.c.status == "pending", earlier.c.next_attempt_at > now),
@@ -355,11 +355,7 @@ def _claim_statement(batch: int, *, skip_locked: bool) -> Update:
     # Unless blocked, every earlier owed row of the chat is due too and claimed with this one.
     ahead = (
         select(func.count())
-        .where(
-            earlier.c.chat_id == candidate.c.chat_id,
-            earlier.c.id < candidate.c.id,
-            earlier.c.status.in_(("pending", "sending")),
-        )
+        .where(ahead_in_chat, earlier.c.status.in_(("pending", "sending")))
         .correlate(candidate)
         .scalar_subquery()
     )

@@ -52,6 +52,10 @@ class ChatState:
     def changed(self) -> bool:
         return self._values() != self._stored
 
+    def stored(self) -> None:
+        """What the row now holds, to tell later changes by (a copy: `data` is mutable)."""
+        self._stored = copy.deepcopy(self._values())
+
 
 async def lock(session: AsyncSession, chat_id: int, now: datetime) -> ChatState:
     """The chat's state, its row locked until the update's transaction ends (created on the
@@ -64,7 +68,7 @@ async def lock(session: AsyncSession, chat_id: int, now: datetime) -> ChatState:
         row = (await session.execute(_LOCK, {"chat": chat_id})).first()
     assert row is not None
     state = ChatState(chat_id, *row)
-    state._stored = copy.deepcopy(state._values())
+    state.stored()
     return state
 
 
@@ -75,4 +79,4 @@ async def save(session: AsyncSession, state: ChatState, now: datetime) -> None:
     await session.flush()  # a case or offer it now points at must be a row first
     values = {f"new_{name}": value for name, value in zip(_COLUMNS, state._values(), strict=True)}
     await session.execute(_SAVE, {"chat": state.chat_id, "now": now, **values})
-    state._stored = copy.deepcopy(state._values())
+    state.stored()
