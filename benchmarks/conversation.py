@@ -45,6 +45,7 @@ class Result:
     latencies: list[float]
     peak_rss_mb: float
     cpu_seconds: float
+    api_calls: dict[str, int]  # Bot API calls the bot made while the buyers talked, by method
 
     @property
     def rate(self) -> float:
@@ -62,6 +63,13 @@ class Result:
             f"   peak RSS {self.peak_rss_mb:6.1f} MB"
             f"   CPU {self.cpu_seconds / self.updates * 1000:5.2f} ms/update"
         )
+
+    def calls_line(self) -> str:
+        per_update = ", ".join(
+            f"{method} {count / self.updates:.2f}"
+            for method, count in sorted(self.api_calls.items(), key=lambda item: -item[1])
+        )
+        return f"{'':14}API calls per update: {per_update}"
 
 
 class Buyers:
@@ -118,13 +126,16 @@ async def measure(
         people = Buyers(server)
         latencies: list[float] = []
         cpu_before = _cpu_seconds(process.pid)  # start-up (imports, migrations) left out
+        calls_before = server.calls.copy()
         started = time.monotonic()
         await asyncio.gather(*(people.converse(FIRST_BUYER + n, latencies) for n in range(buyers)))
         seconds = time.monotonic() - started
         peak = _peak_rss_mb(process.pid)
         cpu = _cpu_seconds(process.pid) - cpu_before
         server.on_sent.clear()
-        return Result(name, len(latencies), seconds, latencies, peak, cpu)
+        calls = dict(server.calls - calls_before)
+        calls.pop("getUpdates", None)  # long polling: how often depends on timing, not work
+        return Result(name, len(latencies), seconds, latencies, peak, cpu, calls)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)  # lets a profiler wrapping the bot write its report
@@ -271,8 +282,9 @@ def main() -> None:
         )
         ratios.append(ratio)
         print(f"round {number}")
-        print(floor.line())
-        print(desk.line())
+        for result in (floor, desk):
+            print(result.line())
+            print(result.calls_line())
         print(
             f"ReturnDesk / floor: throughput {ratio[0]:.2f}x, "
             f"p50 latency {ratio[1]:.2f}x, p99 latency {ratio[2]:.2f}x"

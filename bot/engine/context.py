@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,6 @@ from bot.engine.chat_state import ChatState
 from bot.engine.events import Button, Incoming, Outgoing
 from bot.engine.payloads import Payload
 from bot.rendering import Reader, Renderer, locale_for
-from bot.storage.models import Buyer
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +38,40 @@ def column(*buttons: ButtonSpec) -> Keyboard:
 
 
 @dataclass(slots=True)
+class BuyerProfile:
+    """The sender as a buyer: read on every update, so a plain value rather than an entity."""
+
+    telegram_id: int
+    name: str
+    language: str | None  # chosen with /language
+    language_code: str | None  # the Telegram client's
+    timezone: str
+
+
+class BuyerLike(Protocol):
+    """A buyer profile or a buyer row: where a buyer is written to, and in which language."""
+
+    @property
+    def telegram_id(self) -> int: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def language_code(self) -> str | None: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+@dataclass(slots=True)
 class Actor:
     """Who sent the update, computed once per update from the sender, never from a payload."""
 
-    buyer: Buyer
+    buyer: BuyerProfile
     seller_ids: frozenset[str]  # the sellers this person may decide for
     is_support: bool
     system: bool = False  # the bot itself (the sweeper), never a Telegram user
 
 
-def buyer_reader(buyer: Buyer) -> Reader:
+def buyer_reader(buyer: BuyerLike) -> Reader:
     return Reader(buyer.language or locale_for(buyer.language_code), buyer.timezone)
 
 
@@ -146,7 +169,7 @@ class Context:
             **variables,
         )
 
-    def to_buyer(self, buyer: Buyer, template: str, /, **kwargs: Any) -> None:
+    def to_buyer(self, buyer: BuyerLike, template: str, /, **kwargs: Any) -> None:
         self.send(buyer.telegram_id, buyer_reader(buyer), template, **kwargs)
 
     def to_deciders(self, seller_id: str, template: str, /, **kwargs: Any) -> None:

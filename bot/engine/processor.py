@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -27,6 +27,7 @@ from bot.engine.router import Router
 from bot.rendering import Reader, Renderer
 from bot.services import audit
 from bot.services.parties import identify
+from bot.storage.append import append
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, TranscriptEntry
 from bot.storage.upsert import insert_ignore
@@ -99,10 +100,7 @@ class Engine:
                     raise _Refused(refusal, ctx.reader) from refusal
             await chat_state.save(session, conversation, now)
             if ctx.replies:
-                # The table, not the mapped class: a plain INSERT, without the ORM's bulk path.
-                await session.execute(
-                    insert(OUTBOX), [_outbox_row(reply, ctx) for reply in ctx.replies]
-                )
+                await append(session, OUTBOX, [_outbox_row(reply, ctx) for reply in ctx.replies])
             return Outcome(replies=ctx.replies, callback_answer=ctx.callback_answer, failed=failed)
 
 

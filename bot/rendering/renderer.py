@@ -11,6 +11,8 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,10 @@ from bot.domain.money import Money
 
 LOCALES = ("en", "ru", "zh")
 DEFAULT_LOCALE = "en"
+# Labels whose variables are all values of these kinds depend on nothing else, so each is
+# rendered once; a label of an order or an offer (which change) is rendered every time.
+_VALUE_TYPES = (str, int, Decimal, Enum, Money)
+_LABEL_CACHE_SIZE = 4096
 
 
 def templates_root() -> Path:
@@ -144,14 +150,28 @@ class Renderer:
             clip=_clip,
         )
         self._label_modules: dict[Reader, Any] = {}
+        self._label_cache: dict[tuple[Any, ...], str] = {}
 
     def render(self, name: str, reader: Reader, /, **variables: Any) -> str:
-        """Render templates/<locale>/<name>.j2 as Telegram HTML."""
+        """Render templates/<locale>/<name>.j2 as Telegram HTML. The reader's labels.j2 comes
+        in as `l`, built once per reader: importing it in each template would run the whole
+        file again on every render."""
         template = self.env.get_template(f"{reader.locale}/{name}.j2")
-        return template.render(reader=reader, **variables).strip()
+        return template.render(reader=reader, l=self._labels(reader), **variables).strip()
 
     def label(self, name: str, reader: Reader, /, **variables: Any) -> str:
         """A button label: a macro of templates/<locale>/labels.j2, as plain text."""
+        if not all(isinstance(value, _VALUE_TYPES) for value in variables.values()):
+            return self._label(name, reader, variables)
+        key = (name, reader, *sorted(variables.items()))
+        label = self._label_cache.get(key)
+        if label is None:
+            if len(self._label_cache) >= _LABEL_CACHE_SIZE:
+                self._label_cache.clear()
+            label = self._label_cache[key] = self._label(name, reader, variables)
+        return label
+
+    def _label(self, name: str, reader: Reader, variables: dict[str, Any]) -> str:
         macro = getattr(self._labels(reader), name)
         rendered: Markup = macro(**variables)
         return rendered.striptags().strip()

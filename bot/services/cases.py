@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.domain.enums import CaseKind, CaseState, Role
-from bot.storage.models import Case, CaseEvent, Evidence, Order
+from bot.engine.events import Photo
+from bot.storage.append import append
+from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Order
+
+CASE_EVENTS = cast(Table, CaseEvent.__table__)
+EVIDENCE = cast(Table, Evidence.__table__)
+_EVIDENCE = select(EVIDENCE).where(EVIDENCE.c.case_id == bindparam("case")).order_by(EVIDENCE.c.id)
 
 # States in which the buyer is still describing the case: a new request may replace it.
 DRAFT_STATES = (
@@ -57,13 +64,15 @@ async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
     )
 
 
-def open_case(
+async def open_case(
     session: AsyncSession, order: Order, kind: CaseKind, state: CaseState, now: datetime
 ) -> Case:
     assert order.buyer_id is not None
+    # Loaded now: messages about the case name its buyer, and a new case has no row to join.
+    buyer = await session.get(Buyer, order.buyer_id)
     case = Case(
         order=order,
-        buyer_id=order.buyer_id,
+        buyer=buyer,
         seller_id=order.seller_id,
         kind=kind,
         state=state,
@@ -94,23 +103,43 @@ async def record(
     case.updated_at = now
     if case.id is None:
         await session.flush()  # a new case needs its id before its history can refer to it
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            actor_role=role,
-            actor_id=actor_id,
-            action=action,
-            detail={k: str(v) if not isinstance(v, int | bool) else v for k, v in detail.items()},
-        )
+    await append(
+        session,
+        CASE_EVENTS,
+        {
+            "case_id": case.id,
+            "at": now,
+            "actor_role": role,
+            "actor_id": actor_id,
+            "action": action,
+            "detail": {k: v if isinstance(v, int | bool) else str(v) for k, v in detail.items()},
+        },
     )
 
 
-async def evidence_of(session: AsyncSession, case_id: int) -> list[Evidence]:
-    rows = await session.scalars(
-        select(Evidence).where(Evidence.case_id == case_id).order_by(Evidence.id)
+async def add_evidence(
+    session: AsyncSession, case_id: int, photo: Photo, caption: str | None, now: datetime
+) -> None:
+    await append(
+        session,
+        EVIDENCE,
+        {
+            "case_id": case_id,
+            "file_id": photo.file_id,
+            "file_unique_id": photo.file_unique_id,
+            "size": photo.size,
+            "stored_path": photo.stored_path,
+            "caption": caption,
+            "created_at": now,
+        },
     )
-    return list(rows)
+
+
+async def evidence_of(session: AsyncSession, case_id: int) -> Sequence[Row[Any]]:
+    """The case's photos, oldest first, as rows with Evidence's columns. Read where they are
+    written (add_evidence): on the connection, without flushing the session's changes first."""
+    connection = await session.connection()
+    return (await connection.execute(_EVIDENCE, {"case": case_id})).all()
 
 
 async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import Reason, RefundStatus
 from bot.domain.money import Money
 from bot.storage.models import Order, Refund
+
+_LOCK = select(Order.refunded_minor).where(Order.id == bindparam("id")).with_for_update()
 
 
 class OverRefundError(Exception):
@@ -25,14 +28,15 @@ class OverRefundError(Exception):
 
 
 async def lock_order(session: AsyncSession, order_id: int) -> Order:
-    order = await session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update(of=Order)
-        .execution_options(populate_existing=True)
-    )
+    """The order, its row locked and its refunded total read after the lock: a refund on
+    another case of the same order may have been committed since the order was loaded."""
+    order = await session.get(Order, order_id)  # usually in hand already, with its case
     if order is None:
         raise LookupError(f"order {order_id}")
+    refunded = await session.scalar(_LOCK, {"id": order_id})
+    # Set as loaded, not as a change: it is what the row holds (pending changes were flushed
+    # before the read).
+    set_committed_value(order, "refunded_minor", refunded)
     return order
 
 

@@ -4,14 +4,19 @@ declined, when and why. A deviation from the policy's standard is recorded as on
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import OfferStatus, Remedy, Role
 from bot.domain.money import Money
 from bot.domain.offers import StandardOffer
+from bot.storage.append import append
 from bot.storage.models import Case, Decision, Offer
+
+DECISIONS = cast(Table, Decision.__table__)
 
 
 async def create(
@@ -94,25 +99,34 @@ async def decide(
 ) -> bool:
     """Move the offer from `expected` to `status`. Only one decision wins: the update is
     conditional on the status, so a second decider's tap finds it changed and gets False."""
+    values = {
+        "status": status,
+        "decided_at": now,
+        "decided_by_id": actor_id,
+        "decided_by_name": actor_name,
+    }
     result = await session.execute(
         update(Offer)
         .where(Offer.id == offer.id, Offer.status == expected)
-        .values(status=status, decided_at=now, decided_by_id=actor_id, decided_by_name=actor_name)
+        .values(values)
         .execution_options(synchronize_session=False)
     )
     if not getattr(result, "rowcount", 0):
-        await session.refresh(offer)
+        await session.refresh(offer)  # someone else decided first: show what they did
         return False
-    await session.refresh(offer)
-    session.add(
-        Decision(
-            offer_id=offer.id,
-            actor_role=role,
-            actor_id=actor_id,
-            action=action,
-            amount_minor=amount.minor if amount else None,
-            note=note,
-            at=now,
-        )
+    for name, value in values.items():  # what the row now holds, without reading it back
+        set_committed_value(offer, name, value)
+    await append(
+        session,
+        DECISIONS,
+        {
+            "offer_id": offer.id,
+            "actor_role": role,
+            "actor_id": actor_id,
+            "action": action,
+            "amount_minor": amount.minor if amount else None,
+            "note": note,
+            "at": now,
+        },
     )
     return True

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import ShopConfig
-from bot.engine.context import Actor
+from bot.engine.context import Actor, BuyerProfile
 from bot.engine.events import Sender
 from bot.storage.models import Buyer, Decider, Seller, SupportMember
 from bot.storage.upsert import insert_ignore
+
+BUYERS = cast(Table, Buyer.__table__)
+# Every update reads its sender's row: built once, read as plain values (see BuyerProfile).
+_READ = select(BUYERS.c.name, BUYERS.c.language, BUYERS.c.language_code, BUYERS.c.timezone).where(
+    BUYERS.c.telegram_id == bindparam("id")
+)
 
 
 async def identify(
     session: AsyncSession, shop: ShopConfig, sender: Sender, *, system: bool = False
 ) -> Actor:
     if system:
-        # Nobody to look up; a buyer row in memory only, so readers have a default.
-        return Actor(Buyer(telegram_id=0, name="", timezone="UTC"), frozenset(), False, True)
+        # Nobody to look up; a profile in memory only, so readers have a default.
+        return Actor(BuyerProfile(0, "", None, None, "UTC"), frozenset(), False, True)
     buyer = await ensure_buyer(session, sender)
     seller_ids = frozenset(
         seller.id
@@ -28,32 +36,46 @@ async def identify(
     return Actor(buyer=buyer, seller_ids=seller_ids, is_support=is_support)
 
 
-async def ensure_buyer(session: AsyncSession, sender: Sender) -> Buyer:
-    buyer = await session.get(Buyer, sender.id)
-    if buyer is None:
-        buyer = await _insert_buyer(session, sender)
-    if sender.name and buyer.name != sender.name[:200]:
-        buyer.name = sender.name[:200]
-    if sender.language_code and buyer.language_code != sender.language_code:
-        buyer.language_code = sender.language_code
-    return buyer
+async def ensure_buyer(session: AsyncSession, sender: Sender) -> BuyerProfile:
+    """The sender's buyer row (created on their first update), with the name and language
+    code their Telegram client sends now."""
+    row = (await session.execute(_READ, {"id": sender.id})).first()
+    if row is None:
+        # Insert-or-nothing: the same person's first updates may arrive in two chats at once.
+        await insert_ignore(
+            session,
+            Buyer,
+            {
+                "telegram_id": sender.id,
+                "name": sender.name[:200],
+                "language_code": sender.language_code,
+                "timezone": "UTC",
+            },
+        )
+        row = (await session.execute(_READ, {"id": sender.id})).one()
+    profile = BuyerProfile(sender.id, *row)
+    changes: dict[str, Any] = {}
+    if sender.name and profile.name != sender.name[:200]:
+        changes["name"] = profile.name = sender.name[:200]
+    if sender.language_code and profile.language_code != sender.language_code:
+        changes["language_code"] = profile.language_code = sender.language_code
+    if changes:
+        await _update(session, profile.telegram_id, changes)
+    return profile
 
 
-async def _insert_buyer(session: AsyncSession, sender: Sender) -> Buyer:
-    # Insert-or-nothing: the same person's first updates may arrive in two chats at once.
-    await insert_ignore(
-        session,
-        Buyer,
-        {
-            "telegram_id": sender.id,
-            "name": sender.name[:200],
-            "language_code": sender.language_code,
-            "timezone": "UTC",
-        },
+async def set_language(session: AsyncSession, buyer: BuyerProfile, language: str) -> None:
+    """The buyer's choice with /language, which wins over their client's language code."""
+    buyer.language = language
+    await _update(session, buyer.telegram_id, {"language": language})
+
+
+async def _update(session: AsyncSession, telegram_id: int, values: dict[str, Any]) -> None:
+    # Through the ORM's bulk path, so a Buyer entity this session holds is updated too.
+    await session.execute(
+        update(Buyer).where(Buyer.telegram_id == telegram_id).values(values),
+        execution_options={"synchronize_session": "evaluate"},
     )
-    buyer = await session.get(Buyer, sender.id)
-    assert buyer is not None
-    return buyer
 
 
 async def sync_shop(session: AsyncSession, shop: ShopConfig) -> None:

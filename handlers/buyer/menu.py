@@ -6,7 +6,7 @@ from bot.engine.context import Context, button, buyer_reader
 from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.rendering import LOCALES
-from bot.services import orders
+from bot.services import orders, parties
 from handlers.buyer.common import menu_keyboard, show_menu
 from handlers.buyer.orders import ask_order, open_order
 from handlers.buyer.person import person
@@ -54,7 +54,7 @@ async def choose_language(ctx: Context, _args: str) -> None:
 async def set_language(ctx: Context, data: Language) -> None:
     if data.code not in LOCALES:
         raise Stale()
-    ctx.actor.buyer.language = data.code
+    await parties.set_language(ctx.session, ctx.actor.buyer, data.code)
     ctx.reader = buyer_reader(ctx.actor.buyer)
     ctx.answer("buyer/language_set")
     show_menu(ctx, "buyer/language_set")

@@ -99,7 +99,9 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
         case "cancel":
             await steps.start_cancel(ctx, order)
         case "person":
-            case = cases.open_case(ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now)
+            case = await cases.open_case(
+                ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now
+            )
             await cases.record(
                 ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.sender.id
             )

@@ -9,7 +9,7 @@ from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.services import cases, commitments, offers
-from bot.storage.models import Case, Evidence
+from bot.storage.models import Case
 from handlers.buyer.common import owned_case, show_menu
 from handlers.buyer.steps import BUYER, CASE, advance, reasons_for, resume, send_question
 from handlers.payloads import (
@@ -130,17 +130,7 @@ async def photo(ctx: Context) -> None:
         if sent.file_unique_id in known or len(known) >= MAX_PHOTOS:
             continue
         known.add(sent.file_unique_id)
-        ctx.session.add(
-            Evidence(
-                case_id=case.id,
-                file_id=sent.file_id,
-                file_unique_id=sent.file_unique_id,
-                size=sent.size,
-                stored_path=sent.stored_path,
-                caption=ctx.event.caption,
-                created_at=ctx.now,
-            )
-        )
+        await cases.add_evidence(ctx.session, case.id, sent, ctx.event.caption, ctx.now)
     await advance(ctx, case)
 
 

@@ -102,7 +102,7 @@ async def start_problem(ctx: Context, order: Order) -> None:
             else (),
         )
         return
-    case = cases.open_case(ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now)
+    case = await cases.open_case(ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now)
     await cases.record(
         ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
     )
@@ -122,7 +122,7 @@ async def start_cancel(ctx: Context, order: Order) -> None:
             buttons=column(button("menu_return", PickOrder(flow="return", order_id=order.id))),
         )
         return
-    case = cases.open_case(ctx.session, order, CaseKind.CANCEL, CaseState.REASON, ctx.now)
+    case = await cases.open_case(ctx.session, order, CaseKind.CANCEL, CaseState.REASON, ctx.now)
     await cases.record(
         ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
     )
@@ -145,7 +145,7 @@ async def start_return(ctx: Context, order: Order) -> None:
             buttons=column(button("menu_problem", PickOrder(flow="problem", order_id=order.id))),
         )
         return
-    case = cases.open_case(ctx.session, order, CaseKind.RETURN, CaseState.REASON, ctx.now)
+    case = await cases.open_case(ctx.session, order, CaseKind.RETURN, CaseState.REASON, ctx.now)
     await cases.record(
         ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
     )
