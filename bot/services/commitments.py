@@ -52,12 +52,18 @@ async def promise(
 async def open_commitments(
     session: AsyncSession, case_id: int, kinds: Iterable[CommitmentKind] | None = None
 ) -> list[Commitment]:
-    query = select(Commitment).where(
-        Commitment.case_id == case_id, Commitment.state == CommitmentState.OPEN
+    # Without flushing the session first: promises are flushed as they are made (`promise`)
+    # and only ever leave the open state, so the rows read here are all there is, and one this
+    # transaction closed but has not flushed yet is told by its state in memory.
+    query = (
+        select(Commitment)
+        .where(Commitment.case_id == case_id, Commitment.state == CommitmentState.OPEN)
+        .execution_options(autoflush=False)
     )
     if kinds is not None:
         query = query.where(Commitment.kind.in_(list(kinds)))
-    return list(await session.scalars(query.order_by(Commitment.id)))
+    rows = await session.scalars(query.order_by(Commitment.id))
+    return [commitment for commitment in rows if commitment.state is CommitmentState.OPEN]
 
 
 async def close(

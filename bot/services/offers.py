@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -17,6 +17,13 @@ from bot.storage.append import append
 from bot.storage.models import Case, Decision, Offer
 
 DECISIONS = cast(Table, Decision.__table__)
+# Every offer is flushed as it is created (below), so counting needs no flush of the session's
+# other changes first; the case's, say, go with the new offer's flush.
+_ROUNDS = (
+    select(func.count())
+    .where(Offer.case_id == bindparam("case"))
+    .execution_options(autoflush=False)
+)
 
 
 async def create(
@@ -43,7 +50,7 @@ async def create(
     else:
         standard_remedy = standard.remedy
         standard_minor = standard.amount.minor if standard.amount else None
-    rounds = await session.scalar(select(func.count()).where(Offer.case_id == case.id))
+    rounds = await session.scalar(_ROUNDS, {"case": case.id})
     amount_minor = amount.minor if amount else None
     deviation = standard_remedy is not None and (
         remedy != standard_remedy or amount_minor != standard_minor
