@@ -10,13 +10,18 @@ from typing import Any
 
 from sqlalchemy import Insert, Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+Rows = dict[str, Any] | list[dict[str, Any]]
 
 
-async def append(
-    session: AsyncSession, table: Table, rows: dict[str, Any] | list[dict[str, Any]]
-) -> None:
-    connection = await session.connection()
-    await connection.execute(_insert(table), rows)
+async def append(session: AsyncSession, table: Table, rows: Rows) -> None:
+    # One hop into SQLAlchemy's synchronous side instead of two (connection, then execute).
+    await session.run_sync(_append, _insert(table), rows)
+
+
+def _append(session: Session, statement: Insert, rows: Rows) -> None:
+    session.connection().execute(statement, rows)
 
 
 @cache
