@@ -71,7 +71,7 @@ def instrument() -> None:
     _timed(processor, "identify", "identify the sender")
     _timed(Router, "dispatch", "run the handler")
     _timed(cases, "lock_case", "  lock the case with its order")
-    _timed(cases, "evidence_of", "  read the case's photos (with autoflush)")
+    _timed(cases, "evidence_of", "  read the case's photos")
     _timed(Renderer, "render", "  render templates")
     _timed(Renderer, "label", "  render button labels")
     _timed(Session, "_flush", "ORM flushes, wherever they happen")

@@ -18,6 +18,23 @@ from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Order
 CASE_EVENTS = cast(Table, CaseEvent.__table__)
 EVIDENCE = cast(Table, Evidence.__table__)
 _EVIDENCE = select(EVIDENCE).where(EVIDENCE.c.case_id == bindparam("case")).order_by(EVIDENCE.c.id)
+_OPEN_CASE_OF = (
+    select(Case)
+    .where(
+        Case.order_id == bindparam("order"),
+        Case.state.not_in([CaseState.RESOLVED, CaseState.CLOSED]),
+    )
+    .order_by(Case.id.desc())
+    .limit(1)
+)
+# Built once: the case with its order, buyer and the order's items joined in, one statement.
+_LOCK_CASE = (
+    select(Case)
+    .where(Case.id == bindparam("case"))
+    .options(joinedload(Case.order).joinedload(Order.items))
+    .with_for_update(of=Case)
+    .execution_options(populate_existing=True)
+)
 
 # States in which the buyer is still describing the case: a new request may replace it.
 DRAFT_STATES = (
@@ -41,14 +58,7 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     locked: dict[int, Case] = session.info.setdefault("locked_cases", {})
     if case_id in locked:
         return locked[case_id]
-    # One statement: the case with its order, buyer and the order's items joined in.
-    rows = await session.scalars(
-        select(Case)
-        .where(Case.id == case_id)
-        .options(joinedload(Case.order).joinedload(Order.items))
-        .with_for_update(of=Case)
-        .execution_options(populate_existing=True)
-    )
+    rows = await session.scalars(_LOCK_CASE, {"case": case_id})
     case = rows.unique().first()
     if case is not None:
         locked[case_id] = case
@@ -56,12 +66,7 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
 
 
 async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
-    return await session.scalar(
-        select(Case)
-        .where(Case.order_id == order_id, Case.state.not_in([CaseState.RESOLVED, CaseState.CLOSED]))
-        .order_by(Case.id.desc())
-        .limit(1)
-    )
+    return await session.scalar(_OPEN_CASE_OF, {"order": order_id})
 
 
 async def open_case(

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deadlines.calendar import Calendar, Target
 from bot.domain.enums import CommitmentKind, CommitmentState, Role
 from bot.storage.models import Case, Commitment
+
+_OPEN = (
+    select(Commitment)
+    .where(Commitment.case_id == bindparam("case"), Commitment.state == CommitmentState.OPEN)
+    .order_by(Commitment.id)
+    .execution_options(autoflush=False)
+)
+_OPEN_OF_KINDS = _OPEN.where(Commitment.kind.in_(bindparam("kinds", expanding=True)))
 
 
 async def promise(
@@ -55,14 +63,10 @@ async def open_commitments(
     # Without flushing the session first: promises are flushed as they are made (`promise`)
     # and only ever leave the open state, so the rows read here are all there is, and one this
     # transaction closed but has not flushed yet is told by its state in memory.
-    query = (
-        select(Commitment)
-        .where(Commitment.case_id == case_id, Commitment.state == CommitmentState.OPEN)
-        .execution_options(autoflush=False)
-    )
-    if kinds is not None:
-        query = query.where(Commitment.kind.in_(list(kinds)))
-    rows = await session.scalars(query.order_by(Commitment.id))
+    if kinds is None:
+        rows = await session.scalars(_OPEN, {"case": case_id})
+    else:
+        rows = await session.scalars(_OPEN_OF_KINDS, {"case": case_id, "kinds": list(kinds)})
     return [commitment for commitment in rows if commitment.state is CommitmentState.OPEN]
 
 

@@ -18,6 +18,7 @@ from bot.domain.money import Money
 from bot.storage.models import Order, Refund
 
 _LOCK = select(Order.refunded_minor).where(Order.id == bindparam("id")).with_for_update()
+_BY_KEY = select(Refund).where(Refund.idempotency_key == bindparam("key"))
 
 
 class OverRefundError(Exception):
@@ -54,7 +55,7 @@ async def approve_refund(
 ) -> Refund:
     """Record an approved refund, or return the one already recorded under `key`."""
     order = await lock_order(session, order_id)
-    existing = await session.scalar(select(Refund).where(Refund.idempotency_key == key))
+    existing = await session.scalar(_BY_KEY, {"key": key})
     if existing is not None:
         return existing
     if amount.currency != order.currency:

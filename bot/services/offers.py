@@ -19,6 +19,24 @@ from bot.storage.models import Case, Decision, Offer
 DECISIONS = cast(Table, Decision.__table__)
 # Every offer is flushed as it is created (below), so counting needs no flush of the session's
 # other changes first; the case's, say, go with the new offer's flush.
+# The statements an offer's round trip makes on every decision, built once.
+_LOCK = (
+    select(Offer)
+    .where(Offer.id == bindparam("offer"))
+    .with_for_update(of=Offer)
+    .execution_options(populate_existing=True)
+)
+_DECIDE = (
+    update(Offer)
+    .where(Offer.id == bindparam("offer"), Offer.status == bindparam("expected"))
+    .values(
+        status=bindparam("new_status"),
+        decided_at=bindparam("new_decided_at"),
+        decided_by_id=bindparam("new_decided_by_id"),
+        decided_by_name=bindparam("new_decided_by_name"),
+    )
+    .execution_options(synchronize_session=False)
+)
 _ROUNDS = (
     select(func.count())
     .where(Offer.case_id == bindparam("case"))
@@ -76,12 +94,7 @@ async def create(
 
 
 async def lock(session: AsyncSession, offer_id: int) -> Offer | None:
-    return await session.scalar(
-        select(Offer)
-        .where(Offer.id == offer_id)
-        .with_for_update(of=Offer)
-        .execution_options(populate_existing=True)
-    )
+    return await session.scalar(_LOCK, {"offer": offer_id})
 
 
 async def current(session: AsyncSession, case_id: int) -> Offer | None:
@@ -113,10 +126,8 @@ async def decide(
         "decided_by_name": actor_name,
     }
     result = await session.execute(
-        update(Offer)
-        .where(Offer.id == offer.id, Offer.status == expected)
-        .values(values)
-        .execution_options(synchronize_session=False)
+        _DECIDE,
+        {"offer": offer.id, "expected": expected} | {f"new_{k}": v for k, v in values.items()},
     )
     if not getattr(result, "rowcount", 0):
         await session.refresh(offer)  # someone else decided first: show what they did

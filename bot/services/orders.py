@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import Order
 
 RECENT_ORDERS = 8
+_RECENT = (
+    select(Order)
+    .where(Order.buyer_id == bindparam("buyer"))
+    .order_by(Order.placed_at.desc(), Order.id.desc())
+    .limit(RECENT_ORDERS)
+)
 
 
 async def buyer_orders(session: AsyncSession, buyer_id: int) -> list[Order]:
-    rows = await session.scalars(
-        select(Order)
-        .where(Order.buyer_id == buyer_id)
-        .order_by(Order.placed_at.desc(), Order.id.desc())
-        .limit(RECENT_ORDERS)
-    )
-    return list(rows.unique())
+    return list((await session.scalars(_RECENT, {"buyer": buyer_id})).unique())
 
 
 async def buyer_order(session: AsyncSession, buyer_id: int, order_id: int) -> Order | None:
