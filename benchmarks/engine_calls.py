@@ -11,18 +11,15 @@ of a coroutine.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import cProfile
 import json
 import pstats
-import tempfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.conversation import FIRST_BUYER, STEPS, database_url, orders_for
-from benchmarks.engine_phases import converse
+from benchmarks.conversation import FIRST_BUYER, STEPS, orders_for
+from benchmarks.engine_phases import converse, run_engine
 from bot.app import build_app
 from bot.clock import FakeClock
 from bot.engine.events import Incoming, Outcome
@@ -60,15 +57,7 @@ async def run(buyers: int, url: str, folder: Path) -> Counter[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--buyers", type=int, default=20)
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="returndesk-calls-") as folder:
-        url = database_url(options.database, Path(folder), "calls")
-        calls = asyncio.run(run(options.buyers, url, Path(folder)))
+    options, calls = run_engine(__doc__ or "", 20, run)
     print(f"{options.buyers} conversations, {options.database}: Python calls per update")
     for number, name in enumerate(STEPS):
         print(f"  step {number + 1} ({name:<7}) {calls[number] / options.buyers:8.0f}")

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from bot.services import cases
 from bot.services.importer import import_orders
 
 spent: Counter[str] = Counter()
+T = TypeVar("T")
 
 
 def _timed(owner: Any, name: str, phase: str) -> None:
@@ -114,16 +115,24 @@ async def run(buyers: int, url: str, folder: Path) -> float:
     return total
 
 
-def main() -> None:
+def run_engine(
+    description: str, buyers: int, run: Callable[[int, str, Path], Awaitable[T]]
+) -> tuple[argparse.Namespace, T]:
+    """The command line of an engine-only benchmark: how many buyers, which database (fresh, in
+    a folder of its own), and what `run` measured there."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--buyers", type=int, default=100)
+    parser.add_argument("--buyers", type=int, default=buyers)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="returndesk-phases-") as folder:
-        url = database_url(options.database, Path(folder), "phases")
-        total = asyncio.run(run(options.buyers, url, Path(folder)))
+    with tempfile.TemporaryDirectory(prefix="returndesk-engine-") as folder:
+        url = database_url(options.database, Path(folder), "engine")
+        return options, asyncio.run(run(options.buyers, url, Path(folder)))
+
+
+def main() -> None:
+    options, total = run_engine(__doc__ or "", 100, run)
     updates = options.buyers * 8
     print(f"{updates} updates, {options.database}, one at a time, engine only")
     print(f"{'all of Engine.process':<44} {total / updates * 1000:5.2f} ms CPU/update")
