@@ -17,7 +17,7 @@ import json
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,7 +116,7 @@ async def run(buyers: int, url: str, folder: Path) -> float:
 
 
 def run_engine(
-    description: str, buyers: int, run: Callable[[int, str, Path], Awaitable[T]]
+    description: str, buyers: int, run: Callable[[int, str, Path], Coroutine[Any, Any, T]]
 ) -> tuple[argparse.Namespace, T]:
     """The command line of an engine-only benchmark: how many buyers, which database (fresh, in
     a folder of its own), and what `run` measured there."""
