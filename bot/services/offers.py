@@ -17,8 +17,6 @@ from bot.storage.append import append
 from bot.storage.models import Case, Decision, Offer
 
 DECISIONS = cast(Table, Decision.__table__)
-# Every offer is flushed as it is created (below), so counting needs no flush of the session's
-# other changes first; the case's, say, go with the new offer's flush.
 # The statements an offer's round trip makes on every decision, built once.
 _LOCK = (
     select(Offer)
@@ -37,6 +35,8 @@ _DECIDE = (
     )
     .execution_options(synchronize_session=False)
 )
+# Every offer is flushed as it is created (below), so counting needs no flush of the session's
+# other changes first; the case's, say, go with the new offer's flush.
 _ROUNDS = (
     select(func.count())
     .where(Offer.case_id == bindparam("case"))
