@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import CaseKind, CaseState, Role
 from bot.engine.events import Photo
@@ -76,8 +77,8 @@ async def open_case(
     # Loaded now: messages about the case name its buyer, and a new case has no row to join.
     buyer = await session.get(Buyer, order.buyer_id)
     case = Case(
-        order=order,
-        buyer=buyer,
+        order_id=order.id,
+        buyer_id=order.buyer_id,
         seller_id=order.seller_id,
         kind=kind,
         state=state,
@@ -85,6 +86,8 @@ async def open_case(
         updated_at=now,
         buyer_declines=0,
     )
+    set_committed_value(case, "order", order)
+    set_committed_value(case, "buyer", buyer)
     session.add(case)
     return case
 

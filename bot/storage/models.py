@@ -229,8 +229,10 @@ class Case(Base):
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 
-    order: Mapped[Order] = relationship(lazy="joined")
-    buyer: Mapped[Buyer] = relationship(lazy="joined")
+    # Read-only: a case is written through its foreign keys, so a flush of a changed case need
+    # not walk the order, its items and the buyer for changes.
+    order: Mapped[Order] = relationship(lazy="joined", viewonly=True)
+    buyer: Mapped[Buyer] = relationship(lazy="joined", viewonly=True)
 
     @property
     def item(self) -> OrderItem | None:
