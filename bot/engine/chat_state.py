@@ -12,19 +12,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Conversation
+from bot.storage.models import Buyer, Conversation
 from bot.storage.types import UTCDateTime
 from bot.storage.upsert import insert_ignore
 
 CONVERSATIONS = cast(Table, Conversation.__table__)
+BUYERS = cast(Table, Buyer.__table__)
 _COLUMNS = ("awaiting", "case_id", "offer_id", "data")
+# The sender's buyer profile, in BuyerProfile's order, comes with the chat's row: every update
+# reads both, and on the engine's path a statement costs far more in SQLAlchemy than in the
+# database. bot.services.parties makes a profile of it.
+PROFILE = (BUYERS.c.name, BUYERS.c.language, BUYERS.c.language_code, BUYERS.c.timezone)
 _LOCK = (
-    select(*(CONVERSATIONS.c[name] for name in _COLUMNS))
+    select(*(CONVERSATIONS.c[name] for name in _COLUMNS), *PROFILE)
+    .select_from(CONVERSATIONS.outerjoin(BUYERS, BUYERS.c.telegram_id == bindparam("sender")))
     .where(CONVERSATIONS.c.chat_id == bindparam("chat"))
-    .with_for_update()
+    .with_for_update(of=CONVERSATIONS)
 )
 _SAVE = (
     update(CONVERSATIONS)
@@ -57,19 +63,24 @@ class ChatState:
         self._stored = copy.deepcopy(self._values())
 
 
-async def lock(session: AsyncSession, chat_id: int, now: datetime) -> ChatState:
+async def lock(
+    session: AsyncSession, chat_id: int, now: datetime, sender_id: int
+) -> tuple[ChatState, Row[Any] | None]:
     """The chat's state, its row locked until the update's transaction ends (created on the
-    chat's first update; two first updates at once both insert-or-nothing, then one waits)."""
-    row = (await session.execute(_LOCK, {"chat": chat_id})).first()
+    chat's first update; two first updates at once both insert-or-nothing, then one waits),
+    and the sender's profile columns (None before the sender's first update)."""
+    keys = {"chat": chat_id, "sender": sender_id}
+    row = (await session.execute(_LOCK, keys)).first()
     if row is None:
         await insert_ignore(
             session, Conversation, {"chat_id": chat_id, "data": {}, "updated_at": now}
         )
-        row = (await session.execute(_LOCK, {"chat": chat_id})).first()
+        row = (await session.execute(_LOCK, keys)).first()
     assert row is not None
-    state = ChatState(chat_id, *row)
+    state = ChatState(chat_id, *row[: len(_COLUMNS)])
     state.stored()
-    return state
+    profile = row[len(_COLUMNS) :]
+    return state, None if profile[-1] is None else profile
 
 
 async def save(session: AsyncSession, state: ChatState, now: datetime) -> None:

@@ -76,10 +76,12 @@ class Engine:
     ) -> Outcome:
         async with self.db.transaction() as session:
             now = self.clock.now()
-            conversation = await chat_state.lock(session, event.chat_id, now)
+            conversation, profile = await chat_state.lock(
+                session, event.chat_id, now, event.sender.id
+            )
             if not await _claim(session, event, conversation, now):
                 return Outcome(duplicate=True)
-            actor = await identify(session, self.shop, event.sender, system=event.system)
+            actor = await identify(session, self.shop, event.sender, profile, system=event.system)
             ctx = Context(
                 event=event,
                 session=session,

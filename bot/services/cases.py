@@ -92,6 +92,19 @@ async def open_case(
     return case
 
 
+def move(case: Case, state: CaseState | None, now: datetime) -> None:
+    """Put the case in `state` (None: where it is) as of `now`.
+
+    Only values that differ are assigned: the ORM counts any assignment as a change, and a
+    change that writes nothing still costs a flush."""
+    if state is not None and case.state is not state:
+        case.state = state
+        if not state.is_open:
+            case.closed_at = now
+    if case.updated_at != now:
+        case.updated_at = now
+
+
 async def record(
     session: AsyncSession,
     case: Case,
@@ -104,11 +117,7 @@ async def record(
     **detail: Any,
 ) -> None:
     """Write one step of the case's history, and move it to `state` if given."""
-    if state is not None:
-        case.state = state
-        if not state.is_open:
-            case.closed_at = now
-    case.updated_at = now
+    move(case, state, now)
     if case.id is None:
         await session.flush()  # a new case needs its id before its history can refer to it
     await append(

@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import ShopConfig
+from bot.engine.chat_state import BUYERS, PROFILE
 from bot.engine.context import Actor, BuyerProfile
 from bot.engine.events import Sender
 from bot.storage.models import Buyer, Decider, Seller, SupportMember
 from bot.storage.upsert import insert_ignore
 
-BUYERS = cast(Table, Buyer.__table__)
-# Every update reads its sender's row: built once, read as plain values (see BuyerProfile).
-_READ = select(BUYERS.c.name, BUYERS.c.language, BUYERS.c.language_code, BUYERS.c.timezone).where(
-    BUYERS.c.telegram_id == bindparam("id")
-)
+# A new buyer's profile, read back once inserted (others come with the chat's state).
+_READ = select(*PROFILE).where(BUYERS.c.telegram_id == bindparam("id"))
 
 
 async def identify(
-    session: AsyncSession, shop: ShopConfig, sender: Sender, *, system: bool = False
+    session: AsyncSession,
+    shop: ShopConfig,
+    sender: Sender,
+    profile: Sequence[Any] | None,
+    *,
+    system: bool = False,
 ) -> Actor:
+    """Who sent the update; `profile` is the sender's PROFILE as read, None if not found."""
     if system:
         # Nobody to look up; a profile in memory only, so readers have a default.
         return Actor(BuyerProfile(0, "", None, None, "UTC"), frozenset(), False, True)
-    buyer = await ensure_buyer(session, sender)
+    buyer = await ensure_buyer(session, sender, profile)
     seller_ids = frozenset(
         seller.id
         for seller in shop.sellers
@@ -36,10 +41,11 @@ async def identify(
     return Actor(buyer=buyer, seller_ids=seller_ids, is_support=is_support)
 
 
-async def ensure_buyer(session: AsyncSession, sender: Sender) -> BuyerProfile:
+async def ensure_buyer(
+    session: AsyncSession, sender: Sender, row: Sequence[Any] | None
+) -> BuyerProfile:
     """The sender's buyer row (created on their first update), with the name and language
-    code their Telegram client sends now."""
-    row = (await session.execute(_READ, {"id": sender.id})).first()
+    code their Telegram client sends now; `row` is their PROFILE as read, None if not found."""
     if row is None:
         # Insert-or-nothing: the same person's first updates may arrive in two chats at once.
         await insert_ignore(

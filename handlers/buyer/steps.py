@@ -352,7 +352,7 @@ async def _needs_photos(ctx: Context, case: Case) -> bool:
     assert case.reason is not None
     if case.evidence_done or not policy_of(ctx, case).rule(case.reason).photos:
         return False
-    case.state = CaseState.EVIDENCE
+    cases.move(case, CaseState.EVIDENCE, ctx.now)
     ctx.expect("case.photos", case_id=case.id)
     count = len(await cases.evidence_of(ctx.session, case.id))
     ctx.reply(
@@ -372,8 +372,7 @@ async def _ask(
     buttons: Keyboard,
     **variables: object,
 ) -> None:
-    case.state = state
-    case.updated_at = ctx.now
+    cases.move(case, state, ctx.now)
     ctx.expect(CASE, case_id=case.id)
     ctx.reply(template, case=case, order=case.order, buttons=buttons, case_id=case.id, **variables)
 
