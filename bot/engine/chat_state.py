@@ -8,11 +8,12 @@ statements themselves, on every update.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import Buyer, Conversation
@@ -65,7 +66,7 @@ class ChatState:
 
 async def lock(
     session: AsyncSession, chat_id: int, now: datetime, sender_id: int
-) -> tuple[ChatState, Row[Any] | None]:
+) -> tuple[ChatState, Sequence[Any] | None]:
     """The chat's state, its row locked until the update's transaction ends (created on the
     chat's first update; two first updates at once both insert-or-nothing, then one waits),
     and the sender's profile columns (None before the sender's first update)."""
