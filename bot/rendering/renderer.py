@@ -80,7 +80,14 @@ def _reader(context: Context) -> Reader:
 
 @pass_context
 def _money(context: Context, value: Money) -> str:
-    return str(format_currency(value.amount, value.currency, locale=_reader(context).locale))
+    return _formatted_money(value, _reader(context).locale)
+
+
+# Cached: an amount recurs in a conversation's messages (the offer, the agreement, the seller's
+# card) and across a shop's orders, and Babel works through the locale's patterns on every call.
+@lru_cache(maxsize=4096)
+def _formatted_money(value: Money, locale: str) -> str:
+    return str(format_currency(value.amount, value.currency, locale=locale))
 
 
 @pass_context
