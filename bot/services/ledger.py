@@ -8,16 +8,24 @@ this code were wrong. An idempotency key makes a replayed approval return the fi
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import Reason, RefundStatus
 from bot.domain.money import Money
+from bot.storage.append import write
 from bot.storage.models import Order, Refund
 
+ORDERS = cast(Table, Order.__table__)
 _LOCK = select(Order.refunded_minor).where(Order.id == bindparam("id")).with_for_update()
+_COUNT = (
+    update(ORDERS)
+    .where(ORDERS.c.id == bindparam("order"))
+    .values(refunded_minor=ORDERS.c.refunded_minor + bindparam("delta"))
+)
 _BY_KEY = select(Refund).where(Refund.idempotency_key == bindparam("key"))
 
 
@@ -39,6 +47,13 @@ async def lock_order(session: AsyncSession, order_id: int) -> Order:
     # before the read).
     set_committed_value(order, "refunded_minor", refunded)
     return order
+
+
+async def _count(session: AsyncSession, order: Order, delta: int) -> None:
+    """Add `delta` to the order's refunded total, in the row (whose CHECK constraint refuses
+    more than was paid) and in the entity, as loaded: its row is locked (lock_order)."""
+    await write(session, _COUNT, {"order": order.id, "delta": delta})
+    set_committed_value(order, "refunded_minor", order.refunded_minor + delta)
 
 
 async def approve_refund(
@@ -64,7 +79,7 @@ async def approve_refund(
         raise ValueError("a refund must be positive")
     if amount > order.refundable:
         raise OverRefundError(amount, order.refundable)
-    order.refunded_minor += amount.minor
+    await _count(session, order, amount.minor)
     refund = Refund(
         order_id=order_id,
         case_id=case_id,
@@ -97,7 +112,7 @@ async def mark_failed(session: AsyncSession, refund: Refund, now: datetime, why:
     if refund.status is not RefundStatus.APPROVED:
         return False
     order = await lock_order(session, refund.order_id)
-    order.refunded_minor -= refund.amount_minor
+    await _count(session, order, -refund.amount_minor)
     refund.status = RefundStatus.FAILED
     refund.failed_at = now
     refund.note = why

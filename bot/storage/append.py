@@ -1,5 +1,6 @@
-"""Rows that are only ever appended: a case's history, its evidence, decisions on offers, the
-outbox. They go straight to the transaction's connection, because a statement run through the
+"""Rows that are only ever appended (a case's history, its evidence, decisions on offers, the
+outbox) and counters kept in SQL (an order's refunded total). They go straight to the
+transaction's connection, because a statement run through the
 session first flushes every pending change of the unit of work (SQLAlchemy does that for any
 statement), and these rows depend on none of them."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Executable, Insert, Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -16,12 +17,17 @@ Rows = dict[str, Any] | list[dict[str, Any]]
 
 
 async def append(session: AsyncSession, table: Table, rows: Rows) -> None:
+    await write(session, _insert(table), rows)
+
+
+async def write(session: AsyncSession, statement: Executable, parameters: Rows) -> None:
+    """Run a write that no pending change of the session bears on, on its connection."""
     # One hop into SQLAlchemy's synchronous side instead of two (connection, then execute).
-    await session.run_sync(_append, _insert(table), rows)
+    await session.run_sync(_write, statement, parameters)
 
 
-def _append(session: Session, statement: Insert, rows: Rows) -> None:
-    session.connection().execute(statement, rows)
+def _write(session: Session, statement: Executable, parameters: Rows) -> None:
+    session.connection().execute(statement, parameters)
 
 
 @cache

@@ -30,13 +30,16 @@ class Database:
         self.url = make_url(url)
         self.schema = schema
         kwargs: dict[str, Any] = {"echo": echo}
-        if self.is_sqlite:
-            if self.url.database and self.url.database != ":memory:":
-                kwargs["async_creator"] = sqlite_inline.connector(
-                    self.url.database, uri=self.url.query.get("uri") == "true"
-                )
-            else:
-                kwargs["connect_args"] = {"timeout": sqlite_inline.BUSY_PATIENCE}
+        inline = self.is_sqlite and self.url.database not in (None, "", ":memory:")
+        if inline:
+            # The driver sets the connection up and begins transactions itself: an engine with
+            # event listeners runs them through SQLAlchemy's event machinery on every
+            # statement, at a cost the engine's path measurably pays.
+            kwargs["async_creator"] = sqlite_inline.connector(
+                str(self.url.database), uri=self.url.query.get("uri") == "true"
+            )
+        elif self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": sqlite_inline.BUSY_PATIENCE}
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10
@@ -44,7 +47,7 @@ class Database:
             if schema:
                 kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        if self.is_sqlite:
+        if self.is_sqlite and not inline:
             _sqlite_immediate_transactions(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer: asyncio.Lock | contextlib.nullcontext[None] = (
@@ -93,25 +96,17 @@ def _upgrade_sync(connection: Any) -> None:
 
 
 def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
-    """SQLite takes its write lock at the first write by default, so two transactions that both
-    read then write deadlock into "database is locked". BEGIN IMMEDIATE takes the lock at the
-    start: transactions queue instead, which is what a per-update transaction wants."""
+    """What bot.storage.sqlite_inline does for a database file, for an in-memory one (which
+    runs on aiosqlite): its settings, and transactions that begin with BEGIN IMMEDIATE."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let the "begin" hook below issue BEGIN
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        for setting in sqlite_inline.SETTINGS:
+            cursor.execute(setting)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # On the driver's cursor: every transaction begins here, and the engine's statement
-        # machinery (events, result set-up) costs several times what SQLite does for BEGIN.
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute("BEGIN IMMEDIATE")
-        finally:
-            cursor.close()
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

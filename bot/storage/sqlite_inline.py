@@ -6,11 +6,16 @@ when it is done: four thread hand-offs a statement, which cost far more CPU than
 the hand-offs were most of its SQLite time. Here the same aiosqlite-shaped API, which
 SQLAlchemy's aiosqlite dialect drives, calls sqlite3 directly.
 
+Transactions begin with BEGIN IMMEDIATE, issued here before the first statement after a commit
+or rollback. SQLite takes its write lock at the first write by default, so two transactions that
+both read then write deadlock into "database is locked"; taking the lock at the start makes them
+queue instead, which is what a per-update transaction wants.
+
 What could block the loop is SQLite's busy handler, waiting for another process's write lock.
-So the busy timeout is zero and a busy statement that starts a transaction (BEGIN IMMEDIATE,
-which every ReturnDesk transaction starts with) is retried after an asyncio sleep instead. Once a
-transaction holds the write lock, no statement in it can meet a busy database (WAL mode).
-Commits do not sync to disk in WAL mode with synchronous=NORMAL, so they are quick too.
+So the busy timeout is zero and a busy BEGIN IMMEDIATE is retried after an asyncio sleep
+instead. Once a transaction holds the write lock, no statement in it can meet a busy database
+(WAL mode). Commits do not sync to disk in WAL mode with synchronous=NORMAL, so they are quick
+too.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from typing import Any
 
 # How long a transaction may wait for another process's write lock, like sqlite3's `timeout`.
 BUSY_PATIENCE = 30.0
+# Each connection's: write-ahead log, so readers never wait for the writer; foreign keys on.
+SETTINGS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")
 _FIRST_PAUSE = 0.001
 _LONGEST_PAUSE = 0.05
 
@@ -126,18 +133,23 @@ class InlineConnection:
         self._conn.create_function(*args, **kwargs)
 
     async def patiently(self, call: Callable[..., Any], *args: Any) -> Any:
-        """Run `call`; while another process holds the write lock, wait for it without
-        blocking the loop (only a statement that opens a transaction can be turned away)."""
+        """Run `call` in a transaction, beginning one if none is open; while another process
+        holds the write lock, wait for it without blocking the loop."""
+        connection = self._conn
+        if connection.in_transaction:
+            return call(*args)
         pause, deadline = _FIRST_PAUSE, time.monotonic() + BUSY_PATIENCE
         while True:
             try:
-                return call(*args)
+                connection.execute("BEGIN IMMEDIATE")
+                break
             except sqlite3.OperationalError as error:
                 busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-                if not busy or self._conn.in_transaction or time.monotonic() > deadline:
+                if not busy or time.monotonic() > deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LONGEST_PAUSE)
+        return call(*args)
 
 
 class _RunNow:
@@ -151,13 +163,16 @@ class _RunNow:
 
 
 def connector(path: str, uri: bool = False) -> Callable[[], Any]:
-    """An `async_creator` for `create_async_engine`: opens `path` in autocommit mode (the
-    engine's begin hook issues BEGIN IMMEDIATE) with no busy timeout (see the module's note)."""
+    """An `async_creator` for `create_async_engine`: opens `path` with SETTINGS, in sqlite3's
+    autocommit mode (transactions are begun by InlineConnection) and with no busy timeout
+    (see the module's note)."""
 
     async def connect() -> InlineConnection:
         connection = sqlite3.connect(
             path, uri=uri, timeout=0, isolation_level=None, check_same_thread=False
         )
+        for setting in SETTINGS:
+            connection.execute(setting)
         return InlineConnection(connection)
 
     return connect
