@@ -25,7 +25,7 @@ from bot.engine.errors import Refusal
 from bot.engine.events import Incoming, Outcome, Outgoing
 from bot.engine.router import Router
 from bot.rendering import Reader, Renderer
-from bot.services import audit
+from bot.services import audit, cases
 from bot.services.parties import identify
 from bot.storage.append import append
 from bot.storage.database import Database
@@ -100,6 +100,7 @@ class Engine:
                     await self.router.dispatch(ctx)
                 except Refusal as refusal:
                     raise _Refused(refusal, ctx.reader) from refusal
+            await cases.write_changes(session)
             await chat_state.save(session, conversation, now)
             if ctx.replies:
                 await append(session, OUTBOX, [_outbox_row(reply, ctx) for reply in ctx.replies])

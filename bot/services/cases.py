@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, select
+from sqlalchemy import Row, Table, Update, bindparam, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import CaseKind, CaseState, Role
 from bot.engine.events import Photo
-from bot.storage.append import append
+from bot.storage.append import append, write
 from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Order
 
+CASES = cast(Table, Case.__table__)
 CASE_EVENTS = cast(Table, CaseEvent.__table__)
 EVIDENCE = cast(Table, Evidence.__table__)
 _EVIDENCE = select(EVIDENCE).where(EVIDENCE.c.case_id == bindparam("case")).order_by(EVIDENCE.c.id)
@@ -64,6 +66,34 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     if case is not None:
         locked[case_id] = case
     return case
+
+
+async def write_changes(session: AsyncSession) -> None:
+    """Write what the update changed in the cases it loaded, one UPDATE a case, and let the
+    session forget them. Called once the handler is done: the unit of work would write the same
+    at the next flush, at several times the statement's cost."""
+    for instance in list(session.dirty):
+        if not isinstance(instance, Case):
+            continue
+        changed = tuple(sorted(inspect(instance).unmodified_intersection(_WRITABLE) ^ _WRITABLE))
+        if changed:
+            values = {f"new_{key}": getattr(instance, key) for key in changed}
+            await write(session, _update(changed), {"case": instance.id, **values})
+        session.expunge(instance)
+
+
+# Everything but the key; a relationship (read-only) is never a change to write.
+_WRITABLE = frozenset(column.key for column in CASES.columns if not column.primary_key)
+
+
+@lru_cache(maxsize=256)
+def _update(keys: tuple[str, ...]) -> Update:
+    # One statement per set of changed columns, built once: a case moves through few of them.
+    return (
+        update(CASES)
+        .where(CASES.c.id == bindparam("case"))
+        .values({key: bindparam(f"new_{key}", type_=CASES.c[key].type) for key in keys})
+    )
 
 
 async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
