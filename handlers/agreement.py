@@ -80,12 +80,12 @@ async def agree(
         amount=amount or "",
         offer=offer.id if offer else "",
     )
-    promise = await promises.promise(ctx, case, kind)
+    due = await promises.promise(ctx, case, kind)
     remedy = offer.remedy if offer else None
     terms = cards.Terms(
         amount=amount,
         remedy=remedy,
-        due=promise.due_at,
+        due=due,
         deduction=deduction,
         note=note,
         # A coupon moves no money through the ledger, but its value is still what was agreed.

@@ -3,11 +3,13 @@ seller. Buyer, seller and support handlers share them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Remedy, Role
 from bot.domain.money import Money
 from bot.engine.context import Context, button
 from bot.services import cases, offers
-from bot.storage.models import Case, Commitment, Offer
+from bot.storage.models import Case, Offer
 from handlers import promises
 from handlers.payloads import BuyerOffer
 from handlers.seller import cards
@@ -36,14 +38,15 @@ def offer_to_buyer(
 
 async def ask_seller(
     ctx: Context, case: Case, offer: Offer, *, template: str = "seller/new_offer", **extra: object
-) -> Commitment:
-    """Put a pending offer before the seller's deciders and promise the buyer an answer."""
+) -> datetime:
+    """Put a pending offer before the seller's deciders and promise the buyer an answer by the
+    time returned."""
     assert offer.status is OfferStatus.PENDING_SELLER
-    promise = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
-    card = await cards.offer_card(ctx.session, case, offer, promise.due_at, **extra)
+    due = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
+    card = await cards.offer_card(ctx.session, case, offer, due, **extra)
     card.template = template
     cards.show(ctx, case, card)
-    return promise
+    return due
 
 
 async def own_offer(

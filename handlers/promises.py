@@ -3,6 +3,8 @@ shop, so handlers only say what is owed and by whom."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.domain.enums import CommitmentKind, Role
 from bot.engine.context import Context
 from bot.services import commitments
@@ -10,8 +12,14 @@ from bot.storage.models import Case, Commitment
 
 
 async def promise(
-    ctx: Context, case: Case, kind: CommitmentKind, *, owner: Role = Role.SELLER
-) -> Commitment:
+    ctx: Context,
+    case: Case,
+    kind: CommitmentKind,
+    *,
+    owner: Role = Role.SELLER,
+    replaces: Commitment | None = None,
+) -> datetime:
+    """Promise the buyer `kind` by the owner's target; returns when it falls due."""
     seller = ctx.seller(case.seller_id)
     calendar = ctx.shop.support.calendar if owner is Role.SUPPORT else seller.calendar
     return await commitments.promise(
@@ -23,4 +31,5 @@ async def promise(
         warn_share=seller.policy.escalation.warn_at,
         now=ctx.now,
         owner_role=owner,
+        replaces=replaces,
     )

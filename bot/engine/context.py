@@ -125,7 +125,7 @@ class Context:
 
     def send(
         self,
-        chat_id: int,
+        to: int | Sequence[int],
         reader: Reader,
         template: str,
         /,
@@ -137,18 +137,23 @@ class Context:
         topic_of: int | None = None,
         **variables: Any,
     ) -> None:
-        self.replies.append(
-            Outgoing(
-                chat_id=chat_id,
-                text=self.render(template, reader, **variables),
-                buttons=self._keyboard(buttons, reader),
-                photos=tuple(photos),
-                thread_id=thread_id,
-                case_id=case_id,
-                template=template,
-                topic_of=topic_of,
+        """A message to one chat, or the same message to several that share a reader (rendered
+        once for all of them)."""
+        text = self.render(template, reader, **variables)
+        keyboard = self._keyboard(buttons, reader)
+        for chat_id in (to,) if isinstance(to, int) else to:
+            self.replies.append(
+                Outgoing(
+                    chat_id=chat_id,
+                    text=text,
+                    buttons=keyboard,
+                    photos=tuple(photos),
+                    thread_id=thread_id,
+                    case_id=case_id,
+                    template=template,
+                    topic_of=topic_of,
+                )
             )
-        )
 
     def topic_action(self, chat_id: int, action: str, name: str, *, case_id: int) -> None:
         """Open, rename, close or reopen the support topic of a case (in order with messages)."""
@@ -174,8 +179,8 @@ class Context:
 
     def to_deciders(self, seller_id: str, template: str, /, **kwargs: Any) -> None:
         seller = self.seller(seller_id)
-        for decider in seller.deciders:
-            self.send(decider.telegram_id, seller_reader(seller), template, **kwargs)
+        deciders = [decider.telegram_id for decider in seller.deciders]
+        self.send(deciders, seller_reader(seller), template, **kwargs)
 
     def answer(self, template: str, /, **variables: Any) -> None:
         """The short pop-up on a pressed button."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deadlines.calendar import Calendar, Target
 from bot.domain.enums import CommitmentKind, CommitmentState, Role
+from bot.storage.append import append
 from bot.storage.models import Case, Commitment
 
+COMMITMENTS = cast(Table, Commitment.__table__)
 _OPEN = (
     select(Commitment)
     .where(Commitment.case_id == bindparam("case"), Commitment.state == CommitmentState.OPEN)
@@ -32,37 +35,41 @@ async def promise(
     now: datetime,
     owner_role: Role = Role.SELLER,
     replaces: Commitment | None = None,
-) -> Commitment:
+) -> datetime:
     """Open a promise due `target` from now on the owner's calendar, computed once and stored;
-    an open promise of the same kind on the case is superseded by it."""
+    an open promise of the same kind on the case is superseded by it. Returns when it falls
+    due."""
     await close(session, case.id, now, kinds=[kind], state=CommitmentState.CLOSED)
     due = calendar.add(now, target)
     if target.business:
         warn = calendar.share(now, due, warn_share)
     else:
         warn = now + (due - now) * warn_share
-    commitment = Commitment(
-        case_id=case.id,
-        kind=kind,
-        owner_role=owner_role,
-        owner_ref=case.seller_id if owner_role is Role.SELLER else "support",
-        state=CommitmentState.OPEN,
-        created_at=now,
-        due_at=due,
-        warn_at=warn,
-        replaces_id=replaces.id if replaces else None,
+    # A row at once, not an entity to flush: open_commitments reads rows without a flush.
+    await append(
+        session,
+        COMMITMENTS,
+        {
+            "case_id": case.id,
+            "kind": kind,
+            "owner_role": owner_role,
+            "owner_ref": case.seller_id if owner_role is Role.SELLER else "support",
+            "state": CommitmentState.OPEN,
+            "created_at": now,
+            "due_at": due,
+            "warn_at": warn,
+            "replaces_id": replaces.id if replaces else None,
+        },
     )
-    session.add(commitment)
-    await session.flush()
-    return commitment
+    return due
 
 
 async def open_commitments(
     session: AsyncSession, case_id: int, kinds: Iterable[CommitmentKind] | None = None
 ) -> list[Commitment]:
-    # Without flushing the session first: promises are flushed as they are made (`promise`)
-    # and only ever leave the open state, so the rows read here are all there is, and one this
-    # transaction closed but has not flushed yet is told by its state in memory.
+    # Without flushing the session first: promises are rows as soon as they are made
+    # (`promise`) and only ever leave the open state, so the rows read here are all there is,
+    # and one this transaction closed but has not flushed yet is told by its state in memory.
     if kinds is None:
         rows = await session.scalars(_OPEN, {"case": case_id})
     else:

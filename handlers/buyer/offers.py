@@ -87,7 +87,7 @@ async def decline_reason(ctx: Context) -> None:
         state=CaseState.AWAITING_SELLER,
         why=why,
     )
-    promise = await notify.ask_seller(
+    due = await notify.ask_seller(
         ctx, case, again, template="seller/declined", why=why, declined=offer
     )
-    ctx.reply("buyer/decline_sent", case=case, due=promise.due_at)
+    ctx.reply("buyer/decline_sent", case=case, due=due)

@@ -44,7 +44,7 @@ async def tracking(ctx: Context) -> None:
         state=CaseState.RETURN_IN_TRANSIT,
         tracking=case.return_tracking,
     )
-    promise = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)
-    cards.show(ctx, case, cards.return_card(case, promise.due_at))
+    due = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)
+    cards.show(ctx, case, cards.return_card(case, due))
     ctx.expect(CASE, case_id=case.id)
-    ctx.reply("buyer/return_registered", case=case, due=promise.due_at)
+    ctx.reply("buyer/return_registered", case=case, due=due)

@@ -428,8 +428,8 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
     if flag is not None:
         await desk.escalate(ctx, case, flag, role=Role.POLICY)
         return
-    promise = await notify.ask_seller(ctx, case, offer)
-    ctx.reply("buyer/waiting_for_seller", case=case, offer=offer, due=promise.due_at)
+    due = await notify.ask_seller(ctx, case, offer)
+    ctx.reply("buyer/waiting_for_seller", case=case, offer=offer, due=due)
 
 
 async def _support_first(
@@ -459,10 +459,10 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
         actor_id=ctx.event.sender.id,
         state=CaseState.AWAITING_SELLER,
     )
-    promise = await promises.promise(ctx, case, CommitmentKind.FIRST_REPLY)
-    cards.show(ctx, case, cards.question_card(case, promise.due_at))
+    due = await promises.promise(ctx, case, CommitmentKind.FIRST_REPLY)
+    cards.show(ctx, case, cards.question_card(case, due))
     ctx.expect(CASE, case_id=case.id)
-    ctx.reply("buyer/question_sent", case=case, due=promise.due_at)
+    ctx.reply("buyer/question_sent", case=case, due=due)
 
 
 async def resume(ctx: Context, case: Case) -> None:

@@ -125,13 +125,12 @@ def show(ctx: Context, case: Case, card: Card, *, only_chat: int | None = None) 
     """Send the card to every decider of the case's seller, or to one of them."""
     seller = ctx.seller(case.seller_id)
     chats = [only_chat] if only_chat else [d.telegram_id for d in seller.deciders]
-    for chat_id in chats:
-        ctx.send(
-            chat_id,
-            seller_reader(seller),
-            card.template,
-            buttons=card.buttons,
-            photos=card.photos,
-            case_id=case.id,
-            **card.variables,
-        )
+    ctx.send(
+        chats,
+        seller_reader(seller),
+        card.template,
+        buttons=card.buttons,
+        photos=card.photos,
+        case_id=case.id,
+        **card.variables,
+    )

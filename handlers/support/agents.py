@@ -181,13 +181,11 @@ async def hand_back(ctx: Context, _args: str) -> None:
     waiting_seller = pending is not None and pending.status is OfferStatus.PENDING_SELLER
     if case.escalated_from is CaseState.AWAITING_SELLER and waiting_seller:
         case.state = CaseState.AWAITING_SELLER
-        promise = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
+        due = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
         card = await cards.current_card(ctx.session, case)
         if card is not None:
             cards.show(ctx, case, card)
-        ctx.to_buyer(
-            case.buyer, "buyer/handed_back", case=case, due=promise.due_at, case_id=case.id
-        )
+        ctx.to_buyer(case.buyer, "buyer/handed_back", case=case, due=due, case_id=case.id)
     else:
         # Anything else starts again from what the buyer wants, under the policy.
         case.state, case.want, case.claimed_minor = CaseState.WANT, None, None

@@ -47,16 +47,16 @@ async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: 
         state=CaseState.ESCALATED,
         reason=reason.value,
     )
-    promise = await promises.promise(ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT)
+    due = await promises.promise(ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT)
     status = BREACHED if reason is EscalationReason.BREACH else WAITING
     await show_topic(ctx, case, status)
-    await post_summary(ctx, case, reason, promise.due_at)
+    await post_summary(ctx, case, reason, due)
     ctx.to_buyer(
         case.buyer,
         "buyer/escalated",
         case=case,
         escalation=reason,
-        due=promise.due_at,
+        due=due,
         case_id=case.id,
     )
     ctx.to_deciders(

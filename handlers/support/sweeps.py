@@ -102,8 +102,9 @@ async def _breach(ctx: Context, case: Case, commitment: Commitment) -> None:
         await desk.escalate(ctx, case, EscalationReason.BREACH, role=Role.SYSTEM)
         return
     # Support's own promise was missed: say so to the buyer, promise again, flag the topic.
-    renewed = await promises.promise(ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT)
-    renewed.replaces_id = commitment.id
+    due = await promises.promise(
+        ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT, replaces=commitment
+    )
     await desk.show_topic(ctx, case, desk.BREACHED)
-    desk.to_desk(ctx, case, "support/breached", case=case, due=renewed.due_at)
-    ctx.to_buyer(case.buyer, "buyer/support_late", case=case, due=renewed.due_at, case_id=case.id)
+    desk.to_desk(ctx, case, "support/breached", case=case, due=due)
+    ctx.to_buyer(case.buyer, "buyer/support_late", case=case, due=due, case_id=case.id)
