@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -44,6 +44,11 @@ _ROUNDS = (
 )
 
 
+# Inserted and returned as an entity in one statement, without a flush of the session's other
+# changes (which the new row does not depend on) or the unit of work's bookkeeping.
+_INSERT = insert(Offer).returning(Offer).execution_options(autoflush=False)
+
+
 async def create(
     session: AsyncSession,
     case: Case,
@@ -73,24 +78,22 @@ async def create(
     deviation = standard_remedy is not None and (
         remedy != standard_remedy or amount_minor != standard_minor
     )
-    offer = Offer(
-        case_id=case.id,
-        round=(rounds or 0) + 1,
-        remedy=remedy,
-        amount_minor=amount_minor,
-        currency=case.order.currency,
-        standard_remedy=standard_remedy,
-        standard_amount_minor=standard_minor,
-        deviation=deviation,
-        deviation_note=note if deviation else None,
-        proposed_by_role=role,
-        proposed_by_id=actor_id,
-        status=status,
-        created_at=now,
-    )
-    session.add(offer)
-    await session.flush()
-    return offer
+    row = {
+        "case_id": case.id,
+        "round": (rounds or 0) + 1,
+        "remedy": remedy,
+        "amount_minor": amount_minor,
+        "currency": case.order.currency,
+        "standard_remedy": standard_remedy,
+        "standard_amount_minor": standard_minor,
+        "deviation": deviation,
+        "deviation_note": note if deviation else None,
+        "proposed_by_role": role,
+        "proposed_by_id": actor_id,
+        "status": status,
+        "created_at": now,
+    }
+    return (await session.scalars(_INSERT, [row])).one()
 
 
 async def lock(session: AsyncSession, offer_id: int) -> Offer | None:

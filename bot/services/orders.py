@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.storage.models import Order
 
@@ -13,7 +14,11 @@ _RECENT = (
     .where(Order.buyer_id == bindparam("buyer"))
     .order_by(Order.placed_at.desc(), Order.id.desc())
     .limit(RECENT_ORDERS)
+    .options(joinedload(Order.items))
 )
+
+# One order with its items joined in: one statement, where the items' own loader makes two.
+_ONE = select(Order).where(Order.id == bindparam("order")).options(joinedload(Order.items))
 
 
 async def buyer_orders(session: AsyncSession, buyer_id: int) -> list[Order]:
@@ -21,7 +26,7 @@ async def buyer_orders(session: AsyncSession, buyer_id: int) -> list[Order]:
 
 
 async def buyer_order(session: AsyncSession, buyer_id: int, order_id: int) -> Order | None:
-    order = await session.get(Order, order_id)
+    order = (await session.scalars(_ONE, {"order": order_id})).unique().first()
     return order if order is not None and order.buyer_id == buyer_id else None
 
 
