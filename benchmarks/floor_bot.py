@@ -12,7 +12,14 @@ import asyncio
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.methods.base import Response
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, insert
 
 from bot.storage.database import Database
@@ -24,6 +31,9 @@ seen = Table(
     Column("id", Integer, primary_key=True),
     Column("chat_id", BigInteger, nullable=False),
 )
+# As ReturnDesk's aiogram adapter does (see there): the parametrised response models of the
+# calls the floor makes are held, so pydantic does not build them again after a collection.
+RESPONSES = (Response[Message], Response[bool], Response[list[Update]])
 NEXT = InlineKeyboardMarkup(
     inline_keyboard=[[InlineKeyboardButton(text="Next", callback_data="next")]]
 )

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aiogram import Bot
+from aiogram import Bot, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
@@ -19,6 +19,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods.base import Response
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
@@ -39,6 +40,29 @@ from bot.transports.telegram.adapter import (
 )
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# aiogram validates each answer as `Response[the method's result type]`, parametrising the model
+# on every call, and pydantic keeps a parametrised model only while something else holds it. So
+# the garbage collector kept taking the models away and each call could build one again, a
+# class creation per Bot API call. Held here for the calls this adapter makes.
+_RESPONSES = tuple(
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (
+        methods.AnswerCallbackQuery,
+        methods.CloseForumTopic,
+        methods.CreateForumTopic,
+        methods.DeleteWebhook,
+        methods.EditForumTopic,
+        methods.GetFile,
+        methods.GetMe,
+        methods.GetUpdates,
+        methods.ReopenForumTopic,
+        methods.SendMediaGroup,
+        methods.SendMessage,
+        methods.SendPhoto,
+        methods.SetMyCommands,
+        methods.SetWebhook,
+    )
+)
 
 
 class AiogramAdapter(TelegramAdapter[Update]):
