@@ -141,13 +141,14 @@ class Context:
         once for all of them)."""
         text = self.render(template, reader, **variables)
         keyboard = self._keyboard(buttons, reader)
+        shown = tuple(photos)
         for chat_id in (to,) if isinstance(to, int) else to:
             self.replies.append(
                 Outgoing(
                     chat_id=chat_id,
                     text=text,
                     buttons=keyboard,
-                    photos=tuple(photos),
+                    photos=shown,
                     thread_id=thread_id,
                     case_id=case_id,
                     template=template,

@@ -68,6 +68,10 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     return case
 
 
+# Everything but the key; a relationship (read-only) is never a change to write.
+_WRITABLE = frozenset(column.key for column in CASES.columns if not column.primary_key)
+
+
 async def write_changes(session: AsyncSession) -> None:
     """Write what the update changed in the cases it loaded, one UPDATE a case, and let the
     session forget them. Called once the handler is done: the unit of work would write the same
@@ -75,15 +79,11 @@ async def write_changes(session: AsyncSession) -> None:
     for instance in list(session.dirty):
         if not isinstance(instance, Case):
             continue
-        changed = tuple(sorted(inspect(instance).unmodified_intersection(_WRITABLE) ^ _WRITABLE))
+        changed = tuple(sorted(_WRITABLE - inspect(instance).unmodified))
         if changed:
             values = {f"new_{key}": getattr(instance, key) for key in changed}
             await write(session, _update(changed), {"case": instance.id, **values})
         session.expunge(instance)
-
-
-# Everything but the key; a relationship (read-only) is never a change to write.
-_WRITABLE = frozenset(column.key for column in CASES.columns if not column.primary_key)
 
 
 @lru_cache(maxsize=256)

@@ -1,8 +1,8 @@
-"""Rows that are only ever appended (a case's history, its evidence, decisions on offers, the
-outbox) and counters kept in SQL (an order's refunded total). They go straight to the
-transaction's connection, because a statement run through the
-session first flushes every pending change of the unit of work (SQLAlchemy does that for any
-statement), and these rows depend on none of them."""
+"""Rows that are only ever appended (a case's history, its evidence, decisions on offers,
+promises, the outbox) and counters kept in SQL (an order's refunded total). They go straight to
+the transaction's connection, because a statement run through the session first flushes every
+pending change of the unit of work (SQLAlchemy does that for any statement), and these writes
+depend on none of them."""
 
 from __future__ import annotations
 
