@@ -409,6 +409,25 @@ class Conversation(Base):
     updated_at: Mapped[datetime]
 
 
+class InboxUpdate(Base):
+    """An update fetched by long polling, stored before Telegram is told it arrived.
+
+    Storing a batch in one statement lets the bot confirm it at once and apply its updates in
+    parallel with the next fetch; an update stays here until it is applied, so one fetched
+    before a crash is applied at the next start. (Applying it twice is harmless: the engine
+    claims each update's key once.)"""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_bot_id_update_id", "bot_id", "update_id"),)
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)  # as the engine claims it
+    bot_id: Mapped[int] = mapped_column(BigInteger)
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]  # the update as the Bot API sent it
+
+
 class OutboxMessage(Base):
     """A reply owed to a chat, written in the transaction that decided it.
 

@@ -12,9 +12,12 @@ from sqlalchemy.orm import DeclarativeBase
 
 
 async def insert_ignore(
-    session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    values: dict[str, Any] | list[dict[str, Any]],
 ) -> bool:
-    """Insert a row unless its primary key exists; True when this call inserted it.
+    """Insert a row (or several) unless its primary key exists; True when this call inserted
+    one.
 
     Under concurrency the loser waits for the winner's commit and then inserts nothing, which
     is what makes "claim this update id" and "create this chat's row" safe in parallel."""

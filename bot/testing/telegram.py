@@ -23,7 +23,7 @@ from bot.config.settings import SenderSettings, TelegramSettings
 from bot.engine.events import Outcome, Sender
 from bot.rendering import Renderer
 from bot.sandbox.memory import Delivered
-from bot.storage.models import OutboxMessage
+from bot.storage.models import InboxUpdate, OutboxMessage
 from bot.testing.botapi import FakeBotAPI, SentMessage
 from bot.transports.telegram.service import TelegramService, make_adapter
 
@@ -198,11 +198,14 @@ class TelegramChannel:
         return Outcome()
 
     async def settled(self) -> None:
-        """Wait until everything owed is delivered: no outbox row pending or being sent."""
+        """Wait until everything received is applied and everything owed is delivered: no
+        update left in the inbox, no outbox row pending or being sent."""
         unsent = select(func.count()).where(OutboxMessage.status.in_(("pending", "sending")))
+        unapplied = select(func.count()).select_from(InboxUpdate)
+        busy = select(unsent.scalar_subquery() + unapplied.scalar_subquery())
         for _ in range(int(SETTLE_TIMEOUT / 0.005)):
             async with self.app.db.session() as session:
-                if not await session.scalar(unsent):
+                if not await session.scalar(busy):
                     return
             await asyncio.sleep(0.005)
         raise TimeoutError("the outbox did not drain")

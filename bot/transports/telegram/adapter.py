@@ -87,6 +87,10 @@ class TelegramAdapter(ABC, Generic[U]):
     def parse_update(self, data: dict[str, Any]) -> U: ...
 
     @abstractmethod
+    def dump_update(self, update: U) -> dict[str, Any]:
+        """The update as the Bot API sent it (what `parse_update` reads back)."""
+
+    @abstractmethod
     def content_type(self, message: Any) -> str:
         """What kind of message this is ("sticker", "voice" ...), for a clear reply to it."""
 

@@ -89,6 +89,9 @@ class AiogramAdapter(TelegramAdapter[Update]):
     def parse_update(self, data: dict[str, Any]) -> Update:
         return Update.model_validate(data, context={"bot": self.bot})
 
+    def dump_update(self, update: Update) -> dict[str, Any]:
+        return update.model_dump(mode="json", by_alias=True, exclude_none=True)
+
     def content_type(self, message: Any) -> str:
         return str(message.content_type)
 

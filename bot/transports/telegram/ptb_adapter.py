@@ -75,6 +75,9 @@ class PtbAdapter(TelegramAdapter[Update]):
     def parse_update(self, data: dict[str, Any]) -> Update:
         return Update.de_json(data, self.bot)
 
+    def dump_update(self, update: Update) -> dict[str, Any]:
+        return update.to_dict()
+
     def content_type(self, message: Any) -> str:
         for kind in KINDS:
             if getattr(message, kind, None):

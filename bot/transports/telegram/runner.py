@@ -1,76 +1,110 @@
 """Feeds Telegram updates to the engine, exactly once and in order per chat.
 
-Polling: a batch from getUpdates is applied (each update in its own transaction, chats in
-parallel, one chat's updates in order) before the next getUpdates call confirms it to Telegram.
-A crash loses nothing: unconfirmed updates come again, and the engine ignores any it already
-stored. Webhook: the HTTP answer is sent only after the update is stored, so Telegram redelivers
-it if the process dies first.
+Polling: each batch from getUpdates is stored in the inbox, in one statement, before the next
+getUpdates call confirms it to Telegram; its updates are then applied while the next batch is
+fetched. An update leaves the inbox once applied, so what a crash leaves there is applied at the
+next start (and one applied but not yet removed is ignored then as a replay: the engine claims
+each update's key once). Webhook: the HTTP answer is sent only after the update is applied, so
+Telegram delivers it again if the process dies first. Either way a chat's updates go through
+its lane one at a time, in order, while chats run in parallel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from bot.engine.processor import Engine
 from bot.transports.telegram.adapter import TelegramAdapter
+from bot.transports.telegram.inbox import Inbox, Stored
+from bot.transports.telegram.lanes import ChatLanes
 
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 20  # seconds Telegram holds a getUpdates call open
 RETRY_PAUSE = 2.0
-
-
-class ChatLanes:
-    """One lock per chat, created on demand and dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: defaultdict[int, int] = defaultdict(int)
-
-    @asynccontextmanager
-    async def lane(self, chat_id: int) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        self._users[chat_id] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[chat_id] -= 1
-            if not self._users[chat_id]:
-                del self._users[chat_id]
-                del self._locks[chat_id]
-
-    def __len__(self) -> int:
-        return len(self._locks)
+RETRY_PAUSE_CAP = 60.0
+# Updates stored and not yet applied, at most: beyond it polling waits, and Telegram keeps the
+# rest (for a day) until there is room.
+MAX_IN_HAND = 1000
+T = TypeVar("T")
 
 
 class TelegramRunner:
     def __init__(
-        self, *, engine: Engine, adapter: TelegramAdapter[Any], poll_timeout: int = POLL_TIMEOUT
+        self,
+        *,
+        engine: Engine,
+        adapter: TelegramAdapter[Any],
+        poll_timeout: int = POLL_TIMEOUT,
+        max_in_hand: int = MAX_IN_HAND,
     ) -> None:
         self.engine = engine
         self.adapter = adapter
         self.poll_timeout = poll_timeout
+        self.max_in_hand = max_in_hand
+        self.inbox = Inbox(engine.db, engine.clock)
         self.lanes = ChatLanes()
         self._answers: set[asyncio.Task[None]] = set()
+        self._in_hand: set[str] = set()  # keys of stored updates handed to a lane
+        self._stopping = False
+        self._removal_stop = asyncio.Event()
+        self._removal: asyncio.Task[None] | None = None
 
+    # -- lifetime ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Begin removing applied updates from the inbox, and apply what the last run left
+        there (it was stored, and maybe confirmed to Telegram, but not applied)."""
+        self._removal = asyncio.create_task(self.inbox.remove_applied(self._removal_stop))
+        for stored in await self.inbox.leftovers(self._bot_id):
+            try:
+                update = self.adapter.parse_update(stored.data)
+            except ValueError:
+                log.error("inbox update %s is not an update; left in the inbox", stored.key)
+                continue
+            self._take(stored, update)
+
+    async def finish(self) -> None:
+        """Apply the updates in hand, wait for their button answers, and remove them from the
+        inbox. An update that keeps failing is left there for the next start."""
+        self._stopping = True
+        await self.lanes.idle()
+        await self.answered()
+        self._removal_stop.set()
+        if self._removal is not None:
+            await self._removal
+
+    @property
+    def _bot_id(self) -> int:
+        assert self.adapter.identity is not None, "the adapter is started first"
+        return self.adapter.identity.id
+
+    # -- applying ----------------------------------------------------------------------------
     async def handle(self, update: Any) -> None:
+        """Apply one update now, in its chat's turn (the webhook's way)."""
+        parts = self.adapter.read(update)
+        if parts is not None:
+            await self.lanes.run(parts.chat_id, partial(self._apply, update, None))
+
+    async def _apply(self, update: Any, applied: Callable[[], None] | None) -> None:
         """Store and apply one update, then answer its button press (if it was one)."""
         incoming = await self.adapter.to_incoming(update)
         if incoming is None:
             return
-        async with self.lanes.lane(incoming.chat_id):
-            outcome = await self.engine.process(incoming)
-        if incoming.callback_id:
-            # Off the update's path: the update is stored, and the answer only stops a spinner.
-            task = asyncio.create_task(self._answer(incoming.callback_id, outcome.callback_answer))
-            self._answers.add(task)
-            task.add_done_callback(self._answers.discard)
+        outcome = await self.engine.process(incoming)
+        if not incoming.callback_id:
+            if applied is not None:
+                applied()
+            return
+        # Off the chat's lane: the update is applied, and the answer only stops a spinner.
+        task = asyncio.create_task(self._answer(incoming.callback_id, outcome.callback_answer))
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
+        if applied is not None:
+            task.add_done_callback(lambda _: applied())
 
     async def _answer(self, callback_id: str, text: str | None) -> None:
         try:
@@ -83,33 +117,62 @@ class TelegramRunner:
         while self._answers:
             await asyncio.gather(*self._answers)
 
-    async def handle_batch(self, updates: list[Any]) -> None:
-        by_chat: defaultdict[int, list[Any]] = defaultdict(list)
-        for update in updates:
-            parts = self.adapter.read(update)
-            by_chat[parts.chat_id if parts else 0].append(update)
+    def stored(self, update: Any) -> Stored | None:
+        """The inbox row of a fetched update; None for kinds of update the bot ignores."""
+        parts = self.adapter.read(update)
+        if parts is None:
+            return None
+        return Stored(
+            key=self.adapter.key(parts.update_id),
+            update_id=parts.update_id,
+            chat_id=parts.chat_id,
+            data=self.adapter.dump_update(update),
+        )
 
-        async def in_order(chat_updates: list[Any]) -> None:
-            for update in chat_updates:
-                await self.handle(update)
+    def _take(self, stored: Stored, update: Any) -> None:
+        """Hand a stored update to its chat's lane; it leaves the inbox once applied."""
+        if stored.key in self._in_hand:
+            return
+        self._in_hand.add(stored.key)
 
-        await asyncio.gather(*(in_order(chat) for chat in by_chat.values()))
+        def applied() -> None:
+            self._in_hand.discard(stored.key)
+            self.inbox.applied(stored.key)
 
+        async def job() -> None:
+            pause = RETRY_PAUSE
+            while True:
+                try:
+                    await self._apply(update, applied)
+                    return
+                except Exception:
+                    # Only a failure before the engine took it (a photo's download, a database
+                    # that is away) gets here; the chat waits, the other chats go on.
+                    if self._stopping:
+                        log.exception("update %s is left for the next start", stored.key)
+                        self._in_hand.discard(stored.key)
+                        return
+                    log.exception("update %s failed; trying again in %.0fs", stored.key, pause)
+                    await asyncio.sleep(pause)
+                    pause = min(RETRY_PAUSE_CAP, pause * 2)
+
+        self.lanes.submit(stored.chat_id, job)
+
+    # -- long polling ------------------------------------------------------------------------
     async def poll(self, stop: asyncio.Event) -> None:
-        """Long polling until `stop` is set; the batch in hand is finished first."""
+        """Long polling until `stop` is set."""
         offset: int | None = None
         while not stop.is_set():
-            fetch = asyncio.ensure_future(self.adapter.get_updates(offset, self.poll_timeout))
-            stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-            if not fetch.done():
-                fetch.cancel()  # nothing fetched is lost: it was not confirmed
+            if await _unless_stopped(self.lanes.below(self.max_in_hand), stop) is None:
                 break
+            fetch = self.adapter.get_updates(offset, self.poll_timeout)
             try:
-                updates = fetch.result()
+                fetched = await _unless_stopped(fetch, stop)
+                if fetched is None:
+                    break  # nothing fetched is lost: it was not confirmed
+                updates = fetched.result()
                 if updates:
-                    await self.handle_batch(updates)
+                    await self._store(updates)
                     offset = max(u.update_id for u in updates) + 1
             except Exception:
                 log.exception("polling failed; the same updates come again in %.0fs", RETRY_PAUSE)
@@ -117,10 +180,34 @@ class TelegramRunner:
         if offset is not None:
             await self._confirm(offset)
 
+    async def _store(self, updates: list[Any]) -> None:
+        """Store a batch in the inbox, then hand its updates to their lanes. Until this returns,
+        nothing of the batch is confirmed to Telegram."""
+        batch = [
+            (stored, update)
+            for update in updates
+            if (stored := self.stored(update)) is not None and stored.key not in self._in_hand
+        ]
+        await self.inbox.store(self._bot_id, [stored for stored, _ in batch])
+        for stored, update in batch:
+            self._take(stored, update)
+
     async def _confirm(self, offset: int) -> None:
-        """Tell Telegram the last batch is stored, so a restart does not fetch it again (the
-        engine would ignore it anyway)."""
+        """Tell Telegram the last batch is stored, so a restart does not fetch it again (it
+        would be found in the inbox, or applied already, anyway)."""
         try:
             await self.adapter.get_updates(offset, 0)
         except Exception as error:
             log.info("could not confirm updates before %s: %s", offset, error)
+
+
+async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> asyncio.Future[T] | None:
+    """`work`, done, or None (and `work` cancelled) if `stop` is set first."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not task.done():
+        task.cancel()
+        return None
+    return task

@@ -82,7 +82,8 @@ class TelegramService:
         self.app.engine.listeners.append(self.sender.wake)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Serve until `stop` is set; then finish the updates in hand and flush the outbox."""
+        """Serve until `stop` is set; then finish the updates in hand and flush the outbox.
+        Updates a crash left in the inbox are applied first."""
         identity = await self.adapter.start()
         log.info("running as @%s with %s", identity.username, self.adapter.name)
         await register_commands(self.adapter, self.app.shop, self.app.renderer)
@@ -93,6 +94,7 @@ class TelegramService:
             if self.sweep_every
             else None
         )
+        await self.runner.start()
         try:
             if self.settings.webhook_url:
                 await self._serve_webhook(stop)
@@ -103,7 +105,7 @@ class TelegramService:
             if sweeping is not None:
                 stop.set()
                 await sweeping
-            await self.runner.answered()
+            await self.runner.finish()
             sending.set()
             try:
                 await asyncio.wait_for(sender, FLUSH_TIMEOUT)
