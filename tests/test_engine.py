@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.engine.events import Incoming
 from bot.storage.models import Buyer, OutboxMessage, TranscriptEntry
@@ -81,3 +82,29 @@ async def test_nothing_is_sent_before_the_update_is_stored(desk: Desk) -> None:
     assert pending == 1
     await desk.deliver()
     assert "Hello" in anna.last.plain
+
+
+async def test_a_restarted_database_costs_no_update_and_no_reply(desk: Desk) -> None:
+    if desk.db.is_sqlite:
+        pytest.skip("a file has no server to restart")
+    anna = desk.buyer("anna")
+    await desk.order()
+    await anna.send("/start")
+    # What a restart of the server does to the pool: every connection in it is closed.
+    admin = create_async_engine(desk.db.url)
+    async with admin.connect() as connection:
+        killed = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
+            )
+        )
+    await admin.dispose()
+    assert killed
+    outcome = await anna.send("/help")
+    assert not outcome.failed and not outcome.duplicate
+    assert "I handle problems" in anna.last.plain
+    async with desk.db.session() as session:
+        updates = select(func.count()).where(TranscriptEntry.direction == "in")
+        assert await session.scalar(updates) == 2

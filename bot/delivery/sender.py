@@ -109,7 +109,13 @@ class Sender:
         while not stop.is_set():
             # Cleared before looking, so a wake-up that comes while we look is not lost.
             self._wake.clear()
-            rows = await self._claim() if sum(in_hand.values()) < self.batch else []
+            try:
+                rows = await self._claim() if sum(in_hand.values()) < self.batch else []
+            except Exception:
+                # The database is away (or restarted and dropped this connection): nothing
+                # claimed is lost, and the next claim, on a new connection, takes it again.
+                log.exception("claiming the outbox failed; trying again in %.0fs", idle)
+                rows = []
             for messages in _by_chat(rows).values():
                 task = asyncio.create_task(self._deliver_chat(messages))
                 in_hand[task] = len(messages)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -56,7 +57,7 @@ class Engine:
 
     async def process(self, event: Incoming) -> Outcome:
         try:
-            outcome = await self._apply(event)
+            outcome = await self._reconnecting(event)
         except _Refused as refused:
             # The handler's changes were rolled back with its transaction; the refusal is
             # recorded in a transaction of its own.
@@ -70,6 +71,18 @@ class Engine:
             for listener in self.listeners:
                 listener()
         return outcome
+
+    async def _reconnecting(self, event: Incoming) -> Outcome:
+        try:
+            return await self._apply(event)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # The connection had died (the database restarted since it was last used). The
+            # pool has let go of every connection as old as it, so one more try runs on a new
+            # one; without it the update would be recorded as failed.
+            log.warning("update %s met a dead database connection; trying it again", event.key)
+            return await self._apply(event)
 
     async def _apply(
         self, event: Incoming, *, refused: _Refused | None = None, failed: bool = False

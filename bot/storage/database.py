@@ -41,9 +41,17 @@ class Database:
         elif self.is_sqlite:
             kwargs["connect_args"] = {"timeout": sqlite_inline.BUSY_PATIENCE}
         else:
-            kwargs["pool_pre_ping"] = True
+            # No ping before each checkout: it costs three round trips a transaction (asyncpg
+            # pings inside a transaction of its own). A connection that died with a restart
+            # of the server fails its first statement instead; SQLAlchemy then lets go of the
+            # whole pool, and the engine and the sender try once more.
+            kwargs["pool_pre_ping"] = False
+            # A fixed pool: overflow connections are closed as soon as they are given back,
+            # and each new one costs a connect, its type set-up and a prepare of every
+            # statement it runs. Ten transactions in flight keep one process's core busy;
+            # the rest wait their turn for a connection.
             kwargs["pool_size"] = 10
-            kwargs["max_overflow"] = 20
+            kwargs["max_overflow"] = 0
             if schema:
                 kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
