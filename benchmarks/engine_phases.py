@@ -66,9 +66,8 @@ def _timed(owner: Any, name: str, phase: str) -> None:
 
 
 def instrument() -> None:
-    _timed(chat_state, "lock", "lock the chat's state")
+    _timed(chat_state, "lock", "lock the chat's state and claim the update")
     _timed(chat_state, "save", "save the chat's state (flushes the ORM first)")
-    _timed(processor, "_claim", "claim the update in the transcript")
     _timed(processor, "identify", "identify the sender")
     _timed(Router, "dispatch", "run the handler")
     _timed(cases, "lock_case", "  lock the case with its order")

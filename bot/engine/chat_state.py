@@ -2,7 +2,8 @@
 
 Every update locks this row and most updates change it, so the engine holds it as a small
 value rather than an ORM entity: the ORM's loading and unit of work cost several times the two
-statements themselves, on every update.
+statements themselves, on every update. The same lock claims the update (its transcript
+entry): on PostgreSQL in the same statement, since there every statement is a round trip.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import BigInteger, String, Table, bindparam, func, literal, select, true, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Buyer, Conversation
+from bot.storage.models import Buyer, Conversation, TranscriptEntry
 from bot.storage.types import UTCDateTime
 from bot.storage.upsert import insert_ignore
 
 CONVERSATIONS = cast(Table, Conversation.__table__)
 BUYERS = cast(Table, Buyer.__table__)
+TRANSCRIPT = cast(Table, TranscriptEntry.__table__)
 _COLUMNS = ("awaiting", "case_id", "offer_id", "data")
+_DATA = _COLUMNS.index("data")  # never NULL in a row that exists
 # The sender's buyer profile, in BuyerProfile's order, comes with the chat's row: every update
 # reads both, and on the engine's path a statement costs far more in SQLAlchemy than in the
 # database. bot.services.parties makes a profile of it.
@@ -33,6 +37,32 @@ _LOCK = (
     .where(CONVERSATIONS.c.chat_id == bindparam("chat"))
     .with_for_update(of=CONVERSATIONS)
 )
+# PostgreSQL: lock the row (in a CTE), claim the update with the case it is about, and read the
+# claim's outcome, in one statement that returns one row even when the chat has no row yet.
+_LOCKED = _LOCK.cte("locked")
+_ONE = select(literal(1).label("one")).subquery("one")
+_CLAIM = (
+    postgresql.insert(TRANSCRIPT)
+    .from_select(
+        ["at", "direction", "chat_id", "user_id", "case_id", "text", "payload", "update_key"],
+        select(
+            bindparam("at", type_=UTCDateTime()),
+            literal("in"),
+            bindparam("chat", type_=BigInteger()),
+            bindparam("user_id", type_=BigInteger()),
+            _LOCKED.c.case_id,
+            bindparam("text", type_=String()),
+            bindparam("payload", type_=String()),
+            bindparam("update_key", type_=String()),
+        ).select_from(_ONE.outerjoin(_LOCKED, true())),
+    )
+    .on_conflict_do_nothing()
+    .returning(TRANSCRIPT.c.id)
+    .cte("claim")
+)
+_LOCK_AND_CLAIM = select(
+    *_LOCKED.c, select(func.count()).select_from(_CLAIM).scalar_subquery()
+).select_from(_ONE.outerjoin(_LOCKED, true()))
 _SAVE = (
     update(CONVERSATIONS)
     .where(CONVERSATIONS.c.chat_id == bindparam("chat"))
@@ -64,14 +94,35 @@ class ChatState:
         self._stored = copy.deepcopy(self._values())
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The update's transcript entry, written once: a replay finds its key taken."""
+
+    at: datetime
+    user_id: int
+    text: str | None
+    payload: str | None
+    update_key: str
+
+
 async def lock(
-    session: AsyncSession, chat_id: int, now: datetime, sender_id: int
-) -> tuple[ChatState, Sequence[Any] | None]:
+    session: AsyncSession, chat_id: int, now: datetime, sender_id: int, claim: Claim
+) -> tuple[ChatState, Sequence[Any] | None] | None:
     """The chat's state, its row locked until the update's transaction ends (created on the
     chat's first update; two first updates at once both insert-or-nothing, then one waits),
-    and the sender's profile columns (None before the sender's first update)."""
+    and the sender's profile columns (None before the sender's first update). None when the
+    update was claimed before: a replay."""
     keys = {"chat": chat_id, "sender": sender_id}
-    row = (await session.execute(_LOCK, keys)).first()
+    row: Sequence[Any] | None
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        *row, claimed = (await session.execute(_LOCK_AND_CLAIM, keys | _claimed(claim))).one()
+        if not claimed:
+            return None
+        if row[_DATA] is None:  # the chat has no row yet: nothing was locked
+            row = None
+    else:
+        row = (await session.execute(_LOCK, keys)).first()
     if row is None:
         await insert_ignore(
             session, Conversation, {"chat_id": chat_id, "data": {}, "updated_at": now}
@@ -80,8 +131,22 @@ async def lock(
     assert row is not None
     state = ChatState(chat_id, *row[: len(_COLUMNS)])
     state.stored()
+    if not postgres:
+        values = _claimed(claim) | {"chat": chat_id, "case_id": state.case_id}
+        if not await insert_ignore(session, TranscriptEntry, _entry(values)):
+            return None
     profile = row[len(_COLUMNS) :]
     return state, None if profile[-1] is None else profile
+
+
+def _claimed(claim: Claim) -> dict[str, Any]:
+    return {
+        "at": claim.at,
+        "user_id": claim.user_id,
+        "text": claim.text,
+        "payload": claim.payload,
+        "update_key": claim.update_key,
+    }
 
 
 async def save(session: AsyncSession, state: ChatState, now: datetime) -> None:
@@ -92,3 +157,9 @@ async def save(session: AsyncSession, state: ChatState, now: datetime) -> None:
     values = {f"new_{name}": value for name, value in zip(_COLUMNS, state._values(), strict=True)}
     await session.execute(_SAVE, {"chat": state.chat_id, "now": now, **values})
     state.stored()
+
+
+def _entry(values: dict[str, Any]) -> dict[str, Any]:
+    """The claim's parameters as a transcript row's columns."""
+    entry = {key: value for key, value in values.items() if key != "chat"}
+    return entry | {"chat_id": values["chat"], "direction": "in"}

@@ -15,12 +15,10 @@ from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config.shop import ShopConfig
 from bot.engine import chat_state
-from bot.engine.chat_state import ChatState
 from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.events import Incoming, Outcome, Outgoing
@@ -30,8 +28,7 @@ from bot.services import audit, cases
 from bot.services.parties import identify
 from bot.storage.append import append
 from bot.storage.database import Database
-from bot.storage.models import OutboxMessage, TranscriptEntry
-from bot.storage.upsert import insert_ignore
+from bot.storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -89,11 +86,12 @@ class Engine:
     ) -> Outcome:
         async with self.db.transaction() as session:
             now = self.clock.now()
-            conversation, profile = await chat_state.lock(
-                session, event.chat_id, now, event.sender.id
+            locked = await chat_state.lock(
+                session, event.chat_id, now, event.sender.id, _claim(event, now)
             )
-            if not await _claim(session, event, conversation, now):
+            if locked is None:
                 return Outcome(duplicate=True)
+            conversation, profile = locked
             actor = await identify(session, self.shop, event.sender, profile, system=event.system)
             ctx = Context(
                 event=event,
@@ -145,28 +143,19 @@ def _refuse(ctx: Context, refused: _Refused) -> None:
         ctx.reply(refusal.template, **refusal.variables)
 
 
-async def _claim(
-    session: AsyncSession, event: Incoming, conversation: ChatState, now: datetime
-) -> bool:
-    """Record the update in the transcript, unless its key is there already (a replay)."""
+def _claim(event: Incoming, now: datetime) -> chat_state.Claim:
+    """The update's transcript entry: what the person sent, as far as text can tell it."""
     text = event.text if event.text is not None else event.caption
     if event.photos:
         text = f"[photo x{len(event.photos)}] {text or ''}".strip()
     elif event.unsupported:
         text = f"[{event.unsupported}] {text or ''}".strip()
-    return await insert_ignore(
-        session,
-        TranscriptEntry,
-        {
-            "at": now,
-            "direction": "in",
-            "chat_id": event.chat_id,
-            "user_id": event.sender.id,
-            "case_id": conversation.case_id,
-            "text": text,
-            "payload": event.payload[:64] if event.payload else None,
-            "update_key": event.key,
-        },
+    return chat_state.Claim(
+        at=now,
+        user_id=event.sender.id,
+        text=text,
+        payload=event.payload[:64] if event.payload else None,
+        update_key=event.key,
     )
 
 
