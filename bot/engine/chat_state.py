@@ -14,8 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, String, Table, bindparam, func, literal, select, true, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import Buyer, Conversation, TranscriptEntry
@@ -37,6 +49,20 @@ _LOCK = (
     .where(CONVERSATIONS.c.chat_id == bindparam("chat"))
     .with_for_update(of=CONVERSATIONS)
 )
+# The update's transcript entry, by the parameters of a Claim and the chat; the case it is about
+# is the one the chat's row names.
+_ENTRY: dict[str, Any] = {
+    "at": bindparam("at", type_=UTCDateTime()),
+    "direction": literal("in"),
+    "chat_id": bindparam("chat", type_=BigInteger()),
+    "user_id": bindparam("user_id", type_=BigInteger()),
+    "case_id": bindparam("case_id", type_=Integer()),
+    "text": bindparam("text", type_=String()),
+    "payload": bindparam("payload", type_=String()),
+    "update_key": bindparam("update_key", type_=String()),
+}
+# SQLite (no data-modifying CTEs): the claim is a statement of its own, after the lock.
+_CLAIM_ALONE = sqlite.insert(TRANSCRIPT).values(_ENTRY).on_conflict_do_nothing()
 # PostgreSQL: lock the row (in a CTE), claim the update with the case it is about, and read the
 # claim's outcome, in one statement that returns one row even when the chat has no row yet.
 _LOCKED = _LOCK.cte("locked")
@@ -44,16 +70,9 @@ _ONE = select(literal(1).label("one")).subquery("one")
 _CLAIM = (
     postgresql.insert(TRANSCRIPT)
     .from_select(
-        ["at", "direction", "chat_id", "user_id", "case_id", "text", "payload", "update_key"],
+        list(_ENTRY),
         select(
-            bindparam("at", type_=UTCDateTime()),
-            literal("in"),
-            bindparam("chat", type_=BigInteger()),
-            bindparam("user_id", type_=BigInteger()),
-            _LOCKED.c.case_id,
-            bindparam("text", type_=String()),
-            bindparam("payload", type_=String()),
-            bindparam("update_key", type_=String()),
+            *(_LOCKED.c.case_id if name == "case_id" else v for name, v in _ENTRY.items())
         ).select_from(_ONE.outerjoin(_LOCKED, true())),
     )
     .on_conflict_do_nothing()
@@ -132,8 +151,9 @@ async def lock(
     state = ChatState(chat_id, *row[: len(_COLUMNS)])
     state.stored()
     if not postgres:
-        values = _claimed(claim) | {"chat": chat_id, "case_id": state.case_id}
-        if not await insert_ignore(session, TranscriptEntry, _entry(values)):
+        claiming = keys | _claimed(claim) | {"case_id": state.case_id}
+        result = cast(CursorResult[Any], await session.execute(_CLAIM_ALONE, claiming))
+        if not result.rowcount:
             return None
     profile = row[len(_COLUMNS) :]
     return state, None if profile[-1] is None else profile
@@ -157,9 +177,3 @@ async def save(session: AsyncSession, state: ChatState, now: datetime) -> None:
     values = {f"new_{name}": value for name, value in zip(_COLUMNS, state._values(), strict=True)}
     await session.execute(_SAVE, {"chat": state.chat_id, "now": now, **values})
     state.stored()
-
-
-def _entry(values: dict[str, Any]) -> dict[str, Any]:
-    """The claim's parameters as a transcript row's columns."""
-    entry = {key: value for key, value in values.items() if key != "chat"}
-    return entry | {"chat_id": values["chat"], "direction": "in"}
