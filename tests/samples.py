@@ -173,7 +173,9 @@ def _variants() -> list[dict[str, Any]]:
                 "shipping_payer": ["seller", "buyer"][index % 2],
                 "refund": money,
                 "percent": [0, 5][index % 2],
-                "what": ["sticker", "photo", "photo_too_large", "voice"][index % 4],
+                "what": ["sticker", "photo", "photo_too_large", "photo_unavailable", "voice"][
+                    index % 5
+                ],
                 "length": 10_000,
                 "max_length": 2_000,
                 "code": [

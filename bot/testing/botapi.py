@@ -88,6 +88,7 @@ NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
 )
+FILE_GONE = "wrong file_id or the file is temporarily unavailable"  # getFile, for good
 QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
 NOT_A_FORUM = "the chat is not a forum"
 
@@ -642,6 +643,7 @@ _FAULTS: dict[str, Callable[[int], Exception]] = {
     "502": lambda _: _ApiError(502, "Bad Gateway"),
     "drop": lambda _: _DropConnection(),
     "blocked": lambda _: _ApiError(403, BLOCKED),
+    "gone": lambda _: _bad_request(FILE_GONE),
 }
 
 
@@ -843,7 +845,8 @@ class FakeBotAPI:
         """Make the next `times` calls of `method` ("*": any) fail.
 
         kind: "429" (with parameters.retry_after), "500", "502", "drop" (the connection closes
-        without an answer) or "blocked" (403, bot blocked by the user).
+        without an answer), "blocked" (403, bot blocked by the user) or "gone" (400, the file
+        a getFile asks for is no longer there).
         """
         if kind not in _FAULTS:
             raise ValueError(f"unknown fault {kind!r}; use one of {sorted(_FAULTS)}")

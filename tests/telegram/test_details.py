@@ -91,6 +91,29 @@ async def test_photos_are_downloaded_size_checked_and_kept_as_evidence(
         assert dora.last.photos == (kept.file_id,)  # the seller sees the buyer's photo
 
 
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_a_photo_telegram_will_not_hand_over_is_answered_and_the_next_one_kept(
+    db: object, clock: object, tmp_path: Path, transport: str
+) -> None:
+    async with Desk.on_telegram(db, clock, tmp_path, Mode(transport, webhook=False)) as desk:  # type: ignore[arg-type]
+        channel = desk.sandbox.channel
+        assert isinstance(channel, TelegramChannel)
+        anna = desk.buyer("anna")
+        order = await desk.order(items=[("Kettle", 1, "5000")])
+        await anna.send("/start")
+        await anna.tap("menu_problem")
+        await anna.click(f"#{order.number}")
+        await anna.tap("reason", reason="defect")
+        await anna.tap("want", want="keep")
+        channel.server.fail_next("getFile", "gone")
+        await anna.send_photo(size=60_000)  # would wait for ever if the refusal were retried
+        assert "couldn't get that picture from Telegram" in anna.inbox[-2].plain
+        async with desk.db.session() as session:
+            assert (await session.scalars(select(Evidence))).all() == []
+        await anna.send_photo(size=60_000)
+        assert "1 photo so far" in anna.last.plain
+
+
 async def test_a_text_longer_than_telegram_allows_goes_out_in_parts(
     server: FakeBotAPI, tmp_path: Path
 ) -> None:

@@ -30,6 +30,14 @@ class HtmlRejectedError(Exception):
     in a template; the text still goes out, as plain text, rather than being lost."""
 
 
+class UnusablePhotoError(Exception):
+    """A buyer's image the bot cannot keep; `reason` is what the buyer is told."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class BotIdentity:
     id: int
@@ -148,7 +156,8 @@ class TelegramAdapter(ABC, Generic[U]):
         )
 
     @abstractmethod
-    async def download(self, file_id: str, destination: Path) -> None: ...
+    async def download(self, file_id: str, destination: Path) -> None:
+        """getFile and the download; Telegram's refusals raise as for sending."""
 
     @abstractmethod
     async def answer_callback(self, callback_id: str, text: str | None) -> None: ...
@@ -252,11 +261,10 @@ class TelegramAdapter(ABC, Generic[U]):
         photos: tuple[Photo, ...] = ()
         unsupported = parts.unsupported
         if parts.image is not None:
-            photo = await self._fetch(parts.image)
-            if photo is None:
-                unsupported = "photo_too_large"
-            else:
-                photos = (photo,)
+            try:
+                photos = (await self._fetch(parts.image),)
+            except UnusablePhotoError as unusable:
+                unsupported = unusable.reason
         return Incoming(
             key=self.key(parts.update_id),
             sender=Sender(parts.user_id, parts.user_name, parts.language_code),
@@ -271,19 +279,28 @@ class TelegramAdapter(ABC, Generic[U]):
             is_private=parts.is_private,
         )
 
-    async def _fetch(self, image: FileRef) -> Photo | None:
-        """Download an image as evidence; None when it is larger than the bot keeps."""
+    async def _fetch(self, image: FileRef) -> Photo:
+        """Download an image as evidence. A failure that may pass (the network, Telegram's
+        5xx) is raised, and the update is tried again; a refusal that will not pass is an
+        `UnusablePhotoError`, which the buyer hears about, or their chat would wait for ever."""
         if image.size is not None and image.size > self.max_photo_bytes:
-            return None
+            raise UnusablePhotoError("photo_too_large")
         # Named by Telegram's unique id: a redelivered update downloads to the same file.
         path = self.media_dir / f"{image.file_unique_id}.jpg"
         if not path.exists():
             self.media_dir.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".part")
-            await self.download(image.file_id, partial)
+            try:
+                await self.download(image.file_id, partial)
+            except PermanentError as refused:
+                log.warning("Telegram refused file %s: %s", image.file_id, refused)
+                too_big = "too big" in str(refused).lower()  # Bot API downloads stop at 20 MB
+                raise UnusablePhotoError(
+                    "photo_too_large" if too_big else "photo_unavailable"
+                ) from refused
             if partial.stat().st_size > self.max_photo_bytes:  # the size Telegram gave was wrong
                 partial.unlink()
-                return None
+                raise UnusablePhotoError("photo_too_large")
             partial.replace(path)
         return Photo(image.file_id, image.file_unique_id, image.size, str(path))
 

@@ -96,7 +96,8 @@ class AiogramAdapter(TelegramAdapter[Update]):
         return str(message.content_type)
 
     async def download(self, file_id: str, destination: Path) -> None:
-        file = await self.bot.get_file(file_id)
+        async with _errors():
+            file = await self.bot.get_file(file_id)
         assert file.file_path is not None
         await self.bot.download_file(file.file_path, destination=destination)
 

@@ -85,8 +85,11 @@ class PtbAdapter(TelegramAdapter[Update]):
         return "unknown"
 
     async def download(self, file_id: str, destination: Path) -> None:
-        file = await self.bot.get_file(file_id)
-        await file.download_to_drive(destination)
+        try:
+            file = await self.bot.get_file(file_id)
+            await file.download_to_drive(destination)
+        except TelegramError as error:
+            raise _translate(error) from error
 
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
         await self.bot.answer_callback_query(callback_id, text=text)
