@@ -45,6 +45,7 @@ class Result:
     latencies: list[float]
     peak_rss_mb: float
     cpu_seconds: float
+    server_cpu_seconds: float  # the database server's processes (0 for SQLite, which is in-process)
     api_calls: dict[str, int]  # Bot API calls the bot made while the buyers talked, by method
 
     @property
@@ -62,6 +63,11 @@ class Result:
             f"   p50 {self.percentile(0.5):6.1f} ms   p99 {self.percentile(0.99):7.1f} ms"
             f"   peak RSS {self.peak_rss_mb:6.1f} MB"
             f"   CPU {self.cpu_seconds / self.updates * 1000:5.2f} ms/update"
+            + (
+                f" + database server {self.server_cpu_seconds / self.updates * 1000:5.2f} ms"
+                if self.server_cpu_seconds
+                else ""
+            )
         )
 
     def calls_line(self) -> str:
@@ -126,16 +132,18 @@ async def measure(
         people = Buyers(server)
         latencies: list[float] = []
         cpu_before = _cpu_seconds(process.pid)  # start-up (imports, migrations) left out
+        server_before = _postgres_cpu_seconds()
         calls_before = server.calls.copy()
         started = time.monotonic()
         await asyncio.gather(*(people.converse(FIRST_BUYER + n, latencies) for n in range(buyers)))
         seconds = time.monotonic() - started
         peak = _peak_rss_mb(process.pid)
         cpu = _cpu_seconds(process.pid) - cpu_before
+        server_cpu = _postgres_cpu_seconds() - server_before
         server.on_sent.clear()
         calls = dict(server.calls - calls_before)
         calls.pop("getUpdates", None)  # long polling: how often depends on timing, not work
-        return Result(name, len(latencies), seconds, latencies, peak, cpu, calls)
+        return Result(name, len(latencies), seconds, latencies, peak, cpu, server_cpu, calls)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)  # lets a profiler wrapping the bot write its report
@@ -153,6 +161,20 @@ def _cpu_seconds(pid: int) -> float:
     """User and system CPU time the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL server's processes on this machine (it shares the cores)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, IndexError, ValueError):
+            continue  # gone while we looked
+        if name == "postgres":
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def orders_for(buyers: int) -> dict[str, Any]:
@@ -196,7 +218,7 @@ async def _fresh_postgres(name: str) -> str:
 
 
 async def run(
-    buyers: int, database: str, folder: Path, profile: str | None = None
+    buyers: int, database: str, folder: Path, profile: str | None = None, floor_extra_reads: int = 0
 ) -> tuple[Result, Result]:
     python = sys.executable
     results = []
@@ -215,6 +237,8 @@ async def run(
                     server.token,
                     "--database",
                     floor_db,
+                    "--extra-reads",
+                    str(floor_extra_reads),
                 ],
                 {},
                 server,
@@ -251,7 +275,8 @@ async def run(
             command = [python, "-m", "cProfile", "-o", profile, "-m", "bot", "run"]
         elif profile:  # py-spy's flame graph of the bot (peak RSS is then py-spy's)
             raw = ["--format", "raw"] if profile.endswith(".txt") else []
-            command = ["py-spy", "record", *raw, "--subprocesses", "-o", profile, "--", *command]
+            spy = ["py-spy", "record", *raw, "--rate", "1000", "--nonblocking", "--subprocesses"]
+            command = [*spy, "-o", profile, "--", *command]
         results.append(await measure("returndesk", command, env, server, buyers))
     return results[0], results[1]
 
@@ -267,13 +292,27 @@ def main() -> None:
         "--profile",
         help="profile ReturnDesk: FILE.prof with cProfile, FILE.svg (or .txt) with py-spy",
     )
+    parser.add_argument(
+        "--floor-extra-reads",
+        type=int,
+        default=0,
+        help="N one-row reads more in each of the floor's updates: what statements cost",
+    )
     options = parser.parse_args()
     print(f"{options.buyers} buyers x {len(STEPS)} updates, {options.database}, rate limits lifted")
+    if options.floor_extra_reads:
+        print(f"the floor makes {options.floor_extra_reads} extra reads an update (not the floor)")
     ratios: list[tuple[float, float, float]] = []
     for number in range(1, options.rounds + 1):
         with tempfile.TemporaryDirectory(prefix="returndesk-bench-") as folder:
             floor, desk = asyncio.run(
-                run(options.buyers, options.database, Path(folder), options.profile)
+                run(
+                    options.buyers,
+                    options.database,
+                    Path(folder),
+                    options.profile,
+                    options.floor_extra_reads,
+                )
             )
         ratio = (
             desk.rate / floor.rate,

@@ -2,6 +2,9 @@
 
 Every message or button press gets one database write and one reply with one button; button
 presses are answered too, as ReturnDesk answers them. Run by benchmarks/conversation.py.
+
+`--extra-reads N` adds N one-row reads to each update's transaction: not part of the floor, but
+a way to measure what a statement costs on this stack (conversation.py's `--floor-extra-reads`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from aiogram.types import (
     Message,
     Update,
 )
-from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, insert
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, bindparam, insert, select
 
 from bot.storage.database import Database
 
@@ -34,12 +37,13 @@ seen = Table(
 # As ReturnDesk's aiogram adapter does (see there): the parametrised response models of the
 # calls the floor makes are held, so pydantic does not build them again after a collection.
 RESPONSES = (Response[Message], Response[bool], Response[list[Update]])
+PROBE = select(seen.c.chat_id).where(seen.c.id == bindparam("id"))
 NEXT = InlineKeyboardMarkup(
     inline_keyboard=[[InlineKeyboardButton(text="Next", callback_data="next")]]
 )
 
 
-async def main(api: str, token: str, database: str) -> None:
+async def main(api: str, token: str, database: str, extra_reads: int) -> None:
     # ReturnDesk's own engine set-up (its SQLite driver, WAL, the writer's turn), for fairness:
     # the floor differs in what it does with the database, not in how it talks to it.
     db = Database(database)
@@ -50,7 +54,9 @@ async def main(api: str, token: str, database: str) -> None:
 
     async def record(chat_id: int) -> None:
         async with db.transaction() as session:
-            await session.execute(insert(seen).values(chat_id=chat_id))
+            written = await session.execute(insert(seen).values(chat_id=chat_id))
+            for _ in range(extra_reads):  # by primary key, as most of ReturnDesk's reads are
+                await session.execute(PROBE, {"id": written.inserted_primary_key[0]})
 
     @dispatcher.message()
     async def on_message(message: Message) -> None:
@@ -73,5 +79,6 @@ if __name__ == "__main__":
     parser.add_argument("--api", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--database", required=True)
+    parser.add_argument("--extra-reads", type=int, default=0)
     options = parser.parse_args()
-    asyncio.run(main(options.api, options.token, options.database))
+    asyncio.run(main(options.api, options.token, options.database, options.extra_reads))
