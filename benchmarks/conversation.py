@@ -129,6 +129,8 @@ async def measure(
             if process.returncode is not None:
                 raise RuntimeError(f"{name} died: {(await process.stderr.read()).decode()[-2000:]}")  # type: ignore[union-attr]
             await asyncio.sleep(0.05)
+        if command[1:3] == ["-m", "benchmarks.profiled"]:
+            process.send_signal(signal.SIGUSR1)  # the profile starts with the buyers
         people = Buyers(server)
         latencies: list[float] = []
         cpu_before = _cpu_seconds(process.pid)  # start-up (imports, migrations) left out
@@ -218,7 +220,11 @@ async def _fresh_postgres(name: str) -> str:
 
 
 async def run(
-    buyers: int, database: str, folder: Path, profile: str | None = None, floor_extra_reads: int = 0
+    buyers: int,
+    database: str,
+    folder: Path,
+    profile: str | None = None,
+    floor_options: tuple[str, ...] = (),
 ) -> tuple[Result, Result]:
     python = sys.executable
     results = []
@@ -237,8 +243,7 @@ async def run(
                     server.token,
                     "--database",
                     floor_db,
-                    "--extra-reads",
-                    str(floor_extra_reads),
+                    *floor_options,
                 ],
                 {},
                 server,
@@ -271,8 +276,8 @@ async def run(
         if await importer.wait() != 0:
             raise RuntimeError("importing the benchmark's orders failed")
         command = [python, "-m", "bot", "run"]
-        if profile and profile.endswith(".prof"):  # cProfile's statistics of the bot
-            command = [python, "-m", "cProfile", "-o", profile, "-m", "bot", "run"]
+        if profile and profile.endswith(".prof"):  # cProfile's, from the buyers' start on
+            command = [python, "-m", "benchmarks.profiled", profile]
         elif profile:  # py-spy's flame graph of the bot (peak RSS is then py-spy's)
             raw = ["--format", "raw"] if profile.endswith(".txt") else []
             spy = ["py-spy", "record", *raw, "--rate", "1000", "--nonblocking", "--subprocesses"]
@@ -290,7 +295,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="floor/ReturnDesk pairs to run")
     parser.add_argument(
         "--profile",
-        help="profile ReturnDesk: FILE.prof with cProfile, FILE.svg (or .txt) with py-spy",
+        help="profile ReturnDesk: FILE.prof with cProfile (from the buyers' start), "
+        "FILE.svg (or .txt) with py-spy (the whole run)",
     )
     parser.add_argument(
         "--floor-extra-reads",
@@ -298,10 +304,20 @@ def main() -> None:
         default=0,
         help="N one-row reads more in each of the floor's updates: what statements cost",
     )
+    parser.add_argument(
+        "--floor-freezes-heap",
+        action="store_true",
+        help="the floor freezes its start-up heap, as ReturnDesk does",
+    )
     options = parser.parse_args()
     print(f"{options.buyers} buyers x {len(STEPS)} updates, {options.database}, rate limits lifted")
+    floor_options: tuple[str, ...] = ()
     if options.floor_extra_reads:
         print(f"the floor makes {options.floor_extra_reads} extra reads an update (not the floor)")
+        floor_options += ("--extra-reads", str(options.floor_extra_reads))
+    if options.floor_freezes_heap:
+        print("the floor freezes its start-up heap (not the floor)")
+        floor_options += ("--freeze-heap",)
     ratios: list[tuple[float, float, float]] = []
     for number in range(1, options.rounds + 1):
         with tempfile.TemporaryDirectory(prefix="returndesk-bench-") as folder:
@@ -311,7 +327,7 @@ def main() -> None:
                     options.database,
                     Path(folder),
                     options.profile,
-                    options.floor_extra_reads,
+                    floor_options,
                 )
             )
         ratio = (

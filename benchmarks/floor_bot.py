@@ -3,14 +3,17 @@
 Every message or button press gets one database write and one reply with one button; button
 presses are answered too, as ReturnDesk answers them. Run by benchmarks/conversation.py.
 
-`--extra-reads N` adds N one-row reads to each update's transaction: not part of the floor, but
-a way to measure what a statement costs on this stack (conversation.py's `--floor-extra-reads`).
+Two options are not part of the floor, but ways to measure what things cost on this stack:
+`--extra-reads N` adds N one-row reads to each update's transaction (conversation.py's
+`--floor-extra-reads`), and `--freeze-heap` freezes what start-up built, as `returndesk run`
+does, so full collections skip it (conversation.py's `--floor-freezes-heap`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -43,7 +46,9 @@ NEXT = InlineKeyboardMarkup(
 )
 
 
-async def main(api: str, token: str, database: str, extra_reads: int) -> None:
+async def main(
+    api: str, token: str, database: str, *, extra_reads: int = 0, freeze_heap: bool = False
+) -> None:
     # ReturnDesk's own engine set-up (its SQLite driver, WAL, the writer's turn), for fairness:
     # the floor differs in what it does with the database, not in how it talks to it.
     db = Database(database)
@@ -70,6 +75,8 @@ async def main(api: str, token: str, database: str, extra_reads: int) -> None:
         await query.answer()
         await bot.send_message(query.message.chat.id, "Next step.", reply_markup=NEXT)
 
+    if freeze_heap:
+        gc.freeze()
     await dispatcher.start_polling(bot, handle_signals=True, polling_timeout=20)
     await db.dispose()
 
@@ -80,5 +87,14 @@ if __name__ == "__main__":
     parser.add_argument("--token", required=True)
     parser.add_argument("--database", required=True)
     parser.add_argument("--extra-reads", type=int, default=0)
+    parser.add_argument("--freeze-heap", action="store_true")
     options = parser.parse_args()
-    asyncio.run(main(options.api, options.token, options.database, options.extra_reads))
+    asyncio.run(
+        main(
+            options.api,
+            options.token,
+            options.database,
+            extra_reads=options.extra_reads,
+            freeze_heap=options.freeze_heap,
+        )
+    )
