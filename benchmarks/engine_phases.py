@@ -115,15 +115,21 @@ async def run(buyers: int, url: str, folder: Path) -> float:
 
 
 def run_engine(
-    description: str, buyers: int, run: Callable[[int, str, Path], Coroutine[Any, Any, T]]
+    description: str,
+    buyers: int,
+    run: Callable[[int, str, Path], Coroutine[Any, Any, T]],
+    *,
+    show: bool = False,
 ) -> tuple[argparse.Namespace, T]:
     """The command line of an engine-only benchmark: how many buyers, which database (fresh, in
-    a folder of its own), and what `run` measured there."""
+    a folder of its own), and what `run` measured there; `show` offers --show (more detail)."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--buyers", type=int, default=buyers)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    if show:
+        parser.add_argument("--show", action="store_true", help="what each step's statements are")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="returndesk-engine-") as folder:
         url = database_url(options.database, Path(folder), "engine")
