@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
-from bot.cli import chat, data, demo, promises, telegram
+from bot.cli import chat, data, demo, logs, promises, telegram
 
 app = typer.Typer(
     name="returndesk",
@@ -26,5 +24,5 @@ app.add_typer(data.db, name="db")
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure()
     app()

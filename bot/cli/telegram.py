@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import signal
 from typing import Annotated
 
@@ -12,6 +11,7 @@ import typer
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.app import build_app
+from bot.cli import logs
 from bot.cli.common import ConfigOption, DatabaseOption, errors, run
 from bot.config.settings import (
     DatabaseSettings,
@@ -34,7 +34,7 @@ def run_bot(
 ) -> None:
     """Run the bot on Telegram: long polling, or a webhook when RETURNDESK_TELEGRAM_WEBHOOK_URL
     is set. Stops cleanly on Ctrl-C or SIGTERM."""
-    logging.getLogger().setLevel(logging.INFO)
+    logs.for_the_bot()
     try:
         run(_run(transport, config, database_url))
     except SetupError as error:
@@ -44,6 +44,11 @@ def run_bot(
 
 async def _run(transport: str, config: object, database_url: str | None) -> None:
     settings = TelegramSettings()
+    logs.hide(
+        secret.get_secret_value()
+        for secret in (settings.token, settings.webhook_secret)
+        if secret is not None
+    )
     adapter = make_adapter(transport, settings)  # checks the token before anything else
     url = database_url or DatabaseSettings().url
     try:
