@@ -726,6 +726,7 @@ class FakeBotAPI:
         self._last_message_ids: dict[int, int] = {}
         self._messages: dict[tuple[int, int], SentMessage] = {}
         self._files: dict[str, _StoredFile] = {}
+        self._downloads_broken = False
         self._files_by_path: dict[str, _StoredFile] = {}
         self._serial = itertools.count(1)
         self._open_callbacks: set[str] = set()
@@ -851,6 +852,11 @@ class FakeBotAPI:
         if kind not in _FAULTS:
             raise ValueError(f"unknown fault {kind!r}; use one of {sorted(_FAULTS)}")
         self._faults.append(_Fault(method.lower(), kind, times, retry_after))
+
+    def break_downloads(self) -> None:
+        """From now on file downloads answer 404, as a download path does once Telegram no
+        longer serves it (an hour after getFile)."""
+        self._downloads_broken = True
 
     def block_chat(self, chat_id: int) -> None:
         """From now on, sending to this chat fails as if the user blocked the bot."""
@@ -1190,7 +1196,7 @@ class FakeBotAPI:
         if request.match_info["token"] != self.token:
             return _error_response(_ApiError(401, "Unauthorized"))
         stored = self._files_by_path.get(request.match_info["path"])
-        if stored is None:
+        if stored is None or self._downloads_broken:
             return _error_response(_ApiError(404, "Not Found"))
         return web.Response(body=stored.content, content_type="application/octet-stream")
 

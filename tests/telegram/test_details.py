@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -114,6 +115,24 @@ async def test_a_photo_telegram_will_not_hand_over_is_answered_and_the_next_one_
         assert "1 photo so far" in anna.last.plain
 
 
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_a_photo_that_cannot_be_downloaded_is_answered_without_the_token_in_the_log(
+    db: object, clock: object, tmp_path: Path, transport: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Desk.on_telegram(db, clock, tmp_path, Mode(transport, webhook=False)) as desk:  # type: ignore[arg-type]
+        channel = desk.sandbox.channel
+        assert isinstance(channel, TelegramChannel)
+        anna = desk.buyer("anna")
+        await desk.order(items=[("Kettle", 1, "5000")])
+        await anna.send("/start")
+        channel.server.break_downloads()
+        with caplog.at_level(logging.INFO, logger="bot"):  # ReturnDesk's own log
+            await anna.send_photo(size=60_000)
+        assert "couldn't get that picture from Telegram" in anna.last.plain
+    assert "downloading the file failed: HTTP 404" in caplog.text or "Not Found" in caplog.text
+    assert channel.server.token not in caplog.text
+
+
 async def test_a_text_longer_than_telegram_allows_goes_out_in_parts(
     server: FakeBotAPI, tmp_path: Path
 ) -> None:
@@ -189,6 +208,41 @@ async def returndesk_run(env: dict[str, str], cwd: Path) -> tuple[int, str]:
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, out.decode()
+
+
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_the_running_bots_log_never_shows_the_token(
+    server: FakeBotAPI, tmp_path: Path, transport: str
+) -> None:
+    env = {
+        "RETURNDESK_TELEGRAM_TOKEN": server.token,
+        "RETURNDESK_TELEGRAM_API_URL": server.base_url,
+        "RETURNDESK_TELEGRAM_MEDIA_DIR": str(tmp_path / "media"),
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+    }
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "run", "--transport", transport),
+        *("--config", str(TEST_SHOP)),
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        anna = server.user(101, "Anna", "en")
+        await server.push_update(server.text_update(anna, "/start"))
+        server.break_downloads()  # an error whose text, as the library words it, has the URL
+        await server.push_update(server.photo_update(anna))
+        for _ in range(600):
+            if any("couldn't get that picture" in m.plain for m in server.messages_for(101)):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+    log = out.decode()
+    assert "refused file" in log  # the log did speak of the failure
+    assert server.token not in log and server.token.split(":")[1] not in log
 
 
 async def test_run_without_a_token_says_what_to_do(tmp_path: Path) -> None:

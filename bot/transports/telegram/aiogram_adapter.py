@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiogram import Bot, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -99,7 +100,13 @@ class AiogramAdapter(TelegramAdapter[Update]):
         async with _errors():
             file = await self.bot.get_file(file_id)
         assert file.file_path is not None
-        await self.bot.download_file(file.file_path, destination=destination)
+        try:
+            await self.bot.download_file(file.file_path, destination=destination)
+        except aiohttp.ClientResponseError as error:
+            # Not chained: its text quotes the file's URL, which holds the bot's token. A file
+            # Telegram will not serve is gone for good (as python-telegram-bot reports it).
+            failure = TemporaryError if error.status >= 500 else PermanentError
+            raise failure(f"downloading the file failed: HTTP {error.status}") from None
 
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
         await self.bot.answer_callback_query(callback_id, text=text)
