@@ -51,6 +51,23 @@ async def test_a_webhook_call_without_the_right_secret_is_refused_and_logged(
     assert server.messages_for(101) == []
 
 
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_a_webhook_body_that_is_not_an_update_gets_400_and_the_bot_goes_on(
+    app: App, server: FakeBotAPI, tmp_path: Path, transport: str
+) -> None:
+    bodies = [b"not json", b"[]", b"{}", b'{"update_id": 7, "message": "x"}']
+    bodies.append(b'{"update_id": 8, "message": {"text": "no chat, no date"}}')
+    async with running_bot(app, server, Mode(transport, webhook=True), media_dir=tmp_path):
+        assert server.webhook is not None
+        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        async with aiohttp.ClientSession() as http:
+            for body in bodies:
+                async with http.post(server.webhook.url, data=body, headers=headers) as answer:
+                    assert answer.status == 400, body
+        await TelegramChannel(app, server).text(ANNA, 101, "/start", None)
+    assert "What do you need?" in server.messages_for(101)[-1].plain
+
+
 async def test_hostile_names_and_text_never_make_telegram_reject_a_reply(
     app: App, server: FakeBotAPI, tmp_path: Path
 ) -> None:

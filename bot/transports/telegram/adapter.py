@@ -92,7 +92,8 @@ class TelegramAdapter(ABC, Generic[U]):
         """Long polling: Telegram holds the call up to `wait` seconds for something new."""
 
     @abstractmethod
-    def parse_update(self, data: dict[str, Any]) -> U: ...
+    def parse_update(self, data: dict[str, Any]) -> U:
+        """The framework's update from the Bot API's JSON; ValueError if it is not one."""
 
     @abstractmethod
     def dump_update(self, update: U) -> dict[str, Any]:

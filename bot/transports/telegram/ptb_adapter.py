@@ -73,7 +73,13 @@ class PtbAdapter(TelegramAdapter[Update]):
         return list(updates)
 
     def parse_update(self, data: dict[str, Any]) -> Update:
-        return Update.de_json(data, self.bot)
+        # PTB does not validate: what is not an update fails on whatever it meets first.
+        if not isinstance(data, dict):
+            raise ValueError(f"an update is a JSON object, not {type(data).__name__}")
+        try:
+            return Update.de_json(data, self.bot)
+        except (AttributeError, KeyError, TypeError) as error:
+            raise ValueError(f"not a Telegram update: {error!r}") from error
 
     def dump_update(self, update: Update) -> dict[str, Any]:
         return update.to_dict()
