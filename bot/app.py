@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.clock import Clock, SystemClock
-from bot.config.settings import DatabaseSettings, ShopSettings
+from bot.config.settings import DatabaseSettings, ShopSettings, read
 from bot.config.shop import ShopConfig, load_shop
 from bot.engine.processor import Engine
 from bot.rendering import Renderer
@@ -36,9 +36,9 @@ async def build_app(
     migrate: bool = True,
 ) -> App:
     """Load the shop file, open the database, bring its schema up to date and mirror the shop."""
-    shop = load_shop(config or ShopSettings().config)
+    shop = load_shop(config or read(ShopSettings).config)
     if db is None:
-        settings = DatabaseSettings()
+        settings = read(DatabaseSettings)
         db = Database(database_url or settings.url, echo=settings.echo)
     if migrate:
         await db.upgrade()

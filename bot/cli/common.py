@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from bot.config.settings import SettingsError
 from bot.config.shop import ConfigError
 
 T = TypeVar("T")
@@ -40,7 +41,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; configuration problems end it with their lines, not a trace."""
     try:
         return asyncio.run(coroutine)
-    except ConfigError as error:
+    except (ConfigError, SettingsError) as error:
         errors.print("[bold red]The configuration has problems:[/]")
         for problem in error.problems:
             errors.print(f"  {problem}", markup=False)

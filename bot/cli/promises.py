@@ -12,7 +12,7 @@ from rich.table import Table
 
 from bot.app import build_app
 from bot.cli.common import ConfigOption, DatabaseOption, console, run
-from bot.config.settings import SweeperSettings
+from bot.config.settings import SweeperSettings, read
 from bot.deadlines.sweeper import Sweeper
 from bot.services.stats import promise_stats
 
@@ -36,7 +36,7 @@ def sweep(
                 stop = asyncio.Event()
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-                await sweeper.run(stop, SweeperSettings().every)
+                await sweeper.run(stop, read(SweeperSettings).every)
             else:
                 done = await sweeper.sweep()
                 console.print(

@@ -18,8 +18,14 @@ from bot.config.settings import (
     SenderSettings,
     SweeperSettings,
     TelegramSettings,
+    read,
 )
-from bot.transports.telegram.service import SetupError, TelegramService, make_adapter
+from bot.transports.telegram.service import (
+    SetupError,
+    TelegramService,
+    check_media_dir,
+    make_adapter,
+)
 
 TransportOption = Annotated[
     str,
@@ -43,22 +49,22 @@ def run_bot(
 
 
 async def _run(transport: str, config: object, database_url: str | None) -> None:
-    settings = TelegramSettings()
+    settings = read(TelegramSettings)
+    sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
     logs.hide(
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret)
         if secret is not None
     )
     adapter = make_adapter(transport, settings)  # checks the token before anything else
-    url = database_url or DatabaseSettings().url
+    check_media_dir(settings.media_dir)
+    url = database_url or read(DatabaseSettings).url
     try:
         app = await build_app(database_url=url, config=config)  # type: ignore[arg-type]
     except (OSError, OperationalError, InterfaceError, DBAPIError) as error:
         raise SetupError(f"cannot reach the database ({_safe(url)}): {error}") from error
     try:
-        service = TelegramService(
-            app, adapter, settings, SenderSettings(), sweep_every=SweeperSettings().every
-        )
+        service = TelegramService(app, adapter, settings, sending, sweep_every=sweeping.every)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

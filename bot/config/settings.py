@@ -3,10 +3,38 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+S = TypeVar("S", bound=BaseSettings)
+# What Telegram accepts as a webhook's secret token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; each problem names its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def read(kind: type[S]) -> S:
+    """One concern's settings from the environment and `.env`, or SettingsError. A problem is
+    told by the variable's name and what is wrong, never with the value (it may be a secret)."""
+    try:
+        return kind()
+    except ValidationError as error:
+        prefix = str(kind.model_config.get("env_prefix", ""))
+        problems = [
+            f"{prefix}{'_'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+            for problem in error.errors()
+        ]
+        raise SettingsError(problems) from None
 
 
 def _section(prefix: str) -> SettingsConfigDict:
@@ -48,6 +76,22 @@ class TelegramSettings(BaseSettings):
     # Largest photo the bot downloads as evidence, in bytes.
     max_photo_bytes: int = 10 * 1024 * 1024
     media_dir: Path = Path("media")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_telegram_accepts(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # set but empty is unset
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("use 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram takes no other)")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _path_from_the_root(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /, as /telegram/webhook does")
+        return value
 
 
 class SenderSettings(BaseSettings):

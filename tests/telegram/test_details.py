@@ -289,6 +289,43 @@ async def test_run_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
     assert "secret" not in out  # the password is not printed
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("RETURNDESK_TELEGRAM_WEBHOOK_SECRET", "not allowed!"),  # Telegram would refuse it
+        ("RETURNDESK_TELEGRAM_WEBHOOK_PATH", "telegram/webhook"),
+        ("RETURNDESK_TELEGRAM_WEBHOOK_PORT", "eighty"),
+        ("RETURNDESK_SENDER_GLOBAL_PER_SECOND", "0"),
+    ],
+)
+async def test_a_setting_that_cannot_work_is_named_at_start(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    env = {
+        "RETURNDESK_TELEGRAM_TOKEN": "1:x",
+        "RETURNDESK_TELEGRAM_WEBHOOK_URL": "https://example.com",
+        "RETURNDESK_TELEGRAM_WEBHOOK_SECRET": "right-one",
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        variable: value,
+    }
+    code, out = await returndesk_run(env, tmp_path)
+    assert code == 2 and f"  {variable}: " in out and "Traceback" not in out
+    assert "alembic" not in out  # told before the database is touched
+    if variable.endswith("SECRET"):
+        assert value not in out
+
+
+async def test_a_media_folder_that_cannot_be_written_is_named_at_start(tmp_path: Path) -> None:
+    (tmp_path / "media").write_text("a file where the folder should be")
+    env = {
+        "RETURNDESK_TELEGRAM_TOKEN": "1:x",
+        "RETURNDESK_TELEGRAM_MEDIA_DIR": str(tmp_path / "media"),
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+    }
+    code, out = await returndesk_run(env, tmp_path)
+    assert code == 2 and "RETURNDESK_TELEGRAM_MEDIA_DIR" in out and "Traceback" not in out
+
+
 async def test_webhook_mode_needs_a_secret(tmp_path: Path) -> None:
     env = {
         "RETURNDESK_TELEGRAM_TOKEN": "1:x",

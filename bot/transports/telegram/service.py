@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +27,19 @@ FLUSH_TIMEOUT = 30.0  # seconds to deliver what is owed when stopping
 
 class SetupError(Exception):
     """Configuration the bot cannot start with; the message says what to change."""
+
+
+def check_media_dir(folder: Path) -> None:
+    """Buyers' photos are downloaded here: a folder the bot cannot write would fail them all."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise SetupError(
+            f"RETURNDESK_TELEGRAM_MEDIA_DIR ({folder}) cannot hold the buyers' photos: "
+            f"{error.strerror or error}"
+        ) from error
 
 
 def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[Any]:
