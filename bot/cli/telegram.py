@@ -80,6 +80,12 @@ async def _run(transport: str, config: object, database_url: str | None) -> None
                 raise SetupError(
                     "Telegram refused the token (RETURNDESK_TELEGRAM_TOKEN)"
                 ) from error
+            if _unreachable(error):
+                # The library's words are left out: they may quote a URL, with the token in it.
+                raise SetupError(
+                    f"cannot reach the Bot API at {settings.api_url} ({type(error).__name__}): "
+                    "check the network, or RETURNDESK_TELEGRAM_API_URL"
+                ) from error
             raise
     finally:
         await app.close()
@@ -87,6 +93,17 @@ async def _run(transport: str, config: object, database_url: str | None) -> None
 
 def _unauthorized(error: Exception) -> bool:
     return type(error).__name__ in {"TelegramUnauthorizedError", "InvalidToken"}
+
+
+def _unreachable(error: Exception) -> bool:
+    """A network failure or Telegram's 5xx at start (while running, they are retried). By
+    name, not class: PTB's BadRequest is a subclass of its NetworkError."""
+    return type(error).__name__ in {
+        "TelegramNetworkError",
+        "TelegramServerError",
+        "NetworkError",
+        "TimedOut",
+    }
 
 
 def _safe(url: str) -> str:

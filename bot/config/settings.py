@@ -86,6 +86,13 @@ class TelegramSettings(BaseSettings):
             raise ValueError("use 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram takes no other)")
         return value
 
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_with_scheme(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// for a local Bot API server)")
+        return value
+
     @field_validator("webhook_path")
     @classmethod
     def _path_from_the_root(cls, value: str) -> str:

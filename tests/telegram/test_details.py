@@ -210,12 +210,13 @@ async def test_stopping_finishes_the_update_in_hand_and_flushes_the_outbox(
     assert "What do you need?" in server.messages_for(101)[-1].plain
 
 
-async def returndesk_run(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+async def returndesk_run(env: dict[str, str], cwd: Path, *options: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "run",
+        *options,
         "--config",
         str(TEST_SHOP),
         cwd=cwd,
@@ -279,6 +280,18 @@ async def test_run_with_a_token_telegram_refuses_says_so(
     assert code == 2 and "Telegram refused the token" in out and "Traceback" not in out
 
 
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_run_with_a_bot_api_it_cannot_reach_says_so(tmp_path: Path, transport: str) -> None:
+    env = {
+        "RETURNDESK_TELEGRAM_TOKEN": "4242:never-shown",
+        "RETURNDESK_TELEGRAM_API_URL": "http://127.0.0.1:1",  # nothing listens on port 1
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+    }
+    code, out = await returndesk_run(env, tmp_path, "--transport", transport)
+    assert code == 2 and "cannot reach the Bot API at http://127.0.0.1:1" in out
+    assert "Traceback" not in out and "never-shown" not in out
+
+
 async def test_run_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
     env = {
         "RETURNDESK_TELEGRAM_TOKEN": "1:x",
@@ -296,6 +309,7 @@ async def test_run_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
         ("RETURNDESK_TELEGRAM_WEBHOOK_PATH", "telegram/webhook"),
         ("RETURNDESK_TELEGRAM_WEBHOOK_PORT", "eighty"),
         ("RETURNDESK_SENDER_GLOBAL_PER_SECOND", "0"),
+        ("RETURNDESK_TELEGRAM_API_URL", "localhost:8081"),
     ],
 )
 async def test_a_setting_that_cannot_work_is_named_at_start(
