@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.config.shop import DEFAULT_POLICY
 
 
@@ -82,3 +84,18 @@ def test_a_broken_shop_file_is_explained_not_a_traceback(tmp_path: Path) -> None
         "shop.toml:4: sellers.0.timezone: 'Mars/Olympus' is not an IANA time zone" in result.stderr
     )
     assert "sellers.0.deciders: Field required" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["stats"], ["sweep"], ["db", "upgrade"], ["orders", "import", "orders.json"]],
+)
+def test_a_database_that_does_not_answer_is_said_in_a_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    (tmp_path / "orders.json").write_text('{"orders": []}')
+    unreachable = "postgresql+asyncpg://shop:hunter2@127.0.0.1:1/returns"  # nothing on port 1
+    result = returndesk(*command, cwd=tmp_path, env={"RETURNDESK_DATABASE_URL": unreachable})
+    assert result.returncode == 2
+    assert "cannot reach the database (postgresql+asyncpg://shop:***@127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr

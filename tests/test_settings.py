@@ -9,6 +9,7 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from bot.config import settings
+from bot.storage.database import DatabaseURLError, usable_url
 
 EXAMPLE = Path(__file__).parent.parent / ".env.example"
 # Read outside pydantic-settings: by the renderer and by the tests.
@@ -46,3 +47,24 @@ def test_settings_come_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("RETURNDESK_DATABASE_URL=sqlite+aiosqlite:///elsewhere.db\n")
     assert settings.DatabaseSettings().url == "sqlite+aiosqlite:///elsewhere.db"
+
+
+@pytest.mark.parametrize(
+    ("written", "used"),
+    [
+        ("postgres://shop@db.example/returns", "postgresql+asyncpg://shop@db.example/returns"),
+        ("postgresql://shop@db.example/returns", "postgresql+asyncpg://shop@db.example/returns"),
+        ("sqlite:///returndesk.db", "sqlite+aiosqlite:///returndesk.db"),
+        ("sqlite+aiosqlite:///returndesk.db", "sqlite+aiosqlite:///returndesk.db"),
+    ],
+)
+def test_a_database_url_as_users_write_it_gets_its_async_driver(written: str, used: str) -> None:
+    assert usable_url(written).render_as_string() == used
+
+
+@pytest.mark.parametrize("url", ["returndesk.db", "mysql://shop@db/returns", "sqlite+pysqlite://"])
+def test_a_database_url_returndesk_cannot_use_says_what_to_write(url: str) -> None:
+    with pytest.raises(
+        DatabaseURLError, match=re.escape("use sqlite+aiosqlite:///returndesk.db or")
+    ):
+        usable_url(url)

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.app import build_app
-from bot.cli.common import ConfigOption, DatabaseOption, console, errors, run
+from bot.cli.common import ConfigOption, DatabaseOption, console, errors, open_app, run
 from bot.config.shop import ConfigError, load_policy
 from bot.services.importer import ImportReport, import_orders
 
@@ -27,7 +26,7 @@ def import_command(
     skipped, good rows are kept."""
 
     async def go() -> ImportReport:
-        app = await build_app(database_url=database_url, config=config)
+        app = await open_app(database_url, config)
         try:
             async with app.db.transaction() as session:
                 return await import_orders(session, file, shop=app.shop, now=app.clock.now())
@@ -63,7 +62,7 @@ def upgrade(config: ConfigOption = None, database_url: DatabaseOption = None) ->
     """Create or migrate the schema to the newest version (every command does this too)."""
 
     async def go() -> None:
-        app = await build_app(database_url=database_url, config=config)
+        app = await open_app(database_url, config)
         await app.close()
 
     run(go())

@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.app import build_app
-from bot.cli.common import ConfigOption, DatabaseOption, console, run
+from bot.cli.common import ConfigOption, DatabaseOption, console, open_app, run
 from bot.config.settings import SweeperSettings, read
 from bot.deadlines.sweeper import Sweeper
 from bot.services.stats import promise_stats
@@ -29,7 +28,7 @@ def sweep(
     it decides goes to the outbox, which `returndesk run` delivers."""
 
     async def go() -> None:
-        app = await build_app(database_url=database_url, config=config)
+        app = await open_app(database_url, config)
         sweeper = Sweeper(db=app.db, clock=app.clock, engine=app.engine)
         try:
             if loop:
@@ -59,7 +58,7 @@ def stats(
     resolution."""
 
     async def go() -> None:
-        app = await build_app(database_url=database_url, config=config)
+        app = await open_app(database_url, config)
         try:
             since = app.clock.now() - timedelta(days=days)
             async with app.db.session() as session:

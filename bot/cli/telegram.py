@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from bot.app import build_app
 from bot.cli import logs
-from bot.cli.common import ConfigOption, DatabaseOption, errors, run
+from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
 from bot.config.settings import (
-    DatabaseSettings,
     SenderSettings,
     SweeperSettings,
     TelegramSettings,
@@ -48,7 +46,7 @@ def run_bot(
         raise typer.Exit(2) from error
 
 
-async def _run(transport: str, config: object, database_url: str | None) -> None:
+async def _run(transport: str, config: Path | None, database_url: str | None) -> None:
     settings = read(TelegramSettings)
     sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
     logs.hide(
@@ -58,11 +56,7 @@ async def _run(transport: str, config: object, database_url: str | None) -> None
     )
     adapter = make_adapter(transport, settings)  # checks the token before anything else
     check_media_dir(settings.media_dir)
-    url = database_url or read(DatabaseSettings).url
-    try:
-        app = await build_app(database_url=url, config=config)  # type: ignore[arg-type]
-    except (OSError, OperationalError, InterfaceError, DBAPIError) as error:
-        raise SetupError(f"cannot reach the database ({_safe(url)}): {error}") from error
+    app = await open_app(database_url, config)
     try:
         service = TelegramService(app, adapter, settings, sending, sweep_every=sweeping.every)
         stop = asyncio.Event()
@@ -104,9 +98,3 @@ def _unreachable(error: Exception) -> bool:
         "NetworkError",
         "TimedOut",
     }
-
-
-def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

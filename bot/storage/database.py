@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,11 +25,33 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 IDLE_SESSIONS = 256  # closed sessions kept for reuse, at most
 
 
+class DatabaseURLError(ValueError):
+    """A database URL ReturnDesk cannot use; the message says what to write instead."""
+
+
+def usable_url(url: str) -> URL:
+    """The URL with its async driver: `postgresql://` and `postgres://` mean asyncpg and
+    `sqlite://` aiosqlite, as users write them; anything else is a DatabaseURLError."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise DatabaseURLError(f"not a database URL; {_EXAMPLES}") from error
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgresql", "postgres") and driver in ("", "asyncpg"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite" and driver in ("", "aiosqlite"):
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise DatabaseURLError(f"{parsed.drivername} is not supported; {_EXAMPLES}")
+
+
+_EXAMPLES = "use sqlite+aiosqlite:///returndesk.db or postgresql+asyncpg://user@host/database"
+
+
 class Database:
     """Owns the engine. One update is one session and one transaction (see bot.engine)."""
 
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
-        self.url = make_url(url)
+        self.url = usable_url(url)
         self.schema = schema
         kwargs: dict[str, Any] = {"echo": echo}
         inline = self.is_sqlite and self.url.database not in (None, "", ":memory:")

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -338,6 +339,32 @@ async def test_a_media_folder_that_cannot_be_written_is_named_at_start(tmp_path:
     }
     code, out = await returndesk_run(env, tmp_path)
     assert code == 2 and "RETURNDESK_TELEGRAM_MEDIA_DIR" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://shop@127.0.0.1/returns"])
+async def test_a_database_url_returndesk_cannot_use_is_named_at_start(
+    tmp_path: Path, url: str
+) -> None:
+    env = {"RETURNDESK_TELEGRAM_TOKEN": "1:x", "RETURNDESK_DATABASE_URL": url}
+    code, out = await returndesk_run(env, tmp_path)
+    assert code == 2 and "RETURNDESK_DATABASE_URL" in out and "Traceback" not in out
+
+
+async def test_a_webhook_port_in_use_is_said_at_start(server: FakeBotAPI, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {
+            "RETURNDESK_TELEGRAM_TOKEN": server.token,
+            "RETURNDESK_TELEGRAM_API_URL": server.base_url,
+            "RETURNDESK_TELEGRAM_WEBHOOK_URL": "https://example.com",
+            "RETURNDESK_TELEGRAM_WEBHOOK_SECRET": "right-one",
+            "RETURNDESK_TELEGRAM_WEBHOOK_PORT": str(taken.getsockname()[1]),
+            "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        }
+        code, out = await returndesk_run(env, tmp_path)
+    assert code == 2 and "cannot serve the webhook on 127.0.0.1:" in out
+    assert "Traceback" not in out
 
 
 async def test_webhook_mode_needs_a_secret(tmp_path: Path) -> None:

@@ -137,7 +137,14 @@ class TelegramService:
         site_runner = web.AppRunner(web_app, handle_signals=False)
         await site_runner.setup()
         site = web.TCPSite(site_runner, settings.webhook_host, settings.webhook_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            await site_runner.cleanup()
+            raise SetupError(
+                f"cannot serve the webhook on {settings.webhook_host}:{settings.webhook_port}: "
+                f"{error.strerror or error} (RETURNDESK_TELEGRAM_WEBHOOK_HOST and _PORT)"
+            ) from error
         try:
             await self.adapter.set_webhook(
                 settings.webhook_url.rstrip("/") + settings.webhook_path, secret
