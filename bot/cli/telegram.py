@@ -80,6 +80,10 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
                     f"cannot reach the Bot API at {settings.api_url} ({type(error).__name__}): "
                     "check the network, or RETURNDESK_TELEGRAM_API_URL"
                 ) from error
+            if _from_telegram(error):  # its set-up calls: getMe, setMyCommands, setWebhook ...
+                token = settings.token.get_secret_value().strip() if settings.token else ""
+                said = str(error).replace(token, "[secret]") if token else str(error)
+                raise SetupError(f"Telegram refused to set the bot up: {said}") from error
             raise
     finally:
         await app.close()
@@ -87,6 +91,13 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
 
 def _unauthorized(error: Exception) -> bool:
     return type(error).__name__ in {"TelegramUnauthorizedError", "InvalidToken"}
+
+
+def _from_telegram(error: Exception) -> bool:
+    """An answer of the Bot API's, on either framework (errors while running are handled where
+    they happen; one that gets here came from a call at start)."""
+    bases = {kind.__name__ for kind in type(error).__mro__}
+    return bool(bases & {"TelegramAPIError", "TelegramError"})
 
 
 def _unreachable(error: Exception) -> bool:

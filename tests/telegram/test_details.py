@@ -293,6 +293,21 @@ async def test_run_with_a_bot_api_it_cannot_reach_says_so(tmp_path: Path, transp
     assert "Traceback" not in out and "never-shown" not in out
 
 
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_run_that_telegram_refuses_to_set_up_says_so(
+    server: FakeBotAPI, tmp_path: Path, transport: str
+) -> None:
+    server.fail_next("setMyCommands", "gone", times=100)  # any 400 to a call made at start
+    env = {
+        "RETURNDESK_TELEGRAM_TOKEN": server.token,
+        "RETURNDESK_TELEGRAM_API_URL": server.base_url,
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+    }
+    code, out = await returndesk_run(env, tmp_path, "--transport", transport)
+    assert code == 2 and "Telegram refused to set the bot up" in out
+    assert "Traceback" not in out and server.token not in out
+
+
 async def test_run_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
     env = {
         "RETURNDESK_TELEGRAM_TOKEN": "1:x",
