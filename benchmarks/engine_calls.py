@@ -12,30 +12,19 @@ of a coroutine.
 from __future__ import annotations
 
 import cProfile
-import json
 import pstats
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.conversation import FIRST_BUYER, STEPS, orders_for
-from benchmarks.engine_phases import converse, run_engine
-from bot.app import build_app
-from bot.clock import FakeClock
+from benchmarks.conversation import STEPS
+from benchmarks.engine_phases import conversation_app, every_buyer, run_engine
 from bot.engine.events import Incoming, Outcome
-from bot.services.importer import import_orders
 
 WARM_UP = 3  # conversations first, so templates are compiled and caches are full
 
 
 async def run(buyers: int, url: str, folder: Path) -> Counter[int]:
-    clock = FakeClock(datetime(2026, 11, 21, 9, tzinfo=UTC))
-    app = await build_app(database_url=url, clock=clock)
-    (folder / "orders.json").write_text(json.dumps(orders_for(buyers + WARM_UP)))
-    async with app.db.transaction() as session:
-        await import_orders(session, folder / "orders.json", shop=app.shop, now=clock.now())
-    for n in range(WARM_UP):
-        await converse(app.engine.process, FIRST_BUYER + buyers + n)
+    app = await conversation_app(buyers, url, folder, warm_up=WARM_UP)
     calls: Counter[int] = Counter()
     step = 0
 
@@ -50,8 +39,7 @@ async def run(buyers: int, url: str, folder: Path) -> Counter[int]:
             calls[step % len(STEPS)] += pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
             step += 1
 
-    for n in range(buyers):
-        await converse(counted, FIRST_BUYER + n)
+    await every_buyer(counted, buyers)
     await app.close()
     return calls
 

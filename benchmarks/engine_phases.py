@@ -16,7 +16,7 @@ import itertools
 import json
 import tempfile
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from benchmarks.conversation import FIRST_BUYER, database_url, orders_for
-from bot.app import build_app
+from bot.app import App, build_app
 from bot.clock import FakeClock
 from bot.engine import chat_state, processor
 from bot.engine.events import Incoming, Outcome, Photo, Sender
@@ -34,7 +34,7 @@ from bot.rendering import Renderer
 from bot.services import cases
 from bot.services.importer import import_orders
 
-spent: Counter[str] = Counter()
+spent: dict[str, float] = defaultdict(float)
 T = TypeVar("T")
 
 
@@ -98,17 +98,30 @@ async def converse(process: Callable[[Incoming], Awaitable[Outcome]], user_id: i
         raise RuntimeError(f"buyer {user_id} did not reach an agreement: {outcome}")
 
 
-async def run(buyers: int, url: str, folder: Path) -> float:
+async def conversation_app(buyers: int, url: str, folder: Path, *, warm_up: int = 0) -> App:
+    """An app on `url` with orders for `buyers` conversations (buyers FIRST_BUYER on), after
+    `warm_up` conversations of other buyers, so templates are compiled and caches are full."""
     clock = FakeClock(datetime(2026, 11, 21, 9, tzinfo=UTC))
     app = await build_app(database_url=url, clock=clock)
-    (folder / "orders.json").write_text(json.dumps(orders_for(buyers)))
+    (folder / "orders.json").write_text(json.dumps(orders_for(buyers + warm_up)))
     async with app.db.transaction() as session:
         await import_orders(session, folder / "orders.json", shop=app.shop, now=clock.now())
+    for n in range(warm_up):
+        await converse(app.engine.process, FIRST_BUYER + buyers + n)
+    return app
+
+
+async def every_buyer(process: Callable[[Incoming], Awaitable[Outcome]], buyers: int) -> None:
+    for n in range(buyers):
+        await converse(process, FIRST_BUYER + n)
+
+
+async def run(buyers: int, url: str, folder: Path) -> float:
+    app = await conversation_app(buyers, url, folder)
     instrument()
     spent.clear()
     started = time.process_time()
-    for n in range(buyers):
-        await converse(app.engine.process, FIRST_BUYER + n)
+    await every_buyer(app.engine.process, buyers)
     total = time.process_time() - started
     await app.close()
     return total
@@ -141,7 +154,7 @@ def main() -> None:
     updates = options.buyers * 8
     print(f"{updates} updates, {options.database}, one at a time, engine only")
     print(f"{'all of Engine.process':<44} {total / updates * 1000:5.2f} ms CPU/update")
-    for phase, seconds in spent.most_common():
+    for phase, seconds in sorted(spent.items(), key=lambda item: -item[1]):
         print(f"{phase:<44} {seconds / updates * 1000:5.2f} ms CPU/update")
 
 

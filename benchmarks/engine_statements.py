@@ -11,21 +11,16 @@ sender's statements are not the engine's and are not counted here.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
-from benchmarks.conversation import FIRST_BUYER, STEPS, orders_for
-from benchmarks.engine_phases import converse, run_engine
-from bot.app import build_app
-from bot.clock import FakeClock
+from benchmarks.conversation import STEPS
+from benchmarks.engine_phases import conversation_app, every_buyer, run_engine
 from bot.engine.events import Incoming, Outcome
-from bot.services.importer import import_orders
 
 WARM_UP = 1
 Statements = dict[int, Counter[str]]  # by step: each statement's first words, how often
@@ -44,13 +39,7 @@ def _head(sql: str) -> str:
 
 
 async def run(buyers: int, url: str, folder: Path) -> Statements:
-    clock = FakeClock(datetime(2026, 11, 21, 9, tzinfo=UTC))
-    app = await build_app(database_url=url, clock=clock)
-    (folder / "orders.json").write_text(json.dumps(orders_for(buyers + WARM_UP)))
-    async with app.db.transaction() as session:
-        await import_orders(session, folder / "orders.json", shop=app.shop, now=clock.now())
-    for n in range(WARM_UP):
-        await converse(app.engine.process, FIRST_BUYER + buyers + n)
+    app = await conversation_app(buyers, url, folder, warm_up=WARM_UP)
     seen: Statements = {number: Counter() for number in range(len(STEPS))}
     current: Counter[str] | None = None
 
@@ -81,8 +70,7 @@ async def run(buyers: int, url: str, folder: Path) -> Statements:
             current = None
             step += 1
 
-    for n in range(buyers):
-        await converse(counted, FIRST_BUYER + n)
+    await every_buyer(counted, buyers)
     await app.close()
     return seen
 

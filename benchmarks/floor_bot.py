@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -26,7 +27,17 @@ from aiogram.types import (
     Message,
     Update,
 )
-from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, bindparam, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    CursorResult,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    insert,
+    select,
+)
 
 from bot.storage.database import Database
 
@@ -60,8 +71,11 @@ async def main(
     async def record(chat_id: int) -> None:
         async with db.transaction() as session:
             written = await session.execute(insert(seen).values(chat_id=chat_id))
-            for _ in range(extra_reads):  # by primary key, as most of ReturnDesk's reads are
-                await session.execute(PROBE, {"id": written.inserted_primary_key[0]})
+            if extra_reads:  # by primary key, as most of ReturnDesk's reads are
+                key = cast(CursorResult[Any], written).inserted_primary_key
+                assert key is not None
+                for _ in range(extra_reads):
+                    await session.execute(PROBE, {"id": key[0]})
 
     @dispatcher.message()
     async def on_message(message: Message) -> None:
