@@ -418,11 +418,12 @@ class SentMessage:
     message_id: int
     chat_id: int
     thread_id: int | None
-    method: str  # "sendMessage", "sendPhoto" or "sendMediaGroup"
+    method: str  # "sendMessage", "sendPhoto", "sendMediaGroup" or "sendDocument"
     text: str | None
     parse_mode: str | None
     reply_markup: JSON | None
     photo: str | None  # file_id
+    document: str | None = None  # file_id, for sendDocument
     at: float = field(default_factory=time.monotonic)
     # Fields the server fills in (from, chat, date, photo sizes, media_group_id, edit_date) so
     # that to_json() matches what Telegram returned to the bot.
@@ -759,6 +760,7 @@ class FakeBotAPI:
             "getChat": self._get_chat,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
             "sendMediaGroup": self._send_media_group,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -1342,6 +1344,34 @@ class FakeBotAPI:
         )
         return message.to_json()
 
+    async def _send_document(self, params: _Params) -> JSON:
+        chat_id = params.chat_id()
+        caption, parse_mode = params.text("caption"), params.text("parse_mode")
+        _check_caption(caption, parse_mode)
+        file_id = params.text("document") or ""
+        stored = self._files.get(file_id)
+        if stored is None:
+            raise _bad_request("wrong file identifier/HTTP URL specified")
+        if not stored.file_path.startswith("documents/"):
+            raise _bad_request("can't use file of type Photo as Document")
+        thread_id = self._thread_for_send(chat_id, params)
+        self._admit_send(chat_id)
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content),
+        }
+        message = self._record(
+            chat_id,
+            method="sendDocument",
+            thread_id=thread_id,
+            text=caption,
+            parse_mode=parse_mode,
+            extra={"document": document},
+        )
+        message.document = stored.file_id
+        return message.to_json()
+
     async def _send_media_group(self, params: _Params) -> list[JSON]:
         chat_id = params.chat_id()
         media = params.json("media")
@@ -1383,7 +1413,11 @@ class FakeBotAPI:
         if photo is None or photo == "":
             raise _bad_request("there is no photo in the request")
         if photo in self._files:
-            return self._files[photo]
+            stored = self._files[photo]
+            # As Telegram: a file is sent again by its id only as what it is.
+            if stored.file_path.startswith("documents/"):
+                raise _bad_request("can't use file of type Document as Photo")
+            return stored
         if photo.startswith(("http://", "https://")):
             # Telegram would download it; a stand-in keeps tests off the network.
             return self._store(_jpeg(50_000), "photos", ".jpg")

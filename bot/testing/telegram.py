@@ -114,8 +114,9 @@ class TelegramChannel:
         shown: list[Delivered] = []
         photos: list[str] = []
         for sent in self.server.messages_for(chat_id):
-            if sent.photo is not None and not sent.text:
-                photos.append(sent.photo)
+            attachment = sent.photo or sent.document
+            if attachment is not None and not sent.text:
+                photos.append(attachment)
                 continue
             shown.append(
                 Delivered(

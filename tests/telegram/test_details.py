@@ -111,6 +111,38 @@ async def test_photos_are_downloaded_size_checked_and_kept_as_evidence(
 
 
 @pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_an_image_sent_as_a_file_reaches_the_seller_as_a_file_with_the_question(
+    db: object, clock: object, tmp_path: Path, transport: str
+) -> None:
+    async with Desk.on_telegram(db, clock, tmp_path, Mode(transport, webhook=False)) as desk:  # type: ignore[arg-type]
+        channel = desk.sandbox.channel
+        assert isinstance(channel, TelegramChannel)
+        server = channel.server
+        anna = desk.buyer("anna")
+        order = await desk.order(items=[("Kettle", 1, "5000")])  # above the limit: to the seller
+        await anna.send("/start")
+        await anna.tap("menu_problem")
+        await anna.click(f"#{order.number}")
+        await anna.tap("reason", reason="defect")
+        await anna.tap("want", want="keep")
+        await anna.send_photo(size=60_000)
+        user = server.user(anna.sender.id, "Anna", "en")
+        scan = server.document_update(user, mime_type="image/png", size=40_000, file_name="a.png")
+        await server.wait_delivered(await server.push_update(scan))
+        await channel.settled()
+        assert "2 photos so far" in anna.last.plain
+        await anna.tap("photos_done")
+        async with desk.db.session() as session:
+            kept = [e.file_id for e in (await session.scalars(select(Evidence))).all()]
+        dora = desk.staff("dora")
+        # Telegram would refuse the file as a photo, and with it the group: the photo goes out
+        # as a photo, the file as a document, and the question with its buttons after them.
+        assert dora.last.photos == tuple(kept) and dora.last.buttons
+        sent = {m.method for m in server.messages_for(dora.chat_id)}
+        assert {"sendPhoto", "sendDocument"} <= sent
+
+
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
 async def test_a_photo_telegram_will_not_hand_over_is_answered_and_the_next_one_kept(
     db: object, clock: object, tmp_path: Path, transport: str
 ) -> None:

@@ -182,6 +182,10 @@ class TelegramAdapter(ABC, Generic[U]):
     ) -> int: ...
 
     @abstractmethod
+    async def send_document(self, chat_id: int, thread_id: int | None, file_id: str) -> int:
+        """Send a file the bot received as a document (an image a buyer sent as a file)."""
+
+    @abstractmethod
     async def create_topic(self, chat_id: int, name: str) -> int:
         """Open a forum topic; return its thread id."""
 
@@ -216,9 +220,12 @@ class TelegramAdapter(ABC, Generic[U]):
         last = 0
         photos = message.photos or []
         for start in range(0, len(photos), MEDIA_GROUP):
-            last = await self.send_photos(
-                message.chat_id, message.thread_id, photos[start : start + MEDIA_GROUP]
-            )
+            group = photos[start : start + MEDIA_GROUP]
+            try:
+                last = await self.send_photos(message.chat_id, message.thread_id, group)
+            except PermanentError as refused:
+                log.info("outbox %s: photos one by one after %s", message.id, refused)
+                last = await self._one_by_one(message, group) or last
         parts = split_text(message.text)
         for number, part in enumerate(parts, start=1):
             buttons = message.buttons if number == len(parts) else None
@@ -234,6 +241,25 @@ class TelegramAdapter(ABC, Generic[U]):
                     message.chat_id, message.thread_id, plain_text(part), buttons, html=False
                 )
         return last
+
+    async def _one_by_one(self, message: Outbound, file_ids: list[str]) -> int:
+        """Telegram sends a file again by its id only as what it was: an image a buyer sent as
+        a file goes out as a document, not as a photo. One that goes neither way is left out,
+        so that the text (the seller's question, with its buttons) still arrives."""
+        last = 0
+        for file_id in file_ids:
+            for send in (self.send_photos, self._document):
+                try:
+                    last = await send(message.chat_id, message.thread_id, [file_id])
+                    break
+                except PermanentError as refused:
+                    error = refused
+            else:
+                log.warning("outbox %s: file %s left out: %s", message.id, file_id, error)
+        return last
+
+    async def _document(self, chat_id: int, thread_id: int | None, file_ids: list[str]) -> int:
+        return await self.send_document(chat_id, thread_id, file_ids[0])
 
     async def _topic(self, message: Outbound) -> int:
         name = message.text[:TOPIC_NAME]

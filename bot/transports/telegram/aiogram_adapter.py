@@ -151,6 +151,11 @@ class AiogramAdapter(TelegramAdapter[Update]):
             )
         return group[-1].message_id
 
+    async def send_document(self, chat_id: int, thread_id: int | None, file_id: str) -> int:
+        async with _errors():
+            sent = await self.bot.send_document(chat_id, file_id, message_thread_id=thread_id)
+        return sent.message_id
+
     async def create_topic(self, chat_id: int, name: str) -> int:
         async with _errors():
             topic = await self.bot.create_forum_topic(chat_id, name)

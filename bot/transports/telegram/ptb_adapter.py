@@ -144,6 +144,13 @@ class PtbAdapter(TelegramAdapter[Update]):
             raise _translate(error) from error
         return group[-1].message_id
 
+    async def send_document(self, chat_id: int, thread_id: int | None, file_id: str) -> int:
+        try:
+            sent = await self.bot.send_document(chat_id, file_id, message_thread_id=thread_id)
+        except TelegramError as error:
+            raise _translate(error) from error
+        return sent.message_id
+
     async def create_topic(self, chat_id: int, name: str) -> int:
         try:
             topic = await self.bot.create_forum_topic(chat_id, name)
