@@ -19,6 +19,7 @@ from bot.app import App
 from bot.config.settings import TelegramSettings
 from bot.delivery.transport import Outbound
 from bot.engine.events import Sender
+from bot.sandbox.people import Participant
 from bot.storage.models import Evidence
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import WEBHOOK_SECRET, Mode, TelegramChannel, running_bot
@@ -82,19 +83,26 @@ async def test_hostile_names_and_text_never_make_telegram_reject_a_reply(
     assert all(m.parse_mode == "HTML" for m in server.messages_for(101))
 
 
+async def at_the_photo_step(desk: Desk) -> Participant:
+    """Anna, asked for photos of her defective kettle (5000 RUB: above the limit, so the case
+    goes to the seller once she is done)."""
+    anna = desk.buyer("anna")
+    order = await desk.order(items=[("Kettle", 1, "5000")])
+    await anna.send("/start")
+    await anna.tap("menu_problem")
+    await anna.click(f"#{order.number}")
+    await anna.tap("reason", reason="defect")
+    await anna.tap("want", want="keep")
+    return anna
+
+
 async def test_photos_are_downloaded_size_checked_and_kept_as_evidence(
     db: object, clock: object, tmp_path: Path
 ) -> None:
     async with Desk.on_telegram(
         db, clock, tmp_path, Mode("aiogram", webhook=False), max_photo_bytes=100_000
     ) as desk:  # type: ignore[arg-type]
-        anna = desk.buyer("anna")
-        order = await desk.order(items=[("Kettle", 1, "5000")])  # above the limit: to the seller
-        await anna.send("/start")
-        await anna.tap("menu_problem")
-        await anna.click(f"#{order.number}")
-        await anna.tap("reason", reason="defect")
-        await anna.tap("want", want="keep")
+        anna = await at_the_photo_step(desk)
         await anna.send_photo(size=150_000)
         assert "too large for me to keep" in anna.inbox[-2].plain
         await anna.send_unsupported("document")
@@ -118,13 +126,7 @@ async def test_an_image_sent_as_a_file_reaches_the_seller_as_a_file_with_the_que
         channel = desk.sandbox.channel
         assert isinstance(channel, TelegramChannel)
         server = channel.server
-        anna = desk.buyer("anna")
-        order = await desk.order(items=[("Kettle", 1, "5000")])  # above the limit: to the seller
-        await anna.send("/start")
-        await anna.tap("menu_problem")
-        await anna.click(f"#{order.number}")
-        await anna.tap("reason", reason="defect")
-        await anna.tap("want", want="keep")
+        anna = await at_the_photo_step(desk)
         await anna.send_photo(size=60_000)
         user = server.user(anna.sender.id, "Anna", "en")
         scan = server.document_update(user, mime_type="image/png", size=40_000, file_name="a.png")
@@ -149,13 +151,7 @@ async def test_a_photo_telegram_will_not_hand_over_is_answered_and_the_next_one_
     async with Desk.on_telegram(db, clock, tmp_path, Mode(transport, webhook=False)) as desk:  # type: ignore[arg-type]
         channel = desk.sandbox.channel
         assert isinstance(channel, TelegramChannel)
-        anna = desk.buyer("anna")
-        order = await desk.order(items=[("Kettle", 1, "5000")])
-        await anna.send("/start")
-        await anna.tap("menu_problem")
-        await anna.click(f"#{order.number}")
-        await anna.tap("reason", reason="defect")
-        await anna.tap("want", want="keep")
+        anna = await at_the_photo_step(desk)
         channel.server.fail_next("getFile", "gone")
         await anna.send_photo(size=60_000)  # would wait for ever if the refusal were retried
         assert "couldn't get that picture from Telegram" in anna.inbox[-2].plain
