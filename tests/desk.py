@@ -90,6 +90,13 @@ class Desk:
     def db(self) -> Database:
         return self.sandbox.db
 
+    @property
+    def telegram(self) -> TelegramChannel:
+        """The channel of a desk opened with `on_telegram`, and through it the Bot API server."""
+        channel = self.sandbox.channel
+        assert isinstance(channel, TelegramChannel)
+        return channel
+
     async def deliver(self) -> None:
         """Deliver the outbox (after driving the engine directly, not through a person)."""
         channel = self.sandbox.channel

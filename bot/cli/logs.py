@@ -27,7 +27,9 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = sorted(forms | set(self._secrets), key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        return self.redacted(super().format(record))
+
+    def redacted(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, HIDDEN)
         return text
@@ -48,6 +50,11 @@ def configure(level: int = logging.WARNING) -> None:
 def hide(secrets: Iterable[str]) -> None:
     """From now on no line of the commands' log shows any of `secrets`."""
     _FORMATTER.hide(secrets)
+
+
+def redacted(text: str) -> str:
+    """`text` with the secrets `hide` was given taken out (for what is printed, not logged)."""
+    return _FORMATTER.redacted(text)
 
 
 def for_the_bot() -> None:

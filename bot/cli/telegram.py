@@ -81,8 +81,7 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
                     "check the network, or RETURNDESK_TELEGRAM_API_URL"
                 ) from error
             if _from_telegram(error):  # its set-up calls: getMe, setMyCommands, setWebhook ...
-                token = settings.token.get_secret_value().strip() if settings.token else ""
-                said = str(error).replace(token, "[secret]") if token else str(error)
+                said = logs.redacted(str(error))
                 raise SetupError(f"Telegram refused to set the bot up: {said}") from error
             raise
     finally:

@@ -123,15 +123,13 @@ async def test_an_image_sent_as_a_file_reaches_the_seller_as_a_file_with_the_que
     db: object, clock: object, tmp_path: Path, transport: str
 ) -> None:
     async with Desk.on_telegram(db, clock, tmp_path, Mode(transport, webhook=False)) as desk:  # type: ignore[arg-type]
-        channel = desk.sandbox.channel
-        assert isinstance(channel, TelegramChannel)
-        server = channel.server
+        server = desk.telegram.server
         anna = await at_the_photo_step(desk)
         await anna.send_photo(size=60_000)
         user = server.user(anna.sender.id, "Anna", "en")
         scan = server.document_update(user, mime_type="image/png", size=40_000, file_name="a.png")
         await server.wait_delivered(await server.push_update(scan))
-        await channel.settled()
+        await desk.telegram.settled()
         assert "2 photos so far" in anna.last.plain
         await anna.tap("photos_done")
         async with desk.db.session() as session:
@@ -149,10 +147,8 @@ async def test_a_photo_telegram_will_not_hand_over_is_answered_and_the_next_one_
     db: object, clock: object, tmp_path: Path, transport: str
 ) -> None:
     async with Desk.on_telegram(db, clock, tmp_path, Mode(transport, webhook=False)) as desk:  # type: ignore[arg-type]
-        channel = desk.sandbox.channel
-        assert isinstance(channel, TelegramChannel)
         anna = await at_the_photo_step(desk)
-        channel.server.fail_next("getFile", "gone")
+        desk.telegram.server.fail_next("getFile", "gone")
         await anna.send_photo(size=60_000)  # would wait for ever if the refusal were retried
         assert "couldn't get that picture from Telegram" in anna.inbox[-2].plain
         async with desk.db.session() as session:
@@ -166,17 +162,16 @@ async def test_a_photo_that_cannot_be_downloaded_is_answered_without_the_token_i
     db: object, clock: object, tmp_path: Path, transport: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with Desk.on_telegram(db, clock, tmp_path, Mode(transport, webhook=False)) as desk:  # type: ignore[arg-type]
-        channel = desk.sandbox.channel
-        assert isinstance(channel, TelegramChannel)
+        server = desk.telegram.server
         anna = desk.buyer("anna")
         await desk.order(items=[("Kettle", 1, "5000")])
         await anna.send("/start")
-        channel.server.break_downloads()
+        server.break_downloads()
         with caplog.at_level(logging.INFO, logger="bot"):  # ReturnDesk's own log
             await anna.send_photo(size=60_000)
         assert "couldn't get that picture from Telegram" in anna.last.plain
     assert "downloading the file failed: HTTP 404" in caplog.text or "Not Found" in caplog.text
-    assert channel.server.token not in caplog.text
+    assert server.token not in caplog.text
 
 
 async def test_a_text_longer_than_telegram_allows_goes_out_in_parts(

@@ -248,18 +248,14 @@ class TelegramAdapter(ABC, Generic[U]):
         so that the text (the seller's question, with its buttons) still arrives."""
         last = 0
         for file_id in file_ids:
-            for send in (self.send_photos, self._document):
+            try:
+                last = await self.send_photos(message.chat_id, message.thread_id, [file_id])
+            except PermanentError:
                 try:
-                    last = await send(message.chat_id, message.thread_id, [file_id])
-                    break
+                    last = await self.send_document(message.chat_id, message.thread_id, file_id)
                 except PermanentError as refused:
-                    error = refused
-            else:
-                log.warning("outbox %s: file %s left out: %s", message.id, file_id, error)
+                    log.warning("outbox %s: file %s left out: %s", message.id, file_id, refused)
         return last
-
-    async def _document(self, chat_id: int, thread_id: int | None, file_ids: list[str]) -> int:
-        return await self.send_document(chat_id, thread_id, file_ids[0])
 
     async def _topic(self, message: Outbound) -> int:
         name = message.text[:TOPIC_NAME]
