@@ -46,3 +46,10 @@ def test_a_secret_is_hidden_in_messages_arguments_encodings_and_tracebacks() -> 
 
 def test_before_any_secret_is_known_lines_are_unchanged() -> None:
     assert _line(RedactingFormatter(), "nothing to hide") == "WARNING tests.logs: nothing to hide\n"
+
+
+def test_a_secret_is_hidden_as_it_is_used_without_the_whitespace_around_it() -> None:
+    formatter = RedactingFormatter()
+    formatter.hide([f"  {TOKEN}\n"])  # as a .env line may give it; the adapter strips it
+    line = _line(formatter, f"GET http://api/bot{TOKEN}/getMe")
+    assert TOKEN not in line and HIDDEN in line

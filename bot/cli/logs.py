@@ -22,8 +22,10 @@ class RedactingFormatter(logging.Formatter):
         self._secrets: list[str] = []
 
     def hide(self, secrets: Iterable[str]) -> None:
-        # A secret can reach a log as written or percent-encoded (a token's ":" in a URL).
-        forms = {form for secret in secrets if secret for form in (secret, quote(secret, safe=""))}
+        # A secret reaches a log as it is used (a token from .env may carry a newline the
+        # adapter strips) and percent-encoded (a token's ":" in a URL).
+        used = {secret.strip() for secret in secrets} - {""}
+        forms = {form for secret in used for form in (secret, quote(secret, safe=""))}
         self._secrets = sorted(forms | set(self._secrets), key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
