@@ -46,6 +46,7 @@ from bot.delivery.transport import (
 )
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, SupportTopic, TranscriptEntry
+from bot.storage.one_greenlet import one_greenlet
 from bot.storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ class Sender:
         # What was delivered is recorded by the next claim, which follows at once.
         return sum(results), len(rows)
 
+    @one_greenlet
     async def _claim(self) -> list[Outbound]:
         """Record the rows delivered since the last claim, and take due rows for this sender
         (UPDATE ... RETURNING), in one transaction."""
@@ -239,6 +241,7 @@ class Sender:
         if len(self._unmarked) >= SENT_FLUSH_ROWS or waited >= SENT_FLUSH_SECONDS:
             await self._flush_sent()
 
+    @one_greenlet
     async def _flush_sent(self) -> None:
         if not self._unmarked:
             return

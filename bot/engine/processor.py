@@ -29,6 +29,7 @@ from bot.services.parties import identify
 from bot.storage.append import append
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage
+from bot.storage.one_greenlet import one_greenlet
 
 log = logging.getLogger(__name__)
 OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -52,6 +53,7 @@ class Engine:
         # Called after a commit that wrote replies, to wake the sender.
         self.listeners: list[Callable[[], None]] = []
 
+    @one_greenlet
     async def process(self, event: Incoming) -> Outcome:
         try:
             outcome = await self._reconnecting(event)

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.storage import sqlite_inline
+from bot.storage import one_greenlet, sqlite_inline
+
+one_greenlet.install()
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 IDLE_SESSIONS = 256  # closed sessions kept for reuse, at most

@@ -20,6 +20,7 @@ from sqlalchemy import Table, delete, select
 from bot.clock import Clock
 from bot.storage.database import Database
 from bot.storage.models import InboxUpdate
+from bot.storage.one_greenlet import one_greenlet
 from bot.storage.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Inbox:
         self._applied: list[str] = []
         self._wake = asyncio.Event()
 
+    @one_greenlet
     async def store(self, bot_id: int, updates: Sequence[Stored]) -> None:
         """Store a fetched batch, in one statement; updates stored before are left as they are."""
         if not updates:
@@ -94,6 +96,7 @@ class Inbox:
             await asyncio.sleep(REMOVE_PACE)
         await self.flush()
 
+    @one_greenlet
     async def flush(self) -> bool:
         """Remove the updates applied so far; False (and kept for later) if that failed."""
         keys, self._applied = self._applied, []
