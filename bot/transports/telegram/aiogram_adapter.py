@@ -29,6 +29,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InputMediaPhoto,
     LinkPreviewOptions,
+    MessageId,
     Update,
 )
 
@@ -41,6 +42,16 @@ from bot.transports.telegram.adapter import (
 )
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class _SendMessage(methods.SendMessage):
+    """sendMessage, reading only the sent message's id from Telegram's answer. Telegram echoes
+    the whole message, keyboard included, and validating it into aiogram's types cost about
+    nine times as much as reading the id (77 against 9 µs for a message with four buttons)."""
+
+    __returning__ = MessageId  # type: ignore[assignment]
+
+
 # aiogram validates each answer as `Response[the method's result type]`, parametrising the model
 # on every call, and pydantic caches a parametrised model only while something else holds it, so
 # a call after a garbage collection could build the model class again. Held here for the calls
@@ -62,6 +73,7 @@ _RESPONSES = tuple(
         methods.SendPhoto,
         methods.SetMyCommands,
         methods.SetWebhook,
+        _SendMessage,
     )
 )
 
@@ -131,13 +143,15 @@ class AiogramAdapter(TelegramAdapter[Update]):
             else None
         )
         async with _errors():
-            sent = await self.bot.send_message(
-                chat_id,
-                text,
-                parse_mode="HTML" if html else None,
-                reply_markup=markup,
-                message_thread_id=thread_id,
-                link_preview_options=NO_PREVIEW,
+            sent = await self.bot(
+                _SendMessage(
+                    chat_id=chat_id,
+                    text=text,
+                    parse_mode="HTML" if html else None,
+                    reply_markup=markup,
+                    message_thread_id=thread_id,
+                    link_preview_options=NO_PREVIEW,
+                )
             )
         return sent.message_id
 
