@@ -24,12 +24,12 @@ from sqlalchemy import (
     literal,
     select,
     true,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.held import update_later
 from bot.storage.models import Buyer, Conversation, TranscriptEntry
 from bot.storage.types import UTCDateTime
 from bot.storage.upsert import insert_ignore
@@ -82,14 +82,6 @@ _CLAIM = (
 _LOCK_AND_CLAIM = select(
     *_LOCKED.c, select(func.count()).select_from(_CLAIM).scalar_subquery()
 ).select_from(_ONE.outerjoin(_LOCKED, true()))
-_SAVE = (
-    update(CONVERSATIONS)
-    .where(CONVERSATIONS.c.chat_id == bindparam("chat"))
-    .values(
-        {name: bindparam(f"new_{name}") for name in _COLUMNS}
-        | {"updated_at": bindparam("now", type_=UTCDateTime())}
-    )
-)
 
 
 @dataclass
@@ -169,11 +161,10 @@ def _claimed(claim: Claim) -> dict[str, Any]:
     }
 
 
-async def save(session: AsyncSession, state: ChatState, now: datetime) -> None:
-    """Write the state back if the update changed it."""
+def save(session: AsyncSession, state: ChatState, now: datetime) -> None:
+    """Hold the state for the commit (bot.storage.held) if the update changed it."""
     if not state.changed:
         return
-    await session.flush()  # a case or offer it now points at must be a row first
-    values = {f"new_{name}": value for name, value in zip(_COLUMNS, state._values(), strict=True)}
-    await session.execute(_SAVE, {"chat": state.chat_id, "now": now, **values})
+    values = dict(zip(_COLUMNS, state._values(), strict=True)) | {"updated_at": now}
+    update_later(session, CONVERSATIONS, {"chat_id": state.chat_id}, values)
     state.stored()

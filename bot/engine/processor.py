@@ -26,8 +26,8 @@ from bot.engine.router import Router
 from bot.rendering import Reader, Renderer
 from bot.services import audit, cases
 from bot.services.parties import identify
-from bot.storage.append import append
 from bot.storage.database import Database
+from bot.storage.held import insert_later
 from bot.storage.models import OutboxMessage
 from bot.storage.one_greenlet import one_greenlet
 
@@ -113,10 +113,10 @@ class Engine:
                     await self.router.dispatch(ctx)
                 except Refusal as refusal:
                     raise _Refused(refusal, ctx.reader) from refusal
-            await cases.write_changes(session)
-            await chat_state.save(session, conversation, now)
+            cases.write_changes(session)
+            chat_state.save(session, conversation, now)
             if ctx.replies:
-                await append(session, OUTBOX, [_outbox_row(reply, ctx) for reply in ctx.replies])
+                insert_later(session, OUTBOX, [_outbox_row(reply, ctx) for reply in ctx.replies])
             return Outcome(replies=ctx.replies, callback_answer=ctx.callback_answer, failed=failed)
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, Update, bindparam, func, inspect, select, update
+from sqlalchemy import Row, Table, bindparam, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import CaseKind, CaseState, Role
 from bot.engine.events import Photo
-from bot.storage.append import append, write
+from bot.storage.append import append
+from bot.storage.held import insert_later, update_later, write_now
 from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Order
 
 CASES = cast(Table, Case.__table__)
@@ -72,28 +72,19 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
 _WRITABLE = frozenset(column.key for column in CASES.columns if not column.primary_key)
 
 
-async def write_changes(session: AsyncSession) -> None:
-    """Write what the update changed in the cases it loaded, one UPDATE a case, and let the
-    session forget them. Called once the handler is done: the unit of work would write the same
-    at the next flush, at several times the statement's cost."""
+def write_changes(session: AsyncSession) -> None:
+    """Hold what the update changed in the cases it loaded for the commit (bot.storage.held),
+    one UPDATE a case, and let the session forget them. Called once the handler is done: the
+    unit of work would write the same at the next flush, at several times the statement's
+    cost."""
     for instance in list(session.dirty):
         if not isinstance(instance, Case):
             continue
-        changed = tuple(sorted(_WRITABLE - inspect(instance).unmodified))
+        changed = sorted(_WRITABLE - inspect(instance).unmodified)
         if changed:
-            values = {f"new_{key}": getattr(instance, key) for key in changed}
-            await write(session, _update(changed), {"case": instance.id, **values})
+            values = {key: getattr(instance, key) for key in changed}
+            update_later(session, CASES, {"id": instance.id}, values)
         session.expunge(instance)
-
-
-@lru_cache(maxsize=256)
-def _update(keys: tuple[str, ...]) -> Update:
-    # One statement per set of changed columns, built once: a case moves through few of them.
-    return (
-        update(CASES)
-        .where(CASES.c.id == bindparam("case"))
-        .values({key: bindparam(f"new_{key}", type_=CASES.c[key].type) for key in keys})
-    )
 
 
 async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
@@ -150,7 +141,7 @@ async def record(
     move(case, state, now)
     if case.id is None:
         await session.flush()  # a new case needs its id before its history can refer to it
-    await append(
+    insert_later(
         session,
         CASE_EVENTS,
         {
@@ -190,6 +181,7 @@ async def evidence_of(session: AsyncSession, case_id: int) -> Sequence[Row[Any]]
 
 
 async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    await write_now(session)  # this update's own steps, held for the commit so far
     rows = await session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     )

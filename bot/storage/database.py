@@ -18,10 +18,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
-from bot.storage import one_greenlet, sqlite_inline
+from bot.storage import held, one_greenlet, sqlite_inline
 
 one_greenlet.install()
+
+
+class _Session(Session):
+    """ReturnDesk's sessions: they make their held writes (bot.storage.held) as they commit."""
+
+
+held.hold_until_commit(_Session)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 IDLE_SESSIONS = 256  # closed sessions kept for reuse, at most
@@ -83,7 +91,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite and not inline:
             _sqlite_immediate_transactions(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_Session
+        )
         self._writer: asyncio.Lock | contextlib.nullcontext[None] = (
             asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
         )
