@@ -16,7 +16,7 @@ writes, which may refer to them; a rollback drops what was held.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -106,7 +106,7 @@ def _write_held(session: Session) -> None:
     session.flush()  # held writes may refer to rows the unit of work has pending
     connection = session.connection()
     groups = _groups(held)
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or not _one_statement_keeps_order(groups):
         for shape, writes in groups:
             rows = [write.parameters("") for write in writes]
             connection.execute(_statement(shape, ""), rows if len(rows) > 1 else rows[0])
@@ -119,17 +119,19 @@ def _write_held(session: Session) -> None:
 
 
 def _groups(held: list[_Write]) -> list[tuple[_Shape, list[_Write]]]:
-    """Consecutive inserts of one table and columns, together; each update on its own."""
-    groups: list[tuple[_Shape, list[_Write]]] = []
-    for write in held:
-        if groups and not write.shape.key and groups[-1][1][-1].shape == write.shape:
-            groups[-1][1].append(write)
-        else:
-            groups.append((write.shape, [write]))
-    return [
-        (_Shape(shape.table, shape.key, shape.columns, len(writes)), writes)
-        for shape, writes in groups
-    ]
+    """The inserts of one table and columns together, in the order they were held; each
+    update on its own (held updates never share a row)."""
+    groups: dict[Any, list[_Write]] = {}
+    for position, write in enumerate(held):
+        groups.setdefault(write.shape if not write.shape.key else position, []).append(write)
+    return [(replace(writes[0].shape, rows=len(writes)), writes) for writes in groups.values()]
+
+
+def _one_statement_keeps_order(groups: list[tuple[_Shape, list[_Write]]]) -> bool:
+    """The database runs a statement's CTEs in no set order, so rows of one table keep the
+    order they were held in only when they are one group (the same columns)."""
+    tables = [shape.table for shape, _ in groups if not shape.key]
+    return len(tables) == len(set(tables))
 
 
 def _forget(session: Session, transaction: SessionTransaction) -> None:
@@ -139,8 +141,7 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
 
 @lru_cache(maxsize=512)
 def _together(shapes: Sequence[_Shape]) -> Executable:
-    """All the writes in one statement: every group but the last is a CTE of the last. (The
-    database runs them in no set order, so rows whose order matters are in one group.)"""
+    """All the writes in one statement: every group but the last is a CTE of the last."""
     *first, last = (_statement(shape, f"w{n}_") for n, shape in enumerate(shapes))
     ctes = [statement.cte(f"w{n}") for n, statement in enumerate(first)]
     return last.add_cte(*ctes)  # type: ignore[no-any-return]
