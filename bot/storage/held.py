@@ -157,14 +157,12 @@ def _statement(shape: _Shape, prefix: str) -> Any:
     def value(name: str, row: str = "") -> Any:
         return bindparam(f"{prefix}{row}{name}", type_=table.c[name].type)
 
+    row = "0_" if prefix else ""  # alone, a statement is run once for every row
     if shape.key:
-        row = "0_" if prefix else ""
         where = and_(*(table.c[name] == value(name, f"{row}key_") for name in shape.key))
         return update(table).where(where).values({name: value(name, row) for name in shape.columns})
-    if not prefix:  # one statement, run once for every row
-        return insert(table).values({name: value(name) for name in shape.columns})
-    if shape.rows == 1:
-        return insert(table).values({name: value(name, "0_") for name in shape.columns})
+    if not prefix or shape.rows == 1:
+        return insert(table).values({name: value(name, row) for name in shape.columns})
     # Rows get their ids in the order the SELECT yields them: the order they were held in.
     rows = union_all(
         *(
