@@ -15,7 +15,7 @@ from bot.clock import FakeClock
 from bot.delivery.sender import OUTBOX
 from bot.engine.chat_state import CONVERSATIONS
 from bot.storage.database import Database
-from bot.storage.held import insert_later, update_later, write_now
+from bot.storage.held import insert_later, kept, update_later, write_now
 
 
 def _row(clock: FakeClock, text: str, chat_id: int = 101) -> dict[str, Any]:
@@ -109,6 +109,29 @@ async def test_a_reader_can_have_them_written_first(db: Database, clock: FakeClo
         assert await session.scalar(select(OUTBOX.c.text)) == "seen"
         insert_later(session, OUTBOX, _row(clock, "after"))
     assert [text for text, _ in await _outbox(db)] == ["seen", "after"]
+
+
+async def test_a_reader_of_one_table_has_them_written_only_if_one_is_to_it(
+    db: Database, clock: FakeClock
+) -> None:
+    await _new_chat(db, clock, 101)
+    async with db.transaction() as session:
+        update_later(session, CONVERSATIONS, {"chat_id": 101}, {"awaiting": "photo"})
+        with _statements(db) as seen:
+            await write_now(session, OUTBOX)  # nothing held is to the outbox
+        assert seen == []
+        insert_later(session, OUTBOX, _row(clock, "seen"))
+        await write_now(session, OUTBOX)  # now everything held is written, in order
+        assert await session.scalar(select(OUTBOX.c.text)) == "seen"
+        assert await session.scalar(select(CONVERSATIONS.c.awaiting)) == "photo"
+
+
+async def test_what_a_service_kept_is_dropped_with_the_transaction(db: Database) -> None:
+    async with db.transaction() as session:
+        kept(session)["evidence", 1] = ["photo"]
+        assert kept(session) == {("evidence", 1): ["photo"]}
+    async with db.transaction() as session:  # the same session, used again
+        assert kept(session) == {}
 
 
 async def test_on_postgresql_they_are_one_statement_and_keep_their_order(

@@ -37,7 +37,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.storage.append import Rows
 
-_HELD = "held writes"  # the key in session.info
+_HELD = "held writes"  # the keys in session.info
+_KEPT = "kept for the transaction"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +83,11 @@ def update_later(
     held.append(_Write(_Shape(table, key_names, tuple(values)), key_values, dict(values)))
 
 
-async def write_now(session: AsyncSession) -> None:
-    """Make the held writes now, for a reader that must see them."""
-    if session.sync_session.info.get(_HELD):
+async def write_now(session: AsyncSession, *tables: Table) -> None:
+    """Make the held writes now, for a reader that must see them: if any are held, or with
+    `tables`, if any held write is to one of them."""
+    held: list[_Write] | None = session.sync_session.info.get(_HELD)
+    if held and (not tables or any(write.shape.table in tables for write in held)):
         await session.run_sync(_write_held)
 
 
@@ -92,6 +95,13 @@ def hold_until_commit(session_class: type[Session]) -> None:
     """Make the held writes of every session of `session_class` when it commits."""
     event.listen(session_class, "before_commit", _write_held)
     event.listen(session_class, "after_transaction_end", _forget)
+
+
+def kept(session: AsyncSession) -> dict[Any, Any]:
+    """What a service keeps for the rest of the transaction, beside its held writes, such as
+    rows it read and what it has since held to add to them; dropped when the transaction ends."""
+    memo: dict[Any, Any] = session.sync_session.info.setdefault(_KEPT, {})
+    return memo
 
 
 def _held(session: Session) -> list[_Write]:
@@ -137,6 +147,7 @@ def _one_statement_keeps_order(groups: list[tuple[_Shape, list[_Write]]]) -> boo
 def _forget(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost: a savepoint's end leaves them held
         session.info.pop(_HELD, None)
+        session.info.pop(_KEPT, None)
 
 
 @lru_cache(maxsize=512)
