@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deadlines.calendar import Calendar, Target
 from bot.domain.enums import CommitmentKind, CommitmentState, Role
-from bot.storage.append import append
+from bot.storage.held import insert_later, write_now
 from bot.storage.models import Case, Commitment
 
 COMMITMENTS = cast(Table, Commitment.__table__)
@@ -45,8 +45,9 @@ async def promise(
         warn = calendar.share(now, due, warn_share)
     else:
         warn = now + (due - now) * warn_share
-    # A row at once, not an entity to flush: open_commitments reads rows without a flush.
-    await append(
+    # Held for the commit, as a row rather than an entity to flush: open_commitments writes
+    # what is held before it reads.
+    insert_later(
         session,
         COMMITMENTS,
         {
@@ -67,9 +68,11 @@ async def promise(
 async def open_commitments(
     session: AsyncSession, case_id: int, kinds: Iterable[CommitmentKind] | None = None
 ) -> list[Commitment]:
-    # Without flushing the session first: promises are rows as soon as they are made
-    # (`promise`) and only ever leave the open state, so the rows read here are all there is,
-    # and one this transaction closed but has not flushed yet is told by its state in memory.
+    # Without flushing the session first: a promise is a row once what is held is written
+    # (`promise`), and promises only ever leave the open state, so the rows read here are all
+    # there is, and one this transaction closed but has not flushed yet is told by its state in
+    # memory.
+    await write_now(session, COMMITMENTS)
     if kinds is None:
         rows = await session.scalars(_OPEN, {"case": case_id})
     else:

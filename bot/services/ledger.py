@@ -10,22 +10,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import Reason, RefundStatus
 from bot.domain.money import Money
 from bot.storage.append import write
+from bot.storage.held import insert_later, write_now
 from bot.storage.models import Order, Refund
 
 ORDERS = cast(Table, Order.__table__)
+REFUNDS = cast(Table, Refund.__table__)
 _LOCK = select(Order.refunded_minor).where(Order.id == bindparam("id")).with_for_update()
-_COUNT = (
-    update(ORDERS)
-    .where(ORDERS.c.id == bindparam("order"))
-    .values(refunded_minor=ORDERS.c.refunded_minor + bindparam("delta"))
-)
+_REFUNDED = ORDERS.c.refunded_minor + bindparam("delta")
+_COUNT = update(ORDERS).where(ORDERS.c.id == bindparam("order")).values(refunded_minor=_REFUNDED)
+# A new refund, counted on its order in one statement that also takes the order's lock: unless
+# its key was used before or it would take the total above what was paid. Then no row comes back,
+# and approve_refund finds out which (a rare path, so two more reads there cost nothing).
+_ADD = _COUNT.where(
+    ORDERS.c.paid_minor + ORDERS.c.shipping_minor >= _REFUNDED,
+    ~exists().where(REFUNDS.c.idempotency_key == bindparam("key")),
+).returning(ORDERS.c.refunded_minor)
 _BY_KEY = select(Refund).where(Refund.idempotency_key == bindparam("key"))
 
 
@@ -67,35 +73,47 @@ async def approve_refund(
     case_id: int | None = None,
     offer_id: int | None = None,
     note: str | None = None,
-) -> Refund:
-    """Record an approved refund, or return the one already recorded under `key`."""
-    order = await lock_order(session, order_id)
-    existing = await session.scalar(_BY_KEY, {"key": key})
-    if existing is not None:
-        return existing
+) -> Money:
+    """Record an approved refund, or find the one already recorded under `key`: either way,
+    the amount the ledger holds for `key`."""
+    order = await session.get(Order, order_id)  # usually in hand already, with its case
+    if order is None:
+        raise LookupError(f"order {order_id}")
     if amount.currency != order.currency:
         raise ValueError(f"refund in {amount.currency} for an order paid in {order.currency}")
     if amount.minor <= 0:
         raise ValueError("a refund must be positive")
-    if amount > order.refundable:
+    await write_now(session, REFUNDS)  # a key this update used is then seen
+    connection = await session.connection()
+    counted = {"order": order_id, "delta": amount.minor, "key": key}
+    refunded = (await connection.execute(_ADD, counted)).scalar()
+    if refunded is None:
+        existing = await session.scalar(_BY_KEY, {"key": key})
+        if existing is not None:
+            return existing.amount
+        await lock_order(session, order_id)  # for the refundable amount the buyer is told
         raise OverRefundError(amount, order.refundable)
-    await _count(session, order, amount.minor)
-    refund = Refund(
-        order_id=order_id,
-        case_id=case_id,
-        offer_id=offer_id,
-        amount_minor=amount.minor,
-        currency=amount.currency,
-        reason=reason,
-        status=RefundStatus.APPROVED,
-        idempotency_key=key,
-        note=note,
-        created_at=now,
-        approved_at=now,
+    set_committed_value(order, "refunded_minor", refunded)  # what the row holds, as loaded
+    # Held to the commit: nothing in the update reads it back but refunds_of_case, which writes
+    # what is held first.
+    insert_later(
+        session,
+        REFUNDS,
+        {
+            "order_id": order_id,
+            "case_id": case_id,
+            "offer_id": offer_id,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "reason": reason,
+            "status": RefundStatus.APPROVED,
+            "idempotency_key": key,
+            "note": note,
+            "created_at": now,
+            "approved_at": now,
+        },
     )
-    session.add(refund)
-    await session.flush()
-    return refund
+    return amount
 
 
 def mark_executed(refund: Refund, now: datetime) -> bool:
@@ -120,6 +138,7 @@ async def mark_failed(session: AsyncSession, refund: Refund, now: datetime, why:
 
 
 async def refunds_of_case(session: AsyncSession, case_id: int) -> list[Refund]:
+    await write_now(session, REFUNDS)  # a refund this update approved is held for the commit
     rows = await session.scalars(
         select(Refund).where(Refund.case_id == case_id).order_by(Refund.id)
     )

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.domain.enums import OfferStatus, Remedy, Role
 from bot.domain.money import Money
 from bot.domain.offers import StandardOffer
-from bot.storage.append import append
+from bot.storage.held import insert_later, write_now
 from bot.storage.models import Case, Decision, Offer
 
 DECISIONS = cast(Table, Decision.__table__)
@@ -35,18 +35,19 @@ _DECIDE = (
     )
     .execution_options(synchronize_session=False)
 )
-# Every offer is flushed as it is created (below), so counting needs no flush of the session's
-# other changes first; the case's, say, go with the new offer's flush.
-_ROUNDS = (
-    select(func.count())
-    .where(Offer.case_id == bindparam("case"))
+# Inserted and returned as an entity in one statement, without a flush of the session's other
+# changes (which the new row does not depend on) or the unit of work's bookkeeping. Its round is
+# counted in the same statement: the case is locked, so no other offer on it comes between.
+_INSERT = (
+    insert(Offer)
+    .values(
+        round=select(func.count() + 1)
+        .where(Offer.case_id == bindparam("round_of_case"))
+        .scalar_subquery()
+    )
+    .returning(Offer)
     .execution_options(autoflush=False)
 )
-
-
-# Inserted and returned as an entity in one statement, without a flush of the session's other
-# changes (which the new row does not depend on) or the unit of work's bookkeeping.
-_INSERT = insert(Offer).returning(Offer).execution_options(autoflush=False)
 
 
 async def create(
@@ -73,14 +74,13 @@ async def create(
     else:
         standard_remedy = standard.remedy
         standard_minor = standard.amount.minor if standard.amount else None
-    rounds = await session.scalar(_ROUNDS, {"case": case.id})
     amount_minor = amount.minor if amount else None
     deviation = standard_remedy is not None and (
         remedy != standard_remedy or amount_minor != standard_minor
     )
     row = {
         "case_id": case.id,
-        "round": (rounds or 0) + 1,
+        "round_of_case": case.id,
         "remedy": remedy,
         "amount_minor": amount_minor,
         "currency": case.order.currency,
@@ -137,7 +137,7 @@ async def decide(
         return False
     for name, value in values.items():  # what the row now holds, without reading it back
         set_committed_value(offer, name, value)
-    await append(
+    insert_later(  # held for the commit: decisions_of writes what is held before it reads
         session,
         DECISIONS,
         {
@@ -151,3 +151,15 @@ async def decide(
         },
     )
     return True
+
+
+async def decisions_of(session: AsyncSession, case_id: int) -> list[Decision]:
+    """Every decision on the case's offers, oldest first."""
+    await write_now(session, DECISIONS)
+    rows = await session.scalars(
+        select(Decision)
+        .join(Offer, Decision.offer_id == Offer.id)
+        .where(Offer.case_id == case_id)
+        .order_by(Decision.id)
+    )
+    return list(rows)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, EscalationReason, Role
 from bot.engine.context import Context, button, column
 from bot.rendering import plain_text
-from bot.services import cases, commitments, ledger
-from bot.storage.models import Case, Decision, Offer, SupportTopic
+from bot.services import cases, commitments, ledger, offers
+from bot.storage.models import Case, Offer, SupportTopic
 from handlers import promises
 from handlers.payloads import Take
 
@@ -115,17 +115,10 @@ def to_desk(ctx: Context, case: Case, template: str, /, **variables: object) -> 
 async def post_summary(ctx: Context, case: Case, reason: EscalationReason, due: object) -> None:
     history = await cases.history_of(ctx.session, case.id)
     evidence = await cases.evidence_of(ctx.session, case.id)
-    offers = list(
+    proposed = list(
         await ctx.session.scalars(select(Offer).where(Offer.case_id == case.id).order_by(Offer.id))
     )
-    decisions = list(
-        await ctx.session.scalars(
-            select(Decision)
-            .join(Offer, Decision.offer_id == Offer.id)
-            .where(Offer.case_id == case.id)
-            .order_by(Decision.id)
-        )
-    )
+    decisions = await offers.decisions_of(ctx.session, case.id)
     refunds = await ledger.refunds_of_case(ctx.session, case.id)
     to_desk(
         ctx,
@@ -137,7 +130,7 @@ async def post_summary(ctx: Context, case: Case, reason: EscalationReason, due: 
         due=due,
         history=history,
         evidence=evidence,
-        offers=offers,
+        offers=proposed,
         decisions=decisions,
         refunds=refunds,
         photos=[e.file_id for e in evidence],

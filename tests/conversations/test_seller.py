@@ -59,9 +59,9 @@ async def test_a_coupon_instead_of_money_moves_nothing_in_the_ledger(desk: Desk)
     assert "has issued your coupon" in anna.last.plain
     assert await desk.refunds() == []
     offers = await desk.offers((await desk.latest_case()).id)
-    assert [(o.remedy, o.status) for o in offers] == [
-        (Remedy.RESHIP, OfferStatus.REFUSED),
-        (Remedy.COUPON, OfferStatus.ACCEPTED),
+    assert [(o.round, o.remedy, o.status) for o in offers] == [
+        (1, Remedy.RESHIP, OfferStatus.REFUSED),
+        (2, Remedy.COUPON, OfferStatus.ACCEPTED),
     ]
 
 
