@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, inspect, select
+from sqlalchemy import Table, bindparam, exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import CaseKind, CaseState, Role
 from bot.engine.events import Photo
-from bot.storage.append import append
-from bot.storage.held import insert_later, update_later, write_now
+from bot.storage.held import insert_later, kept, update_later, write_now
 from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Order
 
 CASES = cast(Table, Case.__table__)
 CASE_EVENTS = cast(Table, CaseEvent.__table__)
 EVIDENCE = cast(Table, Evidence.__table__)
-_EVIDENCE = select(EVIDENCE).where(EVIDENCE.c.case_id == bindparam("case")).order_by(EVIDENCE.c.id)
+_EVIDENCE = (
+    select(EVIDENCE.c.file_id, EVIDENCE.c.file_unique_id, EVIDENCE.c.size, EVIDENCE.c.stored_path)
+    .where(EVIDENCE.c.case_id == bindparam("case"))
+    .order_by(EVIDENCE.c.id)
+)
 _OPEN_CASE_OF = (
     select(Case)
     .where(
@@ -30,9 +32,11 @@ _OPEN_CASE_OF = (
     .order_by(Case.id.desc())
     .limit(1)
 )
-# Built once: the case with its order, buyer and the order's items joined in, one statement.
+# Built once: the case with its order, buyer and the order's items joined in, one statement,
+# and whether it has photos (most cases being described have none yet: then evidence_of needs no
+# statement of its own).
 _LOCK_CASE = (
-    select(Case)
+    select(Case, exists().where(EVIDENCE.c.case_id == Case.id))
     .where(Case.id == bindparam("case"))
     .options(joinedload(Case.order).joinedload(Order.items))
     .with_for_update(of=Case)
@@ -61,10 +65,13 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     locked: dict[int, Case] = session.info.setdefault("locked_cases", {})
     if case_id in locked:
         return locked[case_id]
-    rows = await session.scalars(_LOCK_CASE, {"case": case_id})
-    case = rows.unique().first()
-    if case is not None:
-        locked[case_id] = case
+    row = (await session.execute(_LOCK_CASE, {"case": case_id})).unique().first()
+    if row is None:
+        return None
+    case, has_photos = row
+    locked[case_id] = case
+    if not has_photos:
+        kept(session).setdefault(_evidence(case_id), [])
     return case
 
 
@@ -158,7 +165,8 @@ async def record(
 async def add_evidence(
     session: AsyncSession, case_id: int, photo: Photo, caption: str | None, now: datetime
 ) -> None:
-    await append(
+    """Held for the commit; evidence_of counts it from then on, in this transaction."""
+    insert_later(
         session,
         EVIDENCE,
         {
@@ -171,13 +179,29 @@ async def add_evidence(
             "created_at": now,
         },
     )
+    (await _kept_evidence(session, case_id)).append(photo)
 
 
-async def evidence_of(session: AsyncSession, case_id: int) -> Sequence[Row[Any]]:
-    """The case's photos, oldest first, as rows with Evidence's columns. Read where they are
-    written (add_evidence): on the connection, without flushing the session's changes first."""
-    connection = await session.connection()
-    return (await connection.execute(_EVIDENCE, {"case": case_id})).all()
+async def evidence_of(session: AsyncSession, case_id: int) -> list[Photo]:
+    """The case's photos, oldest first."""
+    return list(await _kept_evidence(session, case_id))
+
+
+async def _kept_evidence(session: AsyncSession, case_id: int) -> list[Photo]:
+    """Read once a transaction (an update that takes a photo asks again for the count), on the
+    connection, without flushing the session first; then kept, with the photos add_evidence
+    has held since."""
+    photos: list[Photo] | None = kept(session).get(_evidence(case_id))
+    if photos is None:
+        connection = await session.connection()
+        rows = await connection.execute(_EVIDENCE, {"case": case_id})
+        photos = kept(session)[_evidence(case_id)] = [Photo(*row) for row in rows]
+    return photos
+
+
+def _evidence(case_id: int) -> tuple[str, int]:
+    """Where the case's photos are kept for the rest of the transaction."""
+    return ("evidence", case_id)
 
 
 async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
