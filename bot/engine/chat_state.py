@@ -43,11 +43,19 @@ _DATA = _COLUMNS.index("data")  # never NULL in a row that exists
 # reads both, and on the engine's path a statement costs far more in SQLAlchemy than in the
 # database. bot.services.parties makes a profile of it.
 PROFILE = (BUYERS.c.name, BUYERS.c.language, BUYERS.c.language_code, BUYERS.c.timezone)
+_ONE = select(literal(1).label("one")).subquery("one")
+_SENDER = BUYERS.c.telegram_id == bindparam("sender")
 _LOCK = (
-    select(*(CONVERSATIONS.c[name] for name in _COLUMNS), *PROFILE)
-    .select_from(CONVERSATIONS.outerjoin(BUYERS, BUYERS.c.telegram_id == bindparam("sender")))
+    select(*(CONVERSATIONS.c[name] for name in _COLUMNS))
     .where(CONVERSATIONS.c.chat_id == bindparam("chat"))
-    .with_for_update(of=CONVERSATIONS)
+    .with_for_update()
+)
+# SQLite (which locks the whole database for a writing transaction, not rows): the chat's row,
+# if it has one, and the sender's profile, if they have one, in one row either way.
+_READ = select(*(CONVERSATIONS.c[name] for name in _COLUMNS), *PROFILE).select_from(
+    _ONE.outerjoin(CONVERSATIONS, CONVERSATIONS.c.chat_id == bindparam("chat")).outerjoin(
+        BUYERS, _SENDER
+    )
 )
 # The update's transcript entry, by the parameters of a Claim and the chat; the case it is about
 # is the one the chat's row names.
@@ -61,12 +69,12 @@ _ENTRY: dict[str, Any] = {
     "payload": bindparam("payload", type_=String()),
     "update_key": bindparam("update_key", type_=String()),
 }
-# SQLite (no data-modifying CTEs): the claim is a statement of its own, after the lock.
+# SQLite (no data-modifying CTEs): the claim is a statement of its own, after the read.
 _CLAIM_ALONE = sqlite.insert(TRANSCRIPT).values(_ENTRY).on_conflict_do_nothing()
-# PostgreSQL: lock the row (in a CTE), claim the update with the case it is about, and read the
-# claim's outcome, in one statement that returns one row even when the chat has no row yet.
+# PostgreSQL: lock the chat's row (in a CTE: FOR UPDATE cannot take the nullable side of an
+# outer join), claim the update with the case it is about, and read the claim's outcome and the
+# sender's profile, in one statement that returns one row even when the chat has no row yet.
 _LOCKED = _LOCK.cte("locked")
-_ONE = select(literal(1).label("one")).subquery("one")
 _CLAIM = (
     postgresql.insert(TRANSCRIPT)
     .from_select(
@@ -80,8 +88,8 @@ _CLAIM = (
     .cte("claim")
 )
 _LOCK_AND_CLAIM = select(
-    *_LOCKED.c, select(func.count()).select_from(_CLAIM).scalar_subquery()
-).select_from(_ONE.outerjoin(_LOCKED, true()))
+    *_LOCKED.c, *PROFILE, select(func.count()).select_from(_CLAIM).scalar_subquery()
+).select_from(_ONE.outerjoin(_LOCKED, true()).outerjoin(BUYERS, _SENDER))
 
 
 @dataclass
@@ -124,30 +132,28 @@ async def lock(
     and the sender's profile columns (None before the sender's first update). None when the
     update was claimed before: a replay."""
     keys = {"chat": chat_id, "sender": sender_id}
-    row: Sequence[Any] | None
+    row: Sequence[Any]
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         *row, claimed = (await session.execute(_LOCK_AND_CLAIM, keys | _claimed(claim))).one()
         if not claimed:
             return None
-        if row[_DATA] is None:  # the chat has no row yet: nothing was locked
-            row = None
     else:
-        row = (await session.execute(_LOCK, keys)).first()
-    if row is None:
-        await insert_ignore(
-            session, Conversation, {"chat_id": chat_id, "data": {}, "updated_at": now}
-        )
-        row = (await session.execute(_LOCK, keys)).first()
-    assert row is not None
-    state = ChatState(chat_id, *row[: len(_COLUMNS)])
+        row = (await session.execute(_READ, keys)).one()
+    columns, profile = row[: len(_COLUMNS)], row[len(_COLUMNS) :]
+    if columns[_DATA] is None:  # the chat has no row yet: nothing was locked
+        new = {"chat_id": chat_id, "data": {}, "updated_at": now}
+        if await insert_ignore(session, Conversation, new):
+            columns = (None, None, None, {})  # the row as inserted, locked by the insert
+        else:  # another update of the chat inserted it first; this waited for its commit
+            columns = (await session.execute(_LOCK, keys)).one()
+    state = ChatState(chat_id, *columns)
     state.stored()
     if not postgres:
         claiming = keys | _claimed(claim) | {"case_id": state.case_id}
         result = cast(CursorResult[Any], await session.execute(_CLAIM_ALONE, claiming))
         if not result.rowcount:
             return None
-    profile = row[len(_COLUMNS) :]
     return state, None if profile[-1] is None else profile
 
 
