@@ -17,8 +17,13 @@ _RECENT = (
     .options(joinedload(Order.items))
 )
 
-# One order with its items joined in: one statement, where the items' own loader makes two.
-_ONE = select(Order).where(Order.id == bindparam("order")).options(joinedload(Order.items))
+# One order with its items and its buyer joined in: one statement, where the items' own loader
+# makes two, and a case opened on it finds its buyer loaded.
+_ONE = (
+    select(Order)
+    .where(Order.id == bindparam("order"))
+    .options(joinedload(Order.items), joinedload(Order.buyer))
+)
 
 
 async def buyer_orders(session: AsyncSession, buyer_id: int) -> list[Order]:

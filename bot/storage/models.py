@@ -134,6 +134,9 @@ class Order(Base):
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[datetime]
 
+    # Read-only, and loaded only where a query asks for it: a case opened on the order names
+    # its buyer.
+    buyer: Mapped[Buyer | None] = relationship(lazy="raise", viewonly=True)
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order",
         cascade="all, delete-orphan",
