@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import String, Table, any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bot.clock import Clock
 from bot.storage.database import Database
@@ -29,6 +30,12 @@ INBOX = cast(Table, InboxUpdate.__table__)
 # batches rather than one statement per update.
 REMOVE_PACE = 0.01
 RETRY_PAUSE = 1.0
+
+
+_REMOVE = delete(INBOX).where(INBOX.c.key.in_(bindparam("keys", expanding=True)))
+# PostgreSQL: the keys as one array, so the statement's text (which the server prepares once a
+# connection) is the same however many there are.
+_REMOVE_ANY = delete(INBOX).where(INBOX.c.key == any_(bindparam("keys", type_=ARRAY(String()))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +111,8 @@ class Inbox:
             return True
         try:
             async with self.db.transaction() as session:
-                await session.execute(delete(INBOX).where(INBOX.c.key.in_(keys)))
+                removing = _REMOVE if self.db.is_sqlite else _REMOVE_ANY
+                await session.execute(removing, {"keys": keys})
         except Exception:
             log.exception("could not remove %s applied updates from the inbox", len(keys))
             self._applied = keys + self._applied
