@@ -33,7 +33,10 @@ def _head(sql: str) -> str:
     if match is None:
         return words[:40]
     if match.group(1) == "SELECT":
-        table = re.search(r"\bFROM (\w+)", words)
+        outer = words
+        while (inner := re.sub(r"\([^()]*\)", "", outer)) != outer:  # subqueries out
+            outer = inner
+        table = re.search(r"\bFROM (\w+)", outer)
         return f"SELECT FROM {table.group(1)}" if table else "SELECT"
     return match.group(1)
 
