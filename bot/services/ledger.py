@@ -16,7 +16,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import Reason, RefundStatus
 from bot.domain.money import Money
-from bot.storage.append import write
 from bot.storage.held import insert_later, write_now
 from bot.storage.models import Order, Refund
 
@@ -58,7 +57,8 @@ async def lock_order(session: AsyncSession, order_id: int) -> Order:
 async def _count(session: AsyncSession, order: Order, delta: int) -> None:
     """Add `delta` to the order's refunded total, in the row (whose CHECK constraint refuses
     more than was paid) and in the entity, as loaded: its row is locked (lock_order)."""
-    await write(session, _COUNT, {"order": order.id, "delta": delta})
+    connection = await session.connection()  # no pending change bears on it: no flush first
+    await connection.execute(_COUNT, {"order": order.id, "delta": delta})
     set_committed_value(order, "refunded_minor", order.refunded_minor + delta)
 
 

@@ -1,7 +1,8 @@
 """Writes held to the end of their transaction and made there together.
 
 Most of what an update writes is read by nothing in the same transaction: the case's history,
-the case's and the chat's new state, the replies for the outbox. On PostgreSQL every statement
+the case's and the chat's new state, the replies for the outbox, a photo, a decision on an
+offer, a promise, a refund. On PostgreSQL every statement
 is a round trip, and a round trip costs the bot more CPU than the statement costs the server.
 So these writes are held in the session and made just before it commits: on PostgreSQL as one
 statement, each write a data-modifying CTE of it; on SQLite (which has no such CTEs, and no
@@ -9,7 +10,8 @@ round trips) one statement each, as before.
 
 A held insert is one row; a held update is one row by its key, and a second update of the same
 row is merged into the first (two CTEs updating one row would leave either). A reader that must
-see held writes calls `write_now` first. The ORM's pending changes are flushed before the held
+see held writes calls `write_now` first (naming its tables, it costs a statement only when a
+write to one of them is held). The ORM's pending changes are flushed before the held
 writes, which may refer to them; a rollback drops what was held.
 """
 
@@ -35,8 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from bot.storage.append import Rows
-
+Rows = dict[str, Any] | list[dict[str, Any]]
 _HELD = "held writes"  # the keys in session.info
 _KEPT = "kept for the transaction"
 
