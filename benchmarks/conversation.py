@@ -129,7 +129,7 @@ async def measure(
             if process.returncode is not None:
                 raise RuntimeError(f"{name} died: {(await process.stderr.read()).decode()[-2000:]}")  # type: ignore[union-attr]
             await asyncio.sleep(0.05)
-        if command[1:3] == ["-m", "benchmarks.profiled"]:
+        if command[1:3] in (["-m", "benchmarks.profiled"], ["-m", "benchmarks.gc_timed"]):
             process.send_signal(signal.SIGUSR1)  # the profile starts with the buyers
         people = Buyers(server)
         latencies: list[float] = []
@@ -278,6 +278,8 @@ async def run(
         command = [python, "-m", "bot", "run"]
         if profile and profile.endswith(".prof"):  # cProfile's, from the buyers' start on
             command = [python, "-m", "benchmarks.profiled", profile]
+        elif profile and profile.endswith(".gc"):  # collections timed, from the buyers' start on
+            command = [python, "-m", "benchmarks.gc_timed", profile]
         elif profile:  # py-spy's flame graph of the bot (peak RSS is then py-spy's)
             raw = ["--format", "raw"] if profile.endswith(".txt") else []
             spy = ["py-spy", "record", *raw, "--rate", "1000", "--nonblocking", "--subprocesses"]
@@ -296,7 +298,8 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         help="profile ReturnDesk: FILE.prof with cProfile (from the buyers' start), "
-        "FILE.svg (or .txt) with py-spy (the whole run)",
+        "FILE.svg (or .txt) with py-spy (the whole run), FILE.gc: its garbage collections "
+        "timed (from the buyers' start)",
     )
     parser.add_argument(
         "--floor-extra-reads",
