@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from bot import heap
 from bot.cli import logs
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
 from bot.config.settings import (
@@ -63,10 +63,7 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        # What start-up built (the frameworks' classes and schemas, the shop, the templates)
-        # lives as long as the process. Frozen, the garbage collector's full passes skip it
-        # instead of walking all of it again every few seconds under load.
-        gc.freeze()
+        heap.settle()
         try:
             await service.run(stop)
         except Exception as error:
