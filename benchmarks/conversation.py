@@ -308,9 +308,9 @@ def main() -> None:
         help="N one-row reads more in each of the floor's updates: what statements cost",
     )
     parser.add_argument(
-        "--floor-freezes-heap",
+        "--floor-settles-heap",
         action="store_true",
-        help="the floor freezes its start-up heap, as ReturnDesk does",
+        help="the floor sets its garbage collector as ReturnDesk does (bot/heap.py)",
     )
     options = parser.parse_args()
     print(f"{options.buyers} buyers x {len(STEPS)} updates, {options.database}, rate limits lifted")
@@ -318,9 +318,9 @@ def main() -> None:
     if options.floor_extra_reads:
         print(f"the floor makes {options.floor_extra_reads} extra reads an update (not the floor)")
         floor_options += ("--extra-reads", str(options.floor_extra_reads))
-    if options.floor_freezes_heap:
-        print("the floor freezes its start-up heap (not the floor)")
-        floor_options += ("--freeze-heap",)
+    if options.floor_settles_heap:
+        print("the floor sets its garbage collector as ReturnDesk does (not the floor)")
+        floor_options += ("--settle-heap",)
     ratios: list[tuple[float, float, float]] = []
     for number in range(1, options.rounds + 1):
         with tempfile.TemporaryDirectory(prefix="returndesk-bench-") as folder:

@@ -5,15 +5,15 @@ presses are answered too, as ReturnDesk answers them. Run by benchmarks/conversa
 
 Two options are not part of the floor, but ways to measure what things cost on this stack:
 `--extra-reads N` adds N one-row reads to each update's transaction (conversation.py's
-`--floor-extra-reads`), and `--freeze-heap` freezes what start-up built, as `returndesk run`
-does, so full collections skip it (conversation.py's `--floor-freezes-heap`).
+`--floor-extra-reads`), and `--settle-heap` sets its garbage collector as `returndesk run` does
+(bot/heap.py: start-up frozen, the young generation collected less often; conversation.py's
+`--floor-settles-heap`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
@@ -39,6 +39,7 @@ from sqlalchemy import (
     select,
 )
 
+from bot import heap
 from bot.storage.database import Database
 
 metadata = MetaData()
@@ -58,7 +59,7 @@ NEXT = InlineKeyboardMarkup(
 
 
 async def main(
-    api: str, token: str, database: str, *, extra_reads: int = 0, freeze_heap: bool = False
+    api: str, token: str, database: str, *, extra_reads: int = 0, settle_heap: bool = False
 ) -> None:
     # ReturnDesk's own engine set-up (its SQLite driver, WAL, the writer's turn), for fairness:
     # the floor differs in what it does with the database, not in how it talks to it.
@@ -89,8 +90,8 @@ async def main(
         await query.answer()
         await bot.send_message(query.message.chat.id, "Next step.", reply_markup=NEXT)
 
-    if freeze_heap:
-        gc.freeze()
+    if settle_heap:
+        heap.settle()
     await dispatcher.start_polling(bot, handle_signals=True, polling_timeout=20)
     await db.dispose()
 
@@ -101,7 +102,7 @@ if __name__ == "__main__":
     parser.add_argument("--token", required=True)
     parser.add_argument("--database", required=True)
     parser.add_argument("--extra-reads", type=int, default=0)
-    parser.add_argument("--freeze-heap", action="store_true")
+    parser.add_argument("--settle-heap", action="store_true")
     options = parser.parse_args()
     asyncio.run(
         main(
@@ -109,6 +110,6 @@ if __name__ == "__main__":
             options.token,
             options.database,
             extra_reads=options.extra_reads,
-            freeze_heap=options.freeze_heap,
+            settle_heap=options.settle_heap,
         )
     )
