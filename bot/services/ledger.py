@@ -2,7 +2,7 @@
 
 Every refund is written here under a lock on its order, checked against what is left of the
 payment, and counted on the order row, whose CHECK constraint refuses an over-refund even if
-this code were wrong. An idempotency key makes a replayed approval return the first refund.
+this code were wrong. An idempotency key makes a replayed approval find the first refund.
 """
 
 from __future__ import annotations
