@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.engine.events import Incoming
-from bot.storage.models import Buyer, OutboxMessage, TranscriptEntry
+from bot.storage.models import Buyer, Conversation, OutboxMessage, TranscriptEntry
 from tests.desk import Desk
 
 
@@ -36,6 +38,32 @@ async def test_a_bug_in_a_handler_rolls_back_answers_politely_and_is_not_retried
     monkeypatch.undo()
     await anna.click("Something is wrong")
     assert f"#{order.number}" in " ".join(anna.last.labels)
+
+
+async def test_a_new_chats_first_two_updates_at_once_make_one_chat_and_both_count(
+    desk: Desk,
+) -> None:
+    """Neither finds a row for the chat: one inserts it, the other waits for that insert's
+    commit and then reads the row (on SQLite they take turns, and the second finds it)."""
+    anna = desk.buyer("anna")
+    events = [
+        Incoming(key=f"first:{n}", sender=anna.sender, chat_id=anna.chat_id, text=text)
+        for n, text in enumerate(("/start", "/help"))
+    ]
+    engine = desk.sandbox.app.engine
+    outcomes = await asyncio.gather(*(engine.process(event) for event in events))
+    applied = [(o.duplicate, o.failed, bool(o.replies)) for o in outcomes]
+    assert applied == [(False, False, True)] * 2
+    async with desk.db.session() as session:
+        chats = await session.scalar(
+            select(func.count()).where(Conversation.chat_id == anna.chat_id)
+        )
+        claimed = await session.scalar(
+            select(func.count()).where(
+                TranscriptEntry.chat_id == anna.chat_id, TranscriptEntry.direction == "in"
+            )
+        )
+    assert (chats, claimed) == (1, 2)
 
 
 async def test_every_message_in_and_out_is_in_the_transcript(desk: Desk) -> None:
