@@ -60,9 +60,10 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     """The case row, locked until the update's transaction ends (a no-op lock on SQLite, whose
     transactions are already serial). Locked once per transaction: a second call (an
     interceptor, then the handler) takes the row this session already holds."""
-    # Held here, not only in the identity map: that map's references are weak, so a case an
-    # interceptor looked at could be gone (and read again) by the time the handler asks.
-    locked: dict[int, Case] = session.info.setdefault("locked_cases", {})
+    # Kept for the transaction, not only in the identity map: that map's references are weak,
+    # so a case an interceptor looked at could be gone (and read again) by the time the handler
+    # asks.
+    locked: dict[int, Case] = kept(session).setdefault("locked cases", {})
     if case_id in locked:
         return locked[case_id]
     row = (await session.execute(_LOCK_CASE, {"case": case_id})).unique().first()
@@ -205,7 +206,7 @@ def _evidence(case_id: int) -> tuple[str, int]:
 
 
 async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
-    await write_now(session)  # this update's own steps, held for the commit so far
+    await write_now(session, CASE_EVENTS)  # this update's own steps, held for the commit
     rows = await session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     )
