@@ -47,3 +47,13 @@ async def test_a_chats_backlog_is_claimed_a_few_rows_at_a_time_and_sent_once_in_
     assert [m.text for m in transport.chats[102]] == ["for someone else"]
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(outbox.OUTBOX)) == 0
+        # Each left for the transcript with the id the messenger gave it, as it was delivered.
+        transcript = select(
+            outbox.TRANSCRIPT.c.chat_id,
+            outbox.TRANSCRIPT.c.text,
+            outbox.TRANSCRIPT.c.message_id,
+            outbox.TRANSCRIPT.c.delivered_at,
+        ).order_by(outbox.TRANSCRIPT.c.message_id)
+        assert (await session.execute(transcript)).all() == [
+            (m.chat_id, m.text, m.message_id, clock.now()) for m in transport.log
+        ]

@@ -27,7 +27,6 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    case,
     delete,
     exists,
     func,
@@ -265,8 +264,9 @@ class Sender:
             raise
 
     async def _retire(self, session: AsyncSession, marks: list[tuple[int, int]]) -> None:
-        """Delivered rows leave the outbox for the transcript: on PostgreSQL in one statement
-        whose text is the same however many rows, elsewhere in two."""
+        """Delivered rows leave the outbox for the transcript: on PostgreSQL in one statement,
+        elsewhere in two run once a row; either way the statements' text is the same however
+        many rows (so SQLAlchemy compiles them once)."""
         if not marks:
             return
         now = self.clock.now()
@@ -274,24 +274,9 @@ class Sender:
             ids, message_ids = (list(column) for column in zip(*marks, strict=True))
             await session.execute(_RETIRE, {"ids": ids, "message_ids": message_ids, "now": now})
             return
-        delivered = dict(marks)
-        rows = OUTBOX.c.id.in_(delivered)
-        copy = insert(TRANSCRIPT).from_select(
-            _COPIED,
-            select(
-                OUTBOX.c.created_at,
-                literal("out"),
-                OUTBOX.c.chat_id,
-                OUTBOX.c.case_id,
-                OUTBOX.c.text,
-                OUTBOX.c.template,
-                OUTBOX.c.caused_by,
-                literal(now, UTCDateTime()),
-                case(delivered, value=OUTBOX.c.id),
-            ).where(rows, OUTBOX.c.action.is_(None)),  # topic actions are not messages
-        )
-        await session.execute(copy)
-        await session.execute(delete(OUTBOX).where(rows))
+        rows = [{"id": row, "message_id": message_id, "now": now} for row, message_id in marks]
+        await session.execute(_COPY_ONE, rows)
+        await session.execute(_DELETE_ONE, [{"id": row} for row, _ in marks])
 
     async def _failed(self, row_id: int, error: str, attempts: int) -> None:
         """It can never be delivered; the row stays, marked, for a person to look at."""
@@ -381,6 +366,22 @@ def _retire_statement() -> Executable:
 
 
 _RETIRE = _retire_statement()
+# Elsewhere (SQLite), one delivered row (`id`) at a time, run for all of them at once.
+_COPY_ONE = insert(TRANSCRIPT).from_select(
+    _COPIED,
+    select(
+        OUTBOX.c.created_at,
+        literal("out"),
+        OUTBOX.c.chat_id,
+        OUTBOX.c.case_id,
+        OUTBOX.c.text,
+        OUTBOX.c.template,
+        OUTBOX.c.caused_by,
+        bindparam("now", type_=UTCDateTime()),
+        bindparam("message_id", type_=BigInteger()),
+    ).where(OUTBOX.c.id == bindparam("id"), OUTBOX.c.action.is_(None)),  # actions are no messages
+)
+_DELETE_ONE = delete(OUTBOX).where(OUTBOX.c.id == bindparam("id"))
 
 
 def _by_chat(rows: list[Outbound]) -> dict[int, list[Outbound]]:
