@@ -47,6 +47,7 @@ class Result:
     cpu_seconds: float
     server_cpu_seconds: float  # the database server's processes (0 for SQLite, which is in-process)
     api_calls: dict[str, int]  # Bot API calls the bot made while the buyers talked, by method
+    io: dict[str, int]  # the bot's file reads and writes meanwhile (/proc/PID/io), sockets aside
 
     @property
     def rate(self) -> float:
@@ -76,6 +77,14 @@ class Result:
             for method, count in sorted(self.api_calls.items(), key=lambda item: -item[1])
         )
         return f"{'':14}API calls per update: {per_update}"
+
+    def io_line(self) -> str:
+        """Counts, so they read the same however busy the machine is. SQLite's file I/O shows
+        here: a page read back is a page its cache lost."""
+        each = {key: value / self.updates for key, value in self.io.items()}
+        reads = f"{each['syscr']:.1f} reads ({each['rchar'] / 1024:.1f} KB)"
+        writes = f"{each['syscw']:.1f} writes ({each['wchar'] / 1024:.1f} KB)"
+        return f"{'':14}file I/O per update: {reads}, {writes}"
 
 
 class Buyers:
@@ -134,6 +143,7 @@ async def measure(
         people = Buyers(server)
         latencies: list[float] = []
         cpu_before = _cpu_seconds(process.pid)  # start-up (imports, migrations) left out
+        io_before = _file_io(process.pid)
         server_before = _postgres_cpu_seconds()
         calls_before = server.calls.copy()
         started = time.monotonic()
@@ -141,11 +151,22 @@ async def measure(
         seconds = time.monotonic() - started
         peak = _peak_rss_mb(process.pid)
         cpu = _cpu_seconds(process.pid) - cpu_before
+        io_after = _file_io(process.pid)
         server_cpu = _postgres_cpu_seconds() - server_before
         server.on_sent.clear()
         calls = dict(server.calls - calls_before)
         calls.pop("getUpdates", None)  # long polling: how often depends on timing, not work
-        return Result(name, len(latencies), seconds, latencies, peak, cpu, server_cpu, calls)
+        return Result(
+            name,
+            len(latencies),
+            seconds,
+            latencies,
+            peak,
+            cpu,
+            server_cpu,
+            calls,
+            {key: io_after[key] - io_before[key] for key in io_after},
+        )
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)  # lets a profiler wrapping the bot write its report
@@ -163,6 +184,13 @@ def _cpu_seconds(pid: int) -> float:
     """User and system CPU time the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _file_io(pid: int) -> dict[str, int]:
+    """The process's read and write calls and bytes so far. The Bot API's HTTP goes through
+    socket calls, which these do not count, so they are the files: SQLite's database and log."""
+    fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return {key: int(fields[key]) for key in ("syscr", "syscw", "rchar", "wchar")}
 
 
 def _postgres_cpu_seconds() -> float:
@@ -343,6 +371,7 @@ def main() -> None:
         for result in (floor, desk):
             print(result.line())
             print(result.calls_line())
+            print(result.io_line())
         print(
             f"ReturnDesk / floor: throughput {ratio[0]:.2f}x, "
             f"p50 latency {ratio[1]:.2f}x, p99 latency {ratio[2]:.2f}x"
