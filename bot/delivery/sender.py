@@ -366,7 +366,8 @@ def _retire_statement() -> Executable:
 
 
 _RETIRE = _retire_statement()
-# Elsewhere (SQLite), one delivered row (`id`) at a time, run for all of them at once.
+# Elsewhere (SQLite), one delivered row (`id`) at a time, run for all of them at once; a topic
+# action leaves the outbox without a transcript entry (it is not a message).
 _COPY_ONE = insert(TRANSCRIPT).from_select(
     _COPIED,
     select(
@@ -379,7 +380,7 @@ _COPY_ONE = insert(TRANSCRIPT).from_select(
         OUTBOX.c.caused_by,
         bindparam("now", type_=UTCDateTime()),
         bindparam("message_id", type_=BigInteger()),
-    ).where(OUTBOX.c.id == bindparam("id"), OUTBOX.c.action.is_(None)),  # actions are no messages
+    ).where(OUTBOX.c.id == bindparam("id"), OUTBOX.c.action.is_(None)),
 )
 _DELETE_ONE = delete(OUTBOX).where(OUTBOX.c.id == bindparam("id"))
 
