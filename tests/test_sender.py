@@ -3,6 +3,8 @@ for its chat's limit longer than its lease (and be claimed, and sent, a second t
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, insert, select
 
 from bot.clock import FakeClock
@@ -57,3 +59,42 @@ async def test_a_chats_backlog_is_claimed_a_few_rows_at_a_time_and_sent_once_in_
         assert (await session.execute(transcript)).all() == [
             (m.chat_id, m.text, m.message_id, clock.now()) for m in transport.log
         ]
+
+
+async def test_a_row_waits_behind_an_earlier_row_of_its_chat_that_waits(
+    db: Database, clock: FakeClock
+) -> None:
+    now = clock.now()
+    later, earlier = now + timedelta(minutes=1), now - timedelta(minutes=1)
+    rows = [
+        (101, "pending", later, None),  # to be retried in a minute
+        (101, "pending", now, None),  # due, but behind it
+        (102, "sending", now, later),  # another sender holds it
+        (102, "pending", now, None),
+        (103, "failed", now, None),  # given up: holds nothing back
+        (103, "pending", now, None),
+        (104, "sending", now, earlier),  # its sender's lease ran out: taken over
+        (104, "pending", now, None),
+    ]
+    async with db.transaction() as session:
+        await session.execute(
+            insert(outbox.OUTBOX),
+            [
+                {
+                    "chat_id": chat_id,
+                    "text": f"{chat_id} {n}",
+                    "status": status,
+                    "attempts": 0,
+                    "next_attempt_at": next_attempt_at,
+                    "locked_until": locked_until,
+                    "created_at": now,
+                }
+                for n, (chat_id, status, next_attempt_at, locked_until) in enumerate(rows)
+            ],
+        )
+    transport = MemoryTransport()
+    sender = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+
+    await sender.deliver_due()
+
+    assert [m.text for m in transport.log] == ["103 5", "104 6", "104 7"]
