@@ -1,9 +1,9 @@
 """`returndesk run` with its garbage collections timed, from the buyers' start on.
 
-    python -m benchmarks.gc_timed OUTPUT.txt
+    python -m benchmarks.gc_timed OUTPUT.gc
 
-conversation.py (`--gc-times OUTPUT.txt`) sends SIGUSR1 as its buyers begin; from then on each
-collection's CPU time is added up by generation, and the totals are written to OUTPUT.txt when
+conversation.py (`--profile OUTPUT.gc`) sends SIGUSR1 as its buyers begin; from then on each
+collection's CPU time is added up by generation, and the totals are written to OUTPUT.gc when
 the bot stops, beside the process's CPU time in the same window.
 """
 

@@ -16,12 +16,13 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     Executable,
     Integer,
+    Select,
     Table,
     Update,
     and_,
@@ -317,7 +318,7 @@ class Sender:
             )
 
 
-# What a delivered row leaves in the transcript, in this order.
+# What a delivered row leaves in the transcript, in this order (see _transcript_entry).
 _COPIED = [
     "at",
     "direction",
@@ -331,9 +332,25 @@ _COPIED = [
 ]
 
 
+def _transcript_entry(row: Any, message_id: Any) -> Select[Any]:
+    """The transcript's columns (_COPIED) for a delivered outbox `row` (the table, or the rows
+    a statement deleted from it) and its `message_id`; topic actions are not messages."""
+    return select(
+        row.c.created_at,
+        literal("out"),
+        row.c.chat_id,
+        row.c.case_id,
+        row.c.text,
+        row.c.template,
+        row.c.caused_by,
+        bindparam("now", type_=UTCDateTime()),
+        message_id,
+    ).where(row.c.action.is_(None))
+
+
 def _retire_statement() -> Executable:
-    """PostgreSQL: delete the delivered rows (`ids`) and copy the messages among them (topic
-    actions are not messages) to the transcript with their `message_ids`, in one statement."""
+    """PostgreSQL: delete the delivered rows (`ids`) and copy the messages among them to the
+    transcript with their `message_ids`, in one statement."""
     ids = bindparam("ids", type_=postgresql.ARRAY(Integer()))
     message_ids = bindparam("message_ids", type_=postgresql.ARRAY(BigInteger()))
     gone = (
@@ -347,40 +364,20 @@ def _retire_statement() -> Executable:
     )
     marks = func.unnest(ids, message_ids).table_valued("id", "message_id").render_derived("marks")
     copied = (
-        select(
-            gone.c.created_at,
-            literal("out"),
-            gone.c.chat_id,
-            gone.c.case_id,
-            gone.c.text,
-            gone.c.template,
-            gone.c.caused_by,
-            bindparam("now", type_=UTCDateTime()),
-            marks.c.message_id,
-        )
+        _transcript_entry(gone, marks.c.message_id)
         .join_from(gone, marks, marks.c.id == gone.c.id)
-        .where(gone.c.action.is_(None))
         .order_by(gone.c.id)
     )
     return insert(TRANSCRIPT).from_select(_COPIED, copied).add_cte(gone)
 
 
 _RETIRE = _retire_statement()
-# Elsewhere (SQLite), one delivered row (`id`) at a time, run for all of them at once; a topic
-# action leaves the outbox without a transcript entry (it is not a message).
+# Elsewhere (SQLite), one delivered row (`id`) at a time, run for all of them at once.
 _COPY_ONE = insert(TRANSCRIPT).from_select(
     _COPIED,
-    select(
-        OUTBOX.c.created_at,
-        literal("out"),
-        OUTBOX.c.chat_id,
-        OUTBOX.c.case_id,
-        OUTBOX.c.text,
-        OUTBOX.c.template,
-        OUTBOX.c.caused_by,
-        bindparam("now", type_=UTCDateTime()),
-        bindparam("message_id", type_=BigInteger()),
-    ).where(OUTBOX.c.id == bindparam("id"), OUTBOX.c.action.is_(None)),
+    _transcript_entry(OUTBOX, bindparam("message_id", type_=BigInteger())).where(
+        OUTBOX.c.id == bindparam("id")
+    ),
 )
 _DELETE_ONE = delete(OUTBOX).where(OUTBOX.c.id == bindparam("id"))
 

@@ -86,7 +86,7 @@ class Database:
             # the rest wait their turn for a connection.
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 0
-            kwargs["connect_args"] = {"server_settings": server_settings(schema)}
+            kwargs["connect_args"] = {"server_settings": _server_settings(schema)}
         # The connection given back last is taken first: what a connection keeps is still
         # good for the next transaction. A SQLite connection's page cache is thrown away when
         # another connection has written since; handed out in turn, every transaction began
@@ -147,7 +147,7 @@ class Database:
             await connection.exec_driver_sql("SELECT 1")
 
 
-def server_settings(schema: str | None = None) -> dict[str, str]:
+def _server_settings(schema: str | None = None) -> dict[str, str]:
     """What each PostgreSQL connection sets for its session.
 
     `plan_cache_mode`: asyncpg prepares every statement once a connection, and PostgreSQL plans

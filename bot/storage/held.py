@@ -2,11 +2,11 @@
 
 Most of what an update writes is read by nothing in the same transaction: the case's history,
 the case's and the chat's new state, the replies for the outbox, a photo, a decision on an
-offer, a promise, a refund. On PostgreSQL every statement
-is a round trip, and a round trip costs the bot more CPU than the statement costs the server.
-So these writes are held in the session and made just before it commits: on PostgreSQL as one
-statement, each write a data-modifying CTE of it; on SQLite (which has no such CTEs, and no
-round trips) one statement each, as before.
+offer, a promise, a refund. On PostgreSQL every statement is a round trip, and a round trip
+costs the bot more CPU than the statement costs the server. So these writes are held in the
+session and made just before it commits: on PostgreSQL as one statement, each write a
+data-modifying CTE of it; on SQLite (which has no such CTEs, and no round trips) one statement
+each.
 
 A held insert is one row; a held update is one row by its key, and a second update of the same
 row is merged into the first (two CTEs updating one row would leave either). A reader that must
