@@ -3,6 +3,7 @@ for its chat's limit longer than its lease (and be claimed, and sent, a second t
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select
@@ -98,3 +99,24 @@ async def test_a_row_waits_behind_an_earlier_row_of_its_chat_that_waits(
     await sender.deliver_due()
 
     assert [m.text for m in transport.log] == ["103 5", "104 6", "104 7"]
+
+
+async def test_two_senders_share_one_outbox_and_deliver_each_row_once_in_order(
+    db: Database, clock: FakeClock
+) -> None:
+    chats = {chat_id: [f"{chat_id}: {n}" for n in range(5)] for chat_id in range(201, 241)}
+    for chat_id, texts in chats.items():
+        await _owe(db, clock, chat_id, texts)
+    transport = MemoryTransport()
+    senders = [
+        outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits(), batch=7)
+        for _ in range(2)
+    ]
+
+    await asyncio.gather(*(sender.drain() for sender in senders))
+
+    assert len(transport.log) == sum(len(texts) for texts in chats.values())
+    for chat_id, texts in chats.items():
+        assert [m.text for m in transport.chats[chat_id]] == texts
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(outbox.OUTBOX)) == 0

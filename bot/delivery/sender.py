@@ -1,8 +1,9 @@
 """Delivers the outbox (DESIGN decision 2): at least once, in order per chat, within limits.
 
-A sender claims due rows with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL, so several
-processes share the work), delivers each chat's rows in order, and marks each row sent the
-moment the messenger accepted it. A row whose sender died is claimed again when its lease ends.
+A sender claims due rows with a lease, delivers each chat's rows in order, and marks each row
+sent the moment the messenger accepted it. Several senders (processes) can share one outbox:
+their claims take turns, so none claims a chat's later row while another is claiming its
+earlier one. A row whose sender died is claimed again when its lease ends.
 The one window where a message can go out twice is a crash after the messenger accepted it and
 before the row was marked: no messenger API lets a client close that window.
 """
@@ -28,8 +29,8 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     delete,
-    exists,
     func,
     insert,
     literal,
@@ -90,7 +91,7 @@ class Sender:
         self.retries_after = 0  # how many times the messenger said "slow down"
         self._unmarked: list[tuple[int, int]] = []  # delivered, not yet recorded
         self._unmarked_since = 0.0
-        self._claiming = _claim_statement(batch, skip_locked=not db.is_sqlite)
+        self._claiming = _claim_statement(batch, locking=not db.is_sqlite)
 
     def wake(self) -> None:
         self._wake.set()
@@ -167,6 +168,9 @@ class Sender:
         now = self.clock.now()
         async with self._marks() as marks, self.db.transaction() as session:
             await self._retire(session, marks)
+            if not self.db.is_sqlite:
+                # SQLite's one writer at a time already makes claims take their turns.
+                await session.execute(_TAKE_TURN)
             rows = (await session.execute(self._claiming, {"now": now, "until": now + LEASE})).all()
         return sorted((Outbound(*row) for row in rows), key=lambda message: message.id)
 
@@ -389,44 +393,55 @@ def _by_chat(rows: list[Outbound]) -> dict[int, list[Outbound]]:
     return by_chat
 
 
-def _claim_statement(batch: int, *, skip_locked: bool) -> Update:
+# PostgreSQL: held by a claiming transaction until it ends. A claim that ran beside another
+# would decide from rows as they were before the other's claim: it could pass over a chat's
+# row the other was taking (locked) and take the rows behind it, sending them first.
+_TAKE_TURN = select(func.pg_advisory_xact_lock(0x52657475726E))  # "Return"
+
+
+def _claim_statement(batch: int, *, locking: bool) -> Update:
     """Built once, with the time as a parameter: the sender claims several times a second."""
     now = bindparam("now", type_=UTCDateTime())
-    candidate = OUTBOX.alias("candidate")
-    earlier = OUTBOX.alias("earlier")
-    ahead_in_chat = and_(earlier.c.chat_id == candidate.c.chat_id, earlier.c.id < candidate.c.id)
-    # A row waits while an earlier row of its chat is held by a sender or waiting to be
-    # retried, so each chat reads its messages in the order they were written.
-    blocked = (
-        exists()
-        .where(
-            ahead_in_chat,
-            or_(
-                and_(earlier.c.status == "sending", earlier.c.locked_until > now),
-                and_(earlier.c.status == "pending", earlier.c.next_attempt_at > now),
-            ),
-        )
-        .correlate(candidate)
+    # Every owed row once, in its chat's order: its place among the chat's owed rows, and
+    # whether it or a row ahead of it is held by a sender or waiting to be retried (a due row
+    # never waits itself, so for a due row that says whether one ahead waits: then it waits
+    # too, and each chat reads its messages in the order they were written). One pass over
+    # the owed rows, not a look at each candidate's earlier rows, which is quadratic in a
+    # chat's backlog (a seller's chat gets a message for every decision asked of them).
+    row = OUTBOX.alias("owed_row")
+    waits = or_(
+        and_(row.c.status == "sending", row.c.locked_until > now),
+        and_(row.c.status == "pending", row.c.next_attempt_at > now),
     )
+    in_chat_order: dict[str, Any] = {"partition_by": row.c.chat_id, "order_by": row.c.id}
+    owed = (
+        select(
+            row.c.id,
+            func.row_number().over(**in_chat_order).label("place"),
+            func.max(case((waits, 1), else_=0)).over(**in_chat_order).label("waits_so_far"),
+        )
+        .where(row.c.status.in_(("pending", "sending")))
+        .subquery("owed")
+    )
+    # Unless it waits, a row's earlier owed rows are due too and claimed with it.
+    free = select(owed.c.id).where(owed.c.place <= PER_CHAT, owed.c.waits_so_far == 0)
+    candidate = OUTBOX.alias("candidate")
+    # Checked again on the row itself: PostgreSQL re-reads a row changed since the statement
+    # began (by its sender, a moment before) against these conditions, not the window's.
     due = or_(
         and_(candidate.c.status == "pending", candidate.c.next_attempt_at <= now),
         and_(candidate.c.status == "sending", candidate.c.locked_until <= now),
     )
-    # Unless blocked, every earlier owed row of the chat is due too and claimed with this one.
-    ahead = (
-        select(func.count())
-        .where(ahead_in_chat, earlier.c.status.in_(("pending", "sending")))
-        .correlate(candidate)
-        .scalar_subquery()
-    )
-    picked = (
-        select(candidate.c.id)
-        .where(due, ~blocked, ahead < PER_CHAT)
-        .order_by(candidate.c.id)
-        .limit(batch)
-    )
-    if skip_locked:  # PostgreSQL: several senders share the work
-        picked = picked.with_for_update(skip_locked=True)
+    if locking:  # PostgreSQL
+        # The free rows' ids as an array, computed once: a planner without statistics (a
+        # new outbox) otherwise joins each candidate to the window again, which is quadratic.
+        picked = select(candidate.c.id).where(
+            candidate.c.id == any_(func.array(free.scalar_subquery())), due
+        )
+        picked = picked.with_for_update()
+    else:
+        picked = select(candidate.c.id).where(candidate.c.id.in_(free), due)
+    picked = picked.order_by(candidate.c.id).limit(batch)
     return (
         update(OUTBOX)
         .where(OUTBOX.c.id.in_(picked.scalar_subquery()))
