@@ -127,8 +127,9 @@ class Sender:
                 task = asyncio.create_task(self._deliver_chat(messages))
                 in_hand[task] = len(messages)
                 task.add_done_callback(self._chat_done(in_hand))
-            if rows:
-                continue
+            if len(rows) == self.batch:
+                continue  # there may be more due already
+            # Otherwise everything due was taken: the next claim waits for a reason to look.
             stopping = asyncio.ensure_future(stop.wait())
             waking = asyncio.ensure_future(self._wake.wait())
             await asyncio.wait(
