@@ -1,5 +1,7 @@
-"""The sender takes a long backlog of one chat a few rows at a time, so no claimed row can wait
-for its chat's limit longer than its lease (and be claimed, and sent, a second time)."""
+"""How the sender claims the outbox: a long backlog of one chat a few rows at a time (so no
+claimed row can wait for its chat's limit longer than its lease, and be claimed, and sent, a
+second time); a chat's rows in order, behind an earlier row that waits; and two senders sharing
+one outbox, each row once."""
 
 from __future__ import annotations
 
