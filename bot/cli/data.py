@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Annotated
 
@@ -18,25 +19,49 @@ db = typer.Typer(help="The database.", no_args_is_help=True)
 FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 
 
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="The file's encoding, e.g. cp1251. Default: told from the file (UTF-8 with or "
+        "without BOM, UTF-16 with BOM, else Windows-1251 or GB18030).",
+    ),
+]
+
+
 @orders.command("import")
 def import_command(
-    file: FileArgument, config: ConfigOption = None, database_url: DatabaseOption = None
+    file: FileArgument,
+    encoding: EncodingOption = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """Load orders from JSON or CSV. Re-importing updates orders; bad rows are reported and
     skipped, good rows are kept."""
+    if encoding is not None:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError as error:
+            errors.print(f"--encoding: unknown encoding {encoding!r}", markup=False)
+            raise typer.Exit(2) from error
 
     async def go() -> ImportReport:
         app = await open_app(database_url, config)
         try:
             async with app.db.transaction() as session:
-                return await import_orders(session, file, shop=app.shop, now=app.clock.now())
+                return await import_orders(
+                    session, file, shop=app.shop, now=app.clock.now(), encoding=encoding
+                )
         finally:
             await app.close()
 
     report = run(go())
+    read_as = "" if report.encoding == "utf-8" else f" (read as {report.encoding})"
     console.print(
-        f"{file}: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {len(report.problems)} skipped"
+        f"{file}{read_as}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.problems)} skipped",
+        markup=False,
+        soft_wrap=True,
     )
     for problem in report.problems:
         errors.print(f"  {file}: {problem}", markup=False)

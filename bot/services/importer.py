@@ -5,16 +5,16 @@ A bad row is reported with its position and skipped; the good rows are kept.
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.core import get_global
+from babel.numbers import get_territory_currencies, list_currencies
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -25,23 +25,24 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import ShopConfig
 from bot.domain.enums import OrderStatus
-from bot.domain.money import Money
+from bot.domain.money import MAX_AMOUNT, Money
+from bot.services.order_files import DATE_FIELDS, ImportProblem, open_order_file
 from bot.storage.models import Buyer, Case, Order, OrderItem
+
+__all__ = ["ImportProblem", "ImportReport", "OrderIn", "import_orders"]
 
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
-DATE_FIELDS = (
-    "placed_at",
-    "confirmed_at",
-    "shipped_at",
-    "delivered_at",
-    "completed_at",
-    "cancelled_at",
-)
+# The bounds of the columns the values go to (bot/storage/models.py): money in BigInteger minor
+# units, where MAX_AMOUNT keeps even a currency of four decimals far inside 64 bits (and inside
+# Decimal's 28 digits when the amount is checked against its currency); Telegram ids in BigInteger.
+Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT)]
+BIGINT_MAX = 2**63 - 1
 # The date each status needs, so the bot can reason about windows and promises.
 NEEDED_DATE = {
     OrderStatus.SHIPPED: "shipped_at",
@@ -55,9 +56,17 @@ NEEDED_DATE = {
 class _Row(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        # PostgreSQL's text cannot hold NUL (SQLite would, and the two must agree).
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value
+
 
 class BuyerIn(_Row):
-    telegram_id: Annotated[int, Field(gt=0)] | None = None
+    telegram_id: Annotated[int, Field(gt=0, le=BIGINT_MAX)] | None = None
     name: Annotated[str, Field(max_length=200)] = ""
     language: Literal["en", "ru", "zh"] | None = None
     timezone: str = "UTC"
@@ -76,7 +85,7 @@ class ItemIn(_Row):
     sku: Code
     title: Text
     quantity: Annotated[int, Field(gt=0, le=100_000)]
-    unit_price: Annotated[Decimal, Field(ge=0)]
+    unit_price: Amount
 
 
 class OrderIn(_Row):
@@ -85,8 +94,8 @@ class OrderIn(_Row):
     seller: Code
     buyer: BuyerIn = Field(default_factory=BuyerIn)
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-    paid: Annotated[Decimal, Field(ge=0)]
-    shipping: Annotated[Decimal, Field(ge=0)] = Decimal(0)
+    paid: Amount
+    shipping: Amount = Decimal(0)
     status: OrderStatus
     placed_at: AwareDatetime
     confirmed_at: AwareDatetime | None = None
@@ -97,8 +106,31 @@ class OrderIn(_Row):
     tracking_number: Annotated[str, Field(max_length=64)] | None = None
     items: Annotated[list[ItemIn], Field(min_length=1)]
 
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str) -> str:
+        if value not in _known_currencies():
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        return value
+
+    @field_validator(*DATE_FIELDS)
+    @classmethod
+    def _in_utc_range(cls, value: datetime | None) -> datetime | None:
+        # Times are stored in UTC (bot/storage/types.py); 9999-12-31T23:00-05:00 has no UTC.
+        if value is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError as exc:
+                raise ValueError("is past the year 9999 in UTC") from exc
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> OrderIn:
+        placed = self.placed_at.astimezone(UTC).date()
+        if self.currency not in _tender_on(placed):
+            raise ValueError(
+                f"currency: {self.currency} was not legal tender anywhere on {placed.isoformat()}"
+            )
         for amount in (self.paid, self.shipping, *(i.unit_price for i in self.items)):
             Money(amount, self.currency)  # raises on too many decimals for the currency
         skus = [i.sku for i in self.items]
@@ -110,13 +142,20 @@ class OrderIn(_Row):
         return self
 
 
-@dataclass
-class ImportProblem:
-    position: str  # "order 3" (JSON) or "line 7" (CSV)
-    message: str
+@lru_cache(maxsize=1)
+def _known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
 
-    def __str__(self) -> str:
-        return f"{self.position}: {self.message}"
+
+@lru_cache(maxsize=16)
+def _tender_on(day: date) -> frozenset[str]:
+    """The currencies some territory used as legal tender on `day`, as CLDR knows them:
+    not withdrawn ones (RUR), metals (XAU) or the codes for testing (XTS)."""
+    return frozenset(
+        code
+        for territory in get_global("territory_currencies")
+        for code in get_territory_currencies(territory, day, tender=True)
+    )
 
 
 @dataclass
@@ -125,6 +164,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
+    encoding: str = "utf-8"  # what the file's text was read as
 
     @property
     def ok(self) -> bool:
@@ -140,104 +180,26 @@ def _explain(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-# -- reading -----------------------------------------------------------------------------------
-
-
-def read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | ImportProblem]]:
-    """Yield (position, raw order) pairs, or a problem for rows that can't even be read."""
-    if path.suffix.lower() == ".csv":
-        yield from _read_csv(path)
-    else:
-        yield from _read_json(path)
-
-
-def _read_json(path: Path) -> Iterator[tuple[str, dict[str, Any] | ImportProblem]]:
-    try:
-        # Decimals, not floats: money in the file stays exact.
-        data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
-    except (OSError, ValueError) as exc:
-        yield "file", ImportProblem("file", f"cannot read JSON: {exc}")
-        return
-    orders = data.get("orders") if isinstance(data, dict) else data
-    if not isinstance(orders, list):
-        yield "file", ImportProblem("file", 'expected {"orders": [...]} or a list of orders')
-        return
-    for index, raw in enumerate(orders, start=1):
-        position = f"order {index}"
-        if isinstance(raw, dict):
-            yield position, raw
-        else:
-            yield position, ImportProblem(position, "an order must be an object")
-
-
-CSV_ORDER_FIELDS = (
-    "marketplace",
-    "number",
-    "seller",
-    "currency",
-    "paid",
-    "shipping",
-    "status",
-    *DATE_FIELDS,
-    "tracking_number",
-)
-CSV_BUYER_FIELDS = ("telegram_id", "name", "language", "timezone")
-CSV_ITEM_FIELDS = ("sku", "title", "quantity", "unit_price")
-
-
-def _read_csv(path: Path) -> Iterator[tuple[str, dict[str, Any] | ImportProblem]]:
-    """One line per item; lines of the same order (seller, marketplace, number) are joined."""
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        yield "file", ImportProblem("file", f"cannot read CSV: {exc.strerror}")
-        return
-    grouped: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}
-    with handle:
-        reader = csv.DictReader(handle)
-        for line_no, line in enumerate(reader, start=2):
-            position = f"line {line_no}"
-            if None in line:
-                yield position, ImportProblem(position, "more values than columns")
-                continue
-            values = {k.strip(): (v or "").strip() for k, v in line.items() if k}
-            key = (
-                values.get("seller", ""),
-                values.get("marketplace", ""),
-                values.get("number", ""),
-            )
-            order = {f: values[f] for f in CSV_ORDER_FIELDS if values.get(f)}
-            order["buyer"] = {
-                f: values[f"buyer_{f}"] for f in CSV_BUYER_FIELDS if values.get(f"buyer_{f}")
-            }
-            item = {f: values.get(f, "") for f in CSV_ITEM_FIELDS}
-            if key in grouped:
-                first_position, existing = grouped[key]
-                same = all(existing.get(f) == order.get(f) for f in CSV_ORDER_FIELDS)
-                if not same or existing["buyer"] != order["buyer"]:
-                    yield (
-                        position,
-                        ImportProblem(
-                            position, f"order fields differ from {first_position} of the same order"
-                        ),
-                    )
-                    continue
-                existing["items"].append(item)
-            else:
-                order["items"] = [item]
-                grouped[key] = (position, order)
-    yield from ((position, order) for position, order in grouped.values())
-
-
 # -- writing -----------------------------------------------------------------------------------
 
 
 async def import_orders(
-    session: AsyncSession, path: Path, *, shop: ShopConfig, now: datetime
+    session: AsyncSession,
+    path: Path,
+    *,
+    shop: ShopConfig,
+    now: datetime,
+    encoding: str | None = None,
 ) -> ImportReport:
+    """Import the file's orders; `encoding` names the file's, else it is told from its bytes."""
     report = ImportReport()
     sellers = {s.id for s in shop.sellers}
-    for position, raw in read_rows(path):
+    opened = open_order_file(path, encoding)
+    if isinstance(opened, ImportProblem):
+        report.problems.append(opened)
+        return report
+    report.encoding = opened.encoding
+    for position, raw in opened.rows():
         if isinstance(raw, ImportProblem):
             report.problems.append(raw)
             continue
@@ -256,6 +218,12 @@ async def import_orders(
                 outcome = await _upsert(session, order_in, now)
         except _RowError as exc:
             report.problems.append(ImportProblem(position, str(exc)))
+            continue
+        except (DataError, IntegrityError) as exc:
+            # The checks above should leave the database nothing to refuse; if it still does,
+            # that is one row's problem, and the savepoint has undone only that row.
+            reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+            report.problems.append(ImportProblem(position, f"the database refused it: {reason}"))
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
