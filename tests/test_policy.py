@@ -16,6 +16,7 @@ from bot.domain.enums import Reason, Remedy, Want
 from bot.domain.money import Money
 from bot.domain.offers import CaseFacts, NoStandardOffer, StandardOffer, standard_offer
 from tests.desk import DATA, TEST_SHOP
+from tests.test_cli import returndesk
 
 POLICY = load_policy(DATA / "policy.toml")
 
@@ -163,3 +164,73 @@ def test_same_facts_same_offer_never_above_what_is_refundable(
         assert first.amount <= case.refundable
         assert first.amount.amount > 0
         assert first.auto_approved == (first.amount.amount <= Decimal("1000"))
+
+
+# -- files that are not TOML text: one line each, never a traceback ---------------------------
+
+NOT_TOML = {
+    "binary": (
+        bytes(range(256)) * 4,
+        ": not UTF-8 text (a TOML file is UTF-8): invalid start byte at byte 128",
+    ),
+    "utf-16": (
+        DEFAULT_POLICY.read_text(encoding="utf-8").encode("utf-16"),
+        ": UTF-16 text; a TOML file is UTF-8: save it as UTF-8",
+    ),
+    "nested": (b"a = " + b"[" * 100_000, ": not valid TOML: nested too deeply"),
+    "nul": (b"return_window = \x00", ":1: not valid TOML: Invalid value (at line 1, column 17)"),
+}
+
+
+@pytest.mark.parametrize("kind", NOT_TOML)
+def test_policy_check_of_a_file_that_is_not_toml_says_so_in_a_line(
+    tmp_path: Path, kind: str
+) -> None:
+    data, message = NOT_TOML[kind]
+    path = tmp_path / "policy.toml"
+    path.write_bytes(data)
+    result = returndesk("policy", "check", str(path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line == f"{path}{message}"
+
+
+@pytest.mark.parametrize("kind", ["utf-16", "nested"])
+def test_a_shop_file_that_is_not_toml_stops_every_command_in_a_line(
+    tmp_path: Path, kind: str
+) -> None:
+    data, message = NOT_TOML[kind]
+    shop = tmp_path / "shop.toml"
+    shop.write_bytes(data)
+    env = {
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        "RETURNDESK_TELEGRAM_TOKEN": "123456:" + "A" * 35,
+    }
+    for command in (["db", "upgrade"], ["run"]):
+        result = returndesk(*command, "--config", str(shop), cwd=tmp_path, env=env)
+        assert result.returncode == 2, command
+        assert "Traceback" not in result.stderr
+        assert f"{shop}{message}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("sellers = 5", "sellers: Input should be a valid list"),
+        ("sellers = [1]\nsupport = 2", "sellers.0: Input should be a valid dictionary"),
+    ],
+)
+def test_a_shop_file_of_the_wrong_shape_is_explained(tmp_path: Path, text: str, where: str) -> None:
+    shop = tmp_path / "shop.toml"
+    shop.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_shop(shop)
+    assert any(where in str(problem) for problem in error.value.problems), error.value
+
+
+def test_a_policy_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows Notepad writes one at the start of UTF-8 files."""
+    path = tmp_path / "policy.toml"
+    path.write_bytes(DEFAULT_POLICY.read_text(encoding="utf-8").encode("utf-8-sig"))
+    assert load_policy(path) == load_policy(DEFAULT_POLICY)

@@ -77,7 +77,8 @@ def check(file: FileArgument) -> None:
     except ConfigError as error:
         for problem in error.problems:
             errors.print(str(problem), markup=False)
-        errors.print(f"[red]{len(error.problems)} problem(s)[/]")
+        if len(error.problems) > 1:
+            errors.print(f"[red]{len(error.problems)} problems[/]")
         raise typer.Exit(1) from error
     console.print(f"{file}: the policy is valid")
 

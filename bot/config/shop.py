@@ -6,6 +6,7 @@ relative to the shop file); the shipped default policy applies when neither is g
 
 from __future__ import annotations
 
+import codecs
 import re
 import tomllib
 from dataclasses import dataclass
@@ -105,16 +106,31 @@ class ShopConfig(_Strict):
 
 
 def _read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """The file's text and its tables; a file that is not TOML text is one problem, not a trace."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigProblem(path, None, "", f"cannot read: {exc.strerror}")]) from exc
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # What Windows editors call "Unicode".
+        message = "UTF-16 text; a TOML file is UTF-8: save it as UTF-8"
+        raise ConfigError([ConfigProblem(path, None, "", message)])
+    try:
+        # utf-8-sig: Notepad starts a UTF-8 file with a byte-order mark that TOML has no use for.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (a TOML file is UTF-8): {exc.reason} at byte {exc.start}"
+        raise ConfigError([ConfigProblem(path, None, "", message)]) from exc
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
         line = int(found.group(1)) if found else None
         raise ConfigError([ConfigProblem(path, line, "", f"not valid TOML: {exc}")]) from exc
+    except RecursionError as exc:
+        # tomllib parses arrays and inline tables by recursion: "a = [[[[..." ends its stack.
+        message = "not valid TOML: nested too deeply"
+        raise ConfigError([ConfigProblem(path, None, "", message)]) from exc
 
 
 def _problems(path: Path, text: str, error: ValidationError) -> list[ConfigProblem]:
@@ -141,11 +157,14 @@ def load_shop(path: Path | None = None) -> ShopConfig:
     path = path or DEMO_SHOP
     text, data = _read_toml(path)
     problems: list[ConfigProblem] = []
-    for owner in [*data.get("sellers", []), data.get("support")]:
+    # Sellers of the wrong shape are left for the validation below to explain.
+    sellers = data.get("sellers")
+    sellers = sellers if isinstance(sellers, list) else []
+    for owner in [*sellers, data.get("support")]:
         # A calendar's hours are read in its owner's zone unless it names another.
         if isinstance(owner, dict) and isinstance(owner.get("calendar"), dict):
             owner["calendar"].setdefault("timezone", owner.get("timezone", "UTC"))
-    for seller in data.get("sellers", []):
+    for seller in sellers:
         if not isinstance(seller, dict):
             continue
         policy = seller.get("policy", "default")
