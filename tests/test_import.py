@@ -289,8 +289,8 @@ async def test_a_russian_spreadsheet_export_imports(desk: Desk, tmp_path: Path) 
 
 
 async def test_chinese_and_unicode_text_exports_import(desk: Desk, tmp_path: Path) -> None:
-    """GB18030 (a Chinese Excel's CSV), UTF-16 with tabs (Excel's "Unicode text") and UTF-8
-    with a BOM are each read as what they are."""
+    """GB18030 (a Chinese Excel's CSV), UTF-16 with tabs (Excel's "Unicode text"), UTF-8 with
+    a BOM and UTF-32 are each read as what they are."""
     gbk = write_csv(
         tmp_path / "gbk.csv",
         [csv_line("G-1", "王芳", "电热水壶")],
@@ -309,10 +309,17 @@ async def test_chinese_and_unicode_text_exports_import(desk: Desk, tmp_path: Pat
         separator=",",
         encoding="utf-8-sig",
     )
+    utf32 = write_csv(
+        tmp_path / "utf32.csv",
+        [csv_line("W-1", "Anna", "茶壶")],
+        separator=";",
+        encoding="utf-32",
+    )
     for path, number, title, encoding in [
         (gbk, "G-1", "电热水壶", "gb18030"),
         (utf16, "U-1", "水壶", "utf-16"),
         (bom, "B-1", "Ёлка", "utf-8"),
+        (utf32, "W-1", "茶壶", "utf-32"),
     ]:
         report = await desk.sandbox.import_orders(path)
         assert (report.created, report.problems, report.encoding) == (1, [], encoding)

@@ -69,7 +69,7 @@ class BuyerIn(_Row):
     telegram_id: Annotated[int, Field(gt=0, le=BIGINT_MAX)] | None = None
     name: Annotated[str, Field(max_length=200)] = ""
     language: Literal["en", "ru", "zh"] | None = None
-    timezone: str = "UTC"
+    timezone: Annotated[str, Field(max_length=64)] = "UTC"
 
     @field_validator("timezone")
     @classmethod
