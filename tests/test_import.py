@@ -181,6 +181,19 @@ async def test_values_past_what_the_database_holds_are_reported_per_row(desk: De
     assert set(problems) == {f"order {n}" for n in range(2, 9)}
 
 
+async def test_a_number_too_long_for_python_is_one_orders_problem(desk: Desk) -> None:
+    huge = good("Z-2", buyer={"telegram_id": 0})
+    text = json.dumps([good("Z-1"), huge])
+    text = text.replace('"telegram_id": 0', '"telegram_id": ' + "9" * 5000)
+    path = desk.workdir / "huge.json"
+    path.write_text(text, encoding="utf-8")
+    report = await desk.sandbox.import_orders(path)
+    assert report.created == 1
+    [problem] = report.problems
+    assert problem.position == "order 2"
+    assert problem.message.startswith("buyer.telegram_id: Input should be less than or equal to")
+
+
 async def test_only_iso_4217_currencies_in_use_are_accepted(desk: Desk) -> None:
     report = await desk.import_raw(
         [
