@@ -84,7 +84,7 @@ def _check(parts: MessageParts) -> None:
         raise ValueError("a text is not a string")
 
 
-class RequestErrors(logging.LoggerAdapter):  # type: ignore[type-arg]
+class RequestErrors(logging.LoggerAdapter[logging.Logger]):
     """aiohttp's log of the requests it serves. A request it cannot read (a header over its
     8 KB limit, a malformed line) it answers with a 4xx and logs as an ERROR with a traceback;
     that is the caller's fault, not the bot's, so it is one WARNING line here. The parser's own
