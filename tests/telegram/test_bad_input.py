@@ -32,6 +32,12 @@ NOT_UPDATES = [
     b'{"update_id": 9, "message": {"message_id": 1, "date": 1, "text": "hi",'
     b' "chat": {"id": "x", "type": "private"}, "from": {"id": 1, "is_bot": false,'
     b' "first_name": "A"}}}',
+    b'{"update_id": 10, "message": {"message_id": 1, "date": 1, "text": "hi",'
+    b' "chat": {"id": 100000000000000000000, "type": "private"}, "from": {"id": 1,'
+    b' "is_bot": false, "first_name": "A"}}}',
+    b'{"update_id": 11, "message": {"message_id": 1, "date": 1, "text": 5,'
+    b' "chat": {"id": 1, "type": "private"}, "from": {"id": 1, "is_bot": false,'
+    b' "first_name": "A"}}}',
 ]
 
 

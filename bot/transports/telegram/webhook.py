@@ -74,13 +74,13 @@ def parse_update(adapter: TelegramAdapter[Any], body: str) -> Any:
 def _check(parts: MessageParts) -> None:
     """The fields the bot reads have the types the Bot API gives them, and its numbers fit the
     columns they are stored in."""
-    numbers = (parts.update_id, parts.chat_id, parts.user_id)
-    if not all(map(is_bigint, numbers)) or not (
-        parts.thread_id is None or is_bigint(parts.thread_id)
-    ):
+    ids = [parts.update_id, parts.chat_id, parts.user_id]
+    if parts.thread_id is not None:
+        ids.append(parts.thread_id)
+    if not all(map(is_bigint, ids)):
         raise ValueError("an id is not an integer")
     texts = (parts.user_name, parts.language_code, parts.text, parts.caption, parts.payload)
-    if not all(text is None or isinstance(text, str) for text in (*texts, parts.callback_id)):
+    if any(text is not None and not isinstance(text, str) for text in (*texts, parts.callback_id)):
         raise ValueError("a text is not a string")
 
 
