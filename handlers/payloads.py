@@ -7,7 +7,7 @@ it: handlers decide that from the update's sender.
 from __future__ import annotations
 
 from bot.domain.enums import ItemCondition, Reason, Want
-from bot.engine.payloads import Payload
+from bot.engine.payloads import Payload, RowId
 
 
 class Menu(Payload, prefix="m"):
@@ -16,81 +16,81 @@ class Menu(Payload, prefix="m"):
 
 class PickOrder(Payload, prefix="o"):
     flow: str  # problem, return, cancel
-    order_id: int
+    order_id: RowId
 
 
 class PickReason(Payload, prefix="rs"):
-    case_id: int
+    case_id: RowId
     reason: Reason
 
 
 class PickItem(Payload, prefix="it"):
-    case_id: int
-    item_id: int
+    case_id: RowId
+    item_id: RowId
 
 
 class PickQuantity(Payload, prefix="q"):
-    case_id: int
+    case_id: RowId
     quantity: int
 
 
 class PickWant(Payload, prefix="w"):
-    case_id: int
+    case_id: RowId
     want: Want
 
 
 class PickCondition(Payload, prefix="cd"):
-    case_id: int
+    case_id: RowId
     condition: ItemCondition
 
 
 class PhotosDone(Payload, prefix="pd"):
-    case_id: int
+    case_id: RowId
 
 
 class Withdraw(Payload, prefix="wd"):
-    case_id: int
+    case_id: RowId
 
 
 class ReturnSent(Payload, prefix="rt"):
-    case_id: int
+    case_id: RowId
 
 
 class CancelOrder(Payload, prefix="co"):
-    case_id: int
+    case_id: RowId
     action: str  # confirm, keep, discount
 
 
 class BuyerOffer(Payload, prefix="bo"):
-    offer_id: int
+    offer_id: RowId
     action: str  # accept, decline
 
 
 class SellerOffer(Payload, prefix="so"):
-    offer_id: int
+    offer_id: RowId
     action: str  # approve, change, refuse
 
 
 class Alternative(Payload, prefix="sa"):
-    offer_id: int
+    offer_id: RowId
     remedy: str  # reship, refund, coupon, support
 
 
 class Inspect(Payload, prefix="in"):
-    case_id: int
+    case_id: RowId
     verdict: str  # full, deduct
 
 
 class Done(Payload, prefix="ex"):
-    case_id: int  # the seller did what the accepted offer asked (refund sent, item shipped)
+    case_id: RowId  # the seller did what the accepted offer asked (refund sent, item shipped)
 
 
 class AnswerQuestion(Payload, prefix="aq"):
-    case_id: int
+    case_id: RowId
 
 
 class Take(Payload, prefix="tk"):
-    case_id: int  # a support member takes the escalated case
+    case_id: RowId  # a support member takes the escalated case
 
 
 class Language(Payload, prefix="lang"):
@@ -98,8 +98,8 @@ class Language(Payload, prefix="lang"):
 
 
 class Remind(Payload, prefix="swr"):
-    commitment_id: int  # the sweeper: a promise reached its warning point
+    commitment_id: RowId  # the sweeper: a promise reached its warning point
 
 
 class Breach(Payload, prefix="swb"):
-    commitment_id: int  # the sweeper: a promise fell due unkept
+    commitment_id: RowId  # the sweeper: a promise fell due unkept

@@ -6,6 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import typer
 
@@ -54,6 +55,8 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
         for secret in (settings.token, settings.webhook_secret)
         if secret is not None
     )
+    if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
+        logs.hide([password, unquote(password)])
     adapter = make_adapter(transport, settings)  # checks the token before anything else
     check_media_dir(settings.media_dir)
     app = await open_app(database_url, config)
@@ -74,7 +77,8 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
             if _unreachable(error):
                 # The library's words are left out: they may quote a URL, with the token in it.
                 raise SetupError(
-                    f"cannot reach the Bot API at {settings.api_url} ({type(error).__name__}): "
+                    f"cannot reach the Bot API at {without_credentials(settings.api_url)} "
+                    f"({type(error).__name__}): "
                     "check the network, or RETURNDESK_TELEGRAM_API_URL"
                 ) from error
             if _from_telegram(error):  # its set-up calls: getMe, setMyCommands, setWebhook ...
@@ -83,6 +87,15 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
             raise
     finally:
         await app.close()
+
+
+def without_credentials(url: str) -> str:
+    """The Bot API's address as it may be shown: a user name and password in it (for a proxy
+    in front of a local Bot API server) are secrets, as a database's password is."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***:***@" + parts.netloc.rpartition("@")[2]))
 
 
 def _unauthorized(error: Exception) -> bool:

@@ -14,7 +14,28 @@ from bot.config.shop import SellerConfig, ShopConfig
 from bot.engine.chat_state import ChatState
 from bot.engine.events import Button, Incoming, Outgoing
 from bot.engine.payloads import Payload
-from bot.rendering import Reader, Renderer, locale_for
+from bot.rendering import Reader, Renderer, locale_for, plain_text
+
+# Telegram shows at most 200 characters in a button's pop-up and refuses a longer one, which
+# would leave the button's spinner turning.
+POPUP_LIMIT = 200
+
+
+def popup_text(rendered: str) -> str:
+    """A rendered template as a pop-up shows it: Telegram takes no HTML there, so the tags
+    would show as typed, and the text is cut to fit. The limit is counted in UTF-16 code units,
+    as Telegram counts a message's length, so an emoji takes two."""
+    text = plain_text(rendered).strip()
+    if _utf16(text) <= POPUP_LIMIT:
+        return text
+    text = text[: POPUP_LIMIT - 1]
+    while _utf16(text) > POPUP_LIMIT - 1:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +206,7 @@ class Context:
 
     def answer(self, template: str, /, **variables: Any) -> None:
         """The short pop-up on a pressed button."""
-        self.callback_answer = self.render(template, **variables)
+        self.callback_answer = popup_text(self.render(template, **variables))
 
     def label(self, name: str, reader: Reader | None = None, /, **variables: Any) -> str:
         return self.renderer.label(name, reader or self.reader, **variables)

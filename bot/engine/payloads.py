@@ -6,12 +6,17 @@ messenger library (importing aiogram costs seconds, which every CLI command woul
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot.storage.integers import BIGINT_MAX, BIGINT_MIN, INTEGER_MAX
 
 MAX_BYTES = 64
 SEPARATOR = ":"
+# A row's id: the tables' keys are INTEGERs, 32 bits on PostgreSQL. A forged payload naming a
+# larger one is a stale button, not a query the driver refuses.
+RowId = Annotated[int, Field(ge=1, le=INTEGER_MAX)]
 
 
 class PayloadError(ValueError):
@@ -29,6 +34,16 @@ class Payload(BaseModel):
         if not prefix or SEPARATOR in prefix:
             raise TypeError(f"{cls.__name__} needs a prefix without {SEPARATOR!r}")
         cls.__prefix__ = prefix
+
+    @model_validator(mode="after")
+    def _numbers_fit_the_database(self) -> Self:
+        """Any other number a payload carries still meets a BIGINT column or a comparison with
+        one; past its range a driver raises OverflowError, which would fail the update."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, int) and not BIGINT_MIN <= value <= BIGINT_MAX:
+                raise ValueError(f"{name} is out of the database's range")
+        return self
 
     def pack(self) -> str:
         parts = [self.__prefix__]

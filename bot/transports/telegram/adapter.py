@@ -161,7 +161,8 @@ class TelegramAdapter(ABC, Generic[U]):
         """getFile and the download; Telegram's refusals raise as for sending."""
 
     @abstractmethod
-    async def answer_callback(self, callback_id: str, text: str | None) -> None: ...
+    async def answer_callback(self, callback_id: str, text: str | None) -> None:
+        """Raise the delivery errors of bot.delivery.transport, as sending does."""
 
     @abstractmethod
     async def send_text(

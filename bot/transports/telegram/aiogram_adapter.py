@@ -121,7 +121,8 @@ class AiogramAdapter(TelegramAdapter[Update]):
             raise failure(f"downloading the file failed: HTTP {error.status}") from None
 
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
-        await self.bot.answer_callback_query(callback_id, text=text)
+        async with _errors():
+            await self.bot.answer_callback_query(callback_id, text=text)
 
     async def send_text(
         self,

@@ -98,7 +98,10 @@ class PtbAdapter(TelegramAdapter[Update]):
             raise _translate(error) from error
 
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
-        await self.bot.answer_callback_query(callback_id, text=text)
+        try:
+            await self.bot.answer_callback_query(callback_id, text=text)
+        except TelegramError as error:
+            raise _translate(error) from error
 
     async def send_text(
         self,

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from bot.engine.processor import Engine
 from bot.transports.telegram.adapter import TelegramAdapter
+from bot.transports.telegram.answers import answer_callback
 from bot.transports.telegram.inbox import Inbox, Stored
 from bot.transports.telegram.lanes import ChatLanes
 
@@ -107,10 +108,7 @@ class TelegramRunner:
             task.add_done_callback(lambda _: applied())
 
     async def _answer(self, callback_id: str, text: str | None) -> None:
-        try:
-            await self.adapter.answer_callback(callback_id, text)
-        except Exception as error:  # a late or lost answer harms nothing
-            log.info("could not answer callback %s: %s", callback_id, error)
+        await answer_callback(self.adapter, callback_id, text)  # tried again on 429 and 5xx
 
     async def answered(self) -> None:
         """Wait for the button answers still on their way (before stopping)."""

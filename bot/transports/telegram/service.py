@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,11 @@ from bot.delivery.sender import Sender
 from bot.transports.telegram.adapter import TelegramAdapter
 from bot.transports.telegram.commands import register_commands
 from bot.transports.telegram.runner import TelegramRunner
-from bot.transports.telegram.webhook import webhook_app
+from bot.transports.telegram.webhook import request_errors, webhook_app
 
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT = 30.0  # seconds to deliver what is owed when stopping
+TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")  # the bot's id, then its secret
 
 
 class SetupError(Exception):
@@ -48,8 +50,16 @@ def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[
             "RETURNDESK_TELEGRAM_TOKEN is not set: get a token from @BotFather and put it in "
             "the environment or in .env (see .env.example)"
         )
+    token = settings.token.get_secret_value().strip()
+    # aiogram refuses a malformed token in its constructor, python-telegram-bot only when
+    # Telegram answers 404; checked here, both say the same line (and never the value).
+    if not TOKEN.fullmatch(token):
+        raise SetupError(
+            "RETURNDESK_TELEGRAM_TOKEN is not a bot token: one is digits, a colon, then "
+            "letters, digits, _ and -, as @BotFather gives it"
+        )
     options = {
-        "token": settings.token.get_secret_value().strip(),
+        "token": token,
         "api_url": settings.api_url,
         "media_dir": settings.media_dir,
         "max_photo_bytes": settings.max_photo_bytes,
@@ -134,7 +144,7 @@ class TelegramService:
         assert settings.webhook_secret
         secret = settings.webhook_secret.get_secret_value()
         web_app = webhook_app(self.runner, path=settings.webhook_path, secret=secret)
-        site_runner = web.AppRunner(web_app, handle_signals=False)
+        site_runner = web.AppRunner(web_app, handle_signals=False, logger=request_errors())
         await site_runner.setup()
         site = web.TCPSite(site_runner, settings.webhook_host, settings.webhook_port)
         try:

@@ -1,14 +1,24 @@
 """The webhook endpoint: Telegram's secret header is required, and the answer waits until the
-update is stored, so Telegram delivers it again if the process dies first."""
+update is stored, so Telegram delivers it again if the process dies first.
+
+Whatever is not an update Telegram could have sent gets 400, so that its sender does not try it
+again, and the same 400 on both frameworks: python-telegram-bot checks almost nothing of an
+update and aiogram coerces ("7" is an update id to it), so the fields the bot reads are checked
+here, before either framework is trusted with them.
+"""
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.storage.integers import is_bigint
+from bot.transports.telegram.adapter import MessageParts, TelegramAdapter
 from bot.transports.telegram.runner import TelegramRunner
 
 log = logging.getLogger(__name__)
@@ -25,10 +35,10 @@ def webhook_app(runner: TelegramRunner, *, path: str, secret: str) -> web.Applic
             log.warning("webhook call from %s with a wrong or missing secret", request.remote)
             return web.Response(status=401, text="Unauthorized")
         try:
-            data: Any = await request.json()
-            update = runner.adapter.parse_update(data)
-        except ValueError:
-            # Not an update at all: answering 400 tells the sender not to try it again.
+            update = parse_update(runner.adapter, await request.text())
+        except ValueError as error:
+            # Answering 400 tells the sender not to try it again.
+            log.info("webhook call from %s is not an update: %s", request.remote, error)
             return web.Response(status=400, text="Bad Request")
         await runner.handle(update)
         return web.Response(status=200, text="OK")
@@ -36,3 +46,61 @@ def webhook_app(runner: TelegramRunner, *, path: str, secret: str) -> web.Applic
     app = web.Application()
     app.router.add_post(path, receive)
     return app
+
+
+def parse_update(adapter: TelegramAdapter[Any], body: str) -> Any:
+    """The framework's update for a webhook's body; ValueError if it is not one."""
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        # json.loads recurses once per level of nesting: 50,000 "[" are not an update.
+        raise ValueError("nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"an update is a JSON object, not {type(data).__name__}")
+    if not is_bigint(data.get("update_id")):
+        raise ValueError("update_id is not an integer")
+    try:
+        update = adapter.parse_update(data)
+        parts = adapter.read(update)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except (AttributeError, TypeError) as error:
+        raise ValueError(f"not a Telegram update: {error!r}") from error
+    if parts is not None:
+        _check(parts)
+    return update
+
+
+def _check(parts: MessageParts) -> None:
+    """The fields the bot reads have the types the Bot API gives them, and its numbers fit the
+    columns they are stored in."""
+    ids = [parts.update_id, parts.chat_id, parts.user_id]
+    if parts.thread_id is not None:
+        ids.append(parts.thread_id)
+    if not all(map(is_bigint, ids)):
+        raise ValueError("an id is not an integer")
+    texts = (parts.user_name, parts.language_code, parts.text, parts.caption, parts.payload)
+    if any(text is not None and not isinstance(text, str) for text in (*texts, parts.callback_id)):
+        raise ValueError("a text is not a string")
+
+
+class RequestErrors(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's log of the requests it serves. A request it cannot read (a header over its
+    8 KB limit, a malformed line) it answers with a 4xx and logs as an ERROR with a traceback;
+    that is the caller's fault, not the bot's, so it is one WARNING line here. The parser's own
+    words are left out: they quote the request, which may carry a secret header."""
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 0) < 500:
+            log.warning(
+                "webhook: a request aiohttp could not read was refused with %s (%s)",
+                error.code,
+                type(error).__name__,
+            )
+            return
+        super().exception(msg, *args, **kwargs)
+
+
+def request_errors() -> RequestErrors:
+    return RequestErrors(logging.getLogger("aiohttp.server"))
