@@ -137,3 +137,22 @@ async def test_a_missed_refund_is_escalated_and_still_owed(desk: Desk) -> None:
     await dora.click(SENT)
     await assert_sent(desk, case_id)
     assert (await desk.latest_case()).state is CaseState.RESOLVED
+
+
+async def test_a_refund_missed_while_support_has_the_case_stays_with_its_agent(
+    desk: Desk,
+) -> None:
+    dora, sam = desk.staff("dora"), desk.staff("sam")
+    case_id = await accepted_then_escalated(desk)
+    topic = await desk.topic(case_id)
+    await sam.send("/take", topic=topic)
+    await sam.send("We are on it", topic=topic)  # support's reply: its promise is kept
+    desk.later(days=3)
+    assert (await desk.sweep()).breached == 1  # the seller's refund, not support's reply
+    case = await desk.latest_case()
+    assert (case.state, case.taken_by) == (CaseState.ESCALATED, 901)  # Sam keeps the case
+    assert "Escalated: a promised reply time was missed" in (await desk.in_topic(case_id))[-1].plain
+    [renewed] = await owed(desk, case_id)
+    assert renewed.replaces_id is not None
+    await dora.click(SENT)
+    await assert_sent(desk, case_id)
