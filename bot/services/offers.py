@@ -111,20 +111,29 @@ async def create(
     }
     new = (await session.scalars(_INSERT, [row])).one()
     if new.round > 1:  # a first offer replaces nothing: no statement for it
-        await session.execute(_SUPERSEDE, {"case": case.id, "successor": new.id, "now": now})
-        # The same change on the offers this update already holds, as loaded (SQLAlchemy cannot
-        # evaluate the statement's parameters for them); read without loading anything.
-        for held in list(session.identity_map.values()):
-            loaded = inspect(held).dict
-            if (
-                isinstance(held, Offer)
-                and held is not new
-                and loaded.get("case_id") == case.id
-                and loaded.get("status") in UNDECIDED
-            ):
-                set_committed_value(held, "status", OfferStatus.SUPERSEDED)
-                set_committed_value(held, "decided_at", now)
+        await supersede(session, case.id, now, successor=new)
     return new
+
+
+async def supersede(
+    session: AsyncSession, case_id: int, now: datetime, *, successor: Offer | None = None
+) -> None:
+    """The case's undecided offers (but `successor`) are dead: a later offer, or an agreement
+    reached without one (support's /refund), replaced them. The case must be locked."""
+    successor_id = successor.id if successor else 0  # no offer has id 0
+    await session.execute(_SUPERSEDE, {"case": case_id, "successor": successor_id, "now": now})
+    # The same change on the offers this update already holds, as loaded (SQLAlchemy cannot
+    # evaluate the statement's parameters for them); read without loading anything.
+    for held in list(session.identity_map.values()):
+        loaded = inspect(held).dict
+        if (
+            isinstance(held, Offer)
+            and held is not successor
+            and loaded.get("case_id") == case_id
+            and loaded.get("status") in UNDECIDED
+        ):
+            set_committed_value(held, "status", OfferStatus.SUPERSEDED)
+            set_committed_value(held, "decided_at", now)
 
 
 async def lock(session: AsyncSession, offer_id: int) -> Offer | None:

@@ -155,6 +155,8 @@ async def refund(ctx: Context, args: str) -> None:
     await _take(ctx, case, agent)
     await _replied(ctx, case)
     earlier = len(await ledger.refunds_of_case(ctx.session, case.id))
+    # The agreement replaces any offer still waiting for the seller or the buyer.
+    await offers.supersede(ctx.session, case.id, ctx.now)
     await agreement.agree(
         ctx,
         case,

@@ -94,3 +94,18 @@ async def test_a_seller_card_for_a_replaced_offer_is_stale(desk: Desk) -> None:
     await anna.send("человек")  # support's summary names what happened to each offer
     summary = (await desk.in_topic(case.id))[-1].plain
     assert "replaced by a later offer" in summary and "waiting for the seller" in summary
+
+
+async def test_a_refund_support_approves_replaces_the_offers_still_waiting(desk: Desk) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await describe_defect(desk, price="5000")  # 1500 RUB waits for the seller
+    card = dora.last
+    await anna.send("человек")
+    case = await desk.latest_case()
+    await desk.staff("sam").send("/refund 700", topic=await desk.topic(case.id))
+    [standard] = await desk.offers(case.id)
+    assert standard.status is OfferStatus.SUPERSEDED
+    await dora.click("Approve RUB1,500.00", message=card)
+    assert dora.answers and STALE in dora.answers[-1]
+    [refund] = await desk.refunds()
+    assert refund.amount == Money.of("700", "RUB")
