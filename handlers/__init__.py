@@ -11,7 +11,7 @@ def build_router() -> Router:
     from handlers.seller import execution, pending, questions
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
-    from handlers.support import agents, sweeps
+    from handlers.support import agents, strangers, sweeps
 
     router = Router()
     for module in (seller_offers, seller_returns, execution, questions, pending, agents, sweeps):
@@ -19,4 +19,7 @@ def build_router() -> Router:
     # Last: the buyer's menu is the answer to anything no other handler takes.
     for module in (person, menu, orders, problem, returns, cancel, offers):
         router.include(module.router)
+    # In front of all of them: a stranger in the support group is turned away first, whatever
+    # the command (handlers/support/strangers.py).
+    strangers.guard(router)
     return router

@@ -1,13 +1,17 @@
 """What happens once both sides agree: the ledger entry, the seller's task and the promise of
-when it is done, and word to both sides."""
+when it is done, and word to both sides; and what stays owed while the conversation moves on."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Remedy, Role
 from bot.domain.money import Money
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
-from bot.services import cases, ledger, offers
+from bot.services import cases, commitments, ledger, offers
 from bot.storage.models import Case, Offer
 from handlers import promises
 from handlers.seller import cards
@@ -93,3 +97,32 @@ async def agree(
     )
     ctx.to_buyer(case.buyer, "buyer/agreed", case=case, case_id=case.id, **terms.variables())
     cards.show(ctx, case, cards.agreed_card(case, terms))
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What the seller still owes on a case (docs/offers-and-promises.md), as the buyer is told
+    it."""
+
+    amount: Money | None  # approved refunds not sent yet; None when only goods are owed
+    due: datetime  # when the last promise of it falls due
+
+
+def owed_variables(owed: Owed | None) -> dict[str, Any]:
+    """What templates that may mention it are given of what is still owed."""
+    return {"owed_amount": owed.amount if owed else None, "owed_due": owed.due if owed else None}
+
+
+async def still_owed(ctx: Context, case: Case) -> Owed | None:
+    """What was agreed and not yet done on the case, if anything."""
+    promises = await commitments.owed(ctx.session, case.id)
+    if not promises:
+        return None
+    amount = ledger.approved_total(await ledger.refunds_of_case(ctx.session, case.id))
+    return Owed(amount, max(p.due_at for p in promises))
+
+
+def end_state(owed: Owed | None, otherwise: CaseState) -> CaseState:
+    """Where a case whose conversation ends goes: it waits for the seller while anything agreed
+    is still owed (the seller's "done" then resolves it), else `otherwise`."""
+    return CaseState.EXECUTING if owed is not None else otherwise

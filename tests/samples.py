@@ -207,6 +207,10 @@ def _variants() -> list[dict[str, Any]]:
                     "resolved",
                 ][index % 7],
                 "agent": "Sam <support>",
+                "outcome": ["resolved", "with_support", "open"][index % 3],
+                "quiet_for": timedelta(hours=1),
+                "owed_amount": money if index % 3 == 1 else None,
+                "owed_due": NOW + timedelta(days=2) if index % 3 else None,
                 "action": ["offer", "refund", "handback", "resolve"][index % 4],
                 "text": "Hello <b>there</b> & you",
                 "commitment": Commitment(

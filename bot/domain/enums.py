@@ -119,6 +119,7 @@ class OfferStatus(StrEnum):
     REFUSED = "refused"  # by the seller, replaced by an alternative
     CHANGED = "changed"  # by the seller, replaced by another amount
     WITHDRAWN = "withdrawn"  # the case ended another way
+    SUPERSEDED = "superseded"  # replaced by a later offer on the case before anyone decided
 
 
 class Role(StrEnum):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import AuditEntry
@@ -28,3 +29,19 @@ def record(
             detail=detail or {},
         )
     )
+
+
+async def recent(
+    session: AsyncSession, *, actor_id: int, action: str, since: datetime
+) -> list[AuditEntry]:
+    """The person's entries of `action` made after `since`, oldest first."""
+    rows = await session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.actor_id == actor_id,
+            AuditEntry.action == action,
+            AuditEntry.at > since,
+        )
+        .order_by(AuditEntry.id)
+    )
+    return list(rows)

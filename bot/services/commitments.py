@@ -1,4 +1,10 @@
-"""Promises to buyers as rows (DESIGN decision 5): who owes what, by when."""
+"""Promises to buyers as rows: who owes what, by when.
+
+Two sorts (docs/offers-and-promises.md). A promise of the conversation's next step (a first
+reply, a decision, an inspection, support's reply) is replaced by the next one of its kind and
+closed when the conversation moves elsewhere (an escalation, a hand-back, a resolution). A
+promise of what was agreed (a refund to send, an item or coupon to ship) is owed: it ends only
+when its owner does it, whatever the conversation does meanwhile."""
 
 from __future__ import annotations
 
@@ -22,6 +28,10 @@ _OPEN = (
     .execution_options(autoflush=False)
 )
 _OPEN_OF_KINDS = _OPEN.where(Commitment.kind.in_(bindparam("kinds", expanding=True)))
+# What was agreed: each is its own debt, kept only by doing it (`keep`).
+OWED = frozenset({CommitmentKind.REFUND_EXECUTION, CommitmentKind.FULFILMENT})
+# The conversation's next step: what `end_conversation` closes.
+CONVERSATION = tuple(kind for kind in CommitmentKind if kind not in OWED)
 
 
 async def promise(
@@ -37,9 +47,11 @@ async def promise(
     replaces: Commitment | None = None,
 ) -> datetime:
     """Open a promise due `target` from now on the owner's calendar, computed once and stored;
-    an open promise of the same kind on the case is superseded by it. Returns when it falls
+    an open promise of the same kind on the case is superseded by it, unless what it owes is a
+    debt of its own (OWED: a second refund does not excuse the first). Returns when it falls
     due."""
-    await close(session, case.id, now, kinds=[kind], state=CommitmentState.CLOSED)
+    if kind not in OWED:
+        await close(session, case.id, now, kinds=[kind], state=CommitmentState.CLOSED)
     due = calendar.add(now, target)
     if target.business:
         warn = calendar.share(now, due, warn_share)
@@ -85,15 +97,27 @@ async def close(
     case_id: int,
     now: datetime,
     *,
-    kinds: Iterable[CommitmentKind] | None = None,
+    kinds: Iterable[CommitmentKind],
     state: CommitmentState = CommitmentState.KEPT,
 ) -> list[Commitment]:
-    """Mark open promises kept (the owner did what was owed) or closed (no longer owed)."""
+    """Mark open promises of `kinds` kept (the owner did what was owed) or closed (no longer
+    owed)."""
     closed = await open_commitments(session, case_id, kinds)
     for commitment in closed:
         commitment.state = state
         commitment.closed_at = now
     return closed
+
+
+async def end_conversation(session: AsyncSession, case_id: int, now: datetime) -> None:
+    """The case's conversation moved elsewhere (escalated, handed back, resolved, withdrawn):
+    the promises of its next step are no longer owed. What was agreed stays owed."""
+    await close(session, case_id, now, kinds=CONVERSATION, state=CommitmentState.CLOSED)
+
+
+async def owed(session: AsyncSession, case_id: int) -> list[Commitment]:
+    """The case's open promises of what was agreed, oldest first."""
+    return await open_commitments(session, case_id, OWED)
 
 
 async def keep(

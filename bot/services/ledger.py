@@ -137,6 +137,12 @@ async def mark_failed(session: AsyncSession, refund: Refund, now: datetime, why:
     return True
 
 
+def approved_total(refunds: list[Refund]) -> Money | None:
+    """What the approved refunds among `refunds` (not yet sent, nor failed) add up to."""
+    approved = [r.amount for r in refunds if r.status is RefundStatus.APPROVED]
+    return sum(approved[1:], approved[0]) if approved else None
+
+
 async def refunds_of_case(session: AsyncSession, case_id: int) -> list[Refund]:
     await write_now(session, REFUNDS)  # a refund this update approved is held for the commit
     rows = await session.scalars(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -48,6 +48,20 @@ _INSERT = (
     .returning(Offer)
     .execution_options(autoflush=False)
 )
+# An offer nobody has decided yet (waiting for the seller, or for the buyer) dies when a later
+# offer on the case replaces it: only the case's current offer can be approved, accepted or
+# declined (docs/offers-and-promises.md). Its buttons then find it decided, so they are stale.
+UNDECIDED = (OfferStatus.PENDING_SELLER, OfferStatus.OFFERED)
+_SUPERSEDE = (
+    update(Offer)
+    .where(
+        Offer.case_id == bindparam("case"),
+        Offer.id != bindparam("successor"),
+        Offer.status.in_(UNDECIDED),
+    )
+    .values(status=OfferStatus.SUPERSEDED, decided_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 async def create(
@@ -63,8 +77,10 @@ async def create(
     standard: StandardOffer | None = None,
     note: str | None = None,
 ) -> Offer:
-    """A new offer on the case. Compared with `standard` (or with the case's first, standard
-    offer), a different remedy or amount is marked as a deviation."""
+    """A new offer on the case, which replaces any earlier one still undecided. Compared with
+    `standard` (or with the case's first, standard offer), a different remedy or amount is
+    marked as a deviation. The case must be locked (cases.lock_case): then no other offer on it
+    comes between."""
     if standard is None:
         first = await session.scalar(
             select(Offer).where(Offer.case_id == case.id).order_by(Offer.id).limit(1)
@@ -93,7 +109,31 @@ async def create(
         "status": status,
         "created_at": now,
     }
-    return (await session.scalars(_INSERT, [row])).one()
+    new = (await session.scalars(_INSERT, [row])).one()
+    if new.round > 1:  # a first offer replaces nothing: no statement for it
+        await supersede(session, case.id, now, successor=new)
+    return new
+
+
+async def supersede(
+    session: AsyncSession, case_id: int, now: datetime, *, successor: Offer | None = None
+) -> None:
+    """The case's undecided offers (but `successor`) are dead: a later offer, or an agreement
+    reached without one (support's /refund), replaced them. The case must be locked."""
+    successor_id = successor.id if successor else 0  # no offer has id 0
+    await session.execute(_SUPERSEDE, {"case": case_id, "successor": successor_id, "now": now})
+    # The same change on the offers this update already holds, as loaded (SQLAlchemy cannot
+    # evaluate the statement's parameters for them); read without loading anything.
+    for held in list(session.identity_map.values()):
+        loaded = inspect(held).dict
+        if (
+            isinstance(held, Offer)
+            and held is not successor
+            and loaded.get("case_id") == case_id
+            and loaded.get("status") in UNDECIDED
+        ):
+            set_committed_value(held, "status", OfferStatus.SUPERSEDED)
+            set_committed_value(held, "decided_at", now)
 
 
 async def lock(session: AsyncSession, offer_id: int) -> Offer | None:

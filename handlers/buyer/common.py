@@ -29,6 +29,6 @@ def menu_keyboard() -> Keyboard:
     )
 
 
-def show_menu(ctx: Context, template: str = "buyer/menu") -> None:
+def show_menu(ctx: Context, template: str = "buyer/menu", **variables: object) -> None:
     ctx.expect(None)
-    ctx.reply(template, buttons=menu_keyboard(), name=ctx.actor.buyer.name)
+    ctx.reply(template, buttons=menu_keyboard(), name=ctx.actor.buyer.name, **variables)

@@ -3,13 +3,14 @@ amount, photos. Each stores one fact and lets the wizard ask the next question."
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentState, OfferStatus, Role
+from bot.domain.enums import CaseState, OfferStatus, Role
 from bot.domain.money import AmountError, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.services import cases, commitments, offers
 from bot.storage.models import Case
+from handlers import agreement
 from handlers.buyer.common import owned_case, show_menu
 from handlers.buyer.steps import BUYER, CASE, advance, reasons_for, resume, send_question
 from handlers.payloads import (
@@ -184,7 +185,9 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
             actor_name=ctx.actor.buyer.name,
             now=ctx.now,
         )
-    await commitments.close(ctx.session, case.id, ctx.now, state=CommitmentState.CLOSED)
+    await commitments.end_conversation(ctx.session, case.id, ctx.now)
+    # Withdrawing a later request does not undo what was agreed before it.
+    owed = await agreement.still_owed(ctx, case)
     if was_with_seller:
         ctx.to_deciders(
             case.seller_id, "seller/withdrawn", case=case, order=case.order, case_id=case.id
@@ -196,6 +199,6 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
         "withdrawn",
         role=Role.BUYER,
         actor_id=ctx.event.sender.id,
-        state=CaseState.CLOSED,
+        state=agreement.end_state(owed, CaseState.CLOSED),
     )
-    show_menu(ctx, "buyer/withdrawn")
+    show_menu(ctx, "buyer/withdrawn", **agreement.owed_variables(owed))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.enums import CaseState, OfferStatus, RefundStatus, Remedy
+from bot.domain.enums import CaseState, OfferStatus, Remedy
 from bot.domain.money import Money
 from bot.engine.context import Context, Keyboard, button, column, seller_reader
 from bot.services import cases, commitments, ledger, offers
@@ -111,14 +111,15 @@ async def current_card(session: AsyncSession, case: Case) -> Card | None:
             return question_card(case, due)
         case CaseState.RETURN_IN_TRANSIT:
             return return_card(case, due)
-        case CaseState.EXECUTING:
-            refunds = await ledger.refunds_of_case(session, case.id)
-            approved = [r for r in refunds if r.status is RefundStatus.APPROVED]
-            amount = approved[0].amount if approved else None
-            remedy = offer.remedy if offer else None
-            coupon = offer.amount if offer and remedy is Remedy.COUPON else None
-            return agreed_card(case, Terms(amount, remedy, due, coupon=coupon))
-    return None
+    # What was agreed is owed whatever the conversation is doing now (with support, resolved
+    # by support, a later request): the seller's "done" stays one tap away.
+    owed = [p for p in promises if p.kind in commitments.OWED]
+    if case.state is not CaseState.EXECUTING and not owed:
+        return None
+    amount = ledger.approved_total(await ledger.refunds_of_case(session, case.id))
+    remedy = offer.remedy if offer else None
+    coupon = offer.amount if offer and remedy is Remedy.COUPON else None
+    return agreed_card(case, Terms(amount, remedy, owed[0].due_at if owed else due, coupon=coupon))
 
 
 def show(ctx: Context, case: Case, card: Card, *, only_chat: int | None = None) -> None:

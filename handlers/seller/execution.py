@@ -1,4 +1,9 @@
-"""The seller did what was agreed: the refund went out, or the item or coupon was sent."""
+"""The seller did what was agreed: the refund went out, or the item or coupon was sent.
+
+What was agreed stays owed whatever happened to the conversation since (docs/offers-and-
+promises.md): the button works while the case is with support, after support resolved or handed
+it back, or after the buyer withdrew a later request. Only a case that was waiting for this is
+resolved by it; one with support stays with support, which is told."""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases, commitments, ledger, offers
 from handlers.payloads import Done
-from handlers.seller.common import decider_case
+from handlers.seller.common import decider_case, decider_name
+from handlers.support import desk
 
 router = Router()
 
@@ -15,16 +21,19 @@ router = Router()
 @router.button(Done)
 async def done(ctx: Context, data: Done) -> None:
     case = await decider_case(ctx, data.case_id)
-    if case.state is not CaseState.EXECUTING:
-        ctx.answer("seller/already_done", case=case)
-        return
+    owed = await commitments.owed(ctx.session, case.id)
     refunds = await ledger.refunds_of_case(ctx.session, case.id)
     executed = [r for r in refunds if r.status is RefundStatus.APPROVED]
+    if not owed and not executed and case.state is not CaseState.EXECUTING:
+        ctx.answer("seller/already_done", case=case)
+        return
+    amount = ledger.approved_total(executed)  # told before they are marked sent
     for refund in executed:
         ledger.mark_executed(refund, ctx.now)
     await commitments.keep(
         ctx.session, case.id, ctx.now, CommitmentKind.REFUND_EXECUTION, CommitmentKind.FULFILMENT
     )
+    waiting = case.state is CaseState.EXECUTING
     await cases.record(
         ctx.session,
         case,
@@ -32,10 +41,22 @@ async def done(ctx: Context, data: Done) -> None:
         "executed",
         role=Role.SELLER,
         actor_id=ctx.event.sender.id,
-        state=CaseState.RESOLVED,
+        state=CaseState.RESOLVED if waiting else None,
     )
     offer = await offers.current(ctx.session, case.id)
     remedy = offer.remedy if offer else None
-    amount = executed[0].amount if executed else None
     ctx.to_buyer(case.buyer, "buyer/done", case=case, remedy=remedy, amount=amount, case_id=case.id)
-    ctx.reply("seller/done_recorded", case=case, remedy=remedy, amount=amount)
+    with_support = case.state is CaseState.ESCALATED
+    if with_support:
+        desk.to_desk(
+            ctx,
+            case,
+            "support/seller_done",
+            case=case,
+            by=decider_name(ctx),
+            seller=ctx.seller(case.seller_id),
+            remedy=remedy,
+            amount=amount,
+        )
+    outcome = "resolved" if waiting else "with_support" if with_support else "open"
+    ctx.reply("seller/done_recorded", case=case, remedy=remedy, amount=amount, outcome=outcome)

@@ -155,6 +155,8 @@ async def refund(ctx: Context, args: str) -> None:
     await _take(ctx, case, agent)
     await _replied(ctx, case)
     earlier = len(await ledger.refunds_of_case(ctx.session, case.id))
+    # The agreement replaces any offer still waiting for the seller or the buyer.
+    await offers.supersede(ctx.session, case.id, ctx.now)
     await agreement.agree(
         ctx,
         case,
@@ -172,31 +174,37 @@ async def hand_back(ctx: Context, _args: str) -> None:
     """The bot takes the case over again, where it was before the escalation."""
     case, agent = await _escalated(ctx)
     await _replied(ctx, case)
-    await commitments.close(ctx.session, case.id, ctx.now, state=CommitmentState.CLOSED)
+    await commitments.end_conversation(ctx.session, case.id, ctx.now)
     pending = await offers.current(ctx.session, case.id)
     case.taken_by = case.taken_by_name = None
     await cases.record(
         ctx.session, case, ctx.now, "handed_back", role=Role.SUPPORT, actor_id=ctx.event.sender.id
     )
     waiting_seller = pending is not None and pending.status is OfferStatus.PENDING_SELLER
+    owed = await agreement.still_owed(ctx, case)
+    due, buttons = None, want_keyboard(case, WANTS)
     if case.escalated_from is CaseState.AWAITING_SELLER and waiting_seller:
-        case.state = CaseState.AWAITING_SELLER
+        case.state, buttons = CaseState.AWAITING_SELLER, []
         due = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
-        card = await cards.current_card(ctx.session, case)
-        if card is not None:
-            cards.show(ctx, case, card)
-        ctx.to_buyer(case.buyer, "buyer/handed_back", case=case, due=due, case_id=case.id)
+    elif owed is not None:
+        # What was agreed is still to be done: the case waits for the seller's "done", not for
+        # a new request from the buyer.
+        case.state, buttons = CaseState.EXECUTING, []
     else:
         # Anything else starts again from what the buyer wants, under the policy.
         case.state, case.want, case.claimed_minor = CaseState.WANT, None, None
-        ctx.to_buyer(
-            case.buyer,
-            "buyer/handed_back",
-            case=case,
-            due=None,
-            case_id=case.id,
-            buttons=want_keyboard(case, WANTS),
-        )
+    card = await cards.current_card(ctx.session, case)
+    if card is not None:
+        cards.show(ctx, case, card)  # the seller's next tap, one message away
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/handed_back",
+        case=case,
+        due=due,
+        case_id=case.id,
+        buttons=buttons,
+        **agreement.owed_variables(owed),
+    )
     await desk.show_topic(ctx, case, desk.HANDED_BACK)
     desk.to_desk(ctx, case, "support/done", case=case, action="handback", amount=None, agent=agent)
 
@@ -205,8 +213,10 @@ async def hand_back(ctx: Context, _args: str) -> None:
 async def resolve(ctx: Context, args: str) -> None:
     case, agent = await _escalated(ctx)
     await _replied(ctx, case)
-    await commitments.close(ctx.session, case.id, ctx.now, state=CommitmentState.CLOSED)
+    await commitments.end_conversation(ctx.session, case.id, ctx.now)
     note = args.strip()[:MAX_RELAY]
+    # Support's part ends here; a refund or shipment agreed earlier is still the seller's to do.
+    owed = await agreement.still_owed(ctx, case)
     await cases.record(
         ctx.session,
         case,
@@ -214,10 +224,17 @@ async def resolve(ctx: Context, args: str) -> None:
         "resolved_by_support",
         role=Role.SUPPORT,
         actor_id=ctx.event.sender.id,
-        state=CaseState.RESOLVED,
+        state=agreement.end_state(owed, CaseState.RESOLVED),
         note=note,
     )
-    ctx.to_buyer(case.buyer, "buyer/resolved", case=case, note=note, case_id=case.id)
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/resolved",
+        case=case,
+        note=note,
+        case_id=case.id,
+        **agreement.owed_variables(owed),
+    )
     await desk.show_topic(ctx, case, desk.RESOLVED)
     desk.to_desk(ctx, case, "support/done", case=case, action="resolve", amount=None, agent=agent)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, EscalationReason, Role
+from bot.domain.enums import CaseState, CommitmentKind, EscalationReason, Role
 from bot.engine.context import Context, button, column
 from bot.rendering import plain_text
 from bot.services import cases, commitments, ledger, offers
@@ -30,13 +30,16 @@ WAITING, TAKEN, DUE_SOON, BREACHED, OFFERED, HANDED_BACK, RESOLVED = (
 
 
 async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: Role) -> None:
-    """Hand the case to support, with the reason, the summary and a new promise to the buyer."""
-    await commitments.close(ctx.session, case.id, ctx.now, state=CommitmentState.CLOSED)
+    """Hand the case to support, with the reason, the summary and a new promise to the buyer.
+    Promises of the conversation's next step end here; what was agreed stays owed."""
+    await commitments.end_conversation(ctx.session, case.id, ctx.now)
     if case.state is not CaseState.ESCALATED:
         case.escalated_from = case.state
+        case.taken_by = None
+        case.taken_by_name = None
+    # Already with support (a refund owed by the seller fell due meanwhile): the agent who
+    # took the case keeps it.
     case.escalation_reason = reason
-    case.taken_by = None
-    case.taken_by_name = None
     await cases.record(
         ctx.session,
         case,

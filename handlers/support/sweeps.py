@@ -12,7 +12,7 @@ from bot.domain.enums import CommitmentKind, CommitmentState, EscalationReason, 
 from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.router import Router
-from bot.services import cases
+from bot.services import cases, commitments
 from bot.storage.models import Case, Commitment
 from handlers import promises
 from handlers.payloads import Breach, Remind
@@ -42,8 +42,9 @@ async def _locked(ctx: Context, commitment_id: int) -> tuple[Case, Commitment] |
     )
     if commitment is None or commitment.state is not CommitmentState.OPEN:
         return None
-    if not case.state.is_open:
-        # The case ended another way: nothing is owed any more.
+    if not case.state.is_open and commitment.kind not in commitments.OWED:
+        # The case ended another way: its next step is not owed any more. What was agreed
+        # still is, however the case ended.
         commitment.state, commitment.closed_at = CommitmentState.CLOSED, ctx.now
         return None
     return case, commitment
@@ -98,6 +99,10 @@ async def _breach(ctx: Context, case: Case, commitment: Commitment) -> None:
         actor_id=None,
         kind=commitment.kind.value,
     )
+    if commitment.kind in commitments.OWED:
+        # Late is not cancelled: the refund or shipment is still owed, under a new promise the
+        # sweeper keeps watching, while support chases it (docs/offers-and-promises.md).
+        await promises.promise(ctx, case, commitment.kind, replaces=commitment)
     if commitment.owner_role is not Role.SUPPORT:
         await desk.escalate(ctx, case, EscalationReason.BREACH, role=Role.SYSTEM)
         return
