@@ -1,27 +1,33 @@
 """Every update takes its row locks in one order (docs/locking.md), so two updates at once wait
-for each other but never deadlock; one that still meets a deadlock or a serialization failure is
-run again from the start, on a new transaction, and recorded once.
+for each other but never deadlock; one that still meets a deadlock (a party outside that order)
+is run again from the start, on a new transaction, and recorded once.
 
-The deadlock tests line the two updates up with a third connection that holds a row lock
-until both are waiting, so the interleaving that deadlocked is the one that runs, every time.
+Each test lines the updates up so that the interleaving that deadlocked is the one that runs,
+every time: a connection of the test's own holds a row lock until they wait behind it, or one
+update is held between two of its locks until the other waits for it. Lock waits are read from
+PostgreSQL itself (`pg_blocking_pids`). SQLite has no row locks (its transactions take turns),
+so these run on PostgreSQL; tests/test_races.py runs races on both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
-from bot.domain.enums import OfferStatus
+from bot.domain.enums import CaseState, OfferStatus
 from bot.domain.money import Money
 from bot.engine.events import Incoming, Outcome
 from bot.sandbox import Participant
-from bot.storage.models import TranscriptEntry
+from bot.services import offers
+from bot.storage.models import Offer, TranscriptEntry
+from handlers.payloads import Withdraw
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk
 
@@ -29,47 +35,43 @@ _BLOCKED = text(
     "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity "
     "WHERE cardinality(pg_blocking_pids(pid)) > 0"
 )
+_PID = text("SELECT pg_backend_pid()")
+
+
+@pytest.fixture
+def postgres(desk: Desk) -> Desk:
+    if desk.db.is_sqlite:
+        pytest.skip("SQLite has no row locks: its transactions take turns")
+    return desk
 
 
 @asynccontextmanager
-async def holding(desk: Desk, statement: str, **parameters: Any) -> AsyncIterator[_Holder]:
-    """A connection of its own that has run `statement` (a row lock) in an open transaction."""
+async def connection_of_own(desk: Desk) -> AsyncIterator[AsyncConnection]:
+    """A connection outside the bot's pool, to the test's schema."""
+    schema = desk.db.schema or "public"
     engine = create_async_engine(
-        desk.db.url, connect_args={"server_settings": {"search_path": desk.db.schema or "public"}}
+        desk.db.url, connect_args={"server_settings": {"search_path": schema}}
     )
     try:
         async with engine.connect() as connection:
-            transaction = await connection.begin()
-            await connection.execute(text(statement), parameters)
-            pid = await connection.scalar(text("SELECT pg_backend_pid()"))
-            yield _Holder(connection, pid)
-            if transaction.is_active:
-                await transaction.commit()
+            yield connection
     finally:
         await engine.dispose()
 
 
-class _Holder:
-    def __init__(self, connection: AsyncConnection, pid: int) -> None:
-        self.connection = connection
-        self.pid = pid
-
-    async def waiting(self, count: int) -> set[int]:
-        """Wait until `count` backends wait, directly or through another, for this one."""
-        for _ in range(500):
-            # The statistics views keep one snapshot a transaction unless told to let go.
-            await self.connection.execute(text("SELECT pg_stat_clear_snapshot()"))
-            edges = (await self.connection.execute(_BLOCKED)).all()
-            behind = {self.pid}
-            while True:
-                more = {pid for pid, blockers in edges if behind & set(blockers)} - behind
-                if not more:
-                    break
-                behind |= more
-            if len(behind) - 1 >= count:
-                return behind - {self.pid}
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"{count} updates never waited for the held lock")
+async def waiting_for(connection: AsyncConnection, pid: int, count: int) -> None:
+    """Until `count` backends wait, directly or behind another waiter, for backend `pid`."""
+    for _ in range(1000):
+        # The statistics views keep one snapshot a transaction unless told to let go.
+        await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+        edges = (await connection.execute(_BLOCKED)).all()
+        behind = {pid}
+        while more := {p for p, blockers in edges if behind & set(blockers)} - behind:
+            behind |= more
+        if len(behind) - 1 >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{count} updates never waited for backend {pid}")
 
 
 def pressed(person: Participant, payload: str, key: str) -> Incoming:
@@ -78,25 +80,27 @@ def pressed(person: Participant, payload: str, key: str) -> Incoming:
     )
 
 
-async def in_turn(
-    desk: Desk, holder: _Holder, first: Awaitable[Outcome], second: Awaitable[Outcome]
-) -> tuple[Outcome, Outcome]:
-    """`first` starts and waits behind the held lock, then `second` starts and waits (behind it,
-    or behind the held lock); then the lock is let go."""
-    one = asyncio.ensure_future(first)
-    await holder.waiting(1)
-    two = asyncio.ensure_future(second)
-    await holder.waiting(2)
-    await holder.connection.commit()
-    return await one, await two
+def no_deadlock_met(caplog: pytest.LogCaptureFixture) -> bool:
+    """The engine logs each try it runs again; the lock order should leave it none to run."""
+    return not [r for r in caplog.records if "met a deadlock" in r.getMessage()]
 
 
-async def test_an_accept_and_a_second_approve_at_once_do_not_deadlock(desk: Desk) -> None:
-    """The buyer's claim of her tap names the case (a key-share lock on it through the
-    transcript's foreign key); the second decider's tap locked the offer and then wanted the
-    case, while hers waited for the offer: a deadlock, and her acceptance was lost."""
-    if desk.db.is_sqlite:
-        pytest.skip("SQLite has no row locks: its transactions take turns")
+async def claims(desk: Desk, *keys: str) -> int:
+    async with desk.db.session() as session:
+        count = await session.scalar(
+            select(func.count()).where(TranscriptEntry.update_key.in_(keys))
+        )
+    return int(count or 0)
+
+
+async def test_an_accept_and_a_second_approve_at_once_do_not_deadlock(
+    postgres: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The buyer's claim of her tap names the case (a key-share lock on it, through the
+    transcript's foreign key). The second decider's tap locked the offer and then wanted the
+    case FOR UPDATE, which waits for a key-share lock, while hers waited for the offer: a
+    deadlock, and her acceptance was recorded as failed."""
+    desk = postgres
     anna, dora, dmitri = desk.buyer("anna"), desk.staff("dora"), desk.staff("dmitri")
     number = await describe_defect(desk, price="5000")
     approve = dmitri.button("Approve")
@@ -105,23 +109,105 @@ async def test_an_accept_and_a_second_approve_at_once_do_not_deadlock(desk: Desk
     case = await desk.latest_case()
     [offer] = await desk.offers(case.id)
     engine = desk.sandbox.app.engine
-    statement = "SELECT 1 FROM offers WHERE id = :id FOR UPDATE"
-    async with holding(desk, statement, id=offer.id) as holder:
-        late, accepted = await in_turn(
-            desk,
-            holder,
-            engine.process(pressed(dmitri, approve, "tap:dmitri")),
-            engine.process(pressed(anna, accept, "tap:anna")),
-        )
+    caplog.set_level(logging.WARNING)
+    async with connection_of_own(desk) as held:
+        # Held until both taps wait: the decider's first, behind this lock, then the buyer's.
+        await held.execute(text("SELECT 1 FROM offers WHERE id = :id FOR UPDATE"), {"id": offer.id})
+        pid = await held.scalar(_PID)
+        late = asyncio.ensure_future(engine.process(pressed(dmitri, approve, "tap:dmitri")))
+        await waiting_for(held, pid, 1)
+        accepted = asyncio.ensure_future(engine.process(pressed(anna, accept, "tap:anna")))
+        await waiting_for(held, pid, 2)
+        await held.commit()
+        outcomes = await late, await accepted
     await desk.deliver()
-    assert not accepted.failed and not late.failed
-    assert late.callback_answer == "Already decided by Dora."
+    assert [o.failed for o in outcomes] == [False, False]
+    assert outcomes[0].callback_answer == "Already decided by Dora."
     [offer] = await desk.offers(case.id)
     assert offer.status is OfferStatus.ACCEPTED
     assert "Agreed: a refund of RUB1,500.00" in anna.last.plain
     assert await desk.refunded(number) == Money.of("1500", "RUB")
-    async with desk.db.session() as session:
-        claims = await session.scalar(
-            select(func.count()).where(TranscriptEntry.update_key.in_(["tap:anna", "tap:dmitri"]))
+    assert await claims(desk, "tap:anna", "tap:dmitri") == 2
+    assert no_deadlock_met(caplog)
+
+
+async def test_a_withdrawal_and_an_approval_at_once_lock_the_case_first(
+    postgres: Desk, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A withdrawal locks the case and then changes its offer; an approval used to lock the
+    offer and then the case. The decider is held just after locking the offer until the
+    buyer's withdrawal waits for him: on the old order, each then waited for the other."""
+    desk = postgres
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await describe_defect(desk, price="5000")
+    approve = dora.button("Approve")
+    case = await desk.latest_case()
+    engine = desk.sandbox.app.engine
+    locked, go = asyncio.Event(), asyncio.Event()
+    decider: dict[str, Any] = {}
+    real_lock = offers.lock
+
+    async def lock_then_wait(session: AsyncSession, offer_id: int) -> Offer | None:
+        offer = await real_lock(session, offer_id)
+        if asyncio.current_task() is decider.get("task"):
+            decider["pid"] = await session.scalar(_PID)
+            locked.set()
+            await go.wait()
+        return offer
+
+    monkeypatch.setattr(offers, "lock", lock_then_wait)
+    caplog.set_level(logging.WARNING)
+    approval = asyncio.ensure_future(engine.process(pressed(dora, approve, "tap:dora")))
+    decider["task"] = approval
+    await locked.wait()
+    withdraw = Withdraw(case_id=case.id).pack()
+    withdrawal = asyncio.ensure_future(engine.process(pressed(anna, withdraw, "tap:anna")))
+    async with connection_of_own(desk) as monitor:
+        await waiting_for(monitor, decider["pid"], 1)
+    go.set()
+    outcomes = await approval, await withdrawal
+    assert [o.failed for o in outcomes] == [False, False]
+    # The decider came first: his approval stands until the buyer's withdrawal, after it.
+    [offer] = await desk.offers(case.id)
+    assert offer.status is OfferStatus.WITHDRAWN and offer.decided_by_name == "Anna"
+    assert (await desk.latest_case()).state is CaseState.CLOSED
+    assert await claims(desk, "tap:anna", "tap:dora") == 2
+    assert no_deadlock_met(caplog)
+
+
+async def test_an_update_that_meets_a_deadlock_anyway_is_applied_once_on_a_new_try(
+    postgres: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Something outside the bot's lock order (here an operator's session: the case, then the
+    buyer's chat) deadlocks with her tap, and PostgreSQL rolls her transaction back. The engine
+    runs the whole update again on a new transaction, and it counts once."""
+    desk = postgres
+    anna = desk.buyer("anna")
+    number = await describe_defect(desk, price="2000")  # 600 offered at once
+    accept = anna.button("Accept")
+    case = await desk.latest_case()
+    engine = desk.sandbox.app.engine
+    caplog.set_level(logging.WARNING)
+    async with connection_of_own(desk) as operator:
+        await operator.execute(
+            text("SELECT 1 FROM cases WHERE id = :id FOR UPDATE"), {"id": case.id}
         )
-    assert claims == 2
+        pid = await operator.scalar(_PID)
+        # Her claim names the case: its key-share lock waits for the operator's FOR UPDATE.
+        tap = asyncio.ensure_future(engine.process(pressed(anna, accept, "tap:anna")))
+        await waiting_for(operator, pid, 1)
+        # The operator now wants her chat's row, which her update holds: a deadlock, and hers
+        # is the transaction PostgreSQL ends (it has waited longest).
+        await operator.execute(
+            text("SELECT 1 FROM conversations WHERE chat_id = :chat FOR UPDATE"),
+            {"chat": anna.chat_id},
+        )
+        await operator.commit()
+        outcome = await tap
+    await desk.deliver()
+    assert not outcome.failed and not outcome.duplicate
+    assert any("met a deadlock (try 1 of" in r.getMessage() for r in caplog.records)
+    assert "Agreed: a refund of RUB600.00" in anna.last.plain
+    assert sum("Agreed" in m.plain for m in anna.inbox) == 1
+    assert [r.amount for r in await desk.refunds(number)] == [Money.of("600", "RUB")]
+    assert await claims(desk, "tap:anna") == 1
