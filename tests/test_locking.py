@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_e
 
 from bot.domain.enums import CaseState, OfferStatus
 from bot.domain.money import Money
-from bot.engine.events import Incoming, Outcome
+from bot.engine.events import Incoming
 from bot.sandbox import Participant
 from bot.services import offers
 from bot.storage.models import Offer, TranscriptEntry
