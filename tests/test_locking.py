@@ -21,13 +21,13 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
-from bot.domain.enums import CaseState, OfferStatus
+from bot.domain.enums import CaseState, CommitmentKind, OfferStatus
 from bot.domain.money import Money
 from bot.engine.events import Incoming
 from bot.sandbox import Participant
 from bot.services import offers
 from bot.storage.models import Offer, TranscriptEntry
-from handlers.payloads import Withdraw
+from handlers.payloads import PickOrder, Withdraw
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk
 
@@ -211,3 +211,40 @@ async def test_an_update_that_meets_a_deadlock_anyway_is_applied_once_on_a_new_t
     assert sum("Agreed" in m.plain for m in anna.inbox) == 1
     assert [r.amount for r in await desk.refunds(number)] == [Money.of("600", "RUB")]
     assert await claims(desk, "tap:anna") == 1
+
+
+async def test_asking_for_a_person_by_order_locks_the_case_before_its_promises(
+    postgres: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Asking for a person about an order escalated the order's open case as it had read it,
+    without a lock, and locked it only as the commit wrote it: after its promises, out of
+    order. A decider's approval committed in between was escalated from "waiting for the
+    seller", each update writing the case from what it had read. Held until both wait, the
+    approval first: the escalation must start from what the approval left."""
+    desk = postgres
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    number = await describe_defect(desk, price="5000")
+    approve = dora.button("Approve")
+    case = await desk.latest_case()
+    order = await desk.get_order(number)
+    engine = desk.sandbox.app.engine
+    caplog.set_level(logging.WARNING)
+    async with connection_of_own(desk) as held:
+        await held.execute(text("SELECT 1 FROM cases WHERE id = :id FOR UPDATE"), {"id": case.id})
+        pid = await held.scalar(_PID)
+        approval = asyncio.ensure_future(engine.process(pressed(dora, approve, "tap:dora")))
+        await waiting_for(held, pid, 1)
+        by_order = PickOrder(flow="person", order_id=order.id).pack()
+        escalation = asyncio.ensure_future(engine.process(pressed(anna, by_order, "tap:anna")))
+        await waiting_for(held, pid, 2)
+        await held.commit()
+        outcomes = await approval, await escalation
+    await desk.deliver()
+    assert [o.failed for o in outcomes] == [False, False]
+    assert no_deadlock_met(caplog)
+    # The escalation saw the approval, which came first: the case went to support from there.
+    case = await desk.latest_case()
+    assert (case.state, case.escalated_from) == (CaseState.ESCALATED, CaseState.AWAITING_BUYER)
+    assert [c.kind for c in await desk.commitments(case.id) if c.state.value == "open"] == [
+        CommitmentKind.SUPPORT_REPLY
+    ]

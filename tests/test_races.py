@@ -201,7 +201,7 @@ class Races(RuleBasedStateMachine):
                 for row in message.buttons:
                     for label, payload in row:
                         if not payload.startswith(DECISIVE):
-                            continue  # the steps of describing a case: another_case does them
+                            continue  # the steps of describing a case: `race` does them whole
                         event = self._event(
                             person, payload=payload, chat=message.chat_id, thread=message.thread_id
                         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, inspect, select
+from sqlalchemy import Select, Table, bindparam, exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,12 +23,10 @@ _EVIDENCE = (
     .where(EVIDENCE.c.case_id == bindparam("case"))
     .order_by(EVIDENCE.c.id)
 )
+_ENDED = (CaseState.RESOLVED, CaseState.CLOSED)
 _OPEN_CASE_OF = (
-    select(Case)
-    .where(
-        Case.order_id == bindparam("order"),
-        Case.state.not_in([CaseState.RESOLVED, CaseState.CLOSED]),
-    )
+    select(Case.id)
+    .where(Case.order_id == bindparam("order"), Case.state.not_in(_ENDED))
     .order_by(Case.id.desc())
     .limit(1)
 )
@@ -47,6 +45,7 @@ _LOCKING = (
 _LOCK_CASE = _LOCKING.where(Case.id == bindparam("case"))
 _CASE_OF_OFFER = select(Offer.case_id).where(Offer.id == bindparam("offer"))
 _LOCK_CASE_OF_OFFER = _LOCKING.where(Case.id == _CASE_OF_OFFER.scalar_subquery())
+_LOCK_OPEN_CASE_OF = _LOCKING.where(Case.id == _OPEN_CASE_OF.scalar_subquery())
 
 # States in which the buyer is still describing the case: a new request may replace it.
 DRAFT_STATES = (
@@ -79,13 +78,20 @@ async def lock_case_of_offer(session: AsyncSession, offer_id: int) -> Case | Non
     """The case an offer is on, locked as `lock_case` does: a handler that acts on an offer
     locks its case first and the offer after (bot.services.offers.lock), in the order every
     update locks in. None when there is no such offer."""
+    return await _lock_found(session, _CASE_OF_OFFER, _LOCK_CASE_OF_OFFER, {"offer": offer_id})
+
+
+async def _lock_found(
+    session: AsyncSession, finding: Select[int], locking: Any, keys: dict[str, Any]
+) -> Case | None:
+    """The case `finding` finds, locked as `lock_case` does: by `locking`, the same search
+    and the lock in one statement."""
     if _locked(session):
         # A case is locked already (an interceptor's): reading it again here would overwrite
         # what the update has changed in it since.
-        case_id = await session.scalar(_CASE_OF_OFFER, {"offer": offer_id})
+        case_id = await session.scalar(finding, keys)
         return await lock_case(session, case_id) if case_id is not None else None
-    row = (await session.execute(_LOCK_CASE_OF_OFFER, {"offer": offer_id})).unique().first()
-    return _kept(session, row)
+    return _kept(session, (await session.execute(locking, keys)).unique().first())
 
 
 def _locked(session: AsyncSession) -> dict[int, Case]:
@@ -127,7 +133,11 @@ def write_changes(session: AsyncSession) -> None:
 
 
 async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
-    return await session.scalar(_OPEN_CASE_OF, {"order": order_id})
+    """The order's newest case still open, locked as `lock_case` does: the caller may escalate
+    or close it, and must see what another update did to it first (docs/locking.md)."""
+    case = await _lock_found(session, _OPEN_CASE_OF, _LOCK_OPEN_CASE_OF, {"order": order_id})
+    # It was found open before the lock was granted; whoever held the lock may have ended it.
+    return None if case is None or case.state in _ENDED else case
 
 
 async def open_case(
