@@ -8,7 +8,10 @@ nothing twice.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
+import random
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
@@ -33,6 +36,11 @@ from bot.storage.one_greenlet import one_greenlet
 
 log = logging.getLogger(__name__)
 OUTBOX = cast(Table, OutboxMessage.__table__)
+# What PostgreSQL says when it rolled a transaction back for meeting another (SQLSTATE), and
+# how often an update is tried in all before it is recorded as failed.
+CONFLICTS = {"40P01": "a deadlock", "40001": "a serialization failure"}
+CONFLICT_TRIES = 5
+CONFLICT_PAUSE = 0.02  # seconds; the most a try waits grows with each
 
 
 class Engine:
@@ -72,16 +80,40 @@ class Engine:
         return outcome
 
     async def _reconnecting(self, event: Incoming) -> Outcome:
-        try:
-            return await self._apply(event)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            # The connection had died (the database restarted since it was last used). The
-            # pool has let go of every connection as old as it, so one more try runs on a new
-            # one; without it the update would be recorded as failed.
-            log.warning("update %s met a dead database connection; trying it again", event.key)
-            return await self._apply(event)
+        """The update applied, tried again from the start on a new transaction when the
+        database, rather than the update, made it fail: a dead connection (once), a deadlock or
+        a serialization failure (up to CONFLICT_TRIES in all). A try that failed was rolled
+        back whole, its claim of the update's key with it, so the next try records it once.
+
+        Every update takes its locks in one order (docs/locking.md), so deadlocks should not
+        happen; this is what keeps an update that still meets one from being lost."""
+        reconnected = False
+        for attempt in itertools.count(1):
+            try:
+                return await self._apply(event)
+            except DBAPIError as error:
+                if error.connection_invalidated and not reconnected:
+                    # The connection had died (the database restarted since it was last used).
+                    # The pool has let go of every connection as old as it, so the next try
+                    # runs on a new one.
+                    reconnected = True
+                    log.warning(
+                        "update %s met a dead database connection; trying it again", event.key
+                    )
+                    continue
+                code = getattr(error.orig, "sqlstate", None)
+                if code not in CONFLICTS or attempt >= CONFLICT_TRIES:
+                    raise
+                log.warning(
+                    "update %s met %s (try %s of %s); trying it again",
+                    event.key,
+                    CONFLICTS[code],
+                    attempt,
+                    CONFLICT_TRIES,
+                )
+                # A little apart, at random: two updates that met at once do not meet again.
+                await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE * attempt))  # noqa: S311
+        raise AssertionError("unreachable")
 
     async def _apply(
         self, event: Incoming, *, refused: _Refused | None = None, failed: bool = False
