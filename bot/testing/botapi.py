@@ -124,6 +124,14 @@ _ADMIN_PERMISSIONS = (
     "can_pin_messages",
     "can_manage_topics",
 )
+# LinkPreviewOptions' fields; Telegram leaves out those that are false or unset.
+_LINK_PREVIEW_FIELDS = (
+    "is_disabled",
+    "url",
+    "prefer_small_media",
+    "prefer_large_media",
+    "show_above_text",
+)
 # An inline button needs one of these; one with a text only is refused.
 _BUTTON_ACTIONS = frozenset(
     {"url", "callback_data", "web_app", "login_url", "pay", "copy_text", "callback_game"}
@@ -401,6 +409,24 @@ def _check_inline_button(button: Any) -> None:
             raise _bad_request("BUTTON_DATA_INVALID")
     elif not _BUTTON_ACTIONS & button.keys():
         raise _bad_request("text buttons are unallowed in the inline keyboard")
+
+
+def _link_preview_options(params: _Params) -> JSON | None:
+    """The link preview options a text message keeps, as Telegram returns them on the sent
+    Message and in every update that carries it (a button's `callback_query.message`): the
+    options the call set, or `is_disabled` for the older `disable_web_page_preview`. None when
+    the call left the preview as it is, and Telegram leaves the field out."""
+    options = params.json("link_preview_options")
+    if options is not None and not isinstance(options, dict):
+        raise _bad_request("can't parse link preview options JSON object")
+    kept: JSON = {
+        name: value
+        for name, value in (options or {}).items()
+        if name in _LINK_PREVIEW_FIELDS and value not in (None, False, "")
+    }
+    if params.flag("disable_web_page_preview"):
+        kept["is_disabled"] = True
+    return kept or None
 
 
 def _inline_keyboard(markup: JSON | None) -> JSON | None:
@@ -959,15 +985,25 @@ class FakeBotAPI:
         return user
 
     def text_update(
-        self, user: JSON, text: str, *, chat_id: int | None = None, thread_id: int | None = None
+        self,
+        user: JSON,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        thread_id: int | None = None,
+        link_preview_options: JSON | None = None,
     ) -> JSON:
         """A text message; private chat unless chat_id < 0 (a group).
 
         thread_id puts it into a topic of the forum, as Telegram sends it: message_thread_id,
         is_topic_message, and reply_to_message set to the topic's creation message. A topic the
         fake does not know is created first, by this user, as a person would in Telegram.
+        link_preview_options: what Telegram sends on a message whose sender changed its link
+        preview (turned it off, or chose another link or size).
         """
         content: JSON = {"text": text}
+        if link_preview_options is not None:
+            content["link_preview_options"] = link_preview_options
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             content["entities"] = [
@@ -1312,6 +1348,7 @@ class FakeBotAPI:
         _check_message_text(text, parse_mode)
         markup = params.json("reply_markup")
         _check_reply_markup(markup)
+        preview = _link_preview_options(params)
         thread_id = self._thread_for_send(chat_id, params)
         self._admit_send(chat_id)
         message = self._record(
@@ -1321,6 +1358,7 @@ class FakeBotAPI:
             text=text,
             parse_mode=parse_mode,
             markup=markup,
+            extra={"link_preview_options": preview} if preview else None,
         )
         return message.to_json()
 
@@ -1512,6 +1550,11 @@ class FakeBotAPI:
         )
         self._check_modified(message, unchanged_text, markup)
         message.text, message.parse_mode = text, parse_mode
+        # As on a send: the options the edit asked for are the message's from now on.
+        preview = _link_preview_options(params)
+        message.telegram_fields.pop("link_preview_options", None)
+        if preview:
+            message.telegram_fields["link_preview_options"] = preview
         return self._edited(message, markup)
 
     async def _edit_message_reply_markup(self, params: _Params) -> JSON:

@@ -23,6 +23,15 @@ U = TypeVar("U")  # the framework's Update type
 ALLOWED_UPDATES = ["message", "callback_query"]
 MEDIA_GROUP = 10
 TOPIC_NAME = 128  # characters Telegram allows in a topic's name
+# Seconds to wait for Telegram's answer to a call, once it is sent. Telegram answers a send in
+# well under a second, and in seconds when it is slow; a call it has not answered in a minute
+# is on a connection that died. A send that times out may have been accepted, so it is not sent
+# again (UncertainDeliveryError, docs/telegram.md): the wait must be long enough that only a
+# dead connection ever reaches it. python-telegram-bot's default is 5 s, too short.
+ANSWER_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0  # nothing is sent before the connection is made: safe to try again
+# getUpdates: Telegram holds it open up to its `timeout`; this much more, then it is dead.
+POLL_READ_MARGIN = 10.0
 
 
 class HtmlRejectedError(Exception):
@@ -88,16 +97,15 @@ class TelegramAdapter(ABC, Generic[U]):
     async def close(self) -> None: ...
 
     @abstractmethod
-    async def get_updates(self, offset: int | None, wait: int) -> list[U]:
-        """Long polling: Telegram holds the call up to `wait` seconds for something new."""
+    async def get_updates(self, offset: int | None, wait: int) -> list[dict[str, Any]]:
+        """Long polling: Telegram holds the call up to `wait` seconds for something new. The
+        updates come as the JSON Telegram sent: that is what the inbox keeps (a framework's
+        model dumped again is not the same thing, and may not even dump: see
+        docs/telegram.md), and `parse_update` reads each one."""
 
     @abstractmethod
     def parse_update(self, data: dict[str, Any]) -> U:
         """The framework's update from the Bot API's JSON; ValueError if it is not one."""
-
-    @abstractmethod
-    def dump_update(self, update: U) -> dict[str, Any]:
-        """The update as the Bot API sent it (what `parse_update` reads back)."""
 
     @abstractmethod
     def content_type(self, message: Any) -> str:

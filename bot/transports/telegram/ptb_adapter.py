@@ -32,16 +32,21 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
+from telegram.request import HTTPXRequest
 
 from bot.delivery.transport import PermanentError, RetryAfterError, TemporaryError
 from bot.transports.telegram.adapter import (
     ALLOWED_UPDATES,
+    ANSWER_TIMEOUT,
+    CONNECT_TIMEOUT,
+    POLL_READ_MARGIN,
     BotIdentity,
     HtmlRejectedError,
     TelegramAdapter,
 )
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+POOL_SIZE = 256  # connections for calls other than getUpdates (PTB's default)
 # Message kinds the bot cannot use, named in its reply.
 KINDS = ("sticker", "voice", "video", "video_note", "audio", "animation", "location", "contact")
 
@@ -55,7 +60,23 @@ class PtbAdapter(TelegramAdapter[Update]):
         # _translate reads either way.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         base = api_url.rstrip("/")
-        self.bot = Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+        self.bot = Bot(
+            token,
+            base_url=f"{base}/bot",
+            base_file_url=f"{base}/file/bot",
+            request=HTTPXRequest(
+                connection_pool_size=POOL_SIZE,
+                read_timeout=ANSWER_TIMEOUT,
+                write_timeout=ANSWER_TIMEOUT,
+                connect_timeout=CONNECT_TIMEOUT,
+            ),
+            # One long poll at a time; its read timeout is the poll's own plus a margin.
+            get_updates_request=HTTPXRequest(
+                connection_pool_size=1,
+                read_timeout=POLL_READ_MARGIN,
+                connect_timeout=CONNECT_TIMEOUT,
+            ),
+        )
 
     async def start(self) -> BotIdentity:
         await self.bot.initialize()
@@ -66,11 +87,12 @@ class PtbAdapter(TelegramAdapter[Update]):
     async def close(self) -> None:
         await self.bot.shutdown()
 
-    async def get_updates(self, offset: int | None, wait: int) -> list[Update]:
-        updates = await self.bot.get_updates(
-            offset=offset, timeout=wait, allowed_updates=ALLOWED_UPDATES
-        )
-        return list(updates)
+    async def get_updates(self, offset: int | None, wait: int) -> list[dict[str, Any]]:
+        # What Bot.get_updates does, less turning the JSON into PTB's objects: the inbox keeps
+        # the JSON as Telegram sent it (docs/telegram.md).
+        request = {"offset": offset, "timeout": wait, "allowed_updates": ALLOWED_UPDATES}
+        result = await self.bot._post("getUpdates", request, read_timeout=POLL_READ_MARGIN + wait)
+        return list(result)
 
     def parse_update(self, data: dict[str, Any]) -> Update:
         # PTB does not validate: what is not an update fails on whatever it meets first.
@@ -80,9 +102,6 @@ class PtbAdapter(TelegramAdapter[Update]):
             return Update.de_json(data, self.bot)
         except (AttributeError, KeyError, TypeError) as error:
             raise ValueError(f"not a Telegram update: {error!r}") from error
-
-    def dump_update(self, update: Update) -> dict[str, Any]:
-        return update.to_dict()
 
     def content_type(self, message: Any) -> str:
         for kind in KINDS:
