@@ -659,9 +659,17 @@ class _Fault:
     kind: str
     remaining: int
     retry_after: int
+    skip: int = 0  # calls let through before the first that fails
 
     def error(self) -> Exception:
         return _FAULTS[self.kind](self.retry_after)
+
+
+@dataclass
+class _Slowness:
+    method: str  # lower-case method name, or "*"
+    seconds: float
+    remaining: int
 
 
 _FAULTS: dict[str, Callable[[int], Exception]] = {
@@ -759,6 +767,7 @@ class FakeBotAPI:
         self._open_callbacks: set[str] = set()
         self._blocked: set[int] = set()
         self._faults: list[_Fault] = []
+        self._slowness: list[_Slowness] = []
         # Updates: one queue serves both getUpdates and the webhook, as in Telegram.
         self._pending: list[_Queued] = []
         self._last_update_id = 0
@@ -870,8 +879,11 @@ class FakeBotAPI:
 
     # --- faults ---
 
-    def fail_next(self, method: str, kind: str, *, times: int = 1, retry_after: int = 1) -> None:
-        """Make the next `times` calls of `method` ("*": any) fail.
+    def fail_next(
+        self, method: str, kind: str, *, times: int = 1, retry_after: int = 1, after: int = 0
+    ) -> None:
+        """Make the next `times` calls of `method` ("*": any) fail, once `after` calls of it
+        have gone through.
 
         kind: "429" (with parameters.retry_after), "500", "502", "drop" (the connection closes
         without an answer), "blocked" (403, bot blocked by the user) or "gone" (400, the file
@@ -879,7 +891,13 @@ class FakeBotAPI:
         """
         if kind not in _FAULTS:
             raise ValueError(f"unknown fault {kind!r}; use one of {sorted(_FAULTS)}")
-        self._faults.append(_Fault(method.lower(), kind, times, retry_after))
+        self._faults.append(_Fault(method.lower(), kind, times, retry_after, after))
+
+    def slow_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` ("*": any) `seconds` late. Each is carried
+        out at once, as Telegram does when it is slow: a client that gives up waiting and
+        calls again has the call carried out twice."""
+        self._slowness.append(_Slowness(method.lower(), seconds, times))
 
     def break_downloads(self) -> None:
         """From now on file downloads answer 404, as a download path does once Telegram no
@@ -1247,15 +1265,30 @@ class FakeBotAPI:
                 raise _ApiError(404, "Not Found")
             if (fault := self._take_fault(method)) is not None:
                 raise fault.error()
-            return await handler(params)
+            result = await handler(params)
+            if (late := self._take_slowness(method)) is not None:
+                await asyncio.sleep(late)
+            return result
         except _ApiError as error:
             if error.code == 429:
                 self.responses_429 += 1
             raise
 
+    def _take_slowness(self, method: str) -> float | None:
+        for slowness in self._slowness:
+            if slowness.method in ("*", method.lower()):
+                slowness.remaining -= 1
+                if slowness.remaining <= 0:
+                    self._slowness.remove(slowness)
+                return slowness.seconds
+        return None
+
     def _take_fault(self, method: str) -> _Fault | None:
         for fault in self._faults:
             if fault.method in ("*", method.lower()):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)

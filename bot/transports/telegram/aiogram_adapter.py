@@ -33,7 +33,12 @@ from aiogram.types import (
     Update,
 )
 
-from bot.delivery.transport import PermanentError, RetryAfterError, TemporaryError
+from bot.delivery.transport import (
+    PermanentError,
+    RetryAfterError,
+    TemporaryError,
+    UncertainDeliveryError,
+)
 from bot.transports.telegram.adapter import (
     ALLOWED_UPDATES,
     ANSWER_TIMEOUT,
@@ -93,12 +98,19 @@ _RESPONSES = tuple(
 class AiogramAdapter(TelegramAdapter[Update]):
     name = "aiogram"
 
-    def __init__(self, *, token: str, api_url: str, media_dir: Path, max_photo_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_url: str,
+        media_dir: Path,
+        max_photo_bytes: int,
+        answer_timeout: float = ANSWER_TIMEOUT,
+    ) -> None:
         super().__init__(media_dir=media_dir, max_photo_bytes=max_photo_bytes)
-        # A total per call (aiohttp's timeout): the connection's few seconds and the answer.
-        session = AiohttpSession(
-            api=TelegramAPIServer.from_base(api_url), timeout=CONNECT_TIMEOUT + ANSWER_TIMEOUT
-        )
+        # aiohttp times a call as a whole: making the connection (a few seconds at most, and
+        # nothing is sent before it, see _unanswered) and waiting for the answer.
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=answer_timeout)
         self.bot = Bot(token, session=session)
 
     async def start(self) -> BotIdentity:
@@ -230,5 +242,16 @@ async def _errors() -> AsyncIterator[None]:
         raise PermanentError(error.message) from error
     except (TelegramForbiddenError, TelegramNotFound, TelegramUnauthorizedError) as error:
         raise PermanentError(error.message) from error
-    except (TelegramServerError, TelegramNetworkError) as error:
+    except TelegramNetworkError as error:
+        if _unanswered(error):
+            raise UncertainDeliveryError(str(error)) from error
         raise TemporaryError(str(error)) from error
+    except TelegramServerError as error:
+        raise TemporaryError(str(error)) from error
+
+
+def _unanswered(error: TelegramNetworkError) -> bool:
+    """The call timed out after its connection was made, so Telegram may have it: aiohttp
+    raises ConnectionTimeoutError (a TimeoutError) for time spent before that."""
+    cause = error.__cause__
+    return isinstance(cause, TimeoutError) and not isinstance(cause, aiohttp.ConnectionTimeoutError)

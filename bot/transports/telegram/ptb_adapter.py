@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from telegram import (
     Bot,
     BotCommand,
@@ -31,10 +32,16 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.request import HTTPXRequest
 
-from bot.delivery.transport import PermanentError, RetryAfterError, TemporaryError
+from bot.delivery.transport import (
+    PermanentError,
+    RetryAfterError,
+    TemporaryError,
+    UncertainDeliveryError,
+)
 from bot.transports.telegram.adapter import (
     ALLOWED_UPDATES,
     ANSWER_TIMEOUT,
@@ -54,7 +61,15 @@ KINDS = ("sticker", "voice", "video", "video_note", "audio", "animation", "locat
 class PtbAdapter(TelegramAdapter[Update]):
     name = "ptb"
 
-    def __init__(self, *, token: str, api_url: str, media_dir: Path, max_photo_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_url: str,
+        media_dir: Path,
+        max_photo_bytes: int,
+        answer_timeout: float = ANSWER_TIMEOUT,
+    ) -> None:
         super().__init__(media_dir=media_dir, max_photo_bytes=max_photo_bytes)
         # PTB 22 warns on every RetryAfter until durations are opted into as timedeltas, which
         # _translate reads either way.
@@ -66,8 +81,8 @@ class PtbAdapter(TelegramAdapter[Update]):
             base_file_url=f"{base}/file/bot",
             request=HTTPXRequest(
                 connection_pool_size=POOL_SIZE,
-                read_timeout=ANSWER_TIMEOUT,
-                write_timeout=ANSWER_TIMEOUT,
+                read_timeout=answer_timeout,
+                write_timeout=answer_timeout,
                 connect_timeout=CONNECT_TIMEOUT,
             ),
             # One long poll at a time; its read timeout is the poll's own plus a margin.
@@ -217,6 +232,10 @@ def _translate(error: TelegramError) -> Exception:
         return HtmlRejectedError(error.message)
     if isinstance(error, Forbidden | BadRequest | InvalidToken | ChatMigrated):
         return PermanentError(error.message)
+    if isinstance(error, TimedOut) and isinstance(error.__cause__, httpx.ReadTimeout):
+        # Sent, and no answer in time: Telegram may have it (the other timeouts, of the
+        # connection, the pool or the writing, come before it has it all).
+        return UncertainDeliveryError(error.message)
     if isinstance(error, NetworkError):
         return TemporaryError(error.message)
     return PermanentError(str(error))
