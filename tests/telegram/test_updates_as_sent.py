@@ -119,3 +119,21 @@ async def test_an_update_that_cannot_be_read_is_set_aside_and_its_batch_goes_on(
     [set_aside] = [r for r in caplog.records if "set aside" in r.getMessage()]
     assert set_aside.levelno == logging.ERROR
     assert '"date": "tomorrow"' in set_aside.getMessage()
+
+
+async def test_an_update_the_database_cannot_store_is_set_aside_and_its_batch_goes_on(
+    app: App, server: FakeBotAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    if app.db.is_sqlite:
+        pytest.skip("SQLite keeps any JSON; PostgreSQL's jsonb refuses a NUL character")
+    anna = server.user(101, "Anna", "en")
+    await server.push_update(server.text_update(anna, "/start"))
+    bad = await server.push_update(server.text_update(server.user(102, "Boris"), "a\x00b"))
+    await server.push_update(server.text_update(anna, "/help"))
+    with caplog.at_level(logging.ERROR):
+        async with running_bot(app, server, Mode("aiogram", webhook=False), media_dir=tmp_path):
+            await server.wait_delivered(bad)
+            await TelegramChannel(app, server).settled()
+    assert len(server.messages_for(101)) == 2
+    assert server.messages_for(102) == []
+    assert any("could not be stored" in r.getMessage() for r in caplog.records)

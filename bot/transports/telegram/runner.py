@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, StatementError
 
 from bot.engine.processor import Engine
 from bot.transports.telegram.adapter import TelegramAdapter
@@ -36,9 +36,6 @@ MAX_IN_HAND = 1000
 T = TypeVar("T")
 # How much of a set-aside update the log line shows.
 SET_ASIDE_LOG_LIMIT = 10_000
-# Failures that say the database is away, not that an update is bad: a batch that meets one is
-# not confirmed, and comes again.
-UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, OSError, TimeoutError)
 
 
 class TelegramRunner:
@@ -220,23 +217,23 @@ class TelegramRunner:
                 self._take(stored, update)
 
     async def _keep(self, rows: list[Stored]) -> set[str]:
-        """Store rows in the inbox, in one statement; if that fails for a reason other than the
-        database being away, one at a time, setting aside those it fails for. Returns the keys
-        stored. A database that is away raises: nothing is confirmed, and it all comes again."""
+        """Store rows in the inbox, in one statement; if the database refuses what it was given,
+        one at a time, setting aside those it refuses. Returns the keys stored. Any other
+        failure (the database is away) raises: nothing is confirmed, and it all comes again."""
         try:
             await self.inbox.store(self._bot_id, rows)
             return {row.key for row in rows}
-        except UNAVAILABLE:
-            raise
-        except Exception:
+        except Exception as error:
+            if not _refused(error):
+                raise
             log.warning("storing a batch of %s updates failed; storing them one by one", len(rows))
         kept: set[str] = set()
         for row in rows:
             try:
                 await self.inbox.store(self._bot_id, [row])
-            except UNAVAILABLE:
-                raise
             except Exception as error:
+                if not _refused(error):
+                    raise
                 self._set_aside(row.data, "stored", error)
             else:
                 kept.add(row.key)
@@ -249,6 +246,18 @@ class TelegramRunner:
             await self.adapter.get_updates(offset, 0)
         except Exception as error:
             log.info("could not confirm updates before %s: %s", offset, error)
+
+
+def _refused(error: Exception) -> bool:
+    """The database (or the driver, encoding it) refused the data it was given, as opposed to
+    being away: PostgreSQL's jsonb refuses a NUL character, for one."""
+    if isinstance(error, DBAPIError):
+        # SQLSTATE class 22 is PostgreSQL's "data exception"; SQLAlchemy reports some of them
+        # (asyncpg's) as a plain DBAPIError.
+        sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+        data = isinstance(error, DataError) or sqlstate.startswith("22")
+        return data and not error.connection_invalidated
+    return isinstance(error, StatementError | TypeError | ValueError | RecursionError)
 
 
 def _next_offset(updates: list[dict[str, Any]], offset: int | None) -> int | None:
