@@ -39,6 +39,9 @@ TOPIC_NAME = 128  # characters Telegram allows in a topic's name
 # dead connection ever reaches it. python-telegram-bot's default is 5 s, too short.
 ANSWER_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10.0  # nothing is sent before the connection is made: safe to try again
+# Writing a call (python-telegram-bot times it apart): a few KB of JSON; a write that fails
+# has not reached Telegram whole, so it is tried again, and need not wait as long.
+WRITE_TIMEOUT = 20.0
 # getUpdates: Telegram holds it open up to its `timeout`; this much more, then it is dead.
 POLL_READ_MARGIN = 10.0
 

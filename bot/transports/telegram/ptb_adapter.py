@@ -47,6 +47,7 @@ from bot.transports.telegram.adapter import (
     ANSWER_TIMEOUT,
     CONNECT_TIMEOUT,
     POLL_READ_MARGIN,
+    WRITE_TIMEOUT,
     BotIdentity,
     HtmlRejectedError,
     TelegramAdapter,
@@ -82,7 +83,7 @@ class PtbAdapter(TelegramAdapter[Update]):
             request=HTTPXRequest(
                 connection_pool_size=POOL_SIZE,
                 read_timeout=answer_timeout,
-                write_timeout=answer_timeout,
+                write_timeout=WRITE_TIMEOUT,
                 connect_timeout=CONNECT_TIMEOUT,
             ),
             # One long poll at a time; its read timeout is the poll's own plus a margin.
