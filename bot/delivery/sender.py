@@ -49,6 +49,7 @@ from bot.delivery.transport import (
     RetryAfterError,
     TemporaryError,
     Transport,
+    UncertainDeliveryError,
 )
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, SupportTopic, TranscriptEntry
@@ -89,7 +90,7 @@ class Sender:
         self.batch = batch
         self._wake = asyncio.Event()
         self.retries_after = 0  # how many times the messenger said "slow down"
-        self._unmarked: list[tuple[int, int]] = []  # delivered, not yet recorded
+        self._unmarked: list[tuple[int, int | None]] = []  # delivered, not yet recorded
         self._unmarked_since = 0.0
         self._claiming = _claim_statement(batch, locking=not db.is_sqlite)
 
@@ -206,6 +207,17 @@ class Sender:
                 )
                 await self._failed(message.id, str(failure), attempt)
                 return "failed"
+            except UncertainDeliveryError as unknown:
+                # Sending it again could show it twice (docs/telegram.md): recorded as
+                # delivered, with no message id when the last part is the one in doubt.
+                log.warning(
+                    "outbox %s to %s may not have been delivered (%s); not sent again",
+                    message.id,
+                    message.chat_id,
+                    unknown,
+                )
+                await self._sent(message.id, unknown.message_id)
+                return "sent"
             else:
                 if message.action == "topic_open":
                     await self._topic_opened(message, message_id)
@@ -240,7 +252,7 @@ class Sender:
                 .values(thread_id=thread_id)
             )
 
-    async def _sent(self, row_id: int, message_id: int) -> None:
+    async def _sent(self, row_id: int, message_id: int | None) -> None:
         """Delivered. Deliveries are recorded a few at a time (a transaction each would make the
         sender, not Telegram, the limit); the marks wait at most SENT_FLUSH_SECONDS, which is
         the window in which a crash could make one message go out twice."""
@@ -259,7 +271,7 @@ class Sender:
             await self._retire(session, marks)
 
     @asynccontextmanager
-    async def _marks(self) -> AsyncIterator[list[tuple[int, int]]]:
+    async def _marks(self) -> AsyncIterator[list[tuple[int, int | None]]]:
         """The deliveries not yet recorded, taken for one transaction to record; given back
         if it fails, so they are recorded later rather than sent again."""
         marks, self._unmarked = self._unmarked, []
@@ -269,7 +281,7 @@ class Sender:
             self._unmarked = marks + self._unmarked
             raise
 
-    async def _retire(self, session: AsyncSession, marks: list[tuple[int, int]]) -> None:
+    async def _retire(self, session: AsyncSession, marks: list[tuple[int, int | None]]) -> None:
         """Delivered rows leave the outbox for the transcript: on PostgreSQL in one statement,
         elsewhere in two run once a row; either way the statements' text is the same however
         many rows (so SQLAlchemy compiles them once)."""

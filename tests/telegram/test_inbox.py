@@ -40,11 +40,13 @@ async def store_batch(runner: TelegramRunner) -> list[Any]:
     """One life of the bot up to the moment a fetched batch is stored and confirmed."""
     adapter = runner.adapter
     batch = await adapter.get_updates(None, 0)
-    rows = [runner.stored(update) for update in batch]
-    assert adapter.identity is not None and all(row is not None for row in rows)
-    await runner.inbox.store(adapter.identity.id, [row for row in rows if row is not None])
-    await adapter.get_updates(batch[-1].update_id + 1, 0)  # Telegram will not send them again
-    return batch
+    taken = [runner.stored(data) for data in batch]
+    assert adapter.identity is not None
+    rows = [row for row, _ in filter(None, taken)]
+    assert len(rows) == len(batch)
+    await runner.inbox.store(adapter.identity.id, rows)
+    await adapter.get_updates(batch[-1]["update_id"] + 1, 0)  # Telegram will not send them again
+    return [update for _, update in filter(None, taken)]
 
 
 @pytest.mark.parametrize("transport", ["aiogram", "ptb"])
@@ -66,10 +68,8 @@ async def test_every_kind_of_update_reads_the_same_after_the_inbox(
         await server.push_update(update)
     fetched = await adapter.get_updates(None, 0)
     assert len(fetched) == 6
-    for update in fetched:
-        again = adapter.parse_update(adapter.dump_update(update))
-        assert adapter.read(again) == adapter.read(update)
-        assert adapter.read(update) is not None
+    for data in fetched:
+        assert adapter.read(adapter.parse_update(data)) is not None
     await adapter.close()
 
 

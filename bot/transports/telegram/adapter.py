@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from bot.delivery.transport import Outbound, PermanentError, split_text
+from bot.delivery.transport import (
+    Outbound,
+    PermanentError,
+    RetryAfterError,
+    TemporaryError,
+    UncertainDeliveryError,
+    split_text,
+)
 from bot.engine.events import Incoming, Photo, Sender
 from bot.rendering import plain_text
 
@@ -23,6 +32,18 @@ U = TypeVar("U")  # the framework's Update type
 ALLOWED_UPDATES = ["message", "callback_query"]
 MEDIA_GROUP = 10
 TOPIC_NAME = 128  # characters Telegram allows in a topic's name
+# Seconds to wait for Telegram's answer to a call, once it is sent. Telegram answers a send in
+# well under a second, and in seconds when it is slow; a call it has not answered in a minute
+# is on a connection that died. A send that times out may have been accepted, so it is not sent
+# again (UncertainDeliveryError, docs/telegram.md): the wait must be long enough that only a
+# dead connection ever reaches it. python-telegram-bot's default is 5 s, too short.
+ANSWER_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0  # nothing is sent before the connection is made: safe to try again
+# Writing a call (python-telegram-bot times it apart): a few KB of JSON; a write that fails
+# has not reached Telegram whole, so it is tried again, and need not wait as long.
+WRITE_TIMEOUT = 20.0
+# getUpdates: Telegram holds it open up to its `timeout`; this much more, then it is dead.
+POLL_READ_MARGIN = 10.0
 
 
 class HtmlRejectedError(Exception):
@@ -72,6 +93,16 @@ class MessageParts:
     unsupported: str | None = None
 
 
+@dataclass(slots=True)
+class _Progress:
+    """How far a row's delivery went: its sends done, the last message id, and why one of
+    them may not have gone out (empty when all surely did)."""
+
+    done: int = 0
+    last: int = 0
+    uncertain: str = ""
+
+
 class TelegramAdapter(ABC, Generic[U]):
     name: str
 
@@ -79,6 +110,8 @@ class TelegramAdapter(ABC, Generic[U]):
         self.media_dir = media_dir
         self.max_photo_bytes = max_photo_bytes
         self.identity: BotIdentity | None = None
+        # Rows part-way through (outbox id: what is sent), for their next try.
+        self._progress: dict[int, _Progress] = {}
 
     # -- the framework's part ----------------------------------------------------------------
     @abstractmethod
@@ -88,16 +121,15 @@ class TelegramAdapter(ABC, Generic[U]):
     async def close(self) -> None: ...
 
     @abstractmethod
-    async def get_updates(self, offset: int | None, wait: int) -> list[U]:
-        """Long polling: Telegram holds the call up to `wait` seconds for something new."""
+    async def get_updates(self, offset: int | None, wait: int) -> list[dict[str, Any]]:
+        """Long polling: Telegram holds the call up to `wait` seconds for something new. The
+        updates come as the JSON Telegram sent: that is what the inbox keeps (a framework's
+        model dumped again is not the same thing, and may not even dump: see
+        docs/telegram.md), and `parse_update` reads each one."""
 
     @abstractmethod
     def parse_update(self, data: dict[str, Any]) -> U:
         """The framework's update from the Bot API's JSON; ValueError if it is not one."""
-
-    @abstractmethod
-    def dump_update(self, update: U) -> dict[str, Any]:
-        """The update as the Bot API sent it (what `parse_update` reads back)."""
 
     @abstractmethod
     def content_type(self, message: Any) -> str:
@@ -215,33 +247,70 @@ class TelegramAdapter(ABC, Generic[U]):
 
     async def deliver(self, message: Outbound) -> int:
         """Photos first (the seller sees the evidence above the question), then the text, split
-        to fit; the buttons go on the last part. Topic actions go to the forum methods."""
+        to fit; the buttons go on the last part. Topic actions go to the forum methods.
+
+        A row can take several sends. When one fails and the row is tried again, the sends
+        already made are not made again: that would show them twice. A send that may or may not
+        have gone out (UncertainDeliveryError) is not made again either; the row goes on with
+        its next part, and is then reported as maybe delivered."""
         if message.action is not None:
-            return await self._topic(message)
-        last = 0
-        photos = message.photos or []
-        for start in range(0, len(photos), MEDIA_GROUP):
-            group = photos[start : start + MEDIA_GROUP]
             try:
-                last = await self.send_photos(message.chat_id, message.thread_id, group)
-            except PermanentError as refused:
-                log.info("outbox %s: photos one by one after %s", message.id, refused)
-                last = await self._one_by_one(message, group) or last
+                return await self._topic(message)
+            except UncertainDeliveryError as unknown:
+                # The new topic's thread id is needed, and a topic action repeated does no
+                # harm that shows (an empty topic at worst): tried again.
+                raise TemporaryError(str(unknown)) from unknown
+        progress = self._progress.pop(message.id, None) or _Progress()
+        steps = self._steps(message)
+        try:
+            for step in steps[progress.done :]:
+                try:
+                    progress.last = await step() or progress.last
+                except UncertainDeliveryError as unknown:
+                    progress.uncertain = str(unknown)
+                progress.done += 1
+        except (RetryAfterError, TemporaryError):
+            self._progress[message.id] = progress
+            raise
+        if progress.uncertain:
+            raise UncertainDeliveryError(progress.uncertain, progress.last or None)
+        return progress.last
+
+    def _steps(self, message: Outbound) -> list[Callable[[], Awaitable[int]]]:
+        """The sends a row takes, in order."""
+        photos = message.photos or []
+        starts = range(0, len(photos), MEDIA_GROUP)
+        groups = [photos[start : start + MEDIA_GROUP] for start in starts]
         parts = split_text(message.text)
+        steps: list[Callable[[], Awaitable[int]]] = [
+            partial(self._photo_group, message, group) for group in groups
+        ]
         for number, part in enumerate(parts, start=1):
             buttons = message.buttons if number == len(parts) else None
-            try:
-                last = await self.send_text(
-                    message.chat_id, message.thread_id, part, buttons, html=True
-                )
-            except HtmlRejectedError:
-                log.error(
-                    "Telegram rejected the HTML of outbox %s; sending it as plain text", message.id
-                )
-                last = await self.send_text(
-                    message.chat_id, message.thread_id, plain_text(part), buttons, html=False
-                )
-        return last
+            steps.append(partial(self._text_part, message, part, buttons))
+        return steps
+
+    async def _photo_group(self, message: Outbound, group: list[str]) -> int:
+        try:
+            return await self.send_photos(message.chat_id, message.thread_id, group)
+        except PermanentError as refused:
+            log.info("outbox %s: photos one by one after %s", message.id, refused)
+            return await self._one_by_one(message, group)
+
+    async def _text_part(
+        self, message: Outbound, part: str, buttons: list[list[dict[str, str]]] | None
+    ) -> int:
+        try:
+            return await self.send_text(
+                message.chat_id, message.thread_id, part, buttons, html=True
+            )
+        except HtmlRejectedError:
+            log.error(
+                "Telegram rejected the HTML of outbox %s; sending it as plain text", message.id
+            )
+            return await self.send_text(
+                message.chat_id, message.thread_id, plain_text(part), buttons, html=False
+            )
 
     async def _one_by_one(self, message: Outbound, file_ids: list[str]) -> int:
         """Telegram sends a file again by its id only as what it was: an image a buyer sent as

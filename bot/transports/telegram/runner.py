@@ -12,10 +12,13 @@ its lane one at a time, in order, while chats run in parallel.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
+
+from sqlalchemy.exc import DataError, DBAPIError, StatementError
 
 from bot.engine.processor import Engine
 from bot.transports.telegram.adapter import TelegramAdapter
@@ -32,6 +35,8 @@ RETRY_PAUSE_CAP = 60.0
 # rest (for a day) until there is room.
 MAX_IN_HAND = 1000
 T = TypeVar("T")
+# How much of a set-aside update the log line shows.
+SET_ASIDE_LOG_LIMIT = 10_000
 
 
 class TelegramRunner:
@@ -63,8 +68,8 @@ class TelegramRunner:
         for stored in await self.inbox.leftovers(self._bot_id):
             try:
                 update = self.adapter.parse_update(stored.data)
-            except ValueError:
-                log.error("inbox update %s is not an update; left in the inbox", stored.key)
+            except Exception:
+                log.exception("inbox update %s cannot be read; left in the inbox", stored.key)
                 continue
             self._take(stored, update)
 
@@ -115,17 +120,30 @@ class TelegramRunner:
         while self._answers:
             await asyncio.gather(*self._answers)
 
-    def stored(self, update: Any) -> Stored | None:
-        """The inbox row of a fetched update; None for kinds of update the bot ignores."""
+    def stored(self, data: dict[str, Any]) -> tuple[Stored, Any] | None:
+        """A fetched update's inbox row, which keeps the JSON Telegram sent as it was sent, and
+        the update as the framework reads it; None for kinds of update the bot ignores. Raises
+        whatever the framework raises on JSON it cannot read."""
+        update = self.adapter.parse_update(data)
         parts = self.adapter.read(update)
         if parts is None:
             return None
-        return Stored(
+        row = Stored(
             key=self.adapter.key(parts.update_id),
             update_id=parts.update_id,
             chat_id=parts.chat_id,
-            data=self.adapter.dump_update(update),
+            data=data,
         )
+        return row, update
+
+    def _set_aside(self, data: Any, doing: str, why: BaseException) -> None:
+        """An update that cannot be read or stored: it is confirmed with its batch all the
+        same, so that it does not come back for ever and hold up the updates after it. The log
+        keeps it, as Telegram sent it, for a person to look at."""
+        text = json.dumps(data, ensure_ascii=False, default=repr)
+        if len(text) > SET_ASIDE_LOG_LIMIT:
+            text = text[:SET_ASIDE_LOG_LIMIT] + "..."
+        log.error("an update could not be %s and is set aside (%r): %s", doing, why, text)
 
     def _take(self, stored: Stored, update: Any) -> None:
         """Hand a stored update to its chat's lane; it leaves the inbox once applied."""
@@ -171,24 +189,53 @@ class TelegramRunner:
                 updates = fetched.result()
                 if updates:
                     await self._store(updates)
-                    offset = max(u.update_id for u in updates) + 1
+                    offset = _next_offset(updates, offset)
             except Exception:
                 log.exception("polling failed; the same updates come again in %.0fs", RETRY_PAUSE)
                 await asyncio.sleep(RETRY_PAUSE)
         if offset is not None:
             await self._confirm(offset)
 
-    async def _store(self, updates: list[Any]) -> None:
+    async def _store(self, updates: list[dict[str, Any]]) -> None:
         """Store a batch in the inbox, then hand its updates to their lanes. Until this returns,
-        nothing of the batch is confirmed to Telegram."""
-        batch = [
-            (stored, update)
-            for update in updates
-            if (stored := self.stored(update)) is not None and stored.key not in self._in_hand
-        ]
-        await self.inbox.store(self._bot_id, [stored for stored, _ in batch])
+        nothing of the batch is confirmed to Telegram. An update that cannot be read or stored
+        is set aside: it must not keep the rest of its batch from being stored and confirmed."""
+        batch: list[tuple[Stored, Any]] = []
+        for data in updates:
+            try:
+                taken = self.stored(data)
+            except Exception as error:
+                self._set_aside(data, "read", error)
+                continue
+            if taken is not None and taken[0].key not in self._in_hand:
+                batch.append(taken)
+        kept = await self._keep([stored for stored, _ in batch])
         for stored, update in batch:
-            self._take(stored, update)
+            if stored.key in kept:
+                self._take(stored, update)
+
+    async def _keep(self, rows: list[Stored]) -> set[str]:
+        """Store rows in the inbox, in one statement; if the database refuses what it was given,
+        one at a time, setting aside those it refuses. Returns the keys stored. Any other
+        failure (the database is away) raises: nothing is confirmed, and it all comes again."""
+        try:
+            await self.inbox.store(self._bot_id, rows)
+            return {row.key for row in rows}
+        except Exception as error:
+            if not _refused(error):
+                raise
+            log.warning("storing a batch of %s updates failed; storing them one by one", len(rows))
+        kept: set[str] = set()
+        for row in rows:
+            try:
+                await self.inbox.store(self._bot_id, [row])
+            except Exception as error:
+                if not _refused(error):
+                    raise
+                self._set_aside(row.data, "stored", error)
+            else:
+                kept.add(row.key)
+        return kept
 
     async def _confirm(self, offset: int) -> None:
         """Tell Telegram the last batch is stored, so a restart does not fetch it again (it
@@ -197,6 +244,28 @@ class TelegramRunner:
             await self.adapter.get_updates(offset, 0)
         except Exception as error:
             log.info("could not confirm updates before %s: %s", offset, error)
+
+
+def _refused(error: Exception) -> bool:
+    """The database (or the driver, encoding it) refused the data it was given, as opposed to
+    being away: PostgreSQL's jsonb refuses a NUL character, for one."""
+    if isinstance(error, DBAPIError):
+        # SQLSTATE class 22 is PostgreSQL's "data exception"; SQLAlchemy reports some of them
+        # (asyncpg's) as a plain DBAPIError.
+        sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+        data = isinstance(error, DataError) or sqlstate.startswith("22")
+        return data and not error.connection_invalidated
+    return isinstance(error, StatementError | TypeError | ValueError | RecursionError)
+
+
+def _next_offset(updates: list[dict[str, Any]], offset: int | None) -> int | None:
+    """The offset that confirms a batch: past its highest update_id."""
+    ids = [
+        data["update_id"]
+        for data in updates
+        if isinstance(data, dict) and type(data.get("update_id")) is int
+    ]
+    return max(ids) + 1 if ids else offset
 
 
 async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> asyncio.Future[T] | None:
