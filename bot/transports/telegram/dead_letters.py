@@ -130,3 +130,9 @@ class DeadLetters:
                 letter.error = error
                 letter.attempts += 1
                 letter.set_aside_at = self.clock.now()
+
+
+def last_line(error: str) -> str:
+    """The line of a traceback that says what went wrong."""
+    lines = error.strip().splitlines()
+    return lines[-1] if lines else "?"

@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 
 from bot.engine.processor import Engine
 from bot.transports.telegram.adapter import TelegramAdapter
-from bot.transports.telegram.dead_letters import DeadLetters, Poisoned
+from bot.transports.telegram.dead_letters import DeadLetters, Poisoned, last_line
 from bot.transports.telegram.inbox import Inbox, Stored
 from bot.transports.telegram.lanes import ChatLanes
 
@@ -130,6 +130,12 @@ class TelegramRunner:
 
         await self.lanes.run(parts.chat_id, job)
 
+    async def apply_once(self, update: Any) -> None:
+        """Apply one update now, with no retry (`returndesk inbox retry`), and answer its
+        button if it was a press."""
+        await self._apply(update, None)
+        await self.answered()
+
     async def _applying(
         self,
         key: str,
@@ -206,7 +212,6 @@ class TelegramRunner:
             log.exception("could not set update %s aside; it stays where it was", update.key)
             return False
         self._in_hand.discard(update.key)
-        last = error.strip().splitlines()[-1] if error.strip() else "?"
         log.error(
             "update %s of chat %s failed %s times and is set aside as dead letter %s "
             "(see `returndesk inbox`): %s",
@@ -214,7 +219,7 @@ class TelegramRunner:
             update.chat_id,
             attempts,
             letter,
-            last,
+            last_line(error),
         )
         for listener in self.engine.listeners:  # its person is owed a reply
             listener()
