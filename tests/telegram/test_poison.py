@@ -129,3 +129,31 @@ async def test_a_database_that_does_not_answer_is_waited_for_and_counts_against_
         assert "My orders" in anna.last.labels  # applied once, when it could be
         assert await dead_letters(db) == []
         assert "set aside" not in caplog.text
+
+
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_an_update_left_in_the_inbox_that_cannot_be_read_is_set_aside_at_start(
+    db: Database, clock: FakeClock, tmp_path: Path, transport: str
+) -> None:
+    """Once stored, an update the framework can no longer read (after an upgrade, say) would
+    fail at every start; it is set aside with what it was, and the bot starts."""
+    unreadable = {"update_id": 9, "message": {"text": "no chat, no date, no id"}}
+    async with db.transaction() as session:
+        session.add(
+            InboxUpdate(
+                key="tg:123456:9",
+                bot_id=123456,  # the fake Bot API's
+                update_id=9,
+                chat_id=101,
+                received_at=clock.now(),
+                data=unreadable,
+            )
+        )
+    async with Desk.on_telegram(db, clock, tmp_path, Mode(transport, webhook=False)) as desk:
+        anna = desk.buyer("anna")
+        await desk.telegram.settled()
+        [letter] = await dead_letters(desk.db)
+        assert (letter.key, letter.data, letter.chat_id) == ("tg:123456:9", unreadable, 101)
+        assert anna.last.plain == desk.text("common/set_aside", "en")
+        await anna.send("/start")
+        assert "My orders" in anna.last.labels

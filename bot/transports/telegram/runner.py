@@ -83,7 +83,7 @@ class TelegramRunner:
         for stored in await self.inbox.leftovers(self._bot_id):
             try:
                 update = self.adapter.parse_update(stored.data)
-            except ValueError:
+            except Exception:
                 # It would fail the same way at every start: set aside, with what it was.
                 await self._set_aside(self._poisoned(stored, None), traceback.format_exc(), 1)
                 continue
