@@ -117,3 +117,14 @@ class SweeperSettings(BaseSettings):
 
     # Seconds between sweeps for due and nearly-due promises (in `returndesk run` and `sweep`).
     every: float = Field(30.0, gt=0)
+
+
+class UpdateSettings(BaseSettings):
+    """How hard the bot tries an incoming update before setting it aside
+    (docs/poison-updates.md)."""
+
+    model_config = _section("UPDATE_")
+
+    # Tries of an update that fails while the database answers (1 s apart, doubling), after
+    # which it is set aside for `returndesk inbox` and its chat goes on.
+    attempts: int = Field(5, ge=1)

@@ -26,7 +26,7 @@ from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.events import Incoming, Outcome, Outgoing
 from bot.engine.router import Router
-from bot.rendering import Reader, Renderer
+from bot.rendering import Renderer
 from bot.services import audit, cases
 from bot.services.parties import identify
 from bot.storage.database import Database
@@ -144,7 +144,7 @@ class Engine:
                 try:
                     await self.router.dispatch(ctx)
                 except Refusal as refusal:
-                    raise _Refused(refusal, ctx.reader) from refusal
+                    raise _Refused.rendered(ctx, refusal) from refusal
             cases.write_changes(session)
             chat_state.save(session, conversation, now)
             if ctx.replies:
@@ -153,28 +153,56 @@ class Engine:
 
 
 class _Refused(Exception):  # noqa: N818 - carries a Refusal out of its rolled-back transaction
-    def __init__(self, refusal: Refusal, reader: Reader) -> None:
-        super().__init__(refusal.template)
-        self.refusal = refusal
-        self.reader = reader  # the language the handler had chosen for the refusal
+    """A refusal as the person will read it, rendered before the handler's transaction rolls
+    back: its variables may name rows of that transaction (a case, an offer), which the rollback
+    expires and the session's end detaches, so rendering it in the next transaction would fail
+    on whatever the template reads. Only text and plain values cross the rollback."""
+
+    def __init__(
+        self,
+        template: str,
+        *,
+        replies: list[Outgoing],
+        callback_answer: str | None,
+        audit: str | None,
+        detail: dict[str, Any],
+    ) -> None:
+        super().__init__(template)
+        self.replies = replies
+        self.callback_answer = callback_answer
+        self.audit = audit
+        self.detail = detail
+
+    @classmethod
+    def rendered(cls, ctx: Context, refusal: Refusal) -> _Refused:
+        # What the handler had answered goes with its rollback; the refusal is the answer.
+        ctx.replies = []
+        ctx.callback_answer = None
+        if ctx.event.callback_id:
+            ctx.answer(refusal.template, **refusal.variables)
+        else:
+            ctx.reply(refusal.template, **refusal.variables)
+        return cls(
+            refusal.template,
+            replies=ctx.replies,
+            callback_answer=ctx.callback_answer,
+            audit=refusal.audit,
+            detail={k: v for k, v in refusal.variables.items() if isinstance(v, str | int)},
+        )
 
 
 def _refuse(ctx: Context, refused: _Refused) -> None:
-    refusal = refused.refusal
-    ctx.reader = refused.reader
-    if refusal.audit:
+    if refused.audit:
         audit.record(
             ctx.session,
             ctx.now,
             actor_id=ctx.event.sender.id,
-            action=refusal.audit,
+            action=refused.audit,
             target=ctx.event.payload or (ctx.event.text or "")[:64],
-            detail={k: v for k, v in refusal.variables.items() if isinstance(v, str | int)},
+            detail=refused.detail,
         )
-    if ctx.event.callback_id:
-        ctx.answer(refusal.template, **refusal.variables)
-    else:
-        ctx.reply(refusal.template, **refusal.variables)
+    ctx.replies.extend(refused.replies)
+    ctx.callback_answer = refused.callback_answer
 
 
 def _claim(event: Incoming, now: datetime) -> chat_state.Claim:

@@ -431,6 +431,24 @@ class InboxUpdate(Base):
     data: Mapped[dict[str, Any]]  # the update as the Bot API sent it
 
 
+class DeadLetter(Base):
+    """An update set aside: it failed to be applied several times while the database answered,
+    so it is kept here with its error instead of holding its chat (docs/poison-updates.md).
+    `returndesk inbox` lists these; `inbox retry` applies one as sent, `inbox drop` deletes it."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # as the engine would claim it
+    bot_id: Mapped[int] = mapped_column(BigInteger)
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    set_aside_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text)  # the last failure's traceback
+    data: Mapped[dict[str, Any]]  # the update as the Bot API sent it
+
+
 class OutboxMessage(Base):
     """A reply owed to a chat, written in the transaction that decided it.
 
