@@ -13,9 +13,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
+from bot.config.settings import SenderSettings, SettingsError, read
 from bot.delivery import sender as outbox
 from bot.delivery.limits import NoLimits
 from bot.delivery.transport import Outbound
@@ -154,6 +156,7 @@ _KILLED_SENDER = """
 import asyncio, sys
 from datetime import datetime
 from bot.clock import FakeClock
+from bot.config.settings import SenderSettings, SettingsError, read
 from bot.delivery.limits import NoLimits
 from bot.delivery.sender import Sender
 from bot.storage.database import Database
@@ -214,3 +217,36 @@ async def test_a_sender_presumed_dead_while_only_stalled_sends_none_of_its_rows(
     assert await pausing == (0, 2 * len(CHATS))
     assert await paused.drain() == 0
     _in_order(transport, owed)
+
+
+async def test_a_sender_stopped_with_replies_in_hand_gives_them_back_at_once(
+    db: Database, clock: FakeClock
+) -> None:
+    """As `returndesk run` stops a sender that is still delivering after its 30 s: the next
+    start sends what it held at once, not when the lease ends."""
+    owed = await _owe_two_each(db, clock)
+    stopping = asyncio.Event()
+    stopped = outbox.Sender(db=db, transport=Gate(), clock=clock, limiter=NoLimits())
+    running = asyncio.create_task(stopped.run(stopping))
+    await _all_claimed(db, 2 * len(CHATS))
+    stopping.set()
+    with pytest.raises(TimeoutError):  # it cannot finish: its sends never return
+        await asyncio.wait_for(running, 0.5)
+    assert await _held(db) == 0
+
+    transport = MemoryTransport()
+    successor = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+    assert await successor.drain() == 2 * len(CHATS)
+    _in_order(transport, owed)
+
+
+def test_a_sender_is_presumed_dead_only_after_several_missed_heartbeats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETURNDESK_SENDER_HEARTBEAT_EVERY", "2")
+    monkeypatch.setenv("RETURNDESK_SENDER_PRESUMED_DEAD_AFTER", "6")
+    with pytest.raises(SettingsError) as refused:
+        read(SenderSettings)
+    [problem] = refused.value.problems
+    assert problem.startswith("RETURNDESK_SENDER_PRESUMED_DEAD_AFTER: ")
+    assert "four times RETURNDESK_SENDER_HEARTBEAT_EVERY" in problem
