@@ -9,8 +9,12 @@ polling, its default settings) in a process of its own:
    sender starts delivering the replies at Telegram's 30 a second.
 2. When `--kill-after` replies are out, the bot gets SIGKILL: the replies it had claimed stay
    held by a sender that is gone.
-3. The bot is started again at once. Measured from that moment: the first reply, and the last
-   owed reply (when every buyer has an answer and the outbox and the inbox are empty).
+3. The bot is started again at once. Measured from that moment: when the new bot first calls
+   the Bot API (getMe: it has imported its libraries, read its settings and checked the
+   database; the CPU time it used to get there is printed beside it, since on a shared machine
+   the wall time depends on the load), its first reply, and the last owed reply (when every
+   buyer has an answer and the outbox and the inbox are empty). Replies that reached Telegram
+   twice are counted.
 
 Modes, each a restart of a different kind:
 - `same-machine`: the restart sees that its predecessor's process is gone and takes its rows
@@ -42,7 +46,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from benchmarks.conversation import database_url
+from benchmarks.conversation import _cpu_seconds, database_url
 from bot.delivery.sender import LEASE
 from bot.storage.database import Database
 from bot.storage.models import InboxUpdate, OutboxMessage
@@ -62,6 +66,7 @@ class Recovery:
     owed_at_kill: int  # outbox rows
     held_at_kill: int  # of them, claimed by the killed sender
     up: float | None  # seconds from the restart to the new bot's first Bot API call
+    up_cpu: float | None  # the CPU time the new bot had used by then
     first_reply: float | None  # seconds from the restart
     last_owed_reply: float | None
     sent_twice: int
@@ -73,7 +78,8 @@ class Recovery:
         return (
             f"{self.mode:>12}: killed after {self.sent_before_kill} of {self.buyers} replies "
             f"({self.owed_at_kill} owed, {self.held_at_kill} of them held by the killed sender); "
-            f"after the restart: up (getMe) {seconds(self.up)}, first reply "
+            f"after the restart: up (getMe) {seconds(self.up)} "
+            f"(CPU {seconds(self.up_cpu)}), first reply "
             f"{seconds(self.first_reply)}, last owed reply {seconds(self.last_owed_reply)}; "
             f"sent twice: {self.sent_twice}"
         )
@@ -133,12 +139,13 @@ async def measure(mode: str, buyers: int, kill_after: int, database: str, folder
         restarted = [*ELSEWHERE, *command] if mode == "elsewhere" else command
         second = await _start(restarted, env, folder / f"{mode}-restarted.log")
         answered = {FIRST_BUYER + n for n in range(buyers)}
-        called, up = server.calls["getMe"], None
+        called, up, up_cpu = server.calls["getMe"], None, None
 
         async def recovered() -> bool:
-            nonlocal up
+            nonlocal up, up_cpu
             if up is None and server.calls["getMe"] > called:
                 up = time.monotonic() - restarted_at
+                up_cpu = _cpu_seconds(_bot_pid(second.pid, mode))
             if not answered <= {message.chat_id for _, message in sent}:
                 return False
             owed, _, inbox = await _counts(url)
@@ -159,10 +166,18 @@ async def measure(mode: str, buyers: int, kill_after: int, database: str, folder
         owed_at_kill=owed,
         held_at_kill=held,
         up=up,
+        up_cpu=up_cpu,
         first_reply=min(after) if after else None,
         last_owed_reply=max(after) if done and after else None,
         sent_twice=sum(count - 1 for count in copies.values()),
     )
+
+
+def _bot_pid(pid: int, mode: str) -> int:
+    """The bot's process: under unshare, its child."""
+    if mode != "elsewhere":
+        return pid
+    return int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
 
 
 async def _start(command: list[str], env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
