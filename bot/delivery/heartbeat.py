@@ -12,7 +12,8 @@ Presuming a live sender dead would let two senders send one row. A sender theref
 only while its last heartbeat is younger than its fence, two beats short of `dead_after`, so
 it has stopped sending before anyone may presume it dead; and when a heartbeat finds its row
 gone it takes a new identity and gives up what it held under the old one. What is left is a
-send already on its way when its sender lost the database for longer than the fence.
+message on its way, or sent and not yet recorded, when its sender lost the database for longer
+than the fence: the crash window the README names.
 """
 
 from __future__ import annotations
