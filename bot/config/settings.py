@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 S = TypeVar("S", bound=BaseSettings)
@@ -110,6 +110,22 @@ class SenderSettings(BaseSettings):
     global_per_second: float = Field(30.0, gt=0)
     group_per_minute: float = Field(20.0, gt=0)
     max_attempts: int = Field(8, ge=1)
+    # A running sender says it is alive this often (seconds); one silent for
+    # presumed_dead_after seconds is presumed dead and its rows are taken over
+    # (docs/sender.md). takeover off: a dead sender's rows wait for their two-minute lease.
+    heartbeat_every: float = Field(1.0, gt=0)
+    presumed_dead_after: float = Field(6.0, gt=0)
+    takeover: bool = True
+
+    @field_validator("presumed_dead_after")
+    @classmethod
+    def _dead_after_several_beats(cls, value: float, info: ValidationInfo) -> float:
+        if value < 4 * info.data.get("heartbeat_every", 0.0):
+            raise ValueError(
+                "must be at least four times RETURNDESK_SENDER_HEARTBEAT_EVERY: a live sender "
+                "must not be presumed dead for one late heartbeat"
+            )
+        return value
 
 
 class SweeperSettings(BaseSettings):

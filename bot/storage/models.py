@@ -469,6 +469,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     # A sender holds a row it is delivering until then; a sender that died lets it go.
     locked_until: Mapped[datetime | None]
+    # Which sender (SenderHeartbeat.id) holds it: a sender presumed dead lets go of its rows
+    # before their lease ends. None: only the lease lets go.
+    held_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
@@ -476,6 +479,24 @@ class OutboxMessage(Base):
     caused_by: Mapped[str | None] = mapped_column(String(128))  # the update that decided it
     topic_of: Mapped[int | None] = mapped_column(Integer)  # a case: send into its support topic
     action: Mapped[str | None] = mapped_column(String(16))  # a topic action instead of a message
+
+
+class SenderHeartbeat(Base):
+    """A sender (a process delivering the outbox) and when it last said it was alive.
+
+    Written by the sender itself every few seconds; a sender whose heartbeat stopped, or whose
+    process is gone from the machine it ran on, is presumed dead, and its row deleted by the
+    sender that noticed (bot/delivery/heartbeat.py)."""
+
+    __tablename__ = "senders"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, one a process life
+    host: Mapped[str] = mapped_column(String(255))  # for people reading the logs
+    pid: Mapped[int] = mapped_column(Integer)
+    # The machine and process namespace in which `pid` means this process; None when unknown.
+    place: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
 
 
 class TranscriptEntry(Base):

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.app import App
 from bot.config.settings import SenderSettings, TelegramSettings
 from bot.deadlines.sweeper import Sweeper
+from bot.delivery.heartbeat import Beating
 from bot.delivery.limits import RateLimiter
 from bot.delivery.sender import Sender
 from bot.transports.telegram.adapter import TelegramAdapter
@@ -103,6 +104,11 @@ class TelegramService:
                 group_per_minute=limits.group_per_minute,
             ),
             max_attempts=limits.max_attempts,
+            beating=Beating(
+                every=limits.heartbeat_every,
+                dead_after=limits.presumed_dead_after,
+                takeover=limits.takeover,
+            ),
         )
         self.runner = TelegramRunner(
             engine=self.app.engine, adapter=self.adapter, attempts=self.update_attempts
