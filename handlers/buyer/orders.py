@@ -63,7 +63,9 @@ async def picked(ctx: Context, data: PickOrder) -> None:
 async def open_order(ctx: Context, order_id: int, *, flow: str) -> None:
     order = await orders.buyer_order(ctx.session, ctx.actor.buyer.telegram_id, order_id)
     if order is None:
-        raise Refusal("buyer/order_not_found", audit="buyer.foreign_order", number=str(order_id))
+        # Not the internal id (a deep link or a forged button carries it): the buyer never sees
+        # it, and another buyer's order number would tell them it exists.
+        raise Refusal("buyer/order_not_found", audit="buyer.foreign_order", number=None)
     await start_flow(ctx, order, flow if flow in FLOWS else "problem")
 
 

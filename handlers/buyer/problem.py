@@ -11,7 +11,15 @@ from bot.engine.router import Router
 from bot.services import cases, commitments, offers
 from bot.storage.models import Case
 from handlers.buyer.common import owned_case, show_menu
-from handlers.buyer.steps import BUYER, CASE, advance, reasons_for, resume, send_question
+from handlers.buyer.steps import (
+    BUYER,
+    CASE,
+    advance,
+    claim_limit,
+    reasons_for,
+    resume,
+    send_question,
+)
 from handlers.payloads import (
     PhotosDone,
     PickCondition,
@@ -102,7 +110,7 @@ async def question(ctx: Context) -> None:
 @router.text("case.claimed")
 async def claimed(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.WANT)
-    limit = case.affected_value.min(case.order.refundable)
+    limit = claim_limit(case)
     try:
         amount = parse_amount(ctx.event.text or "", case.order.currency, maximum=limit)
     except AmountError as error:

@@ -21,6 +21,7 @@ from bot.domain.enums import (
     Role,
     Want,
 )
+from bot.domain.money import Money
 from bot.domain.offers import (
     CaseFacts,
     NoStandardOffer,
@@ -59,6 +60,13 @@ ORDER_LEVEL = (Reason.LATE_DELIVERY,)
 # Reasons where the amount comes from the buyer, so "how many" adds nothing.
 NO_QUANTITY = (Reason.PRICE_ERROR, Reason.OTHER, Reason.LATE_DELIVERY)
 MAX_QUANTITY_BUTTONS = 8
+
+
+def claim_limit(case: Case) -> Money:
+    """The most a buyer may state as overcharged: the affected items' value, but never more
+    than the ledger still holds for the order (earlier refunds count), the same limit the
+    prompt shows and the answer is checked against."""
+    return case.affected_value.min(case.order.refundable)
 
 
 def policy_of(ctx: Context, case: Case) -> Policy:
@@ -251,7 +259,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
     if standard.remedy is Remedy.CLAIMED and case.claimed_minor is None:
         case.state = CaseState.WANT
         ctx.expect("case.claimed", case_id=case.id)
-        ctx.reply("buyer/ask_claimed", case=case, limit=case.affected_value)
+        ctx.reply("buyer/ask_claimed", case=case, limit=claim_limit(case))
         return None
     if await _needs_photos(ctx, case):
         return None
