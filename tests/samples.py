@@ -169,6 +169,7 @@ def _variants() -> list[dict[str, Any]]:
                 "remedy": remedy,
                 "seller": seller(),
                 "answer": "Use <vinegar> & water",
+                "added": "And the <lid> & handle?",
                 "by": "Dora",
                 "shipping_payer": ["seller", "buyer"][index % 2],
                 "refund": money,

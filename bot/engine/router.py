@@ -3,10 +3,11 @@ text and photos by what the chat is waiting for."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.engine.errors import Stale
+from bot.engine.events import Outgoing
 from bot.engine.payloads import Payload
 
 if TYPE_CHECKING:
@@ -155,7 +156,16 @@ class Router:
         handler = self.reprompts.get(state or "")
         if handler is None:
             return False
-        if hint:
-            ctx.reply("common/use_buttons")
+        asked = len(ctx.replies)
         await handler(ctx)
+        if hint and _has_buttons(ctx, ctx.replies[asked:]):
+            # "Please choose one of the buttons" goes above the question, and only when the
+            # question came with buttons: a step may have moved on to one that asks none (a
+            # case now with the seller), and the hint would point at nothing.
+            ctx.reply("common/use_buttons")
+            ctx.replies.insert(asked, ctx.replies.pop())
         return True
+
+
+def _has_buttons(ctx: Context, replies: Sequence[Outgoing]) -> bool:
+    return any(r.buttons for r in replies if r.chat_id == ctx.event.chat_id)

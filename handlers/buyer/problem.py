@@ -14,6 +14,8 @@ from handlers.buyer.common import owned_case, show_menu
 from handlers.buyer.steps import (
     BUYER,
     CASE,
+    MAX_QUESTION,
+    add_to_question,
     advance,
     claim_limit,
     reasons_for,
@@ -31,7 +33,6 @@ from handlers.payloads import (
 )
 
 router = Router()
-MAX_QUESTION = 2000
 MAX_PHOTOS = 10
 
 
@@ -169,6 +170,10 @@ async def where_we_are(ctx: Context) -> None:
     case = await cases.lock_case(ctx.session, case_id) if case_id else None
     if case is None or case.buyer_id != ctx.event.sender.id or not case.state.is_open:
         show_menu(ctx, "buyer/not_understood")
+        return
+    text = (ctx.event.text or "").strip()
+    if text and case.state is CaseState.AWAITING_SELLER and case.question is not None:
+        await add_to_question(ctx, case, text)
         return
     await resume(ctx, case)
 

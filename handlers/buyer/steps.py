@@ -60,6 +60,8 @@ ORDER_LEVEL = (Reason.LATE_DELIVERY,)
 # Reasons where the amount comes from the buyer, so "how many" adds nothing.
 NO_QUANTITY = (Reason.PRICE_ERROR, Reason.OTHER, Reason.LATE_DELIVERY)
 MAX_QUANTITY_BUTTONS = 8
+MAX_QUESTION = 2000  # one message of the buyer's
+MAX_QUESTION_TOTAL = 4 * MAX_QUESTION  # the question with what the buyer added to it
 
 
 def claim_limit(case: Case) -> Money:
@@ -471,6 +473,23 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
     cards.show(ctx, case, cards.question_card(case, due))
     ctx.expect(CASE, case_id=case.id)
     ctx.reply("buyer/question_sent", case=case, due=due)
+
+
+async def add_to_question(ctx: Context, case: Case, text: str) -> None:
+    """The buyer writes again while their question waits for the seller: the words join the
+    question, the deciders see them with the answer button, and the promise stands as made."""
+    if len(text) > MAX_QUESTION or len(case.question or "") + len(text) > MAX_QUESTION_TOTAL:
+        ctx.reply("common/too_long", length=len(text), max_length=MAX_QUESTION)
+        return
+    case.question = f"{case.question}\n\n{text}" if case.question else text
+    await cases.record(
+        ctx.session, case, ctx.now, "question_added", role=BUYER, actor_id=ctx.event.sender.id
+    )
+    promised = await commitments.open_commitments(ctx.session, case.id)
+    due = promised[0].due_at if promised else None
+    cards.show(ctx, case, cards.question_added_card(case, text, due))
+    ctx.expect(CASE, case_id=case.id)
+    ctx.reply("buyer/question_added", case=case, due=due)
 
 
 async def resume(ctx: Context, case: Case) -> None:

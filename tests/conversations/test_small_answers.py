@@ -3,7 +3,11 @@ member reads at one step (docs/conversations.md)."""
 
 from __future__ import annotations
 
+import pytest
+
+from bot.domain.enums import CaseState, CommitmentKind, CommitmentState
 from bot.domain.money import Money
+from bot.storage.models import Case
 from tests.desk import Desk, open_flow
 
 
@@ -24,3 +28,46 @@ async def test_the_amount_prompt_shows_what_is_left_to_refund_on_the_order(desk:
     assert "up to RUB300.00" in anna.last.plain
     await anna.send("400")
     assert "more than the RUB300.00 available" in anna.last.plain
+
+
+async def test_writing_again_after_a_question_adds_to_it_and_the_promise_stands(
+    desk: Desk,
+) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await open_flow(anna, "problem", await desk.order())
+    await anna.tap("reason", reason="other")
+    await anna.tap("want", want="answer")
+    await anna.send("How do I descale it?")
+    assert "an answer by Mon, Nov 16 11:00" in anna.last.plain
+    await anna.send("And can I use citric acid?")
+    assert "choose one of the buttons" not in anna.inbox[-2].plain + anna.last.plain
+    assert "added that to your question" in anna.last.plain
+    assert "an answer by Mon, Nov 16 11:00" in anna.last.plain  # the same promise
+    assert "And can I use citric acid?" in dora.last.plain
+    await dora.click("Answer the buyer")
+    await dora.send("Yes, 2 spoons a litre.")
+    assert "Yes, 2 spoons a litre." in anna.last.plain
+    case = await desk.latest_case()
+    assert case.question == "How do I descale it?\n\nAnd can I use citric acid?"
+    [promise] = await desk.commitments(case.id)
+    assert (promise.kind, promise.state) == (CommitmentKind.FIRST_REPLY, CommitmentState.KEPT)
+
+
+@pytest.mark.engine_only  # a sweep over the engine's states; the frameworks add nothing here
+async def test_choose_a_button_is_never_said_without_buttons(desk: Desk) -> None:
+    """Whatever step a buyer's case is at, typing there never gets the hint with no buttons."""
+    anna = desk.buyer("anna")
+    order = await desk.order()
+    await open_flow(anna, "problem", order)
+    case = await desk.latest_case()
+    for state in CaseState:
+        async with desk.db.session() as session, session.begin():
+            stored = await session.get(Case, case.id)
+            assert stored is not None
+            stored.state = state
+        await anna.send(f"hello at {state}?")
+        await anna.send_unsupported("sticker")
+    inbox = anna.inbox
+    for hint, after in zip(inbox, [*inbox[1:], None], strict=True):
+        if "choose one of the buttons" in hint.plain:
+            assert after is not None and after.buttons, f"no buttons after {hint.plain!r}"
