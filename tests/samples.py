@@ -4,6 +4,7 @@ locale without a database (tests/test_templates.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import product
 from typing import Any
 
@@ -174,9 +175,15 @@ def _variants() -> list[dict[str, Any]]:
                 "shipping_payer": ["seller", "buyer"][index % 2],
                 "refund": money,
                 "percent": [0, 5][index % 2],
-                "what": ["sticker", "photo", "photo_too_large", "photo_unavailable", "voice"][
-                    index % 5
-                ],
+                "what": [
+                    "sticker",
+                    "photo",
+                    "photo_too_large",
+                    "photo_unavailable",
+                    "voice",
+                    "file_too_large",
+                ][index % 6],
+                "megabytes": Decimal("9.5") if index % 2 else None,
                 "length": 10_000,
                 "max_length": 2_000,
                 "code": [

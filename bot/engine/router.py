@@ -4,6 +4,7 @@ text and photos by what the chat is waiting for."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.engine.errors import Stale
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from bot.engine.context import Context
 
 P = TypeVar("P", bound=Payload)
+MEGABYTE = 1024 * 1024
 Handler = Callable[["Context"], Awaitable[None]]
 Interceptor = Callable[["Context"], Awaitable[bool]]
 PayloadHandler = Callable[["Context", Any], Awaitable[None]]
@@ -129,7 +131,11 @@ class Router:
             if handler is not None:
                 await handler(ctx)
                 return
-            ctx.reply("common/unsupported", what=event.unsupported or "photo")
+            ctx.reply(
+                "common/unsupported",
+                what=event.unsupported or "photo",
+                megabytes=_megabytes(event.size_limit),
+            )
             await self._reprompt(ctx, state)
             return
         if state in self.texts and command is None:
@@ -169,3 +175,10 @@ class Router:
 
 def _has_buttons(ctx: Context, replies: Sequence[Outgoing]) -> bool:
     return any(r.buttons for r in replies if r.chat_id == ctx.event.chat_id)
+
+
+def _megabytes(size: int | None) -> Decimal | None:
+    """A size limit as people say it: 10 MB, 9.5 MB."""
+    if size is None:
+        return None
+    return (Decimal(size) / MEGABYTE).quantize(Decimal("0.1")).normalize()

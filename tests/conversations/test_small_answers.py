@@ -71,3 +71,17 @@ async def test_choose_a_button_is_never_said_without_buttons(desk: Desk) -> None
     for hint, after in zip(inbox, [*inbox[1:], None], strict=True):
         if "choose one of the buttons" in hint.plain:
             assert after is not None and after.buttons, f"no buttons after {hint.plain!r}"
+
+
+async def test_a_photo_over_the_size_limit_is_told_what_is_wrong_and_what_to_do(
+    desk: Desk,
+) -> None:
+    anna = desk.buyer("anna")
+    await open_flow(anna, "problem", await desk.order(items=[("Kettle", 1, "5000")]))
+    await anna.tap("reason", reason="defect")
+    await anna.tap("want", want="keep")
+    await anna.send_photo(size=11 * 1024 * 1024)  # the shipped limit is 10 MB
+    told = anna.inbox[-2].plain
+    assert "That photo is too large for me to keep: I keep photos up to 10 MB." in told
+    assert "send a smaller one" in told and "not a file" not in told
+    assert "Please send a photo that shows the problem" in anna.last.plain  # asked again
