@@ -230,13 +230,17 @@ def _variants() -> list[dict[str, Any]]:
                 ),
                 "history": [
                     CaseEvent(
-                        id=1,
+                        id=n,
                         case_id=12,
                         at=NOW,
                         actor_role=Role.BUYER,
                         actor_id=101,
-                        action="opened",
-                        detail={},
+                        action=action,
+                        detail=detail,
+                    )
+                    for n, (action, detail) in enumerate(
+                        [("opened", {}), ("reason_note", {"note": "Found it <cheaper> & closer"})],
+                        start=1,
                     )
                 ],
                 "offers": [offer(remedy, amount)] if index % 2 else [],

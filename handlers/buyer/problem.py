@@ -3,7 +3,7 @@ amount, photos. Each stores one fact and lets the wizard ask the next question."
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentState, OfferStatus, Role
+from bot.domain.enums import CaseKind, CaseState, CommitmentState, OfferStatus, Reason, Role
 from bot.domain.money import AmountError, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Stale
@@ -33,6 +33,8 @@ from handlers.payloads import (
 )
 
 router = Router()
+CANCEL_WHY = "case.cancel_why"  # the buyer's words for "Other" as a reason to cancel
+MAX_REASON_NOTE = 500
 MAX_PHOTOS = 10
 
 
@@ -58,6 +60,28 @@ async def reason(ctx: Context, data: PickReason) -> None:
         role=BUYER,
         actor_id=ctx.event.sender.id,
         reason=data.reason,
+    )
+    if case.kind is CaseKind.CANCEL and data.reason is Reason.OTHER:
+        # "Other" tells the seller nothing: a few of the buyer's words do.
+        ctx.expect(CANCEL_WHY, case_id=case.id)
+        ctx.reply("buyer/ask_cancel_why", case=case)
+        return
+    await advance(ctx, case)
+
+
+@router.text(CANCEL_WHY)
+async def cancel_why(ctx: Context) -> None:
+    case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.REASON)
+    why = (ctx.event.text or "").strip()
+    if not why:
+        ctx.reply("buyer/ask_cancel_why", case=case)
+        return
+    if len(why) > MAX_REASON_NOTE:
+        ctx.reply("common/too_long", length=len(why), max_length=MAX_REASON_NOTE)
+        return
+    buyer_id = ctx.event.sender.id
+    await cases.record(
+        ctx.session, case, ctx.now, "reason_note", role=BUYER, actor_id=buyer_id, note=why
     )
     await advance(ctx, case)
 

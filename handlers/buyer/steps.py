@@ -54,7 +54,13 @@ CLOSED = CaseState.CLOSED
 ESCALATED = CaseState.ESCALATED
 CASE = "case"  # the chat waits for a button of the case's current step
 WANTS = (Want.KEEP, Want.REPLACE, Want.RETURN, Want.ANSWER)
-CANCEL_REASONS = (Reason.CHANGED_MIND, Reason.LATE_DELIVERY, Reason.OTHER)
+CANCEL_REASONS = (
+    Reason.CHANGED_MIND,
+    Reason.FOUND_CHEAPER,
+    Reason.ORDERED_BY_MISTAKE,
+    Reason.DELIVERY_TOO_LATE,
+    Reason.OTHER,
+)
 # Reasons about the whole order rather than one item of it.
 ORDER_LEVEL = (Reason.LATE_DELIVERY,)
 # Reasons where the amount comes from the buyer, so "how many" adds nothing.

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState
+from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, Reason
 from bot.domain.money import Money
+from bot.services import cases
 from bot.storage.models import Case
 from tests.desk import Desk, open_flow
 
@@ -85,3 +86,49 @@ async def test_a_photo_over_the_size_limit_is_told_what_is_wrong_and_what_to_do(
     assert "That photo is too large for me to keep: I keep photos up to 10 MB." in told
     assert "send a smaller one" in told and "not a file" not in told
     assert "Please send a photo that shows the problem" in anna.last.plain  # asked again
+
+
+async def test_cancel_offers_the_common_reasons_and_other_asks_for_a_few_words(
+    desk: Desk,
+) -> None:
+    anna = desk.buyer("anna")
+    order = await desk.order(items=[("Lamp", 1, "1500")], status="confirmed")
+    await open_flow(anna, "cancel", order)
+    assert anna.last.labels == [
+        "I changed my mind",
+        "The price dropped, or I found it cheaper",
+        "I ordered it by mistake",
+        "The delivery date is too late",
+        "Something else",
+    ]
+    await anna.click("Something else")
+    assert "A few words are enough" in anna.last.plain and not anna.last.buttons
+    await anna.send("My sister gave me one for my birthday")
+    assert "you get back everything you paid: RUB1,500.00" in anna.last.plain
+    await anna.click("Yes, cancel it")
+    [refund] = await desk.refunds(order.number)
+    assert refund.reason is Reason.OTHER
+    case = await desk.latest_case()
+    async with desk.db.session() as session:
+        history = await cases.history_of(session, case.id)
+    notes = [e.detail["note"] for e in history if e.action == "reason_note"]
+    assert notes == ["My sister gave me one for my birthday"]
+
+
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [
+        ("I found it cheaper", Reason.FOUND_CHEAPER),
+        ("by mistake", Reason.ORDERED_BY_MISTAKE),
+        ("delivery date", Reason.DELIVERY_TOO_LATE),
+    ],
+)
+async def test_each_common_cancel_reason_is_recorded_with_the_refund(
+    desk: Desk, label: str, reason: Reason
+) -> None:
+    anna = desk.buyer("anna")
+    lamp = await desk.order(items=[("Lamp", 1, "1500")], status="placed")
+    await open_flow(anna, "cancel", lamp)
+    await anna.click(label)
+    await anna.click("Yes, cancel it")
+    assert [r.reason for r in await desk.refunds(lamp.number)] == [reason]
