@@ -171,6 +171,7 @@ def _variants() -> list[dict[str, Any]]:
                 "seller": seller(),
                 "answer": "Use <vinegar> & water",
                 "added": "And the <lid> & handle?",
+                "reason_step": bool(index % 2),
                 "by": "Dora",
                 "shipping_payer": ["seller", "buyer"][index % 2],
                 "refund": money,

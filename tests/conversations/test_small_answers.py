@@ -9,6 +9,7 @@ from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, Reason
 from bot.domain.money import Money
 from bot.services import cases
 from bot.storage.models import Case
+from tests.conversations.test_returns import start_return
 from tests.desk import Desk, open_flow
 
 
@@ -132,3 +133,24 @@ async def test_each_common_cancel_reason_is_recorded_with_the_refund(
     await anna.click(label)
     await anna.click("Yes, cancel it")
     assert [r.reason for r in await desk.refunds(lamp.number)] == [reason]
+
+
+async def test_the_seller_attaches_photos_to_a_deduction_and_the_buyer_sees_them(
+    desk: Desk,
+) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await start_return(desk)
+    await anna.click("I've sent it")
+    await anna.send("RR123456785DE")
+    await dora.click("with a deduction")
+    await dora.send_photo(size=80_000)
+    assert "Photo 1 kept" in dora.last.plain and "send the amount" in dora.last.plain
+    await dora.send("700")
+    await dora.send_photo(caption="The ear cushion is torn")  # a caption is the reason
+    shown = anna.inbox[-2]
+    assert "The seller's photos of the returned item" in shown.plain
+    assert len(shown.photos) == 2
+    assert "RUB4,500.00" in anna.last.plain and "The ear cushion is torn" in anna.last.plain
+    async with desk.db.session() as session:
+        kept = await cases.evidence_of(session, (await desk.latest_case()).id)
+    assert [p.file_id for p in kept][-2:] == list(shown.photos)  # support's summary shows them
