@@ -25,6 +25,7 @@ from bot.domain.enums import (
     Want,
 )
 from bot.domain.money import Money
+from bot.services.history import BuyerHistory
 from bot.storage.models import (
     Buyer,
     Case,
@@ -172,6 +173,9 @@ def _variants() -> list[dict[str, Any]]:
                 "answer": "Use <vinegar> & water",
                 "added": "And the <lid> & handle?",
                 "reason_step": bool(index % 2),
+                "past": BuyerHistory(
+                    timedelta(days=90), index % 3, Money.of(str(index * 100), "RUB")
+                ),
                 "by": "Dora",
                 "shipping_payer": ["seller", "buyer"][index % 2],
                 "refund": money,

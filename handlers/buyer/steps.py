@@ -32,7 +32,7 @@ from bot.domain.offers import (
 )
 from bot.domain.policy import Policy
 from bot.engine.context import Context, Keyboard, button, column
-from bot.services import cases, commitments, offers
+from bot.services import cases, commitments, history, offers
 from bot.storage.models import Case, Order
 from handlers import notify, promises
 from handlers.payloads import (
@@ -454,12 +454,10 @@ async def _support_first(
     policy = policy_of(ctx, case)
     if standard.amount is not None and over_escalation_threshold(policy, standard.amount):
         return EscalationReason.OVER_THRESHOLD
-    history = policy.escalation.return_history
-    if history is not None:
-        earlier = await cases.count_recent(
-            ctx.session, case.buyer_id, case.seller_id, since=ctx.now - history.period
-        )
-        if earlier - 1 >= history.cases:  # the cases before this one
+    rule = policy.escalation.return_history
+    if rule is not None:
+        past = await history.of_buyer(ctx.session, case, period=rule.period, now=ctx.now)
+        if rule.flags(past.cases, past.refunded):
             return EscalationReason.RETURN_HISTORY
     return None
 

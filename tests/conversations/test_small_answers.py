@@ -154,3 +154,21 @@ async def test_the_seller_attaches_photos_to_a_deduction_and_the_buyer_sees_them
     async with desk.db.session() as session:
         kept = await cases.evidence_of(session, (await desk.latest_case()).id)
     assert [p.file_id for p in kept][-2:] == list(shown.photos)  # support's summary shows them
+
+
+async def test_questions_cancellations_and_drafts_are_no_return_history(desk: Desk) -> None:
+    anna = desk.buyer("anna")  # Biz & Co sends a third refund or return in 90 days to support
+    await open_flow(anna, "problem", await desk.order(seller="bizco"))
+    await anna.tap("reason", reason="other")
+    await anna.tap("want", want="answer")
+    await anna.send("Does it come with a warranty?")
+    await open_flow(anna, "problem", await desk.order(seller="bizco"))  # left as a draft
+    await open_flow(anna, "cancel", await desk.order(seller="bizco", status="confirmed"))
+    await anna.click("I changed my mind")
+    await anna.click("Yes, cancel it")
+    await open_flow(anna, "problem", await desk.order(seller="bizco"))
+    await anna.tap("reason", reason="price_error")
+    await anna.tap("want", want="keep")
+    await anna.send("100")
+    assert "refund of RUB100.00" in anna.last.plain  # not handed to support
+    assert (await desk.latest_case()).escalation_reason is None
