@@ -3,6 +3,8 @@ member reads at one step (docs/conversations.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, Reason
@@ -172,3 +174,16 @@ async def test_questions_cancellations_and_drafts_are_no_return_history(desk: De
     await anna.send("100")
     assert "refund of RUB100.00" in anna.last.plain  # not handed to support
     assert (await desk.latest_case()).escalation_reason is None
+
+
+def test_only_the_router_sends_the_button_hint() -> None:
+    """The hint's one sender checks that buttons follow it (bot/engine/router.py); a handler
+    sending it directly could say it above a question with none."""
+    root = Path(__file__).parents[2]
+    senders = {
+        str(path.relative_to(root))
+        for folder in ("bot", "handlers")
+        for path in (root / folder).rglob("*.py")
+        if "common/use_buttons" in path.read_text(encoding="utf-8")
+    }
+    assert senders == {"bot/engine/router.py"}
