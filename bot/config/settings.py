@@ -10,6 +10,8 @@ from typing import TypeVar
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.engine.events import MAX_PHOTO_BYTES
+
 S = TypeVar("S", bound=BaseSettings)
 # What Telegram accepts as a webhook's secret token.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -74,7 +76,7 @@ class TelegramSettings(BaseSettings):
     webhook_port: int = 8080
     webhook_path: str = "/telegram/webhook"
     # Largest photo the bot downloads as evidence, in bytes.
-    max_photo_bytes: int = 10 * 1024 * 1024
+    max_photo_bytes: int = MAX_PHOTO_BYTES
     media_dir: Path = Path("media")
 
     @field_validator("webhook_secret")

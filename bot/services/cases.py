@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, exists, func, inspect, select
+from sqlalchemy import Select, Table, bindparam, exists, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -252,15 +252,3 @@ async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     )
     return list(rows)
-
-
-async def count_recent(
-    session: AsyncSession, buyer_id: int, seller_id: str, *, since: datetime
-) -> int:
-    """How many cases the buyer opened with this seller since `since` (this one included)."""
-    count = await session.scalar(
-        select(func.count()).where(
-            Case.buyer_id == buyer_id, Case.seller_id == seller_id, Case.created_at >= since
-        )
-    )
-    return int(count or 0)

@@ -27,6 +27,7 @@ from bot.engine.events import Incoming, Photo, Sender
 from bot.rendering import plain_text
 
 log = logging.getLogger(__name__)
+BOT_API_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses larger files ("file is too big")
 
 U = TypeVar("U")  # the framework's Update type
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -52,11 +53,13 @@ class HtmlRejectedError(Exception):
 
 
 class UnusablePhotoError(Exception):
-    """A buyer's image the bot cannot keep; `reason` is what the buyer is told."""
+    """A buyer's image the bot cannot keep; `reason` is what the buyer is told, with the
+    size limit it broke, if that was what was wrong."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, size_limit: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.size_limit = size_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class FileRef:
     file_id: str
     file_unique_id: str
     size: int | None
+    as_file: bool = False  # sent as a document, uncompressed, rather than as a photo
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +173,9 @@ class TelegramAdapter(ABC, Generic[U]):
         elif message.document is not None:
             document = message.document
             if image_document(document.mime_type):
-                image = FileRef(document.file_id, document.file_unique_id, document.file_size)
+                image = FileRef(
+                    document.file_id, document.file_unique_id, document.file_size, as_file=True
+                )
             else:
                 unsupported = "document"
         elif message.text is None:
@@ -353,11 +359,12 @@ class TelegramAdapter(ABC, Generic[U]):
             return None
         photos: tuple[Photo, ...] = ()
         unsupported = parts.unsupported
+        size_limit: int | None = None
         if parts.image is not None:
             try:
                 photos = (await self._fetch(parts.image),)
             except UnusablePhotoError as unusable:
-                unsupported = unusable.reason
+                unsupported, size_limit = unusable.reason, unusable.size_limit
         return Incoming(
             key=self.key(parts.update_id),
             sender=Sender(parts.user_id, parts.user_name, parts.language_code),
@@ -369,6 +376,7 @@ class TelegramAdapter(ABC, Generic[U]):
             caption=parts.caption,
             thread_id=parts.thread_id,
             unsupported=unsupported,
+            size_limit=size_limit,
             is_private=parts.is_private,
         )
 
@@ -376,8 +384,11 @@ class TelegramAdapter(ABC, Generic[U]):
         """Download an image as evidence. A failure that may pass (the network, Telegram's
         5xx) is raised, and the update is tried again; a refusal that will not pass is an
         `UnusablePhotoError`, which the buyer hears about, or their chat would wait for ever."""
+        # Sent as a photo, Telegram has compressed it already: only a smaller picture helps.
+        # Sent as a file, sending it as a photo is what makes it smaller.
+        too_large = "file_too_large" if image.as_file else "photo_too_large"
         if image.size is not None and image.size > self.max_photo_bytes:
-            raise UnusablePhotoError("photo_too_large")
+            raise UnusablePhotoError(too_large, self.max_photo_bytes)
         # Named by Telegram's unique id: a redelivered update downloads to the same file.
         path = self.media_dir / f"{image.file_unique_id}.jpg"
         if not path.exists():
@@ -387,13 +398,13 @@ class TelegramAdapter(ABC, Generic[U]):
                 await self.download(image.file_id, partial)
             except PermanentError as refused:
                 log.warning("Telegram refused file %s: %s", image.file_id, refused)
-                too_big = "too big" in str(refused).lower()  # Bot API downloads stop at 20 MB
-                raise UnusablePhotoError(
-                    "photo_too_large" if too_big else "photo_unavailable"
-                ) from refused
+                if "too big" in str(refused).lower():
+                    limit = min(self.max_photo_bytes, BOT_API_DOWNLOAD_BYTES)
+                    raise UnusablePhotoError(too_large, limit) from refused
+                raise UnusablePhotoError("photo_unavailable") from refused
             if partial.stat().st_size > self.max_photo_bytes:  # the size Telegram gave was wrong
                 partial.unlink()
-                raise UnusablePhotoError("photo_too_large")
+                raise UnusablePhotoError(too_large, self.max_photo_bytes)
             partial.replace(path)
         return Photo(image.file_id, image.file_unique_id, image.size, str(path))
 
