@@ -63,17 +63,25 @@ class Desk:
         self._files = itertools.count(1)
 
     @classmethod
-    async def open(cls, db: Database, clock: FakeClock, workdir: Path) -> Desk:
-        sandbox = await Sandbox.open(db=db, clock=clock, config=TEST_SHOP, migrate=False)
+    async def open(
+        cls, db: Database, clock: FakeClock, workdir: Path, config: Path = TEST_SHOP
+    ) -> Desk:
+        sandbox = await Sandbox.open(db=db, clock=clock, config=config, migrate=False)
         return cls(sandbox, clock, workdir)
 
     @classmethod
     @asynccontextmanager
     async def on_telegram(
-        cls, db: Database, clock: FakeClock, workdir: Path, mode: Mode, **options: Any
+        cls,
+        db: Database,
+        clock: FakeClock,
+        workdir: Path,
+        mode: Mode,
+        config: Path = TEST_SHOP,
+        **options: Any,
     ) -> AsyncIterator[Desk]:
         """The desk with the bot running on a fake Bot API server, reached as Telegram users."""
-        app = await build_app(db=db, config=TEST_SHOP, clock=clock, migrate=False)
+        app = await build_app(db=db, config=config, clock=clock, migrate=False)
         try:
             async with (
                 FakeBotAPI() as server,
