@@ -173,6 +173,7 @@ async def test_only_members_get_a_private_desk(desk: Desk) -> None:
     anna, dora, mallory = desk.buyer("anna"), desk.staff("dora"), desk.buyer("mallory")
     case_id = await escalated_by_anna(desk)
     seen = len(anna.inbox)
+    await mallory.send("/start")
     await mallory.press(f"wo:{case_id}")  # a forged "work on" button
     await dora.send("/queue")
     await dora.send("/refund 100")
