@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -52,6 +54,17 @@ STAFF = {
     "nina": Person(701, "Nina", "en"),
     "sam": Person(901, "Sam", "en"),
 }
+
+
+def shop_without_support_group(folder: Path) -> Path:
+    """The test shop with its `[support] chat_id` line taken out (members work the desk from
+    their private chats), written to `folder` beside a copy of its policy."""
+    text, removed = re.subn(r"^chat_id = .*\n", "", TEST_SHOP.read_text(), flags=re.MULTILINE)
+    assert removed == 1
+    shop = folder / "shop.toml"
+    shop.write_text(text, encoding="utf-8")
+    shutil.copyfile(DATA / "policy.toml", folder / "policy.toml")
+    return shop
 
 
 class Desk:

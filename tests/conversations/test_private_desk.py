@@ -4,8 +4,6 @@ on; what they type goes to its buyer, and the topic commands act on it."""
 
 from __future__ import annotations
 
-import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,22 +17,12 @@ from bot.storage.database import Database
 from bot.storage.models import CaseEvent, TranscriptEntry
 from bot.testing.telegram import Mode
 from tests.conversations.test_support_desk import escalated_by_anna
-from tests.desk import DATA, TEST_SHOP, Desk, open_flow
-
-
-def shop_without_a_group(folder: Path) -> Path:
-    """The test shop with its `[support] chat_id` line taken out."""
-    shop = folder / "shop.toml"
-    text, removed = re.subn(r"^chat_id = .*\n", "", TEST_SHOP.read_text(), flags=re.MULTILINE)
-    assert removed == 1
-    shop.write_text(text, encoding="utf-8")
-    shutil.copyfile(DATA / "policy.toml", folder / "policy.toml")
-    return shop
+from tests.desk import Desk, open_flow, shop_without_support_group
 
 
 @pytest.fixture
 async def desk(db: Database, clock: FakeClock, tmp_path: Path, channel: str) -> AsyncIterator[Desk]:
-    config = shop_without_a_group(tmp_path)
+    config = shop_without_support_group(tmp_path)
     if channel == "engine":
         desk = await Desk.open(db, clock, tmp_path, config=config)
         yield desk
