@@ -236,15 +236,8 @@ async def test_with_no_support_group_each_member_gets_the_desk_menu(
         await app.close()
     chats = {scope: c for (scope, _), c in server.commands.items() if '"chat"' in scope}
     sam = next(c for scope, c in chats.items() if "901" in scope)
-    assert [c["command"] for c in sam][-7:] == [
-        "queue",
-        "take",
-        "offer",
-        "refund",
-        "handback",
-        "resolve",
-        "switch",
-    ]
+    commands = [c["command"] for c in sam]
+    assert {"start", "queue", "take", "offer", "refund", "handback", "resolve"} <= set(commands)
     assert sam[-1]["description"] == "Pick the case to work on"
 
 
