@@ -5,6 +5,7 @@ on; what they type goes to its buyer, and the topic commands act on it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -17,18 +18,36 @@ from bot.storage.database import Database
 from bot.storage.models import CaseEvent, TranscriptEntry
 from bot.testing.telegram import Mode
 from tests.conversations.test_support_desk import escalated_by_anna
-from tests.desk import Desk, open_flow, shop_without_support_group
+from tests.desk import TEST_SHOP, Desk, open_flow, shop_without_support_group
+
+
+@asynccontextmanager
+async def shop_desk(
+    db: Database, clock: FakeClock, folder: Path, channel: str, config: Path
+) -> AsyncIterator[Desk]:
+    if channel == "engine":
+        desk = await Desk.open(db, clock, folder, config=config)
+        try:
+            yield desk
+        finally:
+            await desk.close()
+        return
+    async with Desk.on_telegram(db, clock, folder, Mode.parse(channel), config=config) as desk:
+        yield desk
 
 
 @pytest.fixture
 async def desk(db: Database, clock: FakeClock, tmp_path: Path, channel: str) -> AsyncIterator[Desk]:
     config = shop_without_support_group(tmp_path)
-    if channel == "engine":
-        desk = await Desk.open(db, clock, tmp_path, config=config)
+    async with shop_desk(db, clock, tmp_path, channel, config) as desk:
         yield desk
-        await desk.close()
-        return
-    async with Desk.on_telegram(db, clock, tmp_path, Mode.parse(channel), config=config) as desk:
+
+
+@pytest.fixture
+async def group_desk(
+    db: Database, clock: FakeClock, tmp_path: Path, channel: str
+) -> AsyncIterator[Desk]:
+    async with shop_desk(db, clock, tmp_path, channel, TEST_SHOP) as desk:
         yield desk
 
 
@@ -173,3 +192,18 @@ async def test_only_members_get_a_private_desk(desk: Desk) -> None:
         (501, "support.not_member"),
     ]
     assert "didn't quite get that" in mallory.last.plain  # a buyer's chat stays a buyer's
+
+
+async def test_with_a_support_group_a_private_chat_is_no_desk(group_desk: Desk) -> None:
+    desk = group_desk
+    anna, sam = desk.buyer("anna"), desk.staff("sam")
+    case_id = await escalated_by_anna(desk)
+    seen = len(anna.inbox)
+    await sam.send("/queue")
+    assert f"case {case_id}" in sam.last.plain and sam.last.buttons == ()
+    await sam.press(f"wo:{case_id}", message=sam.last)  # the private desk's button, forged
+    await sam.send("/offer 100")
+    assert sam.last.plain == "This command works inside a case's topic."
+    await sam.send("Hello Anna")
+    assert len(anna.inbox) == seen and await desk.offers(case_id) == []
+    assert (await desk.latest_case()).taken_by is None
