@@ -51,6 +51,7 @@ class Want(StrEnum):
     REPLACE = "replace"  # a replacement, or the missing part shipped
     RETURN = "return"  # send it back for a refund
     ANSWER = "answer"  # only an explanation
+    REFUSE = "refuse"  # cancel an order on its way by refusing it at delivery
 
 
 class CaseKind(StrEnum):

@@ -3,17 +3,19 @@ buyer may refuse it at delivery, or keep it (with the policy's discount, if any)
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, OrderStatus, Remedy, Role, Want
+from bot.domain.enums import CaseState, CommitmentKind, OrderStatus, Reason, Remedy, Role, Want
 from bot.domain.offers import StandardOffer, within_auto_approval
 from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
-from bot.services import cases
-from handlers import agreement
+from bot.services import cases, ledger
+from bot.storage.models import Case
+from handlers import agreement, promises
 from handlers.buyer.common import show_menu
 from handlers.buyer.problem import case_at
 from handlers.buyer.steps import BUYER, ask_cancel, policy_of, propose
 from handlers.payloads import CancelOrder
+from handlers.seller import cards
 
 router = Router()
 
@@ -42,19 +44,7 @@ async def decide(ctx: Context, data: CancelOrder) -> None:
                 note="cancelled before shipping",
             )
         case "refuse" if order.status.on_the_way:
-            await cases.record(
-                ctx.session,
-                case,
-                ctx.now,
-                "will_refuse_delivery",
-                role=BUYER,
-                actor_id=buyer_id,
-                state=CaseState.RESOLVED,
-            )
-            ctx.to_deciders(
-                case.seller_id, "seller/refusal_coming", case=case, order=order, case_id=case.id
-            )
-            show_menu(ctx, "buyer/refuse_at_delivery")
+            await _refuse_at_delivery(ctx, case)
         case "discount" if order.status.on_the_way:
             policy = policy_of(ctx, case)
             amount = order.value_of(None, None).percent(policy.keep_order_discount)
@@ -85,3 +75,37 @@ async def decide(ctx: Context, data: CancelOrder) -> None:
             show_menu(ctx, "buyer/order_kept")
         case _:
             raise Stale()
+
+
+async def _refuse_at_delivery(ctx: Context, case: Case) -> None:
+    """The refund is agreed now and owed by the seller once the parcel is back: a promise like
+    any other, swept and escalated when late, kept by the seller's "returned to us" button
+    (docs/conversations.md)."""
+    order = case.order
+    amount = order.refundable
+    if amount.is_zero:
+        raise Stale()
+    case.want = Want.REFUSE
+    await ledger.approve_refund(
+        ctx.session,
+        order_id=order.id,
+        amount=amount,
+        reason=case.reason or Reason.CHANGED_MIND,
+        key=f"refuse:{case.id}",
+        now=ctx.now,
+        case_id=case.id,
+        note="refused at delivery",
+    )
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "will_refuse_delivery",
+        role=BUYER,
+        actor_id=ctx.event.sender.id,
+        state=CaseState.EXECUTING,
+        amount=amount,
+    )
+    due = await promises.promise(ctx, case, CommitmentKind.REFUND_EXECUTION)
+    cards.show(ctx, case, cards.refusal_card(case, amount, due))
+    show_menu(ctx, "buyer/refuse_at_delivery", amount=amount, due=due)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.enums import CaseState, OfferStatus, Remedy
+from bot.domain.enums import CaseState, OfferStatus, Remedy, Want
 from bot.domain.money import Money
 from bot.engine.context import Context, Keyboard, button, column, seller_reader
 from bot.services import cases, commitments, ledger, offers
@@ -105,6 +105,15 @@ def agreed_card(case: Case, terms: Terms) -> Card:
     )
 
 
+def refusal_card(case: Case, amount: Money, due: datetime) -> Card:
+    """The buyer will refuse the parcel at delivery: the refund is owed once it is back."""
+    return Card(
+        "seller/refusal_coming",
+        {"case": case, "order": case.order, "amount": amount, "due": due},
+        column(button("refund_on_return", Done(case_id=case.id), amount=amount)),
+    )
+
+
 async def current_card(session: AsyncSession, case: Case) -> Card | None:
     """The card for what the case waits for from the seller now, if anything."""
     promises = await commitments.open_commitments(session, case.id)
@@ -125,6 +134,8 @@ async def current_card(session: AsyncSession, case: Case) -> Card | None:
     if case.state is not CaseState.EXECUTING and not owed:
         return None
     amount = ledger.approved_total(await ledger.refunds_of_case(session, case.id))
+    if case.want is Want.REFUSE and amount is not None and owed:
+        return refusal_card(case, amount, owed[0].due_at)
     remedy = offer.remedy if offer else None
     coupon = offer.amount if offer and remedy is Remedy.COUPON else None
     return agreed_card(case, Terms(amount, remedy, owed[0].due_at if owed else due, coupon=coupon))

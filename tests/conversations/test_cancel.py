@@ -3,7 +3,16 @@
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, OrderStatus, Reason
+from bot.domain.enums import (
+    CaseState,
+    CommitmentKind,
+    CommitmentState,
+    EscalationReason,
+    OrderStatus,
+    Reason,
+    RefundStatus,
+    Role,
+)
 from bot.domain.money import Money
 from tests.desk import Desk, open_flow
 
@@ -44,13 +53,52 @@ async def test_on_the_way_the_buyer_may_keep_it_with_the_policy_discount(desk: D
     assert (await desk.refunded(number)) == Money.of("75", "RUB")
 
 
-async def test_on_the_way_the_buyer_may_refuse_it_at_delivery(desk: Desk) -> None:
+async def test_refusing_at_delivery_leaves_the_seller_a_refund_to_send_when_it_is_back(
+    desk: Desk,
+) -> None:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
-    await ask_to_cancel(desk, "shipped")
+    number = await ask_to_cancel(desk, "shipped")
     await anna.click("refuse it at delivery")
     assert "simply refuse the parcel" in anna.last.plain
+    assert "your RUB1,700.00 is refunded: the seller has until" in anna.last.plain
     assert "will refuse it at delivery" in dora.last.plain
+    assert dora.last.labels == ["Returned to us: refund of RUB1,700.00 sent"]
+    case = await desk.latest_case()
+    assert case.state is CaseState.EXECUTING  # open until the money is back with the buyer
+    [promise] = await desk.commitments(case.id)
+    assert (promise.kind, promise.owner_role, promise.state) == (
+        CommitmentKind.REFUND_EXECUTION,
+        Role.SELLER,
+        CommitmentState.OPEN,
+    )
+
+    await dora.click("Returned to us")
+    assert "has sent your refund of RUB1,700.00" in anna.last.plain
     assert (await desk.latest_case()).state is CaseState.RESOLVED
+    [refund] = await desk.refunds(number)
+    assert refund.status is RefundStatus.EXECUTED
+    [promise] = await desk.commitments(case.id)
+    assert promise.state is CommitmentState.KEPT
+
+
+async def test_a_refund_after_a_refusal_not_sent_in_time_goes_to_support(desk: Desk) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await ask_to_cancel(desk, "in_transit")
+    await anna.click("refuse it at delivery")
+    case = await desk.latest_case()
+    [promise] = await desk.commitments(case.id)
+    desk.at(promise.due_at)
+    assert (await desk.sweep()).breached == 1
+    assert "because a promised reply time was missed" in dora.last.plain
+    case = await desk.latest_case()
+    assert (case.state, case.escalation_reason) == (CaseState.ESCALATED, EscalationReason.BREACH)
+    # Still owed, under a new promise the sweeper watches, and one tap away for the seller.
+    refund_promises = [
+        p.state
+        for p in await desk.commitments(case.id)
+        if p.kind is CommitmentKind.REFUND_EXECUTION
+    ]
+    assert refund_promises == [CommitmentState.BREACHED, CommitmentState.OPEN]
 
 
 async def test_a_delivered_order_is_returned_rather_than_cancelled(desk: Desk) -> None:
