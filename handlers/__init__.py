@@ -8,13 +8,22 @@ def build_router() -> Router:
     """Every conversation's handlers in one router (imported here, so that the packages import
     nothing on their own and modules can share helpers without import cycles)."""
     from handlers.buyer import cancel, menu, offers, orders, person, problem, returns
-    from handlers.seller import execution, pending, questions
+    from handlers.seller import cancellations, execution, pending, questions
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
     from handlers.support import agents, strangers, sweeps
 
     router = Router()
-    for module in (seller_offers, seller_returns, execution, questions, pending, agents, sweeps):
+    for module in (
+        seller_offers,
+        seller_returns,
+        cancellations,
+        execution,
+        questions,
+        pending,
+        agents,
+        sweeps,
+    ):
         router.include(module.router)
     # Last: the buyer's menu is the answer to anything no other handler takes.
     for module in (person, menu, orders, problem, returns, cancel, offers):

@@ -3,6 +3,7 @@ when it is done, and word to both sides; and what stays owed while the conversat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,8 +48,10 @@ async def agree(
     offer: Offer | None = None,
     note: str | None = None,
     deduction: Money | None = None,
+    card: Callable[[Case, cards.Terms], cards.Card] = cards.agreed_card,
 ) -> None:
-    """Record the agreed remedy: a refund in the ledger, or a shipment or coupon owed."""
+    """Record the agreed remedy: a refund in the ledger, or a shipment or coupon owed; the seller
+    gets `card` for it."""
     assert case.reason is not None
     if amount is not None:
         try:
@@ -96,7 +99,7 @@ async def agree(
         coupon=offer.amount if offer and offer.remedy is Remedy.COUPON else None,
     )
     ctx.to_buyer(case.buyer, "buyer/agreed", case=case, case_id=case.id, **terms.variables())
-    cards.show(ctx, case, cards.agreed_card(case, terms))
+    cards.show(ctx, case, card(case, terms))
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,11 @@ class Done(Payload, prefix="ex"):
     case_id: RowId  # the seller did what the accepted offer asked (refund sent, item shipped)
 
 
+class StopShipment(Payload, prefix="ss"):
+    case_id: RowId  # an order cancelled before shipping: the seller stopped it, or it had shipped
+    action: str  # stopped, shipped
+
+
 class AnswerQuestion(Payload, prefix="aq"):
     case_id: RowId
 

@@ -42,6 +42,7 @@ async def decide(ctx: Context, data: CancelOrder) -> None:
                 key=f"cancel:{case.id}",
                 role=BUYER,
                 note="cancelled before shipping",
+                card=cards.cancelled_card,
             )
         case "refuse" if order.status.on_the_way:
             await _refuse_at_delivery(ctx, case)

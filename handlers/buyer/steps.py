@@ -8,6 +8,8 @@ a buyer who types where a button was expected simply gets the same question agai
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.domain.enums import (
     CaseKind,
     CaseState,
@@ -228,27 +230,28 @@ async def advance(ctx: Context, case: Case) -> None:
 async def ask_cancel(ctx: Context, case: Case) -> None:
     """Before shipping: confirm and refund in full. On the way: refuse it at delivery, or keep
     it, with the policy's discount for keeping it when there is one (PLAYBOOK: cancellations)."""
+    keyboard, variables = cancel_choices(ctx, case)
+    return await _ask(
+        ctx, case, CaseState.CANCEL_CONFIRM, "buyer/ask_cancel", keyboard, **variables
+    )
+
+
+def cancel_choices(ctx: Context, case: Case) -> tuple[Keyboard, dict[str, Any]]:
+    """The buttons for cancelling the case's order as it stands, and what the question says."""
     order = case.order
     discount = policy_of(ctx, case).keep_order_discount
     if order.status.before_shipping:
         rows = [["confirm", "keep"]]
     else:
         rows = [["refuse"], ["discount"] if discount else [], ["keep"]]
-    return await _ask(
-        ctx,
-        case,
-        CaseState.CANCEL_CONFIRM,
-        "buyer/ask_cancel",
+    keyboard = [
         [
-            [
-                button(f"cancel_{a}", CancelOrder(case_id=case.id, action=a), percent=discount)
-                for a in row
-            ]
-            for row in rows
-        ],
-        refund=order.refundable,
-        percent=discount,
-    )
+            button(f"cancel_{a}", CancelOrder(case_id=case.id, action=a), percent=discount)
+            for a in row
+        ]
+        for row in rows
+    ]
+    return keyboard, {"refund": order.refundable, "percent": discount}
 
 
 async def _advance_problem(ctx: Context, case: Case) -> None:

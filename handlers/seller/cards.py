@@ -11,14 +11,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.enums import CaseState, OfferStatus, Remedy, Want
+from bot.domain.enums import CaseKind, CaseState, OfferStatus, OrderStatus, Remedy, Want
 from bot.domain.money import Money
 from bot.engine.context import Context, Keyboard, button, column, seller_reader
 from bot.services import cases, commitments, ledger, offers
 from bot.storage.models import Case, Offer
-from handlers.payloads import AnswerQuestion, Done, Inspect, SellerOffer
+from handlers.payloads import AnswerQuestion, Done, Inspect, SellerOffer, StopShipment
 
 SELLER_ACTIONS = ("approve", "change", "refuse")
+STOPPED = "shipment_stopped"  # the case event of a seller's "stopped: it won't ship"
 
 
 @dataclass
@@ -105,6 +106,27 @@ def agreed_card(case: Case, terms: Terms) -> Card:
     )
 
 
+def cancelled_card(case: Case, terms: Terms) -> Card:
+    """An order cancelled before shipping: first of all it must not ship; the refund follows
+    once the seller says it is stopped (docs/conversations.md)."""
+    return Card(
+        "seller/order_cancelled",
+        {"case": case, "order": case.order, **terms.variables()},
+        column(
+            button("shipment_stopped", StopShipment(case_id=case.id, action="stopped")),
+            button("shipment_shipped", StopShipment(case_id=case.id, action="shipped")),
+        ),
+    )
+
+
+async def stop_unconfirmed(session: AsyncSession, case: Case) -> bool:
+    """Whether the case cancelled an order before shipping and its seller has not yet said the
+    shipment is stopped."""
+    if case.kind is not CaseKind.CANCEL or case.order.status is not OrderStatus.CANCELLED:
+        return False
+    return not any(e.action == STOPPED for e in await cases.history_of(session, case.id))
+
+
 def refusal_card(case: Case, amount: Money, due: datetime) -> Card:
     """The buyer will refuse the parcel at delivery: the refund is owed once it is back."""
     return Card(
@@ -138,7 +160,10 @@ async def current_card(session: AsyncSession, case: Case) -> Card | None:
         return refusal_card(case, amount, owed[0].due_at)
     remedy = offer.remedy if offer else None
     coupon = offer.amount if offer and remedy is Remedy.COUPON else None
-    return agreed_card(case, Terms(amount, remedy, owed[0].due_at if owed else due, coupon=coupon))
+    terms = Terms(amount, remedy, owed[0].due_at if owed else due, coupon=coupon)
+    if case.state is CaseState.EXECUTING and await stop_unconfirmed(session, case):
+        return cancelled_card(case, terms)
+    return agreed_card(case, terms)
 
 
 def show(ctx: Context, case: Case, card: Card, *, only_chat: int | None = None) -> None:

@@ -38,6 +38,50 @@ async def test_before_shipping_the_order_is_cancelled_and_everything_refunded(de
     assert "refund RUB1,700.00" in dora.last.plain
 
 
+async def test_the_seller_is_told_first_that_a_cancelled_order_must_not_ship(desk: Desk) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    number = await ask_to_cancel(desk, "confirmed")
+    await anna.click("Yes, cancel it")
+    card = dora.last
+    assert card.plain.startswith(f"Order #{number} is cancelled: do not ship it.")
+    assert card.labels == ["Stopped: it won't ship", "It had already shipped"]
+
+    await dora.click("Stopped")
+    assert f"order #{number} will not ship" in dora.inbox[-2].plain
+    assert dora.last.labels == ["Refund of RUB1,700.00 sent"]  # now the refund
+    await dora.click("Refund of RUB1,700.00 sent")
+    assert "has sent your refund of RUB1,700.00" in anna.last.plain
+    assert (await desk.latest_case()).state is CaseState.RESOLVED
+
+
+async def test_an_order_that_had_already_shipped_gives_the_buyer_the_on_the_way_choices(
+    desk: Desk,
+) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    number = await ask_to_cancel(desk, "confirmed")
+    await anna.click("Yes, cancel it")
+    await dora.click("It had already shipped")
+    assert "had already shipped, so nothing is refunded now" in dora.last.plain
+    assert "had already shipped when your cancellation reached them" in anna.last.plain
+    assert anna.last.labels == [
+        "I'll refuse it at delivery",
+        "Keep it and get 5% back",
+        "No, keep the order",
+    ]
+    order = await desk.get_order(number)
+    assert (order.status, order.cancelled_at) == (OrderStatus.SHIPPED, None)
+    [refund] = await desk.refunds(number)
+    assert refund.status is RefundStatus.FAILED  # withdrawn: nothing refunded for it
+    case = await desk.latest_case()
+    assert case.state is CaseState.CANCEL_CONFIRM
+    assert not [p for p in await desk.commitments(case.id) if p.state is CommitmentState.OPEN]
+
+    await anna.click("refuse it at delivery")  # the whole amount is refundable again
+    assert "your RUB1,700.00 is refunded" in anna.last.plain
+    await dora.click("Stopped")  # the old card's button is stale now
+    assert "no longer does anything" in dora.answers[-1]
+
+
 async def test_on_the_way_the_buyer_may_keep_it_with_the_policy_discount(desk: Desk) -> None:
     anna = desk.buyer("anna")
     number = await ask_to_cancel(desk, "in_transit")
