@@ -7,7 +7,7 @@ from bot.engine.router import Router
 def build_router() -> Router:
     """Every conversation's handlers in one router (imported here, so that the packages import
     nothing on their own and modules can share helpers without import cycles)."""
-    from handlers.buyer import cancel, menu, offers, orders, person, problem, returns
+    from handlers.buyer import cancel, disputes, menu, offers, orders, person, problem, returns
     from handlers.seller import cancellations, execution, pending, questions
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
@@ -26,7 +26,7 @@ def build_router() -> Router:
     ):
         router.include(module.router)
     # Last: the buyer's menu is the answer to anything no other handler takes.
-    for module in (person, menu, orders, problem, returns, cancel, offers):
+    for module in (person, menu, orders, problem, returns, cancel, offers, disputes):
         router.include(module.router)
     # In front of all of them: a stranger in the support group is turned away first, whatever
     # the command (handlers/support/strangers.py).

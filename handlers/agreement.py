@@ -49,9 +49,10 @@ async def agree(
     note: str | None = None,
     deduction: Money | None = None,
     card: Callable[[Case, cards.Terms], cards.Card] = cards.agreed_card,
-) -> None:
+    tell_buyer: bool = True,
+) -> cards.Terms:
     """Record the agreed remedy: a refund in the ledger, or a shipment or coupon owed; the seller
-    gets `card` for it."""
+    gets `card` for it, and the buyer "Agreed" unless the caller words it (`tell_buyer`)."""
     assert case.reason is not None
     if amount is not None:
         try:
@@ -98,8 +99,10 @@ async def agree(
         # A coupon moves no money through the ledger, but its value is still what was agreed.
         coupon=offer.amount if offer and offer.remedy is Remedy.COUPON else None,
     )
-    ctx.to_buyer(case.buyer, "buyer/agreed", case=case, case_id=case.id, **terms.variables())
+    if tell_buyer:
+        ctx.to_buyer(case.buyer, "buyer/agreed", case=case, case_id=case.id, **terms.variables())
     cards.show(ctx, case, card(case, terms))
+    return terms
 
 
 @dataclass(frozen=True)

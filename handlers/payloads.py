@@ -90,6 +90,10 @@ class StopShipment(Payload, prefix="ss"):
     action: str  # stopped, shipped
 
 
+class DisputeDeduction(Payload, prefix="dd"):
+    case_id: RowId  # the buyer disputes what the seller deducted at a return's inspection
+
+
 class AnswerQuestion(Payload, prefix="aq"):
     case_id: RowId
 

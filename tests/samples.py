@@ -206,6 +206,7 @@ def _variants() -> list[dict[str, Any]]:
                 if index % 2
                 else [],
                 "photos": ["f"],
+                "with_photos": bool(index % 2),
                 "mode": ["change", "refund", "coupon"][index % 3],
                 "more": bool(index % 2),
                 "coupon": money if index % 2 else None,

@@ -170,3 +170,4 @@ class EscalationReason(StrEnum):
     SELLER_NO_ALTERNATIVE = "seller_no_alternative"
     OVER_THRESHOLD = "over_threshold"
     RETURN_HISTORY = "return_history"
+    DEDUCTION_DISPUTED = "deduction_disputed"  # the buyer disputes a return inspection's deduction

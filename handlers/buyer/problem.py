@@ -11,6 +11,7 @@ from bot.engine.router import Router
 from bot.services import cases, commitments, offers
 from bot.storage.models import Case
 from handlers import agreement
+from handlers.buyer import disputes
 from handlers.buyer.common import owned_case, show_menu
 from handlers.buyer.steps import (
     BUYER,
@@ -193,10 +194,12 @@ async def photos_done(ctx: Context, data: PhotosDone) -> None:
 async def where_we_are(ctx: Context) -> None:
     case_id = ctx.conversation.case_id
     case = await cases.lock_case(ctx.session, case_id) if case_id else None
+    text = (ctx.event.text or "").strip()
+    if text and await disputes.offer_dispute(ctx):
+        return
     if case is None or case.buyer_id != ctx.event.sender.id or not case.state.is_open:
         show_menu(ctx, "buyer/not_understood")
         return
-    text = (ctx.event.text or "").strip()
     if text and case.state is CaseState.AWAITING_SELLER and case.question is not None:
         await add_to_question(ctx, case, text)
         return

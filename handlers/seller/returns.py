@@ -13,6 +13,7 @@ from bot.engine.router import Router
 from bot.services import cases, commitments
 from bot.storage.models import Case
 from handlers import agreement
+from handlers.buyer import disputes
 from handlers.payloads import Inspect
 from handlers.seller.common import decider_case
 
@@ -141,18 +142,11 @@ async def _refund(
         photos=len(photos),
     )
     ctx.expect(None)
-    if photos:
-        # Shown to the buyer above the outcome; kept with the case's photos, which support's
-        # summary shows.
-        ctx.to_buyer(
-            case.buyer,
-            "buyer/deduction_photos",
-            case=case,
-            deduction=deduction,
-            note=note,
-            photos=photos,
-            case_id=case.id,
-        )
+    if deduction is None:
+        assert amount is not None
+        await agreement.agree(ctx, case, amount=amount, key=f"return:{case.id}", role=Role.SELLER)
+        return
+    due = None
     if amount is None:
         await cases.record(
             ctx.session,
@@ -163,25 +157,22 @@ async def _refund(
             actor_id=ctx.event.sender.id,
             state=CaseState.RESOLVED,
         )
-        ctx.to_buyer(
-            case.buyer,
-            "buyer/return_nothing_refunded",
-            case=case,
-            deduction=deduction,
-            note=note,
-            case_id=case.id,
-        )
         ctx.reply("seller/inspection_recorded", case=case, amount=None, deduction=deduction)
-        return
-    await agreement.agree(
-        ctx,
-        case,
-        amount=amount,
-        key=f"return:{case.id}",
-        role=Role.SELLER,
-        note=note,
-        deduction=deduction,
-    )
+    else:
+        terms = await agreement.agree(
+            ctx,
+            case,
+            amount=amount,
+            key=f"return:{case.id}",
+            role=Role.SELLER,
+            note=note,
+            deduction=deduction,
+            tell_buyer=False,
+        )
+        due = terms.due
+    # The buyer agreed to no deduction: they are told it as the seller's, with the seller's
+    # photos, and may dispute it (docs/conversations.md).
+    disputes.tell(ctx, case, deduction=deduction, note=note, amount=amount, due=due, photos=photos)
 
 
 async def _keep_photos(ctx: Context, case: Case, note: str | None) -> list[str]:

@@ -3,7 +3,14 @@ tracking, inspection by the seller, refund (PLAYBOOK: returns)."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseKind, CaseState, CommitmentKind, CommitmentState, RefundStatus
+from bot.domain.enums import (
+    CaseKind,
+    CaseState,
+    CommitmentKind,
+    CommitmentState,
+    EscalationReason,
+    RefundStatus,
+)
 from bot.domain.money import Money
 from tests.desk import Desk, open_flow
 
@@ -110,3 +117,64 @@ async def test_a_return_before_delivery_is_not_possible_yet(desk: Desk) -> None:
     order = await desk.order(status="in_transit")
     await open_flow(anna, "return", order)
     assert "possible once it has been delivered" in anna.last.plain
+
+
+async def inspected_with_a_deduction(desk: Desk, *, deduct: str = "700") -> int:
+    """Anna's headphones came back; Dora deducts `deduct` with a photo, for a torn cushion."""
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await start_return(desk)
+    await anna.click("I've sent it")
+    await anna.send("RR123456785DE")
+    await dora.click("with a deduction")
+    await dora.send_photo()
+    await dora.send(deduct)
+    await dora.send("The ear cushion is torn")
+    return (await desk.latest_case()).id
+
+
+async def test_a_deduction_is_told_as_the_sellers_not_as_agreed_and_may_be_disputed(
+    desk: Desk,
+) -> None:
+    anna, sam = desk.buyer("anna"), desk.staff("sam")
+    case_id = await inspected_with_a_deduction(desk)
+    told = anna.last
+    assert "Agreed" not in told.plain
+    assert "deducted RUB700.00: The ear cushion is torn" in told.plain
+    assert "RUB4,500.00" in told.plain
+    assert len(told.photos) == 1  # the seller's photo, with what it is for
+    assert told.labels == ["Dispute the deduction"]
+
+    await anna.click("Dispute the deduction")
+    case = await desk.latest_case()
+    assert (case.state, case.escalation_reason) == (
+        CaseState.ESCALATED,
+        EscalationReason.DEDUCTION_DISPUTED,
+    )
+    assert "A person will write to you here by" in anna.last.plain
+    summary = "\n".join(m.plain for m in await desk.in_topic(case_id))
+    assert "disputes the deduction" in summary and "The ear cushion is torn" in summary
+    # The undisputed part is still owed by the seller.
+    owed = [p for p in await desk.commitments(case_id) if p.kind is CommitmentKind.REFUND_EXECUTION]
+    assert [p.state for p in owed] == [CommitmentState.OPEN]
+    assert sam  # support works it from the topic
+
+
+async def test_words_against_a_deduction_get_the_dispute_button(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    await inspected_with_a_deduction(desk)
+    await anna.send("the deduction is unfair")
+    assert "Please choose one of the buttons below" not in anna.last.plain
+    assert anna.last.labels == ["Dispute the deduction"]
+    await anna.click("Dispute the deduction")
+    assert (await desk.latest_case()).state is CaseState.ESCALATED
+
+
+async def test_a_deduction_of_everything_may_be_disputed_too(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    await inspected_with_a_deduction(desk, deduct="5200")
+    assert "Nothing is left to refund" in anna.last.plain
+    assert anna.last.labels == ["Dispute the deduction"]
+    await anna.send("the deduction is unfair")
+    assert anna.last.labels == ["Dispute the deduction"]
+    await anna.click("Dispute the deduction")
+    assert (await desk.latest_case()).escalation_reason is EscalationReason.DEDUCTION_DISPUTED
