@@ -18,15 +18,17 @@ async def promise(
     *,
     owner: Role = Role.SELLER,
     replaces: Commitment | None = None,
+    timed_as: CommitmentKind | None = None,
 ) -> datetime:
-    """Promise the buyer `kind` by the owner's target; returns when it falls due."""
+    """Promise the buyer `kind` by the owner's target for it, or for `timed_as` when what is
+    owed must wait for that first; returns when it falls due."""
     seller = ctx.seller(case.seller_id)
     calendar = ctx.shop.support.calendar if owner is Role.SUPPORT else seller.calendar
     return await commitments.promise(
         ctx.session,
         case,
         kind,
-        target=seller.policy.target(kind),
+        target=seller.policy.target(timed_as or kind),
         calendar=calendar,
         warn_share=seller.policy.escalation.warn_at,
         now=ctx.now,

@@ -107,6 +107,10 @@ async def _refuse_at_delivery(ctx: Context, case: Case) -> None:
         state=CaseState.EXECUTING,
         amount=amount,
     )
-    due = await promises.promise(ctx, case, CommitmentKind.REFUND_EXECUTION)
+    # The parcel has to come back first: the refund is owed by the time a returned item is
+    # checked (the policy's `return_inspection` target), not the sooner one of a refund.
+    due = await promises.promise(
+        ctx, case, CommitmentKind.REFUND_EXECUTION, timed_as=CommitmentKind.RETURN_INSPECTION
+    )
     cards.show(ctx, case, cards.refusal_card(case, amount, due))
     show_menu(ctx, "buyer/refuse_at_delivery", amount=amount, due=due)

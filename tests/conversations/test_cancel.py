@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.domain.enums import (
     CaseState,
     CommitmentKind,
@@ -115,6 +117,8 @@ async def test_refusing_at_delivery_leaves_the_seller_a_refund_to_send_when_it_i
         Role.SELLER,
         CommitmentState.OPEN,
     )
+    # The parcel comes back first: the time a returned item is checked in, not a refund's 2 days.
+    assert promise.due_at - promise.created_at == timedelta(days=14)
 
     await dora.click("Returned to us")
     assert "has sent your refund of RUB1,700.00" in anna.last.plain
