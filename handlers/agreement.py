@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Remedy, Role
+from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Reason, Remedy, Role
 from bot.domain.money import Money
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
@@ -48,15 +48,18 @@ async def agree(
     note: str | None = None,
     deduction: Money | None = None,
 ) -> None:
-    """Record the agreed remedy: a refund in the ledger, or a shipment or coupon owed."""
-    assert case.reason is not None
+    """Record the agreed remedy: a refund in the ledger, or a shipment or coupon owed.
+
+    Any case can reach an agreement, however little of it the buyer described before a person
+    took it over (docs/conversations-cases.md): a refund on a case with no reason is filed
+    under "other"."""
     if amount is not None:
         try:
             await ledger.approve_refund(
                 ctx.session,
                 order_id=case.order_id,
                 amount=amount,
-                reason=case.reason,
+                reason=case.reason or Reason.OTHER,
                 key=key,
                 now=ctx.now,
                 case_id=case.id,

@@ -297,8 +297,9 @@ async def _advance_return(ctx: Context, case: Case) -> None:
             state=CaseState.RETURN_SHIPPING,
             amount=standard.amount,
         )
-    ctx.expect(CASE, case_id=case.id)
-    ctx.reply(
+    ask_buyer(
+        ctx,
+        case,
         "buyer/return_instructions",
         case=case,
         order=case.order,
@@ -353,10 +354,12 @@ async def _needs_photos(ctx: Context, case: Case) -> bool:
     if case.evidence_done or not policy_of(ctx, case).rule(case.reason).photos:
         return False
     cases.move(case, CaseState.EVIDENCE, ctx.now)
-    ctx.expect("case.photos", case_id=case.id)
     count = len(await cases.evidence_of(ctx.session, case.id))
-    ctx.reply(
+    ask_buyer(
+        ctx,
+        case,
         "buyer/ask_photos",
+        awaiting="case.photos",
         case=case,
         count=count,
         buttons=column(button("photos_done", PhotosDone(case_id=case.id))) if count else (),
@@ -373,8 +376,20 @@ async def _ask(
     **variables: object,
 ) -> None:
     cases.move(case, state, ctx.now)
-    ctx.expect(CASE, case_id=case.id)
-    ctx.reply(template, case=case, order=case.order, buttons=buttons, case_id=case.id, **variables)
+    ask_buyer(ctx, case, template, case=case, order=case.order, buttons=buttons, **variables)
+
+
+def ask_buyer(
+    ctx: Context, case: Case, template: str, /, *, awaiting: str = CASE, **variables: object
+) -> None:
+    """The wizard's next question, in the buyer's chat. The buyer's own answer usually asks it;
+    support handing a case back asks it too, from the desk: then the buyer's chat keeps what
+    it waited for, and the question's buttons carry the case (docs/conversations-cases.md)."""
+    if ctx.event.chat_id == case.buyer_id:
+        ctx.expect(awaiting, case_id=case.id)
+        ctx.reply(template, case_id=case.id, **variables)
+    else:
+        ctx.to_buyer(case.buyer, template, case_id=case.id, **variables)
 
 
 def want_keyboard(case: Case, wants: tuple[Want, ...]) -> Keyboard:
