@@ -8,6 +8,8 @@ a buyer who types where a button was expected simply gets the same question agai
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.domain.enums import (
     CaseKind,
     CaseState,
@@ -373,14 +375,14 @@ async def _ask(
     state: CaseState,
     template: str,
     buttons: Keyboard,
-    **variables: object,
+    **variables: Any,
 ) -> None:
     cases.move(case, state, ctx.now)
     ask_buyer(ctx, case, template, case=case, order=case.order, buttons=buttons, **variables)
 
 
 def ask_buyer(
-    ctx: Context, case: Case, template: str, /, *, awaiting: str = CASE, **variables: object
+    ctx: Context, case: Case, template: str, /, *, awaiting: str = CASE, **variables: Any
 ) -> None:
     """The wizard's next question, in the buyer's chat. The buyer's own answer usually asks it;
     support handing a case back asks it too, from the desk: then the buyer's chat keeps what
