@@ -4,6 +4,7 @@ locale without a database (tests/test_templates.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import product
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.domain.enums import (
     Want,
 )
 from bot.domain.money import Money
+from bot.domain.offers import EarlierRequest
 from bot.storage.models import (
     Buyer,
     Case,
@@ -193,6 +195,16 @@ def _variants() -> list[dict[str, Any]]:
                 if index % 2
                 else [],
                 "photos": ["f"],
+                "earlier": [
+                    (),
+                    (EarlierRequest(4, NOW, True),),
+                    (
+                        EarlierRequest(3, NOW, False, money, NOW, Decimal(30)),
+                        EarlierRequest(4, NOW, True, money, NOW),
+                    ),
+                ][index % 3],
+                "resumed": bool(index % 2),
+                "yours": bool(index % 2),
                 "mode": ["change", "refund", "coupon"][index % 3],
                 "more": bool(index % 2),
                 "coupon": money if index % 2 else None,

@@ -25,6 +25,7 @@ from bot.domain.enums import (
 )
 from bot.domain.offers import (
     CaseFacts,
+    EarlierRequest,
     NoStandardOffer,
     StandardOffer,
     over_escalation_threshold,
@@ -78,7 +79,8 @@ def reasons_for(ctx: Context, case: Case) -> list[Reason]:
             return [r for r in policy.offered_reasons() if r is not Reason.CHANGED_MIND]
 
 
-def facts(case: Case) -> CaseFacts:
+def facts(case: Case, earlier: tuple[EarlierRequest, ...] = ()) -> CaseFacts:
+    """The facts the policy's offer comes from; asked once the buyer chose a reason."""
     assert case.reason is not None
     want = Want.RETURN if case.kind is CaseKind.RETURN else (case.want or Want.KEEP)
     return CaseFacts(
@@ -87,6 +89,7 @@ def facts(case: Case) -> CaseFacts:
         affected_value=case.affected_value,
         refundable=case.order.refundable,
         claimed=case.claimed,
+        earlier=earlier,
     )
 
 
@@ -247,7 +250,8 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
         return None
     if case.want is Want.RETURN:
         return await _switch_to_return(ctx, case)
-    standard = standard_offer(policy_of(ctx, case), facts(case))
+    earlier = await cases.earlier_requests(ctx.session, case)
+    standard = standard_offer(policy_of(ctx, case), facts(case, earlier))
     if isinstance(standard, NoStandardOffer):
         return await _no_standard(ctx, case, standard)
     if standard.remedy is Remedy.CLAIMED and case.claimed_minor is None:
