@@ -69,21 +69,16 @@ async def test_a_price_difference_the_buyer_states_is_auto_approved_only_once(de
 async def test_a_refund_on_another_item_of_the_order_does_not_count(desk: Desk) -> None:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
     order = await desk.order(items=[("Phone case", 1, "2000"), ("Charger", 1, "1000")])
-    await open_flow(anna, "problem", order)
-    await anna.click("A defect")
-    await anna.click("Charger")
-    await anna.click("Keep it")
-    await anna.send_photo()
-    await anna.click("That's all the photos")
-    await anna.click("Accept")
-    await dora.click("Refund of RUB300.00 sent")
-
-    await open_flow(anna, "problem", order)
-    await anna.click("A defect")
-    await anna.click("Phone case")
-    await anna.click("Keep it")
-    await anna.send_photo()
-    await anna.click("That's all the photos")
+    for item in ("Charger", "Phone case"):
+        await open_flow(anna, "problem", order)
+        await anna.click("A defect")
+        await anna.click(item)
+        await anna.click("Keep it")
+        await anna.send_photo()
+        await anna.click("That's all the photos")
+        if item == "Charger":
+            await anna.click("Accept")
+            await dora.click("Refund of RUB300.00 sent")
     assert "refund of RUB600.00" in anna.last.plain  # a first request on this item
     assert (await desk.latest_case()).state is CaseState.AWAITING_BUYER
 
