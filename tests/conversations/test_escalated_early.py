@@ -113,12 +113,32 @@ async def _return_condition(desk: Desk) -> None:
     await anna.send("operator")
 
 
-async def _return_shipping(desk: Desk) -> None:
-    """With the return instructions, before sending the item."""
+async def _return_shipping_step(desk: Desk) -> None:
     anna = desk.buyer("anna")
     await open_flow(anna, "return", await desk.order(items=[("Phone case", 1, "2000")]))
     await anna.tap("reason", reason="changed_mind")
     await anna.tap("condition", condition="unused")
+
+
+async def _return_shipping(desk: Desk) -> None:
+    """With the return instructions, before sending the item."""
+    await _return_shipping_step(desk)
+    await desk.buyer("anna").send("operator")
+
+
+async def _return_tracking(desk: Desk) -> None:
+    """Asked for the tracking number."""
+    await _return_shipping_step(desk)
+    await desk.buyer("anna").tap("return_sent")
+    await desk.buyer("anna").send("operator")
+
+
+async def _return_in_transit(desk: Desk) -> None:
+    """The item is on its way back; the seller has yet to inspect it."""
+    anna = desk.buyer("anna")
+    await _return_shipping_step(desk)
+    await anna.tap("return_sent")
+    await anna.send("RR123456785DE")
     await anna.send("operator")
 
 
@@ -151,6 +171,8 @@ STEPS: dict[str, tuple[Callable[[Desk], Awaitable[None]], CaseState]] = {
     "return_reason": (_return_reason, CaseState.REASON),
     "return_condition": (_return_condition, CaseState.CONDITION),
     "return_shipping": (_return_shipping, CaseState.RETURN_SHIPPING),
+    "return_tracking": (_return_tracking, CaseState.RETURN_TRACKING),
+    "return_in_transit": (_return_in_transit, CaseState.RETURN_IN_TRANSIT),
     "cancel_reason": (_cancel_reason, CaseState.REASON),
     "cancel_confirm": (_cancel_confirm, CaseState.CANCEL_CONFIRM),
 }
@@ -254,6 +276,8 @@ HANDED_BACK_TO = {
     "return_reason": CaseState.REASON,
     "return_condition": CaseState.CONDITION,
     "return_shipping": CaseState.RETURN_SHIPPING,
+    "return_tracking": CaseState.RETURN_SHIPPING,
+    "return_in_transit": CaseState.RETURN_IN_TRANSIT,
     "cancel_reason": CaseState.REASON,
     "cancel_confirm": CaseState.CANCEL_CONFIRM,
 }
@@ -273,6 +297,11 @@ async def test_support_hands_back_a_case_escalated_at_any_step(desk: Desk, step:
     assert case.state is HANDED_BACK_TO[step]
     if case.state is CaseState.AWAITING_SELLER:
         assert "A decision is needed" in desk.staff("dora").last.plain
+    elif case.state is CaseState.RETURN_IN_TRANSIT:
+        assert "passed your request back to the seller" in anna.last.plain
+        assert "A return is on its way" in desk.staff("dora").last.plain
+        await desk.staff("dora").click("refund in full")
+        assert "Agreed: a refund of RUB2,000.00" in anna.last.plain
     else:
         assert anna.last.labels, anna.last.plain  # the next question, with its answers
         seen = len(anna.inbox)
