@@ -37,7 +37,8 @@ from bot.sandbox.memory import MemoryTransport
 from bot.storage.database import Database
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
-_TIMES = {"now": NOW, "until": NOW + sender.LEASE}
+# An older checkout's claim names no holder and ignores the parameter.
+_TIMES = {"now": NOW, "until": NOW + sender.LEASE, "holder": "0" * 32}
 SHAPES = ((0, 100, 50), (50, 100, 50), (150, 100, 50))  # sellers' rows, buyers' chats, held
 
 

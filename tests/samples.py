@@ -26,6 +26,7 @@ from bot.domain.enums import (
 )
 from bot.domain.money import Money
 from bot.domain.offers import EarlierRequest
+from bot.services.history import BuyerHistory
 from bot.storage.models import (
     Buyer,
     Case,
@@ -171,13 +172,24 @@ def _variants() -> list[dict[str, Any]]:
                 "remedy": remedy,
                 "seller": seller(),
                 "answer": "Use <vinegar> & water",
+                "added": "And the <lid> & handle?",
+                "reason_step": bool(index % 2),
+                "past": BuyerHistory(
+                    timedelta(days=90), index % 3, Money.of(str(index * 100), "RUB")
+                ),
                 "by": "Dora",
                 "shipping_payer": ["seller", "buyer"][index % 2],
                 "refund": money,
                 "percent": [0, 5][index % 2],
-                "what": ["sticker", "photo", "photo_too_large", "photo_unavailable", "voice"][
-                    index % 5
-                ],
+                "what": [
+                    "sticker",
+                    "photo",
+                    "photo_too_large",
+                    "photo_unavailable",
+                    "voice",
+                    "file_too_large",
+                ][index % 6],
+                "megabytes": Decimal("9.5") if index % 2 else None,
                 "length": 10_000,
                 "max_length": 2_000,
                 "code": [
@@ -238,13 +250,17 @@ def _variants() -> list[dict[str, Any]]:
                 ),
                 "history": [
                     CaseEvent(
-                        id=1,
+                        id=n,
                         case_id=12,
                         at=NOW,
                         actor_role=Role.BUYER,
                         actor_id=101,
-                        action="opened",
-                        detail={},
+                        action=action,
+                        detail=detail,
+                    )
+                    for n, (action, detail) in enumerate(
+                        [("opened", {}), ("reason_note", {"note": "Found it <cheaper> & closer"})],
+                        start=1,
                     )
                 ],
                 "offers": [offer(remedy, amount)] if index % 2 else [],

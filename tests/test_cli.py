@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.config.shop import DEFAULT_POLICY
 
@@ -99,3 +101,80 @@ def test_a_database_that_does_not_answer_is_said_in_a_line(
     assert result.returncode == 2
     assert "cannot reach the database (postgresql+asyncpg://shop:***@127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+
+
+async def returndesk_async(
+    *args: str, cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """The command, run while this test's event loop goes on serving the fake Bot API."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200", **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(args, process.returncode, out.decode(), err.decode())
+
+
+async def test_inbox_lists_retries_and_drops_updates_set_aside(tmp_path: Path) -> None:
+    from bot.app import build_app
+    from bot.storage.models import DeadLetter, OutboxMessage, TranscriptEntry
+    from bot.testing.botapi import FakeBotAPI
+    from bot.transports.telegram.dead_letters import DeadLetters, Poisoned
+    from tests.desk import TEST_SHOP
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    async with FakeBotAPI() as server:
+        anna = server.user(101, "Anna", "en")
+        app = await build_app(database_url=url, config=TEST_SHOP)
+        letters = DeadLetters(app.db, app.clock, app.renderer, app.shop)
+        for update_id, text in ((7, "/start"), (8, "/help")):
+            update = server.text_update(anna, text) | {"update_id": update_id}
+            poisoned = Poisoned(
+                f"tg:{server.bot_id}:{update_id}", server.bot_id, update_id, 101, update
+            )
+            await letters.set_aside(poisoned, "Traceback ...\nRuntimeError: boom", 5)
+        await app.close()
+        env = {
+            "RETURNDESK_DATABASE_URL": url,
+            "RETURNDESK_CONFIG": str(TEST_SHOP),
+            "RETURNDESK_TELEGRAM_TOKEN": server.token,
+            "RETURNDESK_TELEGRAM_API_URL": server.base_url,
+        }
+
+        listed = await returndesk_async("inbox", cwd=tmp_path, env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert "#1 " in listed.stdout and "chat 101" in listed.stdout and "5 tries" in listed.stdout
+        assert "message: '/start'" in listed.stdout and "RuntimeError: boom" in listed.stdout
+        assert "#2 " in listed.stdout and "message: '/help'" in listed.stdout
+
+        retried = await returndesk_async("inbox", "retry", "1", cwd=tmp_path, env=env)
+        assert retried.returncode == 0, retried.stderr
+        assert "Applied update #1." in retried.stdout
+        assert server.token not in retried.stdout + retried.stderr
+        dropped = await returndesk_async("inbox", "drop", "2", cwd=tmp_path, env=env)
+        assert (dropped.returncode, dropped.stdout.strip()) == (0, "Dropped update #2.")
+        again = await returndesk_async("inbox", "drop", "2", cwd=tmp_path, env=env)
+        assert again.returncode == 1 and "#2 is not one of the updates set aside" in again.stderr
+        empty = await returndesk_async("inbox", cwd=tmp_path, env=env)
+        assert empty.stdout.strip() == "No update is set aside."
+
+    app = await build_app(database_url=url, config=TEST_SHOP)
+    try:
+        async with app.db.session() as session:
+            assert (await session.scalars(select(DeadLetter))).all() == []
+            claimed = await session.scalars(
+                select(TranscriptEntry.update_key).where(TranscriptEntry.direction == "in")
+            )
+            assert list(claimed) == [f"tg:{server.bot_id}:7"]  # applied once, as sent
+            owed = await session.scalars(select(OutboxMessage.template).order_by(OutboxMessage.id))
+            # The two notices from when they were set aside, then /start's menu.
+            assert list(owed) == ["common/set_aside", "common/set_aside", "buyer/welcome"]
+    finally:
+        await app.close()

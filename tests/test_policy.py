@@ -15,6 +15,7 @@ from bot.domain.durations import format_duration, parse_duration
 from bot.domain.enums import Reason, Remedy, Want
 from bot.domain.money import Money
 from bot.domain.offers import CaseFacts, NoStandardOffer, StandardOffer, standard_offer
+from bot.domain.policy import ReturnHistory
 from tests.desk import DATA, TEST_SHOP
 from tests.test_cli import returndesk
 
@@ -223,3 +224,11 @@ def test_a_policy_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     path.write_bytes(DEFAULT_POLICY.read_text(encoding="utf-8").encode("utf-8-sig"))
     assert load_policy(path) == load_policy(DEFAULT_POLICY)
+
+
+def test_return_history_flags_by_number_or_by_amount_refunded() -> None:
+    rule = ReturnHistory(cases=3, amount={"RUB": Decimal("5000")})
+    assert not rule.flags(2, Money.of("4999.99", "RUB"))
+    assert rule.flags(3, Money.of("0", "RUB"))
+    assert rule.flags(1, Money.of("5000", "RUB"))
+    assert not rule.flags(1, Money.of("9000", "CNY"))  # no limit set for that currency

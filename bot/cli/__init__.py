@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat, data, demo, logs, promises, telegram
+from bot.cli import chat, data, demo, inbox, logs, promises, telegram
 
 app = typer.Typer(
     name="returndesk",
@@ -21,6 +21,7 @@ app.command("stats")(promises.stats)
 app.add_typer(data.orders, name="orders")
 app.add_typer(data.policy, name="policy")
 app.add_typer(data.db, name="db")
+app.add_typer(inbox.inbox, name="inbox")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from bot.config.settings import (
     SenderSettings,
     SweeperSettings,
     TelegramSettings,
+    UpdateSettings,
     read,
 )
 from bot.transports.telegram.service import (
@@ -50,6 +51,7 @@ def run_bot(
 async def _run(transport: str, config: Path | None, database_url: str | None) -> None:
     settings = read(TelegramSettings)
     sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
+    updates = read(UpdateSettings)
     logs.hide(
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret)
@@ -61,7 +63,14 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
     check_media_dir(settings.media_dir)
     app = await open_app(database_url, config)
     try:
-        service = TelegramService(app, adapter, settings, sending, sweep_every=sweeping.every)
+        service = TelegramService(
+            app,
+            adapter,
+            settings,
+            sending,
+            sweep_every=sweeping.every,
+            update_attempts=updates.attempts,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

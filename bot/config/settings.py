@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.engine.events import MAX_PHOTO_BYTES
 
 S = TypeVar("S", bound=BaseSettings)
 # What Telegram accepts as a webhook's secret token.
@@ -74,7 +76,7 @@ class TelegramSettings(BaseSettings):
     webhook_port: int = 8080
     webhook_path: str = "/telegram/webhook"
     # Largest photo the bot downloads as evidence, in bytes.
-    max_photo_bytes: int = 10 * 1024 * 1024
+    max_photo_bytes: int = MAX_PHOTO_BYTES
     media_dir: Path = Path("media")
 
     @field_validator("webhook_secret")
@@ -110,6 +112,22 @@ class SenderSettings(BaseSettings):
     global_per_second: float = Field(30.0, gt=0)
     group_per_minute: float = Field(20.0, gt=0)
     max_attempts: int = Field(8, ge=1)
+    # A running sender says it is alive this often (seconds); one silent for
+    # presumed_dead_after seconds is presumed dead and its rows are taken over
+    # (docs/sender.md). takeover off: a dead sender's rows wait for their two-minute lease.
+    heartbeat_every: float = Field(1.0, gt=0)
+    presumed_dead_after: float = Field(6.0, gt=0)
+    takeover: bool = True
+
+    @field_validator("presumed_dead_after")
+    @classmethod
+    def _dead_after_several_beats(cls, value: float, info: ValidationInfo) -> float:
+        if value < 4 * info.data.get("heartbeat_every", 0.0):
+            raise ValueError(
+                "must be at least four times RETURNDESK_SENDER_HEARTBEAT_EVERY: a live sender "
+                "must not be presumed dead for one late heartbeat"
+            )
+        return value
 
 
 class SweeperSettings(BaseSettings):
@@ -117,3 +135,14 @@ class SweeperSettings(BaseSettings):
 
     # Seconds between sweeps for due and nearly-due promises (in `returndesk run` and `sweep`).
     every: float = Field(30.0, gt=0)
+
+
+class UpdateSettings(BaseSettings):
+    """How hard the bot tries an incoming update before setting it aside
+    (docs/poison-updates.md)."""
+
+    model_config = _section("UPDATE_")
+
+    # Tries of an update that fails while the database answers (1 s apart, doubling), after
+    # which it is set aside for `returndesk inbox` and its chat goes on.
+    attempts: int = Field(5, ge=1)

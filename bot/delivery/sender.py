@@ -3,7 +3,9 @@
 A sender claims due rows with a lease, delivers each chat's rows in order, and marks each row
 sent the moment the messenger accepted it. Several senders (processes) can share one outbox:
 their claims take turns, so none claims a chat's later row while another is claiming its
-earlier one. A row whose sender died is claimed again when its lease ends.
+earlier one. Each row claimed names its sender, and a sender that stopped beating (or whose
+process is gone) is presumed dead within seconds and its rows claimed again
+(bot/delivery/heartbeat.py); the lease is the backstop for rows that name no sender.
 The one window where a message can go out twice is a crash after the messenger accepted it and
 before the row was marked: no messenger API lets a client close that window.
 """
@@ -42,6 +44,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.delivery.heartbeat import Beating, Heartbeat
 from bot.delivery.limits import RateLimiter
 from bot.delivery.transport import (
     Outbound,
@@ -49,6 +52,7 @@ from bot.delivery.transport import (
     RetryAfterError,
     TemporaryError,
     Transport,
+    UncertainDeliveryError,
 )
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage, SupportTopic, TranscriptEntry
@@ -80,6 +84,7 @@ class Sender:
         limiter: RateLimiter,
         max_attempts: int = 8,
         batch: int = 200,
+        beating: Beating | None = None,
     ) -> None:
         self.db = db
         self.transport = transport
@@ -89,9 +94,10 @@ class Sender:
         self.batch = batch
         self._wake = asyncio.Event()
         self.retries_after = 0  # how many times the messenger said "slow down"
-        self._unmarked: list[tuple[int, int]] = []  # delivered, not yet recorded
+        self._unmarked: list[tuple[int, int | None]] = []  # delivered, not yet recorded
         self._unmarked_since = 0.0
         self._claiming = _claim_statement(batch, locking=not db.is_sqlite)
+        self.heartbeat = Heartbeat(db, clock, beating)
 
     def wake(self) -> None:
         self._wake.set()
@@ -112,19 +118,36 @@ class Sender:
         wait for them: a chat held back by its limit (a busy group, 20 a minute) must not hold
         back everyone else's replies. The claim skips the rows of a chat still in hand, since
         its earlier rows are still being sent."""
+        try:
+            await self._run(stop, min(idle, self.heartbeat.every.total_seconds()))
+        finally:
+            # Also when stopping cut the deliveries short: what is still held goes back.
+            try:
+                await self.heartbeat.retire()
+            except Exception:
+                log.exception("the sender could not retire; it will be presumed dead")
+
+    async def _run(self, stop: asyncio.Event, idle: float) -> None:
         in_hand: dict[asyncio.Task[int], int] = {}  # a chat's delivery: how many rows
         while not stop.is_set():
             # Cleared before looking, so a wake-up that comes while we look is not lost.
             self._wake.clear()
+            rows: list[Outbound] = []
             try:
-                rows = await self._claim() if sum(in_hand.values()) < self.batch else []
+                if self.heartbeat.due():  # the loop comes round at least every beat
+                    await self.heartbeat.beat()
+            except Exception:
+                log.exception("the sender's heartbeat failed; trying again in %.0fs", idle)
+            holder = self.heartbeat.holder
+            try:
+                if sum(in_hand.values()) < self.batch and self.heartbeat.fresh():
+                    rows = await self._claim(holder)
             except Exception:
                 # The database is away (or restarted and dropped this connection): nothing
                 # claimed is lost, and the next claim, on a new connection, takes it again.
                 log.exception("claiming the outbox failed; trying again in %.0fs", idle)
-                rows = []
             for messages in _by_chat(rows).values():
-                task = asyncio.create_task(self._deliver_chat(messages))
+                task = asyncio.create_task(self._deliver_chat(messages, holder))
                 in_hand[task] = len(messages)
                 task.add_done_callback(self._chat_done(in_hand))
             if len(rows) == self.batch:
@@ -154,43 +177,54 @@ class Sender:
 
     async def deliver_due(self) -> tuple[int, int]:
         """Claim what is due and deliver all of it (what `drain` and the tests step through)."""
-        rows = await self._claim()
+        if self.heartbeat.due():
+            await self.heartbeat.beat()
+        holder = self.heartbeat.holder
+        rows = await self._claim(holder)
         if not rows:
             return 0, 0
         chats = _by_chat(rows).values()
-        results = await asyncio.gather(*(self._deliver_chat(messages) for messages in chats))
+        results = await asyncio.gather(
+            *(self._deliver_chat(messages, holder) for messages in chats)
+        )
         # What was delivered is recorded by the next claim, which follows at once.
         return sum(results), len(rows)
 
     @one_greenlet
-    async def _claim(self) -> list[Outbound]:
+    async def _claim(self, holder: str) -> list[Outbound]:
         """Record the rows delivered since the last claim, and take due rows for this sender
-        (UPDATE ... RETURNING), in one transaction."""
+        (UPDATE ... RETURNING), as `holder`, in one transaction."""
         now = self.clock.now()
+        claiming = {"now": now, "until": now + LEASE, "holder": holder}
         async with self._marks() as marks, self.db.transaction() as session:
             await self._retire(session, marks)
             if not self.db.is_sqlite:
                 # SQLite's one writer at a time already makes claims take their turns.
                 await session.execute(_TAKE_TURN)
-            rows = (await session.execute(self._claiming, {"now": now, "until": now + LEASE})).all()
+            rows = (await session.execute(self._claiming, claiming)).all()
         return sorted((Outbound(*row) for row in rows), key=lambda message: message.id)
 
-    async def _deliver_chat(self, messages: list[Outbound]) -> int:
+    async def _deliver_chat(self, messages: list[Outbound], holder: str) -> int:
         delivered = 0
         for position, message in enumerate(messages):
-            outcome = await self._deliver_one(message)
+            outcome = await self._deliver_one(message, holder)
+            if outcome == "given up":
+                break  # another sender holds them now
             if outcome == "requeued":
                 # Keep the chat's order: its later rows wait behind this one.
-                await self._release([m.id for m in messages[position + 1 :]])
+                await self._release([m.id for m in messages[position + 1 :]], holder)
                 break
             delivered += outcome == "sent"
         return delivered
 
-    async def _deliver_one(self, message: Outbound) -> str:
+    async def _deliver_one(self, message: Outbound, holder: str) -> str:
         attempt = 0
         while True:
             attempt += 1
             await self.limiter.acquire(message.chat_id)
+            if not await self.heartbeat.holding(holder):
+                log.info("outbox %s was taken over by another sender", message.id)
+                return "given up"
             try:
                 message_id = await self.transport.deliver(await self._placed(message))
             except RetryAfterError as slow_down:
@@ -206,6 +240,17 @@ class Sender:
                 )
                 await self._failed(message.id, str(failure), attempt)
                 return "failed"
+            except UncertainDeliveryError as unknown:
+                # Sending it again could show it twice (docs/telegram.md): recorded as
+                # delivered, with no message id when the last part is the one in doubt.
+                log.warning(
+                    "outbox %s to %s may not have been delivered (%s); not sent again",
+                    message.id,
+                    message.chat_id,
+                    unknown,
+                )
+                await self._sent(message.id, unknown.message_id)
+                return "sent"
             else:
                 if message.action == "topic_open":
                     await self._topic_opened(message, message_id)
@@ -240,7 +285,7 @@ class Sender:
                 .values(thread_id=thread_id)
             )
 
-    async def _sent(self, row_id: int, message_id: int) -> None:
+    async def _sent(self, row_id: int, message_id: int | None) -> None:
         """Delivered. Deliveries are recorded a few at a time (a transaction each would make the
         sender, not Telegram, the limit); the marks wait at most SENT_FLUSH_SECONDS, which is
         the window in which a crash could make one message go out twice."""
@@ -259,7 +304,7 @@ class Sender:
             await self._retire(session, marks)
 
     @asynccontextmanager
-    async def _marks(self) -> AsyncIterator[list[tuple[int, int]]]:
+    async def _marks(self) -> AsyncIterator[list[tuple[int, int | None]]]:
         """The deliveries not yet recorded, taken for one transaction to record; given back
         if it fails, so they are recorded later rather than sent again."""
         marks, self._unmarked = self._unmarked, []
@@ -269,7 +314,7 @@ class Sender:
             self._unmarked = marks + self._unmarked
             raise
 
-    async def _retire(self, session: AsyncSession, marks: list[tuple[int, int]]) -> None:
+    async def _retire(self, session: AsyncSession, marks: list[tuple[int, int | None]]) -> None:
         """Delivered rows leave the outbox for the transcript: on PostgreSQL in one statement,
         elsewhere in two run once a row; either way the statements' text is the same however
         many rows (so SQLAlchemy compiles them once)."""
@@ -312,13 +357,17 @@ class Sender:
                 )
             )
 
-    async def _release(self, row_ids: list[int]) -> None:
+    async def _release(self, row_ids: list[int], holder: str) -> None:
         if not row_ids:
             return
         async with self.db.transaction() as session:
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
+                .where(
+                    OutboxMessage.id.in_(row_ids),
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.held_by == holder,  # not if another sender took them over
+                )
                 .values(status="pending", locked_until=None)
             )
 
@@ -446,7 +495,11 @@ def _claim_statement(batch: int, *, locking: bool) -> Update:
     return (
         update(OUTBOX)
         .where(OUTBOX.c.id.in_(picked.scalar_subquery()))
-        .values(status="sending", locked_until=bindparam("until", type_=UTCDateTime()))
+        .values(
+            status="sending",
+            locked_until=bindparam("until", type_=UTCDateTime()),
+            held_by=bindparam("holder"),
+        )
         .returning(
             OUTBOX.c.id,
             OUTBOX.c.chat_id,

@@ -41,6 +41,17 @@ class PermanentError(DeliveryError):
     """The chat is gone, the bot was blocked, or the message can never be sent."""
 
 
+class UncertainDeliveryError(DeliveryError):
+    """The message went out and no answer came back in time: the messenger may have accepted
+    it. Telegram has no idempotency key, so sending it again could show it twice; the sender
+    records it as maybe delivered instead (docs/telegram.md). `message_id` is the last message
+    of the row known to be delivered, if any."""
+
+    def __init__(self, reason: str, message_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.message_id = message_id
+
+
 class Transport(Protocol):
     async def deliver(self, message: Outbound) -> int:
         """Send one outbox row; return the id of the (last) message the messenger created, or

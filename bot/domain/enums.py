@@ -37,6 +37,10 @@ class Reason(StrEnum):
     PRICE_ERROR = "price_error"
     CHANGED_MIND = "changed_mind"
     LATE_DELIVERY = "late_delivery"
+    # Why buyers cancel an order before it arrives.
+    FOUND_CHEAPER = "found_cheaper"  # the price dropped, or it is cheaper elsewhere
+    ORDERED_BY_MISTAKE = "ordered_by_mistake"
+    DELIVERY_TOO_LATE = "delivery_too_late"  # the promised delivery date is too late
     OTHER = "other"
 
 

@@ -24,6 +24,7 @@ from pydantic import (
 from bot.deadlines.calendar import Target
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.enums import CommitmentKind, Reason, Remedy, Want
+from bot.domain.money import Money
 
 Duration = Annotated[
     timedelta,
@@ -102,10 +103,17 @@ class ReasonRule(_Strict):
 
 
 class ReturnHistory(_Strict):
-    """A buyer with this many cases in the period is flagged: their cases go to support."""
+    """A buyer who had this many refunds and returns with the seller in the period, or this
+    much refunded (per currency), is flagged: their next case goes to support. Questions,
+    cancellations and requests never finished are not counted (bot.services.history)."""
 
     cases: Annotated[int, Field(ge=1)] = 5
     period: Duration = timedelta(days=90)
+    amount: dict[str, PositiveAmount] = Field(default_factory=dict)
+
+    def flags(self, cases: int, refunded: Money) -> bool:
+        limit = self.amount.get(refunded.currency)
+        return cases >= self.cases or (limit is not None and refunded.amount >= limit)
 
 
 class Escalation(_Strict):

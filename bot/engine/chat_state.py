@@ -48,7 +48,7 @@ _SENDER = BUYERS.c.telegram_id == bindparam("sender")
 _LOCK = (
     select(*(CONVERSATIONS.c[name] for name in _COLUMNS))
     .where(CONVERSATIONS.c.chat_id == bindparam("chat"))
-    .with_for_update()
+    .with_for_update(key_share=True)  # the first lock of every update: docs/locking.md
 )
 # SQLite (which locks the whole database for a writing transaction, not rows): the chat's row,
 # if it has one, and the sender's profile, if they have one, in one row either way.

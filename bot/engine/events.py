@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The largest image kept as evidence unless the settings say otherwise (bot.config.settings).
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class Sender:
@@ -35,6 +38,9 @@ class Incoming:
     thread_id: int | None = None  # a forum topic in a group
     # Something the bot cannot use ("sticker", "voice", "document", "photo_too_large" ...).
     unsupported: str | None = None
+    # With "photo_too_large" or "file_too_large": the largest image kept, in bytes, to tell
+    # the sender what is wrong with theirs.
+    size_limit: int | None = None
     is_private: bool = True
     # Set only by the bot's own processes (the sweeper), never by a messenger adapter: what may
     # act as the system is decided by who built the event, not by what it says.

@@ -8,7 +8,10 @@ nothing twice.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
+import random
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
@@ -23,7 +26,7 @@ from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.events import Incoming, Outcome, Outgoing
 from bot.engine.router import Router
-from bot.rendering import Reader, Renderer
+from bot.rendering import Renderer
 from bot.services import audit, cases
 from bot.services.parties import identify
 from bot.storage.database import Database
@@ -33,6 +36,11 @@ from bot.storage.one_greenlet import one_greenlet
 
 log = logging.getLogger(__name__)
 OUTBOX = cast(Table, OutboxMessage.__table__)
+# What PostgreSQL says when it rolled a transaction back for meeting another (SQLSTATE), and
+# how often an update is tried in all before it is recorded as failed.
+CONFLICTS = {"40P01": "a deadlock", "40001": "a serialization failure"}
+CONFLICT_TRIES = 5
+CONFLICT_PAUSE = 0.02  # seconds; the most a try waits grows with each
 
 
 class Engine:
@@ -72,16 +80,40 @@ class Engine:
         return outcome
 
     async def _reconnecting(self, event: Incoming) -> Outcome:
-        try:
-            return await self._apply(event)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            # The connection had died (the database restarted since it was last used). The
-            # pool has let go of every connection as old as it, so one more try runs on a new
-            # one; without it the update would be recorded as failed.
-            log.warning("update %s met a dead database connection; trying it again", event.key)
-            return await self._apply(event)
+        """The update applied, tried again from the start on a new transaction when the
+        database, rather than the update, made it fail: a dead connection (once), a deadlock or
+        a serialization failure (up to CONFLICT_TRIES in all). A try that failed was rolled
+        back whole, its claim of the update's key with it, so the next try records it once.
+
+        Every update takes its locks in one order (docs/locking.md), so deadlocks should not
+        happen; this is what keeps an update that still meets one from being lost."""
+        reconnected = False
+        for attempt in itertools.count(1):
+            try:
+                return await self._apply(event)
+            except DBAPIError as error:
+                if error.connection_invalidated and not reconnected:
+                    # The connection had died (the database restarted since it was last used).
+                    # The pool has let go of every connection as old as it, so the next try
+                    # runs on a new one.
+                    reconnected = True
+                    log.warning(
+                        "update %s met a dead database connection; trying it again", event.key
+                    )
+                    continue
+                code = getattr(error.orig, "sqlstate", None)
+                if code not in CONFLICTS or attempt >= CONFLICT_TRIES:
+                    raise
+                log.warning(
+                    "update %s met %s (try %s of %s); trying it again",
+                    event.key,
+                    CONFLICTS[code],
+                    attempt,
+                    CONFLICT_TRIES,
+                )
+                # A little apart, at random: two updates that met at once do not meet again.
+                await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE * attempt))  # noqa: S311
+        raise AssertionError("unreachable")
 
     async def _apply(
         self, event: Incoming, *, refused: _Refused | None = None, failed: bool = False
@@ -112,7 +144,7 @@ class Engine:
                 try:
                     await self.router.dispatch(ctx)
                 except Refusal as refusal:
-                    raise _Refused(refusal, ctx.reader) from refusal
+                    raise _Refused.rendered(ctx, refusal) from refusal
             cases.write_changes(session)
             chat_state.save(session, conversation, now)
             if ctx.replies:
@@ -121,28 +153,56 @@ class Engine:
 
 
 class _Refused(Exception):  # noqa: N818 - carries a Refusal out of its rolled-back transaction
-    def __init__(self, refusal: Refusal, reader: Reader) -> None:
-        super().__init__(refusal.template)
-        self.refusal = refusal
-        self.reader = reader  # the language the handler had chosen for the refusal
+    """A refusal as the person will read it, rendered before the handler's transaction rolls
+    back: its variables may name rows of that transaction (a case, an offer), which the rollback
+    expires and the session's end detaches, so rendering it in the next transaction would fail
+    on whatever the template reads. Only text and plain values cross the rollback."""
+
+    def __init__(
+        self,
+        template: str,
+        *,
+        replies: list[Outgoing],
+        callback_answer: str | None,
+        audit: str | None,
+        detail: dict[str, Any],
+    ) -> None:
+        super().__init__(template)
+        self.replies = replies
+        self.callback_answer = callback_answer
+        self.audit = audit
+        self.detail = detail
+
+    @classmethod
+    def rendered(cls, ctx: Context, refusal: Refusal) -> _Refused:
+        # What the handler had answered goes with its rollback; the refusal is the answer.
+        ctx.replies = []
+        ctx.callback_answer = None
+        if ctx.event.callback_id:
+            ctx.answer(refusal.template, **refusal.variables)
+        else:
+            ctx.reply(refusal.template, **refusal.variables)
+        return cls(
+            refusal.template,
+            replies=ctx.replies,
+            callback_answer=ctx.callback_answer,
+            audit=refusal.audit,
+            detail={k: v for k, v in refusal.variables.items() if isinstance(v, str | int)},
+        )
 
 
 def _refuse(ctx: Context, refused: _Refused) -> None:
-    refusal = refused.refusal
-    ctx.reader = refused.reader
-    if refusal.audit:
+    if refused.audit:
         audit.record(
             ctx.session,
             ctx.now,
             actor_id=ctx.event.sender.id,
-            action=refusal.audit,
+            action=refused.audit,
             target=ctx.event.payload or (ctx.event.text or "")[:64],
-            detail={k: v for k, v in refusal.variables.items() if isinstance(v, str | int)},
+            detail=refused.detail,
         )
-    if ctx.event.callback_id:
-        ctx.answer(refusal.template, **refusal.variables)
-    else:
-        ctx.reply(refusal.template, **refusal.variables)
+    ctx.replies.extend(refused.replies)
+    ctx.callback_answer = refused.callback_answer
 
 
 def _claim(event: Incoming, now: datetime) -> chat_state.Claim:

@@ -3,16 +3,19 @@ text and photos by what the chat is waiting for."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.engine.errors import Stale
+from bot.engine.events import Outgoing
 from bot.engine.payloads import Payload
 
 if TYPE_CHECKING:
     from bot.engine.context import Context
 
 P = TypeVar("P", bound=Payload)
+MEGABYTE = 1024 * 1024
 Handler = Callable[["Context"], Awaitable[None]]
 Interceptor = Callable[["Context"], Awaitable[bool]]
 PayloadHandler = Callable[["Context", Any], Awaitable[None]]
@@ -128,7 +131,11 @@ class Router:
             if handler is not None:
                 await handler(ctx)
                 return
-            ctx.reply("common/unsupported", what=event.unsupported or "photo")
+            ctx.reply(
+                "common/unsupported",
+                what=event.unsupported or "photo",
+                megabytes=_megabytes(event.size_limit),
+            )
             await self._reprompt(ctx, state)
             return
         if state in self.texts and command is None:
@@ -155,7 +162,23 @@ class Router:
         handler = self.reprompts.get(state or "")
         if handler is None:
             return False
-        if hint:
-            ctx.reply("common/use_buttons")
+        asked = len(ctx.replies)
         await handler(ctx)
+        if hint and _has_buttons(ctx, ctx.replies[asked:]):
+            # "Please choose one of the buttons" goes above the question, and only when the
+            # question came with buttons: a step may have moved on to one that asks none (a
+            # case now with the seller), and the hint would point at nothing.
+            ctx.reply("common/use_buttons")
+            ctx.replies.insert(asked, ctx.replies.pop())
         return True
+
+
+def _has_buttons(ctx: Context, replies: Sequence[Outgoing]) -> bool:
+    return any(r.buttons for r in replies if r.chat_id == ctx.event.chat_id)
+
+
+def _megabytes(size: int | None) -> Decimal | None:
+    """A size limit as people say it: 10 MB, 9.5 MB."""
+    if size is None:
+        return None
+    return (Decimal(size) / MEGABYTE).quantize(Decimal("0.1")).normalize()

@@ -9,7 +9,7 @@ from bot.app import App, build_app
 from bot.clock import Clock
 from bot.delivery.limits import NoLimits
 from bot.delivery.sender import Sender as OutboxSender
-from bot.engine.events import Incoming, Outcome, Photo, Sender
+from bot.engine.events import MAX_PHOTO_BYTES, Incoming, Outcome, Photo, Sender
 from bot.rendering import Renderer, locale_for
 from bot.sandbox.channel import Channel
 from bot.sandbox.memory import Delivered, MemoryTransport
@@ -83,6 +83,7 @@ class EngineChannel:
         )
         self._keys = itertools.count(1)
         self._photos = itertools.count(1)
+        self.max_photo_bytes = MAX_PHOTO_BYTES
 
     def inbox(self, chat_id: int) -> list[Delivered]:
         return self.transport.chats[chat_id]
@@ -118,6 +119,18 @@ class EngineChannel:
         thread_id: int | None = None,
     ) -> Outcome:
         number = next(self._photos)
+        if size > self.max_photo_bytes:  # as a Telegram adapter refuses it (its _fetch)
+            return await self.process(
+                Incoming(
+                    key=self._key(None),
+                    sender=sender,
+                    chat_id=chat_id,
+                    unsupported="photo_too_large",
+                    size_limit=self.max_photo_bytes,
+                    thread_id=thread_id,
+                    is_private=chat_id > 0,
+                )
+            )
         photo = Photo(file_id=f"photo-{number}", file_unique_id=f"uniq-{number}", size=size)
         return await self.process(
             Incoming(

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, func, inspect, select
+from sqlalchemy import Select, Table, bindparam, exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -16,7 +16,7 @@ from bot.domain.money import Money
 from bot.domain.offers import EarlierRequest
 from bot.engine.events import Photo
 from bot.storage.held import insert_later, kept, update_later, write_now
-from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Order, Refund
+from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Offer, Order, Refund
 
 CASES = cast(Table, Case.__table__)
 REFUNDS = cast(Table, Refund.__table__)
@@ -27,25 +27,29 @@ _EVIDENCE = (
     .where(EVIDENCE.c.case_id == bindparam("case"))
     .order_by(EVIDENCE.c.id)
 )
+_ENDED = (CaseState.RESOLVED, CaseState.CLOSED)
 _OPEN_CASE_OF = (
-    select(Case)
-    .where(
-        Case.order_id == bindparam("order"),
-        Case.state.not_in([CaseState.RESOLVED, CaseState.CLOSED]),
-    )
+    select(Case.id)
+    .where(Case.order_id == bindparam("order"), Case.state.not_in(_ENDED))
     .order_by(Case.id.desc())
     .limit(1)
 )
 # Built once: the case with its order, buyer and the order's items joined in, one statement,
 # and whether it has photos (most cases being described have none yet: then evidence_of needs no
 # statement of its own).
-_LOCK_CASE = (
+# FOR NO KEY UPDATE (`key_share`), as every row lock ReturnDesk takes (docs/locking.md): it
+# excludes every other update of the case, but not the key-share lock that a row referring to
+# the case (a transcript entry, a step of its history, an offer) takes as it is inserted.
+_LOCKING = (
     select(Case, exists().where(EVIDENCE.c.case_id == Case.id))
-    .where(Case.id == bindparam("case"))
     .options(joinedload(Case.order).joinedload(Order.items))
-    .with_for_update(of=Case)
+    .with_for_update(of=Case, key_share=True)
     .execution_options(populate_existing=True)
 )
+_LOCK_CASE = _LOCKING.where(Case.id == bindparam("case"))
+_CASE_OF_OFFER = select(Offer.case_id).where(Offer.id == bindparam("offer"))
+_LOCK_CASE_OF_OFFER = _LOCKING.where(Case.id == _CASE_OF_OFFER.scalar_subquery())
+_LOCK_OPEN_CASE_OF = _LOCKING.where(Case.id == _OPEN_CASE_OF.scalar_subquery())
 
 # States in which the buyer is still describing the case: a new request may replace it.
 DRAFT_STATES = (
@@ -63,20 +67,53 @@ DRAFT_STATES = (
 async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     """The case row, locked until the update's transaction ends (a no-op lock on SQLite, whose
     transactions are already serial). Locked once per transaction: a second call (an
-    interceptor, then the handler) takes the row this session already holds."""
+    interceptor, then the handler) takes the row this session already holds.
+
+    Lock order (docs/locking.md): the update's own chat row (bot.engine.chat_state), then the
+    sender's buyer row if it changes, then this case, and only then the case's offers, its
+    promises, its order's refund total and its refunds. An update locks at most one case."""
+    locked = _locked(session)
+    if case_id in locked:
+        return locked[case_id]
+    return _kept(session, (await session.execute(_LOCK_CASE, {"case": case_id})).unique().first())
+
+
+async def lock_case_of_offer(session: AsyncSession, offer_id: int) -> Case | None:
+    """The case an offer is on, locked as `lock_case` does: a handler that acts on an offer
+    locks its case first and the offer after (bot.services.offers.lock), in the order every
+    update locks in. None when there is no such offer."""
+    return await _lock_found(session, _CASE_OF_OFFER, _LOCK_CASE_OF_OFFER, {"offer": offer_id})
+
+
+async def _lock_found(
+    session: AsyncSession, finding: Select[int], locking: Any, keys: dict[str, Any]
+) -> Case | None:
+    """The case `finding` finds, locked as `lock_case` does: by `locking`, the same search
+    and the lock in one statement."""
+    if _locked(session):
+        # A case is locked already (an interceptor's): reading it again here would overwrite
+        # what the update has changed in it since.
+        case_id = await session.scalar(finding, keys)
+        return await lock_case(session, case_id) if case_id is not None else None
+    return _kept(session, (await session.execute(locking, keys)).unique().first())
+
+
+def _locked(session: AsyncSession) -> dict[int, Case]:
     # Kept for the transaction, not only in the identity map: that map's references are weak,
     # so a case an interceptor looked at could be gone (and read again) by the time the handler
     # asks.
     locked: dict[int, Case] = kept(session).setdefault("locked cases", {})
-    if case_id in locked:
-        return locked[case_id]
-    row = (await session.execute(_LOCK_CASE, {"case": case_id})).unique().first()
+    return locked
+
+
+def _kept(session: AsyncSession, row: Any) -> Case | None:
     if row is None:
         return None
-    case, has_photos = row
-    locked[case_id] = case
+    case: Case = row[0]
+    has_photos: bool = row[1]
+    _locked(session)[case.id] = case
     if not has_photos:
-        kept(session).setdefault(_evidence(case_id), [])
+        kept(session).setdefault(_evidence(case.id), [])
     return case
 
 
@@ -100,7 +137,11 @@ def write_changes(session: AsyncSession) -> None:
 
 
 async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
-    return await session.scalar(_OPEN_CASE_OF, {"order": order_id})
+    """The order's newest case still open, locked as `lock_case` does: the caller may escalate
+    or close it, and must see what another update did to it first (docs/locking.md)."""
+    case = await _lock_found(session, _OPEN_CASE_OF, _LOCK_OPEN_CASE_OF, {"order": order_id})
+    # It was found open before the lock was granted; whoever held the lock may have ended it.
+    return None if case is None or case.state in _ENDED else case
 
 
 async def open_case(
@@ -215,18 +256,6 @@ async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     )
     return list(rows)
-
-
-async def count_recent(
-    session: AsyncSession, buyer_id: int, seller_id: str, *, since: datetime
-) -> int:
-    """How many cases the buyer opened with this seller since `since` (this one included)."""
-    count = await session.scalar(
-        select(func.count()).where(
-            Case.buyer_id == buyer_id, Case.seller_id == seller_id, Case.created_at >= since
-        )
-    )
-    return int(count or 0)
 
 
 # What each case refunded (approved or sent; a failed payment gave nothing back), and when.

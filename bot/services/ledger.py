@@ -21,7 +21,10 @@ from bot.storage.models import Order, Refund
 
 ORDERS = cast(Table, Order.__table__)
 REFUNDS = cast(Table, Refund.__table__)
-_LOCK = select(Order.refunded_minor).where(Order.id == bindparam("id")).with_for_update()
+# FOR NO KEY UPDATE, the order's lock comes after its case's (docs/locking.md).
+_LOCK = (
+    select(Order.refunded_minor).where(Order.id == bindparam("id")).with_for_update(key_share=True)
+)
 _REFUNDED = ORDERS.c.refunded_minor + bindparam("delta")
 _COUNT = update(ORDERS).where(ORDERS.c.id == bindparam("order")).values(refunded_minor=_REFUNDED)
 # A new refund, counted on its order in one statement that also takes the order's lock: unless

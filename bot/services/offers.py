@@ -21,7 +21,7 @@ DECISIONS = cast(Table, Decision.__table__)
 _LOCK = (
     select(Offer)
     .where(Offer.id == bindparam("offer"))
-    .with_for_update(of=Offer)
+    .with_for_update(of=Offer, key_share=True)
     .execution_options(populate_existing=True)
 )
 _DECIDE = (
@@ -137,6 +137,9 @@ async def supersede(
 
 
 async def lock(session: AsyncSession, offer_id: int) -> Offer | None:
+    """The offer, its row locked (FOR NO KEY UPDATE) until the transaction ends. Its case must
+    be locked first (bot.services.cases.lock_case_of_offer): the order every update locks in,
+    docs/locking.md."""
     return await session.scalar(_LOCK, {"offer": offer_id})
 
 

@@ -431,6 +431,24 @@ class InboxUpdate(Base):
     data: Mapped[dict[str, Any]]  # the update as the Bot API sent it
 
 
+class DeadLetter(Base):
+    """An update set aside: it failed to be applied several times while the database answered,
+    so it is kept here with its error instead of holding its chat (docs/poison-updates.md).
+    `returndesk inbox` lists these; `inbox retry` applies one as sent, `inbox drop` deletes it."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # as the engine would claim it
+    bot_id: Mapped[int] = mapped_column(BigInteger)
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    set_aside_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text)  # the last failure's traceback
+    data: Mapped[dict[str, Any]]  # the update as the Bot API sent it
+
+
 class OutboxMessage(Base):
     """A reply owed to a chat, written in the transaction that decided it.
 
@@ -451,6 +469,9 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     # A sender holds a row it is delivering until then; a sender that died lets it go.
     locked_until: Mapped[datetime | None]
+    # Which sender (SenderHeartbeat.id) holds it: a sender presumed dead lets go of its rows
+    # before their lease ends. None: only the lease lets go.
+    held_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
@@ -458,6 +479,24 @@ class OutboxMessage(Base):
     caused_by: Mapped[str | None] = mapped_column(String(128))  # the update that decided it
     topic_of: Mapped[int | None] = mapped_column(Integer)  # a case: send into its support topic
     action: Mapped[str | None] = mapped_column(String(16))  # a topic action instead of a message
+
+
+class SenderHeartbeat(Base):
+    """A sender (a process delivering the outbox) and when it last said it was alive.
+
+    Written by the sender itself every few seconds; a sender whose heartbeat stopped, or whose
+    process is gone from the machine it ran on, is presumed dead, and its row deleted by the
+    sender that noticed (bot/delivery/heartbeat.py)."""
+
+    __tablename__ = "senders"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, one a process life
+    host: Mapped[str] = mapped_column(String(255))  # for people reading the logs
+    pid: Mapped[int] = mapped_column(Integer)
+    # The machine and process namespace in which `pid` means this process; None when unknown.
+    place: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
 
 
 class TranscriptEntry(Base):

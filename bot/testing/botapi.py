@@ -124,6 +124,14 @@ _ADMIN_PERMISSIONS = (
     "can_pin_messages",
     "can_manage_topics",
 )
+# LinkPreviewOptions' fields; Telegram leaves out those that are false or unset.
+_LINK_PREVIEW_FIELDS = (
+    "is_disabled",
+    "url",
+    "prefer_small_media",
+    "prefer_large_media",
+    "show_above_text",
+)
 # An inline button needs one of these; one with a text only is refused.
 _BUTTON_ACTIONS = frozenset(
     {"url", "callback_data", "web_app", "login_url", "pay", "copy_text", "callback_game"}
@@ -403,6 +411,24 @@ def _check_inline_button(button: Any) -> None:
         raise _bad_request("text buttons are unallowed in the inline keyboard")
 
 
+def _link_preview_options(params: _Params) -> JSON | None:
+    """The link preview options a text message keeps, as Telegram returns them on the sent
+    Message and in every update that carries it (a button's `callback_query.message`): the
+    options the call set, or `is_disabled` for the older `disable_web_page_preview`. None when
+    the call left the preview as it is, and Telegram leaves the field out."""
+    options = params.json("link_preview_options")
+    if options is not None and not isinstance(options, dict):
+        raise _bad_request("can't parse link preview options JSON object")
+    kept: JSON = {
+        name: value
+        for name, value in (options or {}).items()
+        if name in _LINK_PREVIEW_FIELDS and value not in (None, False, "")
+    }
+    if params.flag("disable_web_page_preview"):
+        kept["is_disabled"] = True
+    return kept or None
+
+
 def _inline_keyboard(markup: JSON | None) -> JSON | None:
     """The part of a reply_markup that becomes part of the message; the rest is not echoed."""
     return markup if markup is not None and "inline_keyboard" in markup else None
@@ -633,9 +659,17 @@ class _Fault:
     kind: str
     remaining: int
     retry_after: int
+    skip: int = 0  # calls let through before the first that fails
 
     def error(self) -> Exception:
         return _FAULTS[self.kind](self.retry_after)
+
+
+@dataclass
+class _Slowness:
+    method: str  # lower-case method name, or "*"
+    seconds: float
+    remaining: int
 
 
 _FAULTS: dict[str, Callable[[int], Exception]] = {
@@ -733,6 +767,7 @@ class FakeBotAPI:
         self._open_callbacks: set[str] = set()
         self._blocked: set[int] = set()
         self._faults: list[_Fault] = []
+        self._slowness: list[_Slowness] = []
         # Updates: one queue serves both getUpdates and the webhook, as in Telegram.
         self._pending: list[_Queued] = []
         self._last_update_id = 0
@@ -844,8 +879,11 @@ class FakeBotAPI:
 
     # --- faults ---
 
-    def fail_next(self, method: str, kind: str, *, times: int = 1, retry_after: int = 1) -> None:
-        """Make the next `times` calls of `method` ("*": any) fail.
+    def fail_next(
+        self, method: str, kind: str, *, times: int = 1, retry_after: int = 1, after: int = 0
+    ) -> None:
+        """Make the next `times` calls of `method` ("*": any) fail, once `after` calls of it
+        have gone through.
 
         kind: "429" (with parameters.retry_after), "500", "502", "drop" (the connection closes
         without an answer), "blocked" (403, bot blocked by the user) or "gone" (400, the file
@@ -853,7 +891,13 @@ class FakeBotAPI:
         """
         if kind not in _FAULTS:
             raise ValueError(f"unknown fault {kind!r}; use one of {sorted(_FAULTS)}")
-        self._faults.append(_Fault(method.lower(), kind, times, retry_after))
+        self._faults.append(_Fault(method.lower(), kind, times, retry_after, after))
+
+    def slow_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` ("*": any) `seconds` late. Each is carried
+        out at once, as Telegram does when it is slow: a client that gives up waiting and
+        calls again has the call carried out twice."""
+        self._slowness.append(_Slowness(method.lower(), seconds, times))
 
     def break_downloads(self) -> None:
         """From now on file downloads answer 404, as a download path does once Telegram no
@@ -959,15 +1003,25 @@ class FakeBotAPI:
         return user
 
     def text_update(
-        self, user: JSON, text: str, *, chat_id: int | None = None, thread_id: int | None = None
+        self,
+        user: JSON,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        thread_id: int | None = None,
+        link_preview_options: JSON | None = None,
     ) -> JSON:
         """A text message; private chat unless chat_id < 0 (a group).
 
         thread_id puts it into a topic of the forum, as Telegram sends it: message_thread_id,
         is_topic_message, and reply_to_message set to the topic's creation message. A topic the
         fake does not know is created first, by this user, as a person would in Telegram.
+        link_preview_options: what Telegram sends on a message whose sender changed its link
+        preview (turned it off, or chose another link or size).
         """
         content: JSON = {"text": text}
+        if link_preview_options is not None:
+            content["link_preview_options"] = link_preview_options
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             content["entities"] = [
@@ -1211,15 +1265,30 @@ class FakeBotAPI:
                 raise _ApiError(404, "Not Found")
             if (fault := self._take_fault(method)) is not None:
                 raise fault.error()
-            return await handler(params)
+            result = await handler(params)
+            if (late := self._take_slowness(method)) is not None:
+                await asyncio.sleep(late)
+            return result
         except _ApiError as error:
             if error.code == 429:
                 self.responses_429 += 1
             raise
 
+    def _take_slowness(self, method: str) -> float | None:
+        for slowness in self._slowness:
+            if slowness.method in ("*", method.lower()):
+                slowness.remaining -= 1
+                if slowness.remaining <= 0:
+                    self._slowness.remove(slowness)
+                return slowness.seconds
+        return None
+
     def _take_fault(self, method: str) -> _Fault | None:
         for fault in self._faults:
             if fault.method in ("*", method.lower()):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
@@ -1312,6 +1381,7 @@ class FakeBotAPI:
         _check_message_text(text, parse_mode)
         markup = params.json("reply_markup")
         _check_reply_markup(markup)
+        preview = _link_preview_options(params)
         thread_id = self._thread_for_send(chat_id, params)
         self._admit_send(chat_id)
         message = self._record(
@@ -1321,6 +1391,7 @@ class FakeBotAPI:
             text=text,
             parse_mode=parse_mode,
             markup=markup,
+            extra={"link_preview_options": preview} if preview else None,
         )
         return message.to_json()
 
@@ -1512,6 +1583,11 @@ class FakeBotAPI:
         )
         self._check_modified(message, unchanged_text, markup)
         message.text, message.parse_mode = text, parse_mode
+        # As on a send: the options the edit asked for are the message's from now on.
+        preview = _link_preview_options(params)
+        message.telegram_fields.pop("link_preview_options", None)
+        if preview:
+            message.telegram_fields["link_preview_options"] = preview
         return self._edited(message, markup)
 
     async def _edit_message_reply_markup(self, params: _Params) -> JSON:

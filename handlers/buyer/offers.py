@@ -19,10 +19,14 @@ MAX_REASON = 1000
 
 
 async def _offered(ctx: Context, offer_id: int) -> tuple[Case, Offer]:
+    # The case before the offer: the order every update locks in (docs/locking.md).
+    case = await cases.lock_case_of_offer(ctx.session, offer_id)
+    if case is None:
+        raise Stale()
+    case = await owned_case(ctx, case.id)
     offer = await offers.lock(ctx.session, offer_id)
     if offer is None:
         raise Stale()
-    case = await owned_case(ctx, offer.case_id)
     if offer.status is not OfferStatus.OFFERED or case.state is not CaseState.AWAITING_BUYER:
         raise Stale()
     return case, offer

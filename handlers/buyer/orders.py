@@ -65,7 +65,12 @@ async def picked(ctx: Context, data: PickOrder) -> None:
 async def open_order(ctx: Context, order_id: int, *, flow: str) -> None:
     order = await orders.buyer_order(ctx.session, ctx.actor.buyer.telegram_id, order_id)
     if order is None:
-        raise Refusal("buyer/order_not_found", audit="buyer.foreign_order", number=str(order_id))
+        # The internal id (a deep link or a forged button carries it) goes to the audit row
+        # only: it means nothing to a buyer, and another buyer's order number would tell them
+        # that order exists.
+        raise Refusal(
+            "buyer/order_not_found", audit="buyer.foreign_order", number=None, order_id=order_id
+        )
     await start_flow(ctx, order, flow if flow in FLOWS else "problem")
 
 

@@ -3,7 +3,7 @@ amount, photos. Each stores one fact and lets the wizard ask the next question."
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, OfferStatus, Role
+from bot.domain.enums import CaseKind, CaseState, OfferStatus, Reason, Role
 from bot.domain.money import AmountError, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Stale
@@ -12,7 +12,17 @@ from bot.services import cases, commitments, offers
 from bot.storage.models import Case
 from handlers import agreement
 from handlers.buyer.common import owned_case, show_menu
-from handlers.buyer.steps import BUYER, CASE, advance, reasons_for, resume, send_question
+from handlers.buyer.steps import (
+    BUYER,
+    CASE,
+    MAX_QUESTION,
+    add_to_question,
+    advance,
+    claim_limit,
+    reasons_for,
+    resume,
+    send_question,
+)
 from handlers.payloads import (
     PhotosDone,
     PickCondition,
@@ -24,7 +34,8 @@ from handlers.payloads import (
 )
 
 router = Router()
-MAX_QUESTION = 2000
+CANCEL_WHY = "case.cancel_why"  # the buyer's words for "Other" as a reason to cancel
+MAX_REASON_NOTE = 500
 MAX_PHOTOS = 10
 
 
@@ -50,6 +61,28 @@ async def reason(ctx: Context, data: PickReason) -> None:
         role=BUYER,
         actor_id=ctx.event.sender.id,
         reason=data.reason,
+    )
+    if case.kind is CaseKind.CANCEL and data.reason is Reason.OTHER:
+        # "Other" tells the seller nothing: a few of the buyer's words do.
+        ctx.expect(CANCEL_WHY, case_id=case.id)
+        ctx.reply("buyer/ask_cancel_why", case=case)
+        return
+    await advance(ctx, case)
+
+
+@router.text(CANCEL_WHY)
+async def cancel_why(ctx: Context) -> None:
+    case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.REASON)
+    why = (ctx.event.text or "").strip()
+    if not why:
+        ctx.reply("buyer/ask_cancel_why", case=case)
+        return
+    if len(why) > MAX_REASON_NOTE:
+        ctx.reply("common/too_long", length=len(why), max_length=MAX_REASON_NOTE)
+        return
+    buyer_id = ctx.event.sender.id
+    await cases.record(
+        ctx.session, case, ctx.now, "reason_note", role=BUYER, actor_id=buyer_id, note=why
     )
     await advance(ctx, case)
 
@@ -103,7 +136,7 @@ async def question(ctx: Context) -> None:
 @router.text("case.claimed")
 async def claimed(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.WANT)
-    limit = case.affected_value.min(case.order.refundable)
+    limit = claim_limit(case)
     try:
         amount = parse_amount(ctx.event.text or "", case.order.currency, maximum=limit)
     except AmountError as error:
@@ -162,6 +195,10 @@ async def where_we_are(ctx: Context) -> None:
     case = await cases.lock_case(ctx.session, case_id) if case_id else None
     if case is None or case.buyer_id != ctx.event.sender.id or not case.state.is_open:
         show_menu(ctx, "buyer/not_understood")
+        return
+    text = (ctx.event.text or "").strip()
+    if text and case.state is CaseState.AWAITING_SELLER and case.question is not None:
+        await add_to_question(ctx, case, text)
         return
     await resume(ctx, case)
 

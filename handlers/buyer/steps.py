@@ -23,6 +23,7 @@ from bot.domain.enums import (
     Role,
     Want,
 )
+from bot.domain.money import Money
 from bot.domain.offers import (
     CaseFacts,
     EarlierRequest,
@@ -34,7 +35,7 @@ from bot.domain.offers import (
 )
 from bot.domain.policy import Policy
 from bot.engine.context import Context, Keyboard, button, column
-from bot.services import cases, commitments, offers
+from bot.services import cases, commitments, history, offers
 from bot.storage.models import Case, Order
 from handlers import notify, promises
 from handlers.payloads import (
@@ -56,12 +57,27 @@ CLOSED = CaseState.CLOSED
 ESCALATED = CaseState.ESCALATED
 CASE = "case"  # the chat waits for a button of the case's current step
 WANTS = (Want.KEEP, Want.REPLACE, Want.RETURN, Want.ANSWER)
-CANCEL_REASONS = (Reason.CHANGED_MIND, Reason.LATE_DELIVERY, Reason.OTHER)
+CANCEL_REASONS = (
+    Reason.CHANGED_MIND,
+    Reason.FOUND_CHEAPER,
+    Reason.ORDERED_BY_MISTAKE,
+    Reason.DELIVERY_TOO_LATE,
+    Reason.OTHER,
+)
 # Reasons about the whole order rather than one item of it.
 ORDER_LEVEL = (Reason.LATE_DELIVERY,)
 # Reasons where the amount comes from the buyer, so "how many" adds nothing.
 NO_QUANTITY = (Reason.PRICE_ERROR, Reason.OTHER, Reason.LATE_DELIVERY)
 MAX_QUANTITY_BUTTONS = 8
+MAX_QUESTION = 2000  # one message of the buyer's
+MAX_QUESTION_TOTAL = 4 * MAX_QUESTION  # the question with what the buyer added to it
+
+
+def claim_limit(case: Case) -> Money:
+    """The most a buyer may state as overcharged: the affected items' value, but never more
+    than the ledger still holds for the order (earlier refunds count), the same limit the
+    prompt shows and the answer is checked against."""
+    return case.affected_value.min(case.order.refundable)
 
 
 def policy_of(ctx: Context, case: Case) -> Policy:
@@ -257,7 +273,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
     if standard.remedy is Remedy.CLAIMED and case.claimed_minor is None:
         case.state = CaseState.WANT
         ctx.expect("case.claimed", case_id=case.id)
-        ctx.reply("buyer/ask_claimed", case=case, limit=case.affected_value)
+        ctx.reply("buyer/ask_claimed", case=case, limit=claim_limit(case))
         return None
     if await _needs_photos(ctx, case):
         return None
@@ -459,12 +475,10 @@ async def _support_first(
     policy = policy_of(ctx, case)
     if standard.amount is not None and over_escalation_threshold(policy, standard.amount):
         return EscalationReason.OVER_THRESHOLD
-    history = policy.escalation.return_history
-    if history is not None:
-        earlier = await cases.count_recent(
-            ctx.session, case.buyer_id, case.seller_id, since=ctx.now - history.period
-        )
-        if earlier - 1 >= history.cases:  # the cases before this one
+    rule = policy.escalation.return_history
+    if rule is not None:
+        past = await history.of_buyer(ctx.session, case, period=rule.period, now=ctx.now)
+        if rule.flags(past.cases, past.refunded):
             return EscalationReason.RETURN_HISTORY
     return None
 
@@ -484,6 +498,23 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
     cards.show(ctx, case, cards.question_card(case, due))
     ctx.expect(CASE, case_id=case.id)
     ctx.reply("buyer/question_sent", case=case, due=due)
+
+
+async def add_to_question(ctx: Context, case: Case, text: str) -> None:
+    """The buyer writes again while their question waits for the seller: the words join the
+    question, the deciders see them with the answer button, and the promise stands as made."""
+    if len(text) > MAX_QUESTION or len(case.question or "") + len(text) > MAX_QUESTION_TOTAL:
+        ctx.reply("common/too_long", length=len(text), max_length=MAX_QUESTION)
+        return
+    case.question = f"{case.question}\n\n{text}" if case.question else text
+    await cases.record(
+        ctx.session, case, ctx.now, "question_added", role=BUYER, actor_id=ctx.event.sender.id
+    )
+    promised = await commitments.open_commitments(ctx.session, case.id)
+    due = promised[0].due_at if promised else None
+    cards.show(ctx, case, cards.question_added_card(case, text, due))
+    ctx.expect(CASE, case_id=case.id)
+    ctx.reply("buyer/question_added", case=case, due=due)
 
 
 async def resume(ctx: Context, case: Case) -> None:

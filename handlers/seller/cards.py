@@ -65,6 +65,14 @@ def question_card(case: Case, due: datetime) -> Card:
     )
 
 
+def question_added_card(case: Case, added: str, due: datetime | None) -> Card:
+    return Card(
+        "seller/question_added",
+        {"case": case, "order": case.order, "added": added, "due": due},
+        column(button("answer", AnswerQuestion(case_id=case.id))),
+    )
+
+
 def return_card(case: Case, due: datetime) -> Card:
     return Card(
         "seller/return_coming",

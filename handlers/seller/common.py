@@ -20,10 +20,14 @@ async def decider_case(ctx: Context, case_id: int) -> Case:
 
 
 async def decider_offer(ctx: Context, offer_id: int) -> tuple[Case, Offer]:
+    # The case before the offer: the order every update locks in (docs/locking.md).
+    case = await cases.lock_case_of_offer(ctx.session, offer_id)
+    if case is None:
+        raise Stale()
+    case = await decider_case(ctx, case.id)
     offer = await offers.lock(ctx.session, offer_id)
     if offer is None:
         raise Stale()
-    case = await decider_case(ctx, offer.case_id)
     return case, offer
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.domain.enums import CaseState, CommitmentKind, Role
 from bot.domain.money import AmountError, Money, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Stale
+from bot.engine.events import Photo
 from bot.engine.router import Router
 from bot.services import cases, commitments
 from bot.storage.models import Case
@@ -17,6 +20,7 @@ router = Router()
 DEDUCTION = "seller.deduction"
 DEDUCTION_REASON = "seller.deduction_reason"
 MAX_REASON = 1000
+MAX_PHOTOS = 10
 
 
 async def _arrived(ctx: Context, case_id: int) -> Case | None:
@@ -61,8 +65,45 @@ async def deduction(ctx: Context) -> None:
     except AmountError as error:
         ctx.reply("common/amount_error", code=error.code, limit=value)
         return
-    ctx.expect(DEDUCTION_REASON, case_id=case.id, deduction=str(amount.amount))
+    ctx.expect(DEDUCTION_REASON, case_id=case.id, deduction=str(amount.amount), photos=_photos(ctx))
     ctx.reply("seller/ask_deduction_reason", case=case, deduction=amount)
+
+
+@router.photo(DEDUCTION)
+@router.photo(DEDUCTION_REASON)
+async def deduction_photo(ctx: Context) -> None:
+    """Photos of what the deduction is for, at either step: kept with the step's answers until
+    the inspection is recorded. At the reason step, a caption is the reason."""
+    case = await _arrived(ctx, ctx.conversation.case_id or 0)
+    if case is None:
+        return
+    photos = _photos(ctx)
+    known = {p["file_unique_id"] for p in photos}
+    for sent in ctx.event.photos:
+        if sent.file_unique_id not in known and len(photos) < MAX_PHOTOS:
+            known.add(sent.file_unique_id)
+            photos.append(
+                {
+                    "file_id": sent.file_id,
+                    "file_unique_id": sent.file_unique_id,
+                    "size": sent.size,
+                    "stored_path": sent.stored_path,
+                }
+            )
+    ctx.conversation.data = {**ctx.conversation.data, "photos": photos}
+    if ctx.conversation.awaiting == DEDUCTION_REASON and (ctx.event.caption or "").strip():
+        await deduction_reason(ctx)
+        return
+    ctx.reply(
+        "seller/deduction_photo_added",
+        case=case,
+        count=len(photos),
+        reason_step=ctx.conversation.awaiting == DEDUCTION_REASON,
+    )
+
+
+def _photos(ctx: Context) -> list[dict[str, Any]]:
+    return list(ctx.conversation.data.get("photos", []))
 
 
 @router.text(DEDUCTION_REASON)
@@ -70,7 +111,7 @@ async def deduction_reason(ctx: Context) -> None:
     case = await _arrived(ctx, ctx.conversation.case_id or 0)
     if case is None:
         return
-    why = (ctx.event.text or "").strip()
+    why = (ctx.event.text or ctx.event.caption or "").strip()  # a photo's caption says it too
     if not why or len(why) > MAX_REASON:
         ctx.reply("common/too_long", length=len(why), max_length=MAX_REASON)
         return
@@ -86,6 +127,7 @@ async def deduction_reason(ctx: Context) -> None:
 async def _refund(
     ctx: Context, case: Case, amount: Money | None, *, deduction: Money | None, note: str | None
 ) -> None:
+    photos = await _keep_photos(ctx, case, note) if deduction is not None else []
     await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.RETURN_INSPECTION)
     await cases.record(
         ctx.session,
@@ -96,8 +138,21 @@ async def _refund(
         actor_id=ctx.event.sender.id,
         deduction=deduction or "",
         note=note or "",
+        photos=len(photos),
     )
     ctx.expect(None)
+    if photos:
+        # Shown to the buyer above the outcome; kept with the case's photos, which support's
+        # summary shows.
+        ctx.to_buyer(
+            case.buyer,
+            "buyer/deduction_photos",
+            case=case,
+            deduction=deduction,
+            note=note,
+            photos=photos,
+            case_id=case.id,
+        )
     if amount is None:
         await cases.record(
             ctx.session,
@@ -127,3 +182,13 @@ async def _refund(
         note=note,
         deduction=deduction,
     )
+
+
+async def _keep_photos(ctx: Context, case: Case, note: str | None) -> list[str]:
+    """The seller's photos of the deduction, added to the case's photos; their file ids."""
+    kept = []
+    for stored in _photos(ctx):
+        photo = Photo(**stored)
+        await cases.add_evidence(ctx.session, case.id, photo, note, ctx.now)
+        kept.append(photo.file_id)
+    return kept

@@ -7,12 +7,16 @@ everything so far. A case escalated again reopens its topic."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.domain.enums import CaseState, CommitmentKind, EscalationReason, Role
+from bot.domain.policy import ReturnHistory
 from bot.engine.context import Context, button, column
 from bot.rendering import plain_text
 from bot.services import cases, commitments, ledger, offers
+from bot.services.history import of_buyer
 from bot.storage.models import Case, Offer, SupportTopic
 from handlers import promises
 from handlers.payloads import Take
@@ -123,6 +127,7 @@ async def post_summary(ctx: Context, case: Case, reason: EscalationReason, due: 
     )
     decisions = await offers.decisions_of(ctx.session, case.id)
     refunds = await ledger.refunds_of_case(ctx.session, case.id)
+    past = await of_buyer(ctx.session, case, period=_history_period(ctx, case), now=ctx.now)
     to_desk(
         ctx,
         case,
@@ -136,6 +141,13 @@ async def post_summary(ctx: Context, case: Case, reason: EscalationReason, due: 
         offers=proposed,
         decisions=decisions,
         refunds=refunds,
+        past=past,
         photos=[e.file_id for e in evidence],
         buttons=column(button("take", Take(case_id=case.id))),
     )
+
+
+def _history_period(ctx: Context, case: Case) -> timedelta:
+    """The period the seller's return-history rule weighs, or its default."""
+    rule = ctx.seller(case.seller_id).policy.escalation.return_history
+    return (rule or ReturnHistory()).period

@@ -37,7 +37,7 @@ async def _locked(ctx: Context, commitment_id: int) -> tuple[Case, Commitment] |
     commitment = await ctx.session.scalar(
         select(Commitment)
         .where(Commitment.id == commitment_id)
-        .with_for_update(of=Commitment)
+        .with_for_update(of=Commitment, key_share=True)
         .execution_options(populate_existing=True)
     )
     if commitment is None or commitment.state is not CommitmentState.OPEN:

@@ -63,7 +63,7 @@ async def test_someone_elses_order_is_not_found_and_audited(desk: Desk) -> None:
     assert "couldn't find an order NO-SUCH-1 among yours" in mallory.last.plain
     # A forged button for Anna's order is refused too.
     await mallory.press(PickOrder(flow="problem", order_id=annas.id).pack())
-    assert "couldn't find an order" in mallory.answers[-1]
+    assert "couldn't find that order" in mallory.answers[-1]
     actions = [(a.actor_id, a.action, a.allowed) for a in await desk.audit()]
     assert actions == [(103, "buyer.foreign_order", False), (103, "buyer.foreign_order", False)]
     assert anna.inbox == []

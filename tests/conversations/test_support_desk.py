@@ -182,12 +182,16 @@ async def test_a_buyer_with_an_unusual_return_history_goes_to_support(desk: Desk
         await anna.tap("reason", reason="price_error")
         await anna.tap("want", want="keep")
         await anna.send("100")
+        if "refund of RUB100.00" in anna.last.plain:
+            await anna.click("Accept")  # a refund: what the return-history rule counts
     first, second, third = await desk.cases()
-    assert [c.state for c in (first, second)] == [CaseState.AWAITING_BUYER] * 2
+    assert [c.state for c in (first, second)] == [CaseState.EXECUTING] * 2
     assert (third.state, third.escalation_reason) == (
         CaseState.ESCALATED,
         EscalationReason.RETURN_HISTORY,
     )
+    summary = (await desk.in_topic(third.id))[0].plain
+    assert "refunds and returns with this seller in the last 3 months: 2, RUB200.00" in summary
 
 
 async def test_support_is_reminded_and_a_missed_reply_is_owned_up_to(desk: Desk) -> None:
@@ -204,3 +208,52 @@ async def test_support_is_reminded_and_a_missed_reply_is_owned_up_to(desk: Desk)
     support = [p for p in await desk.commitments(case_id) if p.kind is CommitmentKind.SUPPORT_REPLY]
     assert [p.state for p in support] == [CommitmentState.BREACHED, CommitmentState.OPEN]
     assert support[1].replaces_id == support[0].id
+
+
+async def test_a_command_in_a_resolved_cases_topic_is_refused_and_the_desk_goes_on(
+    desk: Desk,
+) -> None:
+    """The refusal names the case; it is rendered before the command's work rolls back."""
+    sam = desk.staff("sam")
+    case_id = await escalated_by_anna(desk)
+    topic = await desk.topic(case_id)
+    await sam.send("/resolve", topic=topic)
+    await sam.send("/refund 10", topic=topic)
+    refused = (await desk.in_topic(case_id))[-1].plain
+    assert refused == f"Case #{case_id} is not with support any more: it is resolved."
+    assert await desk.refunds() == []
+    second = await escalated_by_anna(desk)  # the group's next case is worked as usual
+    await sam.send("/refund 700", topic=await desk.topic(second))
+    assert [r.amount for r in await desk.refunds()] == [Money.of("700", "RUB")]
+
+
+async def test_a_refused_command_never_applies_later_when_the_case_would_allow_it(
+    desk: Desk,
+) -> None:
+    anna, sam = desk.buyer("anna"), desk.staff("sam")
+    case_id = await escalated_by_anna(desk)
+    topic = await desk.topic(case_id)
+    await sam.send("/handback", topic=topic)
+    await sam.send("/refund 700", topic=topic)
+    assert "is not with support any more" in (await desk.in_topic(case_id))[-1].plain
+    await anna.send("человек")  # with support again: now a /refund would be applied
+    assert (await desk.latest_case()).state is CaseState.ESCALATED
+    desk.later(seconds=5)
+    await sam.send("/queue", topic=(topic[0], None))
+    assert await desk.refunds() == []
+    assert not any("Agreed" in m.plain for m in anna.inbox)
+
+
+async def test_withdrawing_a_case_support_has_is_refused_with_its_state(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    await escalated_by_anna(desk)
+    case = await desk.latest_case()
+    await open_flow(anna, "problem", case.order.number)
+    assert "You already have a request" in anna.last.plain
+    await anna.click("Withdraw this request")
+    assert anna.answers[-1] == (
+        "This request can't be withdrawn any more: it is with our support team."
+    )
+    assert (await desk.latest_case()).state is CaseState.ESCALATED
+    await anna.send("/start")  # her chat goes on
+    assert "My orders" in anna.last.labels

@@ -104,7 +104,7 @@ async def test_photos_are_downloaded_size_checked_and_kept_as_evidence(
     ) as desk:  # type: ignore[arg-type]
         anna = await at_the_photo_step(desk)
         await anna.send_photo(size=150_000)
-        assert "too large for me to keep" in anna.inbox[-2].plain
+        assert "too large for me to keep: I keep photos up to 0.1 MB" in anna.inbox[-2].plain
         await anna.send_unsupported("document")
         assert "can't use that kind of message" in anna.inbox[-2].plain
         await anna.send_photo(size=60_000)
@@ -140,6 +140,24 @@ async def test_an_image_sent_as_a_file_reaches_the_seller_as_a_file_with_the_que
         assert dora.last.photos == tuple(kept) and dora.last.buttons
         sent = {m.method for m in server.messages_for(dora.chat_id)}
         assert {"sendPhoto", "sendDocument"} <= sent
+
+
+@pytest.mark.parametrize("transport", ["aiogram", "ptb"])
+async def test_a_picture_file_over_the_limit_is_asked_for_as_a_photo(
+    db: object, clock: object, tmp_path: Path, transport: str
+) -> None:
+    async with Desk.on_telegram(
+        db, clock, tmp_path, Mode(transport, webhook=False), max_photo_bytes=100_000
+    ) as desk:  # type: ignore[arg-type]
+        server = desk.telegram.server
+        anna = await at_the_photo_step(desk)
+        user = server.user(anna.sender.id, "Anna", "en")
+        scan = server.document_update(user, mime_type="image/png", size=150_000, file_name="a.png")
+        await server.wait_delivered(await server.push_update(scan))
+        await desk.telegram.settled()
+        told = anna.inbox[-2].plain
+        assert "picture file is too large for me to keep: I keep pictures up to 0.1 MB." in told
+        assert "send it as a photo rather than as a file" in told
 
 
 @pytest.mark.parametrize("transport", ["aiogram", "ptb"])

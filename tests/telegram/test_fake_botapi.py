@@ -393,6 +393,66 @@ async def test_raw_http_answers_like_telegram(api: FakeBotAPI) -> None:
     assert api.sent[0].buttons == [[("A", "a")]]
 
 
+async def test_a_sent_message_comes_back_with_every_field_telegram_fills_in(
+    api: FakeBotAPI,
+) -> None:
+    # The Bot API's Message: the bot as `from`, the chat, the text as read with its entities
+    # (offsets in UTF-16: the emoji counts twice), the keyboard, and the link preview options
+    # the message was sent with; the same object in a button press on it.
+    keyboard_json = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+    body = {
+        "chat_id": ANNA,
+        "text": "🎧 <b>Refund</b> &amp; more",
+        "parse_mode": "HTML",
+        "reply_markup": keyboard_json,
+        "link_preview_options": {"is_disabled": True},
+    }
+    async with aiohttp.ClientSession() as http:
+        url = f"{api.base_url}/bot{api.token}"
+        async with http.post(f"{url}/sendMessage", json=body) as answer:
+            message = (await answer.json())["result"]
+        legacy = {"chat_id": ANNA, "text": "old way", "disable_web_page_preview": "true"}
+        async with http.post(f"{url}/sendMessage", data=legacy) as answer:
+            old_way = (await answer.json())["result"]
+        async with http.post(f"{url}/sendMessage", json={"chat_id": ANNA, "text": "x"}) as answer:
+            plain = (await answer.json())["result"]
+    assert message == {
+        "message_id": 1,
+        "from": {
+            "id": api.bot_id,
+            "is_bot": True,
+            "first_name": "ReturnDesk Test",
+            "username": "returndesk_test_bot",
+        },
+        "chat": {"id": ANNA, "first_name": f"User {ANNA}", "type": "private"},
+        "date": message["date"],
+        "text": "🎧 Refund & more",
+        "entities": [{"type": "bold", "offset": 3, "length": 6}],
+        "reply_markup": keyboard_json,
+        "link_preview_options": {"is_disabled": True},
+    }
+    assert old_way["link_preview_options"] == {"is_disabled": True}
+    assert "link_preview_options" not in plain  # left as it was: Telegram leaves it out
+    [sent, *_] = api.messages_for(ANNA)
+    pressed = api.callback_update(api.user(ANNA, "Anna"), sent, "a")["callback_query"]["message"]
+    assert pressed == message
+
+
+async def test_captions_are_parsed_into_caption_entities_and_edits_carry_edit_date(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    photo = await bot.send_photo(
+        ANNA, "https://example.com/a.jpg", caption="<i>Kettle</i>", parse_mode="HTML"
+    )
+    assert photo.caption == "Kettle"
+    entities = [(e.type, e.offset, e.length) for e in photo.caption_entities or []]
+    assert entities == [("italic", 0, 6)]
+    sent = await bot.send_message(ANNA, "Pick", reply_markup=keyboard(("A", "a")))
+    assert sent.edit_date is None
+    edited = await bot.edit_message_text("Picked A", chat_id=ANNA, message_id=sent.message_id)
+    assert not isinstance(edited, bool) and edited.edit_date is not None
+
+
 # --- python-telegram-bot ----------------------------------------------------------------------
 
 

@@ -9,20 +9,42 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from bot.delivery.transport import Outbound, PermanentError, split_text
+from bot.delivery.transport import (
+    Outbound,
+    PermanentError,
+    RetryAfterError,
+    TemporaryError,
+    UncertainDeliveryError,
+    split_text,
+)
 from bot.engine.events import Incoming, Photo, Sender
 from bot.rendering import plain_text
 
 log = logging.getLogger(__name__)
+BOT_API_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses larger files ("file is too big")
 
 U = TypeVar("U")  # the framework's Update type
 ALLOWED_UPDATES = ["message", "callback_query"]
 MEDIA_GROUP = 10
 TOPIC_NAME = 128  # characters Telegram allows in a topic's name
+# Seconds to wait for Telegram's answer to a call, once it is sent. Telegram answers a send in
+# well under a second, and in seconds when it is slow; a call it has not answered in a minute
+# is on a connection that died. A send that times out may have been accepted, so it is not sent
+# again (UncertainDeliveryError, docs/telegram.md): the wait must be long enough that only a
+# dead connection ever reaches it. python-telegram-bot's default is 5 s, too short.
+ANSWER_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0  # nothing is sent before the connection is made: safe to try again
+# Writing a call (python-telegram-bot times it apart): a few KB of JSON; a write that fails
+# has not reached Telegram whole, so it is tried again, and need not wait as long.
+WRITE_TIMEOUT = 20.0
+# getUpdates: Telegram holds it open up to its `timeout`; this much more, then it is dead.
+POLL_READ_MARGIN = 10.0
 
 
 class HtmlRejectedError(Exception):
@@ -31,11 +53,13 @@ class HtmlRejectedError(Exception):
 
 
 class UnusablePhotoError(Exception):
-    """A buyer's image the bot cannot keep; `reason` is what the buyer is told."""
+    """A buyer's image the bot cannot keep; `reason` is what the buyer is told, with the
+    size limit it broke, if that was what was wrong."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, size_limit: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.size_limit = size_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +75,7 @@ class FileRef:
     file_id: str
     file_unique_id: str
     size: int | None
+    as_file: bool = False  # sent as a document, uncompressed, rather than as a photo
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +97,16 @@ class MessageParts:
     unsupported: str | None = None
 
 
+@dataclass(slots=True)
+class _Progress:
+    """How far a row's delivery went: its sends done, the last message id, and why one of
+    them may not have gone out (empty when all surely did)."""
+
+    done: int = 0
+    last: int = 0
+    uncertain: str = ""
+
+
 class TelegramAdapter(ABC, Generic[U]):
     name: str
 
@@ -79,6 +114,8 @@ class TelegramAdapter(ABC, Generic[U]):
         self.media_dir = media_dir
         self.max_photo_bytes = max_photo_bytes
         self.identity: BotIdentity | None = None
+        # Rows part-way through (outbox id: what is sent), for their next try.
+        self._progress: dict[int, _Progress] = {}
 
     # -- the framework's part ----------------------------------------------------------------
     @abstractmethod
@@ -88,16 +125,15 @@ class TelegramAdapter(ABC, Generic[U]):
     async def close(self) -> None: ...
 
     @abstractmethod
-    async def get_updates(self, offset: int | None, wait: int) -> list[U]:
-        """Long polling: Telegram holds the call up to `wait` seconds for something new."""
+    async def get_updates(self, offset: int | None, wait: int) -> list[dict[str, Any]]:
+        """Long polling: Telegram holds the call up to `wait` seconds for something new. The
+        updates come as the JSON Telegram sent: that is what the inbox keeps (a framework's
+        model dumped again is not the same thing, and may not even dump: see
+        docs/telegram.md), and `parse_update` reads each one."""
 
     @abstractmethod
     def parse_update(self, data: dict[str, Any]) -> U:
         """The framework's update from the Bot API's JSON; ValueError if it is not one."""
-
-    @abstractmethod
-    def dump_update(self, update: U) -> dict[str, Any]:
-        """The update as the Bot API sent it (what `parse_update` reads back)."""
 
     @abstractmethod
     def content_type(self, message: Any) -> str:
@@ -137,7 +173,9 @@ class TelegramAdapter(ABC, Generic[U]):
         elif message.document is not None:
             document = message.document
             if image_document(document.mime_type):
-                image = FileRef(document.file_id, document.file_unique_id, document.file_size)
+                image = FileRef(
+                    document.file_id, document.file_unique_id, document.file_size, as_file=True
+                )
             else:
                 unsupported = "document"
         elif message.text is None:
@@ -215,33 +253,70 @@ class TelegramAdapter(ABC, Generic[U]):
 
     async def deliver(self, message: Outbound) -> int:
         """Photos first (the seller sees the evidence above the question), then the text, split
-        to fit; the buttons go on the last part. Topic actions go to the forum methods."""
+        to fit; the buttons go on the last part. Topic actions go to the forum methods.
+
+        A row can take several sends. When one fails and the row is tried again, the sends
+        already made are not made again: that would show them twice. A send that may or may not
+        have gone out (UncertainDeliveryError) is not made again either; the row goes on with
+        its next part, and is then reported as maybe delivered."""
         if message.action is not None:
-            return await self._topic(message)
-        last = 0
-        photos = message.photos or []
-        for start in range(0, len(photos), MEDIA_GROUP):
-            group = photos[start : start + MEDIA_GROUP]
             try:
-                last = await self.send_photos(message.chat_id, message.thread_id, group)
-            except PermanentError as refused:
-                log.info("outbox %s: photos one by one after %s", message.id, refused)
-                last = await self._one_by_one(message, group) or last
+                return await self._topic(message)
+            except UncertainDeliveryError as unknown:
+                # The new topic's thread id is needed, and a topic action repeated does no
+                # harm that shows (an empty topic at worst): tried again.
+                raise TemporaryError(str(unknown)) from unknown
+        progress = self._progress.pop(message.id, None) or _Progress()
+        steps = self._steps(message)
+        try:
+            for step in steps[progress.done :]:
+                try:
+                    progress.last = await step() or progress.last
+                except UncertainDeliveryError as unknown:
+                    progress.uncertain = str(unknown)
+                progress.done += 1
+        except (RetryAfterError, TemporaryError):
+            self._progress[message.id] = progress
+            raise
+        if progress.uncertain:
+            raise UncertainDeliveryError(progress.uncertain, progress.last or None)
+        return progress.last
+
+    def _steps(self, message: Outbound) -> list[Callable[[], Awaitable[int]]]:
+        """The sends a row takes, in order."""
+        photos = message.photos or []
+        starts = range(0, len(photos), MEDIA_GROUP)
+        groups = [photos[start : start + MEDIA_GROUP] for start in starts]
         parts = split_text(message.text)
+        steps: list[Callable[[], Awaitable[int]]] = [
+            partial(self._photo_group, message, group) for group in groups
+        ]
         for number, part in enumerate(parts, start=1):
             buttons = message.buttons if number == len(parts) else None
-            try:
-                last = await self.send_text(
-                    message.chat_id, message.thread_id, part, buttons, html=True
-                )
-            except HtmlRejectedError:
-                log.error(
-                    "Telegram rejected the HTML of outbox %s; sending it as plain text", message.id
-                )
-                last = await self.send_text(
-                    message.chat_id, message.thread_id, plain_text(part), buttons, html=False
-                )
-        return last
+            steps.append(partial(self._text_part, message, part, buttons))
+        return steps
+
+    async def _photo_group(self, message: Outbound, group: list[str]) -> int:
+        try:
+            return await self.send_photos(message.chat_id, message.thread_id, group)
+        except PermanentError as refused:
+            log.info("outbox %s: photos one by one after %s", message.id, refused)
+            return await self._one_by_one(message, group)
+
+    async def _text_part(
+        self, message: Outbound, part: str, buttons: list[list[dict[str, str]]] | None
+    ) -> int:
+        try:
+            return await self.send_text(
+                message.chat_id, message.thread_id, part, buttons, html=True
+            )
+        except HtmlRejectedError:
+            log.error(
+                "Telegram rejected the HTML of outbox %s; sending it as plain text", message.id
+            )
+            return await self.send_text(
+                message.chat_id, message.thread_id, plain_text(part), buttons, html=False
+            )
 
     async def _one_by_one(self, message: Outbound, file_ids: list[str]) -> int:
         """Telegram sends a file again by its id only as what it was: an image a buyer sent as
@@ -284,11 +359,12 @@ class TelegramAdapter(ABC, Generic[U]):
             return None
         photos: tuple[Photo, ...] = ()
         unsupported = parts.unsupported
+        size_limit: int | None = None
         if parts.image is not None:
             try:
                 photos = (await self._fetch(parts.image),)
             except UnusablePhotoError as unusable:
-                unsupported = unusable.reason
+                unsupported, size_limit = unusable.reason, unusable.size_limit
         return Incoming(
             key=self.key(parts.update_id),
             sender=Sender(parts.user_id, parts.user_name, parts.language_code),
@@ -300,6 +376,7 @@ class TelegramAdapter(ABC, Generic[U]):
             caption=parts.caption,
             thread_id=parts.thread_id,
             unsupported=unsupported,
+            size_limit=size_limit,
             is_private=parts.is_private,
         )
 
@@ -307,8 +384,11 @@ class TelegramAdapter(ABC, Generic[U]):
         """Download an image as evidence. A failure that may pass (the network, Telegram's
         5xx) is raised, and the update is tried again; a refusal that will not pass is an
         `UnusablePhotoError`, which the buyer hears about, or their chat would wait for ever."""
+        # Sent as a photo, Telegram has compressed it already: only a smaller picture helps.
+        # Sent as a file, sending it as a photo is what makes it smaller.
+        too_large = "file_too_large" if image.as_file else "photo_too_large"
         if image.size is not None and image.size > self.max_photo_bytes:
-            raise UnusablePhotoError("photo_too_large")
+            raise UnusablePhotoError(too_large, self.max_photo_bytes)
         # Named by Telegram's unique id: a redelivered update downloads to the same file.
         path = self.media_dir / f"{image.file_unique_id}.jpg"
         if not path.exists():
@@ -318,13 +398,13 @@ class TelegramAdapter(ABC, Generic[U]):
                 await self.download(image.file_id, partial)
             except PermanentError as refused:
                 log.warning("Telegram refused file %s: %s", image.file_id, refused)
-                too_big = "too big" in str(refused).lower()  # Bot API downloads stop at 20 MB
-                raise UnusablePhotoError(
-                    "photo_too_large" if too_big else "photo_unavailable"
-                ) from refused
+                if "too big" in str(refused).lower():
+                    limit = min(self.max_photo_bytes, BOT_API_DOWNLOAD_BYTES)
+                    raise UnusablePhotoError(too_large, limit) from refused
+                raise UnusablePhotoError("photo_unavailable") from refused
             if partial.stat().st_size > self.max_photo_bytes:  # the size Telegram gave was wrong
                 partial.unlink()
-                raise UnusablePhotoError("photo_too_large")
+                raise UnusablePhotoError(too_large, self.max_photo_bytes)
             partial.replace(path)
         return Photo(image.file_id, image.file_unique_id, image.size, str(path))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from aiogram import Bot, methods
@@ -33,9 +33,17 @@ from aiogram.types import (
     Update,
 )
 
-from bot.delivery.transport import PermanentError, RetryAfterError, TemporaryError
+from bot.delivery.transport import (
+    PermanentError,
+    RetryAfterError,
+    TemporaryError,
+    UncertainDeliveryError,
+)
 from bot.transports.telegram.adapter import (
     ALLOWED_UPDATES,
+    ANSWER_TIMEOUT,
+    CONNECT_TIMEOUT,
+    POLL_READ_MARGIN,
     BotIdentity,
     HtmlRejectedError,
     TelegramAdapter,
@@ -50,6 +58,14 @@ class _SendMessage(methods.SendMessage):
     nine times as much as reading the id (77 against 9 µs for a message with four buttons)."""
 
     __returning__ = MessageId  # type: ignore[assignment]
+
+
+class _GetUpdates(methods.GetUpdates):
+    """getUpdates, answering with the updates as the JSON Telegram sent. The inbox stores that
+    JSON, as sent: dumping aiogram's models again fails on fields aiogram fills with its own
+    defaults (a `link_preview_options` Telegram returns, see docs/telegram.md)."""
+
+    __returning__ = list[dict[str, Any]]
 
 
 # aiogram validates each answer as `Response[the method's result type]`, parametrising the model
@@ -74,6 +90,7 @@ _RESPONSES = tuple(
         methods.SetMyCommands,
         methods.SetWebhook,
         _SendMessage,
+        _GetUpdates,
     )
 )
 
@@ -81,9 +98,19 @@ _RESPONSES = tuple(
 class AiogramAdapter(TelegramAdapter[Update]):
     name = "aiogram"
 
-    def __init__(self, *, token: str, api_url: str, media_dir: Path, max_photo_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_url: str,
+        media_dir: Path,
+        max_photo_bytes: int,
+        answer_timeout: float = ANSWER_TIMEOUT,
+    ) -> None:
         super().__init__(media_dir=media_dir, max_photo_bytes=max_photo_bytes)
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+        # aiohttp times a call as a whole: making the connection (a few seconds at most, and
+        # nothing is sent before it, see _unanswered) and waiting for the answer.
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=answer_timeout)
         self.bot = Bot(token, session=session)
 
     async def start(self) -> BotIdentity:
@@ -94,16 +121,15 @@ class AiogramAdapter(TelegramAdapter[Update]):
     async def close(self) -> None:
         await self.bot.session.close()
 
-    async def get_updates(self, offset: int | None, wait: int) -> list[Update]:
-        return await self.bot.get_updates(
-            offset=offset, timeout=wait, allowed_updates=ALLOWED_UPDATES
+    async def get_updates(self, offset: int | None, wait: int) -> list[dict[str, Any]]:
+        updates = await self.bot(
+            _GetUpdates(offset=offset, timeout=wait, allowed_updates=ALLOWED_UPDATES),
+            request_timeout=int(CONNECT_TIMEOUT + wait + POLL_READ_MARGIN),
         )
+        return cast(list[dict[str, Any]], updates)  # _GetUpdates' answer, typed as GetUpdates'
 
     def parse_update(self, data: dict[str, Any]) -> Update:
         return Update.model_validate(data, context={"bot": self.bot})
-
-    def dump_update(self, update: Update) -> dict[str, Any]:
-        return update.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def content_type(self, message: Any) -> str:
         return str(message.content_type)
@@ -217,5 +243,16 @@ async def _errors() -> AsyncIterator[None]:
         raise PermanentError(error.message) from error
     except (TelegramForbiddenError, TelegramNotFound, TelegramUnauthorizedError) as error:
         raise PermanentError(error.message) from error
-    except (TelegramServerError, TelegramNetworkError) as error:
+    except TelegramNetworkError as error:
+        if _unanswered(error):
+            raise UncertainDeliveryError(str(error)) from error
         raise TemporaryError(str(error)) from error
+    except TelegramServerError as error:
+        raise TemporaryError(str(error)) from error
+
+
+def _unanswered(error: TelegramNetworkError) -> bool:
+    """The call timed out after its connection was made, so Telegram may have it: aiohttp
+    raises ConnectionTimeoutError (a TimeoutError) for time spent before that."""
+    cause = error.__cause__
+    return isinstance(cause, TimeoutError) and not isinstance(cause, aiohttp.ConnectionTimeoutError)

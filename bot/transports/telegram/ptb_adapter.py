@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from telegram import (
     Bot,
     BotCommand,
@@ -31,17 +32,29 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
+from telegram.request import HTTPXRequest
 
-from bot.delivery.transport import PermanentError, RetryAfterError, TemporaryError
+from bot.delivery.transport import (
+    PermanentError,
+    RetryAfterError,
+    TemporaryError,
+    UncertainDeliveryError,
+)
 from bot.transports.telegram.adapter import (
     ALLOWED_UPDATES,
+    ANSWER_TIMEOUT,
+    CONNECT_TIMEOUT,
+    POLL_READ_MARGIN,
+    WRITE_TIMEOUT,
     BotIdentity,
     HtmlRejectedError,
     TelegramAdapter,
 )
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+POOL_SIZE = 256  # connections for calls other than getUpdates (PTB's default)
 # Message kinds the bot cannot use, named in its reply.
 KINDS = ("sticker", "voice", "video", "video_note", "audio", "animation", "location", "contact")
 
@@ -49,13 +62,37 @@ KINDS = ("sticker", "voice", "video", "video_note", "audio", "animation", "locat
 class PtbAdapter(TelegramAdapter[Update]):
     name = "ptb"
 
-    def __init__(self, *, token: str, api_url: str, media_dir: Path, max_photo_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_url: str,
+        media_dir: Path,
+        max_photo_bytes: int,
+        answer_timeout: float = ANSWER_TIMEOUT,
+    ) -> None:
         super().__init__(media_dir=media_dir, max_photo_bytes=max_photo_bytes)
         # PTB 22 warns on every RetryAfter until durations are opted into as timedeltas, which
         # _translate reads either way.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
         base = api_url.rstrip("/")
-        self.bot = Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+        self.bot = Bot(
+            token,
+            base_url=f"{base}/bot",
+            base_file_url=f"{base}/file/bot",
+            request=HTTPXRequest(
+                connection_pool_size=POOL_SIZE,
+                read_timeout=answer_timeout,
+                write_timeout=WRITE_TIMEOUT,
+                connect_timeout=CONNECT_TIMEOUT,
+            ),
+            # One long poll at a time; its read timeout is the poll's own plus a margin.
+            get_updates_request=HTTPXRequest(
+                connection_pool_size=1,
+                read_timeout=POLL_READ_MARGIN,
+                connect_timeout=CONNECT_TIMEOUT,
+            ),
+        )
 
     async def start(self) -> BotIdentity:
         await self.bot.initialize()
@@ -66,11 +103,12 @@ class PtbAdapter(TelegramAdapter[Update]):
     async def close(self) -> None:
         await self.bot.shutdown()
 
-    async def get_updates(self, offset: int | None, wait: int) -> list[Update]:
-        updates = await self.bot.get_updates(
-            offset=offset, timeout=wait, allowed_updates=ALLOWED_UPDATES
-        )
-        return list(updates)
+    async def get_updates(self, offset: int | None, wait: int) -> list[dict[str, Any]]:
+        # What Bot.get_updates does, less turning the JSON into PTB's objects: the inbox keeps
+        # the JSON as Telegram sent it (docs/telegram.md).
+        request = {"offset": offset, "timeout": wait, "allowed_updates": ALLOWED_UPDATES}
+        result = await self.bot._post("getUpdates", request, read_timeout=POLL_READ_MARGIN + wait)
+        return list(result)
 
     def parse_update(self, data: dict[str, Any]) -> Update:
         # PTB does not validate: what is not an update fails on whatever it meets first.
@@ -80,9 +118,6 @@ class PtbAdapter(TelegramAdapter[Update]):
             return Update.de_json(data, self.bot)
         except (AttributeError, KeyError, TypeError) as error:
             raise ValueError(f"not a Telegram update: {error!r}") from error
-
-    def dump_update(self, update: Update) -> dict[str, Any]:
-        return update.to_dict()
 
     def content_type(self, message: Any) -> str:
         for kind in KINDS:
@@ -201,6 +236,10 @@ def _translate(error: TelegramError) -> Exception:
         return HtmlRejectedError(error.message)
     if isinstance(error, Forbidden | BadRequest | InvalidToken | ChatMigrated):
         return PermanentError(error.message)
+    if isinstance(error, TimedOut) and isinstance(error.__cause__, httpx.ReadTimeout):
+        # Sent, and no answer in time: Telegram may have it (the other timeouts, of the
+        # connection, the pool or the writing, come before it has it all).
+        return UncertainDeliveryError(error.message)
     if isinstance(error, NetworkError):
         return TemporaryError(error.message)
     return PermanentError(str(error))

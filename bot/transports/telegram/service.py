@@ -15,11 +15,12 @@ from aiohttp import web
 from bot.app import App
 from bot.config.settings import SenderSettings, TelegramSettings
 from bot.deadlines.sweeper import Sweeper
+from bot.delivery.heartbeat import Beating
 from bot.delivery.limits import RateLimiter
 from bot.delivery.sender import Sender
 from bot.transports.telegram.adapter import TelegramAdapter
 from bot.transports.telegram.commands import register_commands
-from bot.transports.telegram.runner import TelegramRunner
+from bot.transports.telegram.runner import ATTEMPTS, TelegramRunner
 from bot.transports.telegram.webhook import request_errors, webhook_app
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ class TelegramService:
     sender_settings: SenderSettings
     # Seconds between sweeps of due promises; None runs no sweeper (tests sweep by hand).
     sweep_every: float | None = 30.0
+    # Tries of an update before it is set aside (RETURNDESK_UPDATE_ATTEMPTS).
+    update_attempts: int = ATTEMPTS
 
     def __post_init__(self) -> None:
         if self.settings.webhook_url and not self.settings.webhook_secret:
@@ -101,8 +104,15 @@ class TelegramService:
                 group_per_minute=limits.group_per_minute,
             ),
             max_attempts=limits.max_attempts,
+            beating=Beating(
+                every=limits.heartbeat_every,
+                dead_after=limits.presumed_dead_after,
+                takeover=limits.takeover,
+            ),
         )
-        self.runner = TelegramRunner(engine=self.app.engine, adapter=self.adapter)
+        self.runner = TelegramRunner(
+            engine=self.app.engine, adapter=self.adapter, attempts=self.update_attempts
+        )
         self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
         self.app.engine.listeners.append(self.sender.wake)
 

@@ -35,12 +35,12 @@ def webhook_app(runner: TelegramRunner, *, path: str, secret: str) -> web.Applic
             log.warning("webhook call from %s with a wrong or missing secret", request.remote)
             return web.Response(status=401, text="Unauthorized")
         try:
-            update = parse_update(runner.adapter, await request.text())
+            data, update = parse_update(runner.adapter, await request.text())
         except ValueError as error:
             # Answering 400 tells the sender not to try it again.
             log.info("webhook call from %s is not an update: %s", request.remote, error)
             return web.Response(status=400, text="Bad Request")
-        await runner.handle(update)
+        await runner.handle(update, data)
         return web.Response(status=200, text="OK")
 
     app = web.Application()
@@ -48,8 +48,9 @@ def webhook_app(runner: TelegramRunner, *, path: str, secret: str) -> web.Applic
     return app
 
 
-def parse_update(adapter: TelegramAdapter[Any], body: str) -> Any:
-    """The framework's update for a webhook's body; ValueError if it is not one."""
+def parse_update(adapter: TelegramAdapter[Any], body: str) -> tuple[dict[str, Any], Any]:
+    """A webhook's body as Telegram sent it, and the framework's update for it; ValueError if
+    it is not one."""
     try:
         data = json.loads(body)
     except RecursionError:
@@ -68,7 +69,7 @@ def parse_update(adapter: TelegramAdapter[Any], body: str) -> Any:
         raise ValueError(f"not a Telegram update: {error!r}") from error
     if parts is not None:
         _check(parts)
-    return update
+    return data, update
 
 
 def _check(parts: MessageParts) -> None:
