@@ -93,6 +93,14 @@ class Take(Payload, prefix="tk"):
     case_id: RowId  # a support member takes the escalated case
 
 
+class WorkOn(Payload, prefix="wo"):
+    case_id: RowId  # a support member's private chat: work on this case from here
+
+
+class OpenCases(Payload, prefix="oc"):
+    """A support member's private chat: list the open cases, to pick one ("switch case")."""
+
+
 class Language(Payload, prefix="lang"):
     code: str
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -54,6 +56,17 @@ STAFF = {
 }
 
 
+def shop_without_support_group(folder: Path) -> Path:
+    """The test shop with its `[support] chat_id` line taken out (members work the desk from
+    their private chats), written to `folder` beside a copy of its policy."""
+    text, removed = re.subn(r"^chat_id = .*\n", "", TEST_SHOP.read_text(), flags=re.MULTILINE)
+    assert removed == 1
+    shop = folder / "shop.toml"
+    shop.write_text(text, encoding="utf-8")
+    shutil.copyfile(DATA / "policy.toml", folder / "policy.toml")
+    return shop
+
+
 class Desk:
     def __init__(self, sandbox: Sandbox, clock: FakeClock, workdir: Path) -> None:
         self.sandbox = sandbox
@@ -63,17 +76,25 @@ class Desk:
         self._files = itertools.count(1)
 
     @classmethod
-    async def open(cls, db: Database, clock: FakeClock, workdir: Path) -> Desk:
-        sandbox = await Sandbox.open(db=db, clock=clock, config=TEST_SHOP, migrate=False)
+    async def open(
+        cls, db: Database, clock: FakeClock, workdir: Path, config: Path = TEST_SHOP
+    ) -> Desk:
+        sandbox = await Sandbox.open(db=db, clock=clock, config=config, migrate=False)
         return cls(sandbox, clock, workdir)
 
     @classmethod
     @asynccontextmanager
     async def on_telegram(
-        cls, db: Database, clock: FakeClock, workdir: Path, mode: Mode, **options: Any
+        cls,
+        db: Database,
+        clock: FakeClock,
+        workdir: Path,
+        mode: Mode,
+        config: Path = TEST_SHOP,
+        **options: Any,
     ) -> AsyncIterator[Desk]:
         """The desk with the bot running on a fake Bot API server, reached as Telegram users."""
-        app = await build_app(db=db, config=TEST_SHOP, clock=clock, migrate=False)
+        app = await build_app(db=db, config=config, clock=clock, migrate=False)
         try:
             async with (
                 FakeBotAPI() as server,

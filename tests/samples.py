@@ -295,6 +295,7 @@ def _variants() -> list[dict[str, Any]]:
                 if index % 2
                 else [],
                 "now": NOW,
+                "in_private": bool(index % 2),
             }
         )
     return variants

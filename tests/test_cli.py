@@ -16,11 +16,12 @@ from bot.config.shop import DEFAULT_POLICY
 
 
 def returndesk(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -101,6 +102,20 @@ def test_a_database_that_does_not_answer_is_said_in_a_line(
     assert result.returncode == 2
     assert "cannot reach the database (postgresql+asyncpg://shop:***@127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+
+
+def test_chat_as_the_support_member_of_a_shop_without_a_group(tmp_path: Path) -> None:
+    """The demo shop has no support group: Sam works Anna's case from his own chat."""
+    lines = ["/as anna", "/start", "1", "1", "1", "operator", "It broke", "/as sam", "/queue", "1"]
+    lines += ["Hello Anna, we are on it", "/refund 700", "/quit"]
+    result = returndesk("chat", cwd=tmp_path, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "You are now working on Case 1 · #OZ-1002" in out
+    relayed = out.index("Lucky Dragon Electronics:")  # to Anna, in the seller's name
+    assert "Hello Anna, we are on it" in out[relayed : relayed + 300]
+    assert "Agreed: a refund of RUB700.00" in out
+    assert "didn't quite get that" not in out
 
 
 async def returndesk_async(

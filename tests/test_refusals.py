@@ -107,9 +107,13 @@ def test_the_refusals_are_found() -> None:
 
 def _sample(site: Site, name: str, expression: ast.expr, rows: dict[str, Any]) -> Any:
     """A value of the shape the raising code passes: a row of the transaction by its name, a
-    string, or an amount of money."""
+    string, an id, an amount of money, or a constant as written."""
+    if isinstance(expression, ast.Constant):
+        return expression.value
     if isinstance(expression, ast.Name) and expression.id in rows:
         return rows[expression.id]
+    if isinstance(expression, ast.Name) and expression.id.endswith("_id"):
+        return 7
     if isinstance(expression, ast.Call) and ast.unparse(expression.func) == "str":
         return "7"
     if isinstance(expression, ast.Attribute) and expression.attr in ("requested", "refundable"):

@@ -23,7 +23,10 @@ HELP = """Type a message to send it as the current person. Also:
   /photo          send a photo (a placeholder picture)
   /wait 2h        move the clock forward (30s, 15m, 2h, 1d)
   /quit           leave
-Anything else starting with / goes to the bot (/start, /help, /orders, /language, /cancel)."""
+Anything else starting with / goes to the bot (/start, /help, /orders, /language, /cancel).
+As a support member of a shop with no support group (the demo shop), in your own chat: take a
+case, or pick one with /queue; then what you type goes to its buyer, and /offer AMOUNT,
+/refund AMOUNT, /handback, /resolve act on it; "Switch case" or /switch picks another."""
 
 
 def chat(config: ConfigOption = None, database_url: DatabaseOption = None) -> None:

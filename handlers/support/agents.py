@@ -1,8 +1,10 @@
-"""What support members do in the desk group: take a case, talk to the buyer through the bot,
+"""What support members do on the desk: take a case, talk to the buyer through the bot,
 propose an offer, approve a refund, hand the case back to the bot, resolve it; /queue.
 
 Only configured support members act; anyone else is refused, and the refusal audited. The
-case a topic belongs to comes from the topic the message is in, never from what is typed."""
+case a command acts on comes from the topic the message is in, or, with no support group, from
+the case the member picked in their private chat (handlers/support/private.py), never from what
+is typed."""
 
 from __future__ import annotations
 
@@ -26,9 +28,9 @@ from bot.storage.models import Case, Commitment, SupportTopic
 from handlers import agreement, notify, promises
 from handlers.buyer import steps
 from handlers.buyer.steps import WANTS, want_keyboard
-from handlers.payloads import Take
+from handlers.payloads import OpenCases, Take, WorkOn
 from handlers.seller import cards
-from handlers.support import desk
+from handlers.support import desk, private
 
 router = Router()
 MAX_RELAY = 3000
@@ -59,9 +61,14 @@ async def _topic_case(ctx: Context) -> Case | None:
 
 async def _escalated(ctx: Context) -> tuple[Case, str]:
     agent = _member(ctx)
-    case = await _topic_case(ctx)
-    if case is None:
-        raise Refusal("support/not_a_case_topic")
+    if private.applies(ctx):
+        case = await private.current_case(ctx)
+        if case is None:
+            raise Refusal("support/no_case")
+    else:
+        case = await _topic_case(ctx)
+        if case is None:
+            raise Refusal("support/not_a_case_topic")
     if case.state is not CaseState.ESCALATED:
         raise Refusal("support/not_escalated", case=case)
     return case, agent
@@ -94,6 +101,26 @@ async def take_button(ctx: Context, data: Take) -> None:
         ctx.answer("support/already_taken", agent=case.taken_by_name or str(case.taken_by))
         return
     await _take(ctx, case, agent)
+    if private.applies(ctx):
+        private.work_on(ctx, case)
+
+
+@router.button(WorkOn)
+async def work_on(ctx: Context, data: WorkOn) -> None:
+    """A member picks, in their private chat, the case their messages and commands go to."""
+    _member(ctx)
+    if not private.applies(ctx):
+        raise Stale()  # with a support group, a case is worked in its topic
+    case = await cases.lock_case(ctx.session, data.case_id)
+    if case is None or case.state is not CaseState.ESCALATED:
+        raise Stale()
+    private.work_on(ctx, case)
+
+
+@router.button(OpenCases)
+async def open_cases(ctx: Context, _data: OpenCases) -> None:
+    """ "Switch case": the open escalations, each with its button."""
+    await queue(ctx, "")
 
 
 @router.command("take")
@@ -108,6 +135,28 @@ async def relay_to_buyer(ctx: Context) -> None:
     if ctx.event.chat_id != ctx.shop.support.chat_id or ctx.event.thread_id is None:
         return  # other groups, and the desk's general chat, are not the bot's to answer
     case, agent = await _escalated(ctx)
+    await _relay(ctx, case, agent)
+
+
+@router.intercept
+async def relay_from_private_chat(ctx: Context) -> bool:
+    """With no support group: a member's message or photo in their private chat goes to the
+    buyer of the case they work on (handlers/support/private.py)."""
+    if not private.applies(ctx) or ctx.conversation.awaiting not in (None, private.DESK):
+        return False  # another step of this chat (a decider's prompt) waits for the text
+    agent = _member(ctx)
+    case = await private.current_case(ctx)
+    if case is None:
+        ctx.reply("support/no_case")
+        await queue(ctx, "")
+    elif case.state is not CaseState.ESCALATED:
+        private.leave(ctx, case)  # it left support meanwhile (another member, the buyer)
+    else:
+        await _relay(ctx, case, agent)
+    return True
+
+
+async def _relay(ctx: Context, case: Case, agent: str) -> None:
     text = (ctx.event.text or ctx.event.caption or "").strip()
     if len(text) > MAX_RELAY:
         ctx.reply("common/too_long", length=len(text), max_length=MAX_RELAY)
@@ -152,6 +201,7 @@ async def offer(ctx: Context, args: str) -> None:
     )
     await desk.show_topic(ctx, case, desk.OFFERED)
     desk.to_desk(ctx, case, "support/done", case=case, action="offer", amount=amount, agent=agent)
+    private.after(ctx, case)
 
 
 @router.command("refund")
@@ -176,6 +226,7 @@ async def refund(ctx: Context, args: str) -> None:
     )
     await desk.show_topic(ctx, case, desk.RESOLVED)
     desk.to_desk(ctx, case, "support/done", case=case, action="refund", amount=amount, agent=agent)
+    private.after(ctx, case)
 
 
 @router.command("handback")
@@ -228,6 +279,7 @@ async def hand_back(ctx: Context, _args: str) -> None:
         await wizard(ctx, case)
     await desk.show_topic(ctx, case, desk.HANDED_BACK)
     desk.to_desk(ctx, case, "support/done", case=case, action="handback", amount=None, agent=agent)
+    private.after(ctx, case)
 
 
 def resumed_at(left: CaseState | None) -> CaseState:
@@ -268,11 +320,13 @@ async def resolve(ctx: Context, args: str) -> None:
     )
     await desk.show_topic(ctx, case, desk.RESOLVED)
     desk.to_desk(ctx, case, "support/done", case=case, action="resolve", amount=None, agent=agent)
+    private.after(ctx, case)
 
 
-@router.command("queue")
+@router.command("queue", "switch")
 async def queue(ctx: Context, _args: str) -> None:
-    """Open escalations, most urgent first, with when each is due."""
+    """Open escalations, most urgent first, with when each is due; in a member's private chat
+    with no group, each with the button to work on it ("switch case")."""
     _member(ctx)
     due = (
         select(Commitment.case_id, Commitment.due_at)
@@ -288,4 +342,5 @@ async def queue(ctx: Context, _args: str) -> None:
             .limit(QUEUE_SIZE)
         )
     ).all()
-    ctx.reply("support/queue", entries=[(case, due_at) for case, due_at in rows])
+    buttons = private.pick_buttons([case for case, _ in rows]) if private.applies(ctx) else ()
+    ctx.reply("support/queue", entries=[(case, due_at) for case, due_at in rows], buttons=buttons)

@@ -20,6 +20,7 @@ from bot.services.history import of_buyer
 from bot.storage.models import Case, Offer, SupportTopic
 from handlers import promises
 from handlers.payloads import Take
+from handlers.support import private
 
 # Where a case stands on the desk, as its topic's name shows it.
 WAITING, TAKEN, DUE_SOON, BREACHED, OFFERED, HANDED_BACK, RESOLVED = (
@@ -107,16 +108,29 @@ async def show_topic(ctx: Context, case: Case, status: str) -> None:
 
 
 def to_desk(ctx: Context, case: Case, template: str, /, **variables: object) -> None:
-    """A message in the case's topic, or, with no support group configured, to each member."""
+    """A message in the case's topic, or, with no support group configured, to each member's
+    private chat: there it names the case (`in_private`), and while the case is with support
+    it carries the button to work on it from that chat (handlers/support/private.py)."""
     support = ctx.shop.support
     reader = ctx.support_reader()
+    in_private = support.chat_id is None
+    if in_private and "buttons" not in variables and case.state is CaseState.ESCALATED:
+        variables["buttons"] = private.pick_buttons([case])
     targets = (
-        [(support.chat_id, case.id)]
-        if support.chat_id is not None
-        else [(m.telegram_id, None) for m in support.members]
+        [(m.telegram_id, None) for m in support.members]
+        if support.chat_id is None
+        else [(support.chat_id, case.id)]
     )
     for chat_id, topic_of in targets:
-        ctx.send(chat_id, reader, template, topic_of=topic_of, case_id=case.id, **variables)  # type: ignore[arg-type]
+        ctx.send(
+            chat_id,
+            reader,
+            template,
+            topic_of=topic_of,
+            case_id=case.id,
+            in_private=in_private,
+            **variables,  # type: ignore[arg-type]
+        )
 
 
 async def post_summary(ctx: Context, case: Case, reason: EscalationReason, due: object) -> None:

@@ -15,16 +15,18 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.app import App
+from bot.app import App, build_app
+from bot.clock import FakeClock
 from bot.config.settings import TelegramSettings
 from bot.delivery.transport import Outbound
 from bot.engine.events import Sender
 from bot.sandbox.people import Participant
+from bot.storage.database import Database
 from bot.storage.models import Evidence
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import WEBHOOK_SECRET, Mode, TelegramChannel, running_bot
 from bot.transports.telegram.service import make_adapter
-from tests.desk import TEST_SHOP, Desk
+from tests.desk import TEST_SHOP, Desk, shop_without_support_group
 
 ANNA = Sender(101, "Anna", "en")
 
@@ -238,6 +240,23 @@ async def test_command_menus_are_set_per_language_and_for_deciders(
         "handback",
         "resolve",
     ]
+
+
+async def test_with_no_support_group_each_member_gets_the_desk_menu(
+    db: Database, clock: FakeClock, server: FakeBotAPI, tmp_path: Path
+) -> None:
+    config = shop_without_support_group(tmp_path)
+    app = await build_app(db=db, config=config, clock=clock, migrate=False)
+    try:
+        async with running_bot(app, server, Mode("aiogram", webhook=False), media_dir=tmp_path):
+            pass
+    finally:
+        await app.close()
+    chats = {scope: c for (scope, _), c in server.commands.items() if '"chat"' in scope}
+    sam = next(c for scope, c in chats.items() if "901" in scope)
+    commands = [c["command"] for c in sam]
+    assert {"start", "queue", "take", "offer", "refund", "handback", "resolve"} <= set(commands)
+    assert sam[-1]["description"] == "Pick the case to work on"
 
 
 async def test_stopping_finishes_the_update_in_hand_and_flushes_the_outbox(

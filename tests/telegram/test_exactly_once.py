@@ -54,7 +54,7 @@ async def test_a_crash_after_storing_and_before_sending_loses_nothing_and_sends_
     runner = TelegramRunner(engine=app.engine, adapter=adapter)
     await server.push_update(server.text_update(server.user(101, "Anna", "en"), "/start"))
     [pending] = await adapter.get_updates(None, 0)
-    await runner.handle(adapter.parse_update(pending))
+    await runner.handle(adapter.parse_update(pending), pending)
     await adapter.close()
     assert server.messages_for(101) == []
 

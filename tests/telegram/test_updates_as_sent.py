@@ -116,7 +116,7 @@ async def test_an_update_that_cannot_be_read_is_set_aside_and_its_batch_goes_on(
     assert len(shown) == 2
     assert "What do you need?" in shown[0] and "I handle problems" in shown[1]
     assert server.messages_for(102) == []
-    [set_aside] = [r for r in caplog.records if "set aside" in r.getMessage()]
+    [set_aside] = [r for r in caplog.records if "left out" in r.getMessage()]
     assert set_aside.levelno == logging.ERROR
     assert '"date": "tomorrow"' in set_aside.getMessage()
 

@@ -11,6 +11,8 @@ from bot.transports.telegram.adapter import TelegramAdapter
 BUYER_COMMANDS = ("start", "orders", "language", "cancel", "help")
 DECIDER_COMMANDS = (*BUYER_COMMANDS, "pending")
 SUPPORT_COMMANDS = ("queue", "take", "offer", "refund", "handback", "resolve")
+# With no support group, a member works the desk from their own chat (docs/support-desk.md).
+PRIVATE_DESK_COMMANDS = (*BUYER_COMMANDS, *SUPPORT_COMMANDS, "switch")
 
 
 def describe(renderer: Renderer, locale: str, names: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -22,7 +24,8 @@ async def register_commands(
     adapter: TelegramAdapter[Any], shop: ShopConfig, renderer: Renderer
 ) -> None:
     """Buyers get their commands in their app's language (English as the fallback); each
-    decider's chat also lists /pending, in the seller's language."""
+    decider's chat also lists /pending, in the seller's language; the support group lists the
+    desk's commands, or, with no group, each support member's own chat does."""
     await adapter.set_commands(
         describe(renderer, "en", BUYER_COMMANDS), language=None, chat_id=None
     )
@@ -37,3 +40,7 @@ async def register_commands(
     if shop.support.chat_id is not None:
         desk = describe(renderer, shop.support.language, SUPPORT_COMMANDS)
         await adapter.set_commands(desk, language=None, chat_id=shop.support.chat_id)
+        return
+    desk = describe(renderer, shop.support.language, PRIVATE_DESK_COMMANDS)
+    for member in shop.support.members:
+        await adapter.set_commands(desk, language=None, chat_id=member.telegram_id)
