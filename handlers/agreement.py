@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Remedy, Role
+from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Reason, Remedy, Role
 from bot.domain.money import Money
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
@@ -52,15 +52,18 @@ async def agree(
     tell_buyer: bool = True,
 ) -> cards.Terms:
     """Record the agreed remedy: a refund in the ledger, or a shipment or coupon owed; the seller
-    gets `card` for it, and the buyer "Agreed" unless the caller words it (`tell_buyer`)."""
-    assert case.reason is not None
+    gets `card` for it, and the buyer "Agreed" unless the caller words it (`tell_buyer`).
+
+    Any case can reach an agreement, however little of it the buyer described before a person
+    took it over (docs/conversations-cases.md): a refund on a case with no reason is filed
+    under "other"."""
     if amount is not None:
         try:
             await ledger.approve_refund(
                 ctx.session,
                 order_id=case.order_id,
                 amount=amount,
-                reason=case.reason,
+                reason=case.reason or Reason.OTHER,
                 key=key,
                 now=ctx.now,
                 case_id=case.id,

@@ -25,6 +25,7 @@ from bot.domain.enums import (
     Want,
 )
 from bot.domain.money import Money
+from bot.domain.offers import EarlierRequest
 from bot.services.history import BuyerHistory
 from bot.storage.models import (
     Buyer,
@@ -207,6 +208,16 @@ def _variants() -> list[dict[str, Any]]:
                 else [],
                 "photos": ["f"],
                 "with_photos": bool(index % 2),
+                "earlier": [
+                    (),
+                    (EarlierRequest(4, NOW, True),),
+                    (
+                        EarlierRequest(3, NOW, False, money, NOW, Decimal(30)),
+                        EarlierRequest(4, NOW, True, money, NOW),
+                    ),
+                ][index % 3],
+                "resumed": bool(index % 2),
+                "yours": bool(index % 2),
                 "mode": ["change", "refund", "coupon"][index % 3],
                 "more": bool(index % 2),
                 "coupon": money if index % 2 else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from bot.domain.enums import Reason, Remedy, Want
@@ -18,12 +19,26 @@ ALTERNATIVE_WANTS = (Want.KEEP, Want.REPLACE, Want.RETURN)
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierRequest:
+    """An earlier case about the same order item (the same order, for a case about the whole
+    order) that is still open or refunded money: what makes a request a repeat."""
+
+    case_id: int
+    opened_at: datetime
+    open: bool
+    refunded: Money | None = None  # approved or sent, not failed
+    refunded_at: datetime | None = None  # when the last of it was approved
+    share: Decimal | None = None  # the refund as a percentage of what the item cost
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFacts:
     reason: Reason
     want: Want
     affected_value: Money  # price paid for the items the problem concerns
     refundable: Money  # what is left of the order's payment after earlier refunds
     claimed: Money | None = None  # the amount the buyer stated, for a "claimed" remedy
+    earlier: tuple[EarlierRequest, ...] = ()  # earlier requests on the same item
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +97,19 @@ def standard_offer(policy: Policy, facts: CaseFacts) -> StandardOffer | NoStanda
     return StandardOffer(
         remedy=wanted.remedy,
         amount=amount,
-        auto_approved=amount is not None and within_auto_approval(policy, amount),
+        auto_approved=auto_approves(policy, amount, facts.earlier),
         return_shipping=rule.return_shipping,
     )
+
+
+def auto_approves(
+    policy: Policy, amount: Money | None, earlier: tuple[EarlierRequest, ...] = ()
+) -> bool:
+    """Whether an offer goes to the buyer with no seller tap: an amount within the limit, on a
+    first request. A repeat on the same item (an earlier one still open, or already refunded)
+    always needs the seller, whatever the amount: otherwise the same defect, or the same
+    price difference the buyer states, would be paid again and again with nobody looking."""
+    return amount is not None and not earlier and within_auto_approval(policy, amount)
 
 
 def within_auto_approval(policy: Policy, amount: Money) -> bool:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, exists, inspect, select
+from sqlalchemy import Select, Table, bindparam, exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.domain.enums import CaseKind, CaseState, Role
+from bot.domain.enums import CaseKind, CaseState, RefundStatus, Role
+from bot.domain.money import Money
+from bot.domain.offers import EarlierRequest
 from bot.engine.events import Photo
 from bot.storage.held import insert_later, kept, update_later, write_now
-from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Offer, Order
+from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Offer, Order, Refund
 
 CASES = cast(Table, Case.__table__)
+REFUNDS = cast(Table, Refund.__table__)
 CASE_EVENTS = cast(Table, CaseEvent.__table__)
 EVIDENCE = cast(Table, Evidence.__table__)
 _EVIDENCE = (
@@ -252,3 +256,50 @@ async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     )
     return list(rows)
+
+
+# What each case refunded (approved or sent; a failed payment gave nothing back), and when.
+_REFUNDED = (
+    select(
+        Refund.case_id,
+        func.sum(Refund.amount_minor).label("minor"),
+        func.max(Refund.approved_at).label("at"),
+    )
+    .where(Refund.status != RefundStatus.FAILED)
+    .group_by(Refund.case_id)
+    .subquery()
+)
+
+
+async def earlier_requests(session: AsyncSession, case: Case) -> tuple[EarlierRequest, ...]:
+    """The other cases on the same order item (any case of the order, for a case about the
+    whole order) that are still open or refunded money, oldest first: the fact that makes a
+    request a repeat, which the policy never approves by itself (bot.domain.offers)."""
+    await write_now(session, REFUNDS)  # a refund this update approved is held for the commit
+    same = [Case.order_id == case.order_id, Case.id != case.id]
+    if case.item_id is not None:
+        same.append(Case.item_id == case.item_id)
+    rows = await session.execute(
+        select(
+            Case.id,
+            Case.created_at,
+            Case.state,
+            Case.item_id,
+            Case.quantity,
+            _REFUNDED.c.minor,
+            _REFUNDED.c.at,
+        )
+        .outerjoin(_REFUNDED, _REFUNDED.c.case_id == Case.id)
+        .where(*same)
+        .order_by(Case.id)
+    )
+    order = case.order
+    found = []
+    for case_id, opened_at, state, item_id, quantity, minor, at in rows:
+        if not state.is_open and not minor:
+            continue
+        refunded = Money.from_minor(minor, order.currency) if minor else None
+        value = order.value_of(order.item(item_id), quantity).minor
+        share = (Decimal(minor * 100) / value).quantize(Decimal(1)) if minor and value else None
+        found.append(EarlierRequest(case_id, opened_at, state.is_open, refunded, at, share))
+    return tuple(found)

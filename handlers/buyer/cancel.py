@@ -4,7 +4,7 @@ buyer may refuse it at delivery, or keep it (with the policy's discount, if any)
 from __future__ import annotations
 
 from bot.domain.enums import CaseState, CommitmentKind, OrderStatus, Reason, Remedy, Role, Want
-from bot.domain.offers import StandardOffer, within_auto_approval
+from bot.domain.offers import StandardOffer, auto_approves
 from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
@@ -59,7 +59,10 @@ async def decide(ctx: Context, data: CancelOrder) -> None:
                 StandardOffer(
                     remedy=Remedy.PERCENT,
                     amount=amount,
-                    auto_approved=within_auto_approval(policy, amount),
+                    # A second discount on the same order is the seller's to give.
+                    auto_approved=auto_approves(
+                        policy, amount, await cases.earlier_requests(ctx.session, case)
+                    ),
                     return_shipping="seller",
                 ),
             )

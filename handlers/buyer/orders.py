@@ -14,6 +14,8 @@ from handlers.support import desk
 
 router = Router()
 FLOWS = ("problem", "return", "cancel", "person")
+# Open cases whose next step is the buyer's: shown again when they start another request.
+WAITING_FOR_THE_BUYER = (CaseState.AWAITING_BUYER, CaseState.RETURN_SHIPPING)
 
 
 async def ask_order(ctx: Context, *, flow: str) -> None:
@@ -90,13 +92,19 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
                 state=steps.CLOSED,
             )
         else:
+            # One open case an order: the buyer is taken to it rather than given a second,
+            # which could be paid again for the same thing (docs/conversations-cases.md).
+            yours = existing.state in WAITING_FOR_THE_BUYER
             ctx.expect(None)
             ctx.reply(
                 "buyer/case_in_progress",
                 case=existing,
                 order=order,
+                yours=yours,
                 buttons=[[button("withdraw", Withdraw(case_id=existing.id))]],
             )
+            if yours:
+                await steps.resume(ctx, existing)  # its question again, with its buttons
             return
     match flow:
         case "return":

@@ -26,6 +26,7 @@ from bot.domain.enums import (
 from bot.domain.money import Money
 from bot.domain.offers import (
     CaseFacts,
+    EarlierRequest,
     NoStandardOffer,
     StandardOffer,
     over_escalation_threshold,
@@ -94,7 +95,8 @@ def reasons_for(ctx: Context, case: Case) -> list[Reason]:
             return [r for r in policy.offered_reasons() if r is not Reason.CHANGED_MIND]
 
 
-def facts(case: Case) -> CaseFacts:
+def facts(case: Case, earlier: tuple[EarlierRequest, ...] = ()) -> CaseFacts:
+    """The facts the policy's offer comes from; asked once the buyer chose a reason."""
     assert case.reason is not None
     want = Want.RETURN if case.kind is CaseKind.RETURN else (case.want or Want.KEEP)
     return CaseFacts(
@@ -103,6 +105,7 @@ def facts(case: Case) -> CaseFacts:
         affected_value=case.affected_value,
         refundable=case.order.refundable,
         claimed=case.claimed,
+        earlier=earlier,
     )
 
 
@@ -264,7 +267,8 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
         return None
     if case.want is Want.RETURN:
         return await _switch_to_return(ctx, case)
-    standard = standard_offer(policy_of(ctx, case), facts(case))
+    earlier = await cases.earlier_requests(ctx.session, case)
+    standard = standard_offer(policy_of(ctx, case), facts(case, earlier))
     if isinstance(standard, NoStandardOffer):
         return await _no_standard(ctx, case, standard)
     if standard.remedy is Remedy.CLAIMED and case.claimed_minor is None:
@@ -316,8 +320,9 @@ async def _advance_return(ctx: Context, case: Case) -> None:
             state=CaseState.RETURN_SHIPPING,
             amount=standard.amount,
         )
-    ctx.expect(CASE, case_id=case.id)
-    ctx.reply(
+    ask_buyer(
+        ctx,
+        case,
         "buyer/return_instructions",
         case=case,
         order=case.order,
@@ -372,10 +377,12 @@ async def _needs_photos(ctx: Context, case: Case) -> bool:
     if case.evidence_done or not policy_of(ctx, case).rule(case.reason).photos:
         return False
     cases.move(case, CaseState.EVIDENCE, ctx.now)
-    ctx.expect("case.photos", case_id=case.id)
     count = len(await cases.evidence_of(ctx.session, case.id))
-    ctx.reply(
+    ask_buyer(
+        ctx,
+        case,
         "buyer/ask_photos",
+        awaiting="case.photos",
         case=case,
         count=count,
         buttons=column(button("photos_done", PhotosDone(case_id=case.id))) if count else (),
@@ -389,11 +396,23 @@ async def _ask(
     state: CaseState,
     template: str,
     buttons: Keyboard,
-    **variables: object,
+    **variables: Any,
 ) -> None:
     cases.move(case, state, ctx.now)
-    ctx.expect(CASE, case_id=case.id)
-    ctx.reply(template, case=case, order=case.order, buttons=buttons, case_id=case.id, **variables)
+    ask_buyer(ctx, case, template, case=case, order=case.order, buttons=buttons, **variables)
+
+
+def ask_buyer(
+    ctx: Context, case: Case, template: str, /, *, awaiting: str = CASE, **variables: Any
+) -> None:
+    """The wizard's next question, in the buyer's chat. The buyer's own answer usually asks it;
+    support handing a case back asks it too, from the desk: then the buyer's chat keeps what
+    it waited for, and the question's buttons carry the case (docs/conversations-cases.md)."""
+    if ctx.event.chat_id == case.buyer_id:
+        ctx.expect(awaiting, case_id=case.id)
+        ctx.reply(template, case_id=case.id, **variables)
+    else:
+        ctx.to_buyer(case.buyer, template, case_id=case.id, **variables)
 
 
 def want_keyboard(case: Case, wants: tuple[Want, ...]) -> Keyboard:

@@ -46,6 +46,8 @@ async def offer_card(
             "offer": offer,
             "due": due,
             "evidence": evidence,
+            # A repeat on the same item is never approved by itself: the seller sees why.
+            "earlier": await cases.earlier_requests(session, case),
             **extra,
         },
         [

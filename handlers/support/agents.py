@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, OfferStatus, Remedy, Role
+from bot.domain.enums import (
+    CaseKind,
+    CaseState,
+    CommitmentKind,
+    CommitmentState,
+    OfferStatus,
+    Remedy,
+    Role,
+)
 from bot.domain.money import AmountError, Money, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
@@ -18,6 +26,7 @@ from bot.engine.router import Router
 from bot.services import cases, commitments, ledger, offers
 from bot.storage.models import Case, Commitment, SupportTopic
 from handlers import agreement, notify, promises
+from handlers.buyer import steps
 from handlers.buyer.steps import WANTS, want_keyboard
 from handlers.payloads import OpenCases, Take, WorkOn
 from handlers.seller import cards
@@ -233,17 +242,26 @@ async def hand_back(ctx: Context, _args: str) -> None:
     )
     waiting_seller = pending is not None and pending.status is OfferStatus.PENDING_SELLER
     owed = await agreement.still_owed(ctx, case)
-    due, buttons = None, want_keyboard(case, WANTS)
+    due, buttons, wizard = None, want_keyboard(case, WANTS), None
     if case.escalated_from is CaseState.AWAITING_SELLER and waiting_seller:
         case.state, buttons = CaseState.AWAITING_SELLER, []
         due = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
+    elif case.escalated_from is CaseState.RETURN_IN_TRANSIT and owed is None:
+        # The item is on its way back: the seller inspects it when it arrives.
+        case.state, buttons = CaseState.RETURN_IN_TRANSIT, []
+        due = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)
     elif owed is not None:
         # What was agreed is still to be done: the case waits for the seller's "done", not for
         # a new request from the buyer.
         case.state, buttons = CaseState.EXECUTING, []
-    else:
-        # Anything else starts again from what the buyer wants, under the policy.
+    elif case.kind is CaseKind.PROBLEM and case.reason is not None:
+        # A described problem starts again from what the buyer wants, under the policy.
         case.state, case.want, case.claimed_minor = CaseState.WANT, None, None
+    else:
+        # A case handed over before it had a reason, a return or a cancellation: the bot asks
+        # the question of the step the buyer left (docs/conversations-cases.md).
+        case.state, buttons = resumed_at(case.escalated_from), []
+        wizard = steps.advance
     card = await cards.current_card(ctx.session, case)
     if card is not None:
         cards.show(ctx, case, card)  # the seller's next tap, one message away
@@ -254,11 +272,24 @@ async def hand_back(ctx: Context, _args: str) -> None:
         due=due,
         case_id=case.id,
         buttons=buttons,
+        resumed=wizard is not None,
         **agreement.owed_variables(owed),
     )
+    if wizard is not None:
+        await wizard(ctx, case)
     await desk.show_topic(ctx, case, desk.HANDED_BACK)
     desk.to_desk(ctx, case, "support/done", case=case, action="handback", amount=None, agent=agent)
     private.after(ctx, case)
+
+
+def resumed_at(left: CaseState | None) -> CaseState:
+    """Where the wizard takes up a case handed back from support: the step the buyer left, or,
+    once the return instructions were given, those instructions again."""
+    if left in cases.DRAFT_STATES or left is CaseState.RETURN_SHIPPING:
+        return left
+    if left is CaseState.RETURN_TRACKING:
+        return CaseState.RETURN_SHIPPING
+    return CaseState.REASON
 
 
 @router.command("resolve")

@@ -159,7 +159,8 @@ async def test_the_queue_picks_and_switches_between_cases(desk: Desk) -> None:
     assert sam.last.labels == [f"Work on case {second} · #A-1002"]
     await sam.click(f"Work on case {second} · #A-1002")
     await sam.send("/handback")
-    assert "Служба поддержки вернула вашу заявку мне" in ivan.last.plain
+    assert "Служба поддержки вернула вашу заявку мне" in ivan.inbox[-2].plain
+    assert "Что не так с заказом" in ivan.last.plain  # the step Ivan left: no reason yet
     assert (await desk.latest_case()).state is not CaseState.ESCALATED
     assert f"Case {second} · #A-1002 is no longer with support" in sam.last.plain
 
