@@ -1,5 +1,5 @@
 """The refund ledger can never pay back more than was paid: not by mistake, not by a replay,
-not by two people at once (DESIGN decision 6)."""
+not by two people at once (docs/design.md#exact-money)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Policy is data and offers are pure functions of it (DESIGN decision 4)."""
+"""Policy is data and offers are pure functions of it (docs/design.md#policy-is-data)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""A sender that died mid-drain: its rows are taken over within seconds, not after the
-two-minute lease (README, "Crashes"; docs/sender.md). Killed for real (SIGKILL, in another
-process on this machine) its rows are free at once; silent (no heartbeat) they are free a few
-seconds later. A live sender's rows are never taken over, and a sender presumed dead that was
-only paused sends none of the rows taken from it."""
+"""A sender that died mid-drain: its rows are taken over within seconds, not after the two-minute
+lease (docs/operations.md#exactly-once-nothing-lost; docs/sender.md). Killed for real (SIGKILL,
+in another process on this machine) its rows are free at once; silent (no heartbeat) they are
+free a few seconds later. A live sender's rows are never taken over, and a sender presumed dead
+that was only paused sends none of the rows taken from it."""
 
 from __future__ import annotations
 

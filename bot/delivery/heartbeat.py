@@ -13,7 +13,7 @@ only while its last heartbeat is younger than its fence, two beats short of `dea
 it has stopped sending before anyone may presume it dead; and when a heartbeat finds its row
 gone it takes a new identity and gives up what it held under the old one. What is left is a
 message on its way, or sent and not yet recorded, when its sender lost the database for longer
-than the fence: the crash window the README names.
+than the fence: the crash window of docs/operations.md#crash-window.
 """
 
 from __future__ import annotations

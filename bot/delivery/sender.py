@@ -1,4 +1,4 @@
-"""Delivers the outbox (DESIGN decision 2): at least once, in order per chat, within limits.
+"""Delivers the outbox (docs/design.md#the-outbox): at least once, in order per chat, within limits.
 
 A sender claims due rows with a lease, delivers each chat's rows in order, and marks each row
 sent the moment the messenger accepted it. Several senders (processes) can share one outbox:

@@ -1,6 +1,6 @@
 """A seller's policy: the one standard every offer comes from.
 
-PLAYBOOK: "same problem, same answer".
+The same problem gets the same answer (docs/design.md#policy-is-data).
 
 The policy is data, read from TOML; `bot.domain.offers` turns it and the case facts into an offer.
 """

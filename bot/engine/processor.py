@@ -1,4 +1,4 @@
-"""One incoming update = one transaction (DESIGN decision 2).
+"""One incoming update = one transaction (docs/design.md#one-transaction-per-update).
 
 Lock the chat's conversation row, claim the update's key (a replay finds it taken and stops),
 run the handler, write the replies to the outbox, commit. Nothing is sent from here: the sender

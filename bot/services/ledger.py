@@ -1,4 +1,4 @@
-"""The refund ledger: the one place money is promised back (DESIGN decision 6).
+"""The refund ledger: the one place money is promised back (docs/design.md#exact-money).
 
 Every refund is written here under a lock on its order, checked against what is left of the
 payment, and counted on the order row, whose CHECK constraint refuses an over-refund even if

@@ -1,1 +1,1 @@
-"""The database: the only memory ReturnDesk has (DESIGN decision 2)."""
+"""The database: the only memory ReturnDesk has (docs/design.md#the-database-is-the-only-memory)."""

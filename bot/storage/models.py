@@ -359,7 +359,7 @@ class Refund(Base):
 
 
 class Commitment(Base):
-    """A promise made to a buyer: who owes what, by when (DESIGN decision 5)."""
+    """A promise made to a buyer: who owes what, by when (docs/design.md#promises-are-rows)."""
 
     __tablename__ = "commitments"
     # The sweeper looks for open promises by due time and by warning time.

@@ -232,7 +232,7 @@ async def advance(ctx: Context, case: Case) -> None:
 
 async def ask_cancel(ctx: Context, case: Case) -> None:
     """Before shipping: confirm and refund in full. On the way: refuse it at delivery, or keep
-    it, with the policy's discount for keeping it when there is one (PLAYBOOK: cancellations)."""
+    it, with the policy's discount for keeping it when there is one (docs/conversations.md)."""
     keyboard, variables = cancel_choices(ctx, case)
     return await _ask(
         ctx, case, CaseState.CANCEL_CONFIRM, "buyer/ask_cancel", keyboard, **variables

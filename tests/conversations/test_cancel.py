@@ -1,5 +1,5 @@
 """Cancelling: before shipping a full refund; on the way refuse at delivery or keep it
-(PLAYBOOK: cancellations after the order has shipped)."""
+(docs/conversations.md#cancel)."""
 
 from __future__ import annotations
 

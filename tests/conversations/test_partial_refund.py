@@ -1,4 +1,4 @@
-"""Buyer and seller settle a partial refund (PLAYBOOK: when a partial refund happens)."""
+"""Buyer and seller settle a partial refund (docs/conversations.md#partial-refund)."""
 
 from __future__ import annotations
 

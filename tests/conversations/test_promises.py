@@ -1,5 +1,6 @@
 """Promises keep themselves: the owner is reminded at 75% of the window, a missed promise goes
-to support at once with the buyer told honestly, and nothing is done twice (DESIGN decision 5)."""
+to support at once with the buyer told honestly, and nothing is done twice
+(docs/design.md#promises-are-rows)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A return: window check, reason, condition, photos, instructions with who pays shipping,
-tracking, inspection by the seller, refund (PLAYBOOK: returns)."""
+tracking, inspection by the seller, refund (docs/conversations.md#returns)."""
 
 from __future__ import annotations
 
