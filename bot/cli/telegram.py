@@ -20,7 +20,7 @@ from bot.config.settings import (
     UpdateSettings,
     read,
 )
-from bot.transports.telegram.service import (
+from bot.runtime.telegram.service import (
     SetupError,
     TelegramService,
     check_media_dir,
