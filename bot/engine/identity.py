@@ -48,29 +48,29 @@ _READ = select(*PROFILE).where(BUYERS.c.telegram_id == bindparam("id"))
 async def identify(
     session: AsyncSession,
     shop: ShopConfig,
-    sender: Author,
+    author: Author,
     profile: Sequence[Any] | None,
     *,
     system: bool = False,
 ) -> Actor:
-    """Who sent the update; `profile` is the sender's PROFILE as read, None if not found."""
+    """Who sent the update; `profile` is the author's PROFILE as read, None if not found."""
     if system:
         # Nobody to look up; a profile in memory only, so readers have a default.
         return Actor(BuyerProfile(0, "", None, None, "UTC"), frozenset(), False, True)
-    buyer = await ensure_buyer(session, sender, profile)
+    buyer = await ensure_buyer(session, author, profile)
     seller_ids = frozenset(
         seller.id
         for seller in shop.sellers
-        if any(d.telegram_id == sender.id for d in seller.deciders)
+        if any(d.telegram_id == author.id for d in seller.deciders)
     )
-    is_support = any(m.telegram_id == sender.id for m in shop.support.members)
+    is_support = any(m.telegram_id == author.id for m in shop.support.members)
     return Actor(buyer=buyer, seller_ids=seller_ids, is_support=is_support)
 
 
 async def ensure_buyer(
-    session: AsyncSession, sender: Author, row: Sequence[Any] | None
+    session: AsyncSession, author: Author, row: Sequence[Any] | None
 ) -> BuyerProfile:
-    """The sender's buyer row (created on their first update), with the name and language
+    """The author's buyer row (created on their first update), with the name and language
     code their Telegram client sends now; `row` is their PROFILE as read, None if not found."""
     if row is None:
         # Insert-or-nothing: the same person's first updates may arrive in two chats at once.
@@ -78,19 +78,19 @@ async def ensure_buyer(
             session,
             Buyer,
             {
-                "telegram_id": sender.id,
-                "name": sender.name[:200],
-                "language_code": sender.language_code,
+                "telegram_id": author.id,
+                "name": author.name[:200],
+                "language_code": author.language_code,
                 "timezone": "UTC",
             },
         )
-        row = (await session.execute(_READ, {"id": sender.id})).one()
-    profile = BuyerProfile(sender.id, *row)
+        row = (await session.execute(_READ, {"id": author.id})).one()
+    profile = BuyerProfile(author.id, *row)
     changes: dict[str, Any] = {}
-    if sender.name and profile.name != sender.name[:200]:
-        changes["name"] = profile.name = sender.name[:200]
-    if sender.language_code and profile.language_code != sender.language_code:
-        changes["language_code"] = profile.language_code = sender.language_code
+    if author.name and profile.name != author.name[:200]:
+        changes["name"] = profile.name = author.name[:200]
+    if author.language_code and profile.language_code != author.language_code:
+        changes["language_code"] = profile.language_code = author.language_code
     if changes:
         await update_buyer(session, profile.telegram_id, changes)
     return profile
