@@ -12,8 +12,10 @@ Two measurements, each on a fresh database:
   also before the table has statistics (a bulk insert, before autovacuum's ANALYZE).
 
 Each claim runs in a transaction that is rolled back, so every claim sees the same rows. The
-script reaches the claim only through `Sender`, so it also measures an older checkout of the bot:
-`PYTHONPATH=/tmp/old python benchmarks/claim.py` runs this file on the code in /tmp/old.
+script reaches the claim only through `OutboxSender`, so it also measures another checkout of
+the bot that has it (bot/runtime/outbox/sender.py; before issue 19 it was
+bot/delivery/sender.py's `Sender`): `PYTHONPATH=/tmp/old python benchmarks/claim.py` runs this
+file on the code in /tmp/old.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from sqlalchemy import create_engine, delete, insert, text
 
 from benchmarks.conversation import database_url
 from bot.clock import FakeClock
-from bot.delivery import sender
-from bot.delivery.limits import NoLimits
+from bot.runtime.outbox import sender
+from bot.runtime.outbox.limits import NoLimits
 from bot.sandbox.memory import MemoryTransport
 from bot.storage.database import Database
 
@@ -113,7 +115,7 @@ async def run(url: str, path: str) -> None:
     db = Database(url)
     await db.upgrade()
     clock = FakeClock(NOW)
-    claiming = sender.Sender(
+    claiming = sender.OutboxSender(
         db=db, transport=MemoryTransport(), clock=clock, limiter=NoLimits()
     )._claiming
     for sellers_rows, buyers, held in SHAPES:

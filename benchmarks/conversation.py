@@ -338,7 +338,7 @@ def main() -> None:
     parser.add_argument(
         "--floor-settles-heap",
         action="store_true",
-        help="the floor sets its garbage collector as ReturnDesk does (bot/heap.py)",
+        help="the floor sets its garbage collector as ReturnDesk does (bot/runtime/heap.py)",
     )
     options = parser.parse_args()
     print(f"{options.buyers} buyers x {len(STEPS)} updates, {options.database}, rate limits lifted")

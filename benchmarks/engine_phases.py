@@ -28,7 +28,7 @@ from benchmarks.conversation import FIRST_BUYER, database_url, orders_for
 from bot.app import App, build_app
 from bot.clock import FakeClock
 from bot.engine import chat_state, processor
-from bot.engine.events import Incoming, Outcome, Photo, Sender
+from bot.engine.events import Author, Incoming, Outcome, Photo
 from bot.engine.router import Router
 from bot.rendering import Renderer
 from bot.services import cases
@@ -79,7 +79,7 @@ def instrument() -> None:
 
 async def converse(process: Callable[[Incoming], Awaitable[Outcome]], user_id: int) -> None:
     keys = itertools.count(1)
-    sender = Sender(user_id, "Buyer", "en")
+    sender = Author(user_id, "Buyer", "en")
 
     def event(**parts: Any) -> Incoming:
         return Incoming(

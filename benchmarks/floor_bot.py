@@ -6,8 +6,8 @@ presses are answered too, as ReturnDesk answers them. Run by benchmarks/conversa
 Two options are not part of the floor, but ways to measure what things cost on this stack:
 `--extra-reads N` adds N one-row reads to each update's transaction (conversation.py's
 `--floor-extra-reads`), and `--settle-heap` sets its garbage collector as `returndesk run` does
-(bot/heap.py: start-up frozen, the young generation collected less often; conversation.py's
-`--floor-settles-heap`).
+(bot/runtime/heap.py: start-up frozen, the young generation collected less often;
+conversation.py's `--floor-settles-heap`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from sqlalchemy import (
     select,
 )
 
-from bot import heap
+from bot.runtime import heap
 from bot.storage.database import Database
 
 metadata = MetaData()

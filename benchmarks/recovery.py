@@ -47,7 +47,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from benchmarks.conversation import _cpu_seconds, database_url
-from bot.delivery.sender import LEASE
+from bot.runtime.outbox.sender import LEASE
 from bot.storage.database import Database
 from bot.storage.models import InboxUpdate, OutboxMessage
 from bot.testing.botapi import FakeBotAPI, SentMessage

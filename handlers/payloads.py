@@ -112,11 +112,3 @@ class OpenCases(Payload, prefix="oc"):
 
 class Language(Payload, prefix="lang"):
     code: str
-
-
-class Remind(Payload, prefix="swr"):
-    commitment_id: RowId  # the sweeper: a promise reached its warning point
-
-
-class Breach(Payload, prefix="swb"):
-    commitment_id: RowId  # the sweeper: a promise fell due unkept

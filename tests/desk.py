@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from bot.app import build_app
 from bot.clock import FakeClock
-from bot.deadlines.sweeper import Sweep, Sweeper
 from bot.domain.money import Money
 from bot.rendering import Reader
+from bot.runtime.sweeper import Sweep, Sweeper
 from bot.sandbox import Delivered, Participant, Sandbox
 from bot.sandbox.sandbox import EngineChannel
 from bot.services.importer import ImportReport

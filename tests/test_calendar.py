@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from bot.deadlines.calendar import ALWAYS, Calendar, Period, Target
+from bot.domain.calendar import ALWAYS, Calendar, Period, Target
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 BERLIN = ZoneInfo("Europe/Berlin")

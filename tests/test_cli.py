@@ -139,9 +139,9 @@ async def returndesk_async(
 
 async def test_inbox_lists_retries_and_drops_updates_set_aside(tmp_path: Path) -> None:
     from bot.app import build_app
+    from bot.runtime.telegram.dead_letters import DeadLetters, Poisoned
     from bot.storage.models import DeadLetter, OutboxMessage, TranscriptEntry
     from bot.testing.botapi import FakeBotAPI
-    from bot.transports.telegram.dead_letters import DeadLetters, Poisoned
     from tests.desk import TEST_SHOP
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"

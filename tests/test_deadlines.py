@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, text
 
-from bot.deadlines.sweeper import falling_due, warning_due
 from bot.domain.enums import CommitmentKind, CommitmentState, Role
+from bot.services.commitments import falling_due, warning_due
 from bot.services.stats import promise_stats
 from bot.storage.models import Commitment
 from tests.conversations.test_partial_refund import describe_defect

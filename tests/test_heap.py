@@ -1,17 +1,17 @@
-"""A running bot's garbage collector (bot/heap.py): what start-up built is frozen, and the young
-generation is collected less often than Python's default; in a process of its own, since both
-are settings of the whole interpreter."""
+"""A running bot's garbage collector (bot/runtime/heap.py): what start-up built is frozen, and
+the young generation is collected less often than Python's default; in a process of its own,
+since both are settings of the whole interpreter."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from bot import heap
+from bot.runtime import heap
 
 _SETTLE = """
 import gc
-from bot import heap
+from bot.runtime import heap
 older = gc.get_threshold()[1:]
 heap.settle()
 print(gc.get_threshold()[0], gc.get_threshold()[1:] == older, gc.get_freeze_count() > 0)

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import event, insert, select
 
 from bot.clock import FakeClock
-from bot.delivery.sender import OUTBOX
 from bot.engine.chat_state import CONVERSATIONS
+from bot.runtime.outbox.sender import OUTBOX
 from bot.storage.database import Database
 from bot.storage.held import insert_later, kept, update_later, write_now
 

@@ -47,9 +47,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm.exc import DetachedInstanceError
 
 from bot.clock import FakeClock
-from bot.deadlines.sweeper import Sweeper
 from bot.engine.events import Incoming, Outcome
 from bot.engine.processor import Engine
+from bot.runtime.sweeper import Sweeper
 from bot.sandbox import Participant
 from bot.storage.database import Database
 from bot.storage.models import (

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from bot.clock import FakeClock
-from bot.delivery import sender as outbox
-from bot.delivery.limits import NoLimits
+from bot.runtime.outbox import sender as outbox
+from bot.runtime.outbox.limits import NoLimits
 from bot.sandbox.memory import MemoryTransport
 from bot.storage.database import Database
 
@@ -42,7 +42,7 @@ async def test_a_chats_backlog_is_claimed_a_few_rows_at_a_time_and_sent_once_in_
     await _owe(db, clock, 101, backlog)
     await _owe(db, clock, 102, ["for someone else"])
     transport = MemoryTransport()
-    sender = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+    sender = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits())
 
     delivered, claimed = await sender.deliver_due()
     assert (delivered, claimed) == (outbox.PER_CHAT + 1, outbox.PER_CHAT + 1)
@@ -96,7 +96,7 @@ async def test_a_row_waits_behind_an_earlier_row_of_its_chat_that_waits(
             ],
         )
     transport = MemoryTransport()
-    sender = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+    sender = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits())
 
     await sender.deliver_due()
 
@@ -111,7 +111,7 @@ async def test_two_senders_share_one_outbox_and_deliver_each_row_once_in_order(
         await _owe(db, clock, chat_id, texts)
     transport = MemoryTransport()
     senders = [
-        outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits(), batch=7)
+        outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits(), batch=7)
         for _ in range(2)
     ]
 

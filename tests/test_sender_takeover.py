@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.config.settings import SenderSettings, SettingsError, read
-from bot.delivery import sender as outbox
-from bot.delivery.limits import NoLimits
-from bot.delivery.transport import Outbound
+from bot.runtime.outbox import sender as outbox
+from bot.runtime.outbox.limits import NoLimits
+from bot.runtime.outbox.transport import Outbound
 from bot.sandbox.memory import MemoryTransport
 from bot.storage.database import Database
 from tests.test_sender import _owe
@@ -106,7 +106,7 @@ async def test_a_silent_senders_rows_are_taken_over_within_seconds_not_after_the
     db: Database, clock: FakeClock
 ) -> None:
     owed = await _owe_two_each(db, clock)
-    killed = outbox.Sender(db=db, transport=Hanging(), clock=clock, limiter=NoLimits())
+    killed = outbox.OutboxSender(db=db, transport=Hanging(), clock=clock, limiter=NoLimits())
     dying = asyncio.create_task(killed.deliver_due())
     await _all_claimed(db, 2 * len(CHATS))
     # Killed mid-drain: it stops, beats no more and gives nothing back.
@@ -115,7 +115,7 @@ async def test_a_silent_senders_rows_are_taken_over_within_seconds_not_after_the
 
     clock.advance(SOON)
     transport = MemoryTransport()
-    successor = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+    successor = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits())
     assert await successor.drain() == 2 * len(CHATS)
     _in_order(transport, owed)
 
@@ -145,7 +145,7 @@ async def test_a_sender_killed_by_sigkill_on_this_machine_is_replaced_at_once(
         await child.wait()
 
     transport = MemoryTransport()
-    successor = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+    successor = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits())
     assert await successor.drain() == 2 * len(CHATS)
     _in_order(transport, owed)
 
@@ -157,8 +157,8 @@ import asyncio, sys
 from datetime import datetime
 from bot.clock import FakeClock
 from bot.config.settings import SenderSettings, SettingsError, read
-from bot.delivery.limits import NoLimits
-from bot.delivery.sender import Sender
+from bot.runtime.outbox.limits import NoLimits
+from bot.runtime.outbox.sender import OutboxSender
 from bot.storage.database import Database
 from tests.test_sender import _owe
 
@@ -171,7 +171,7 @@ async def main():
     url, schema, now = sys.argv[1:]
     db = Database(url, schema=schema or None)
     clock = FakeClock(datetime.fromisoformat(now))
-    sender = Sender(db=db, transport=Hanging(), clock=clock, limiter=NoLimits())
+    sender = OutboxSender(db=db, transport=Hanging(), clock=clock, limiter=NoLimits())
     await sender.run(asyncio.Event())
 
 asyncio.run(main())
@@ -181,11 +181,11 @@ asyncio.run(main())
 async def test_a_live_senders_rows_are_never_taken_over(db: Database, clock: FakeClock) -> None:
     owed = await _owe_two_each(db, clock)
     transport = Gate()
-    holder = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+    holder = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits())
     holding = asyncio.create_task(holder.deliver_due())
     await _all_claimed(db, 2 * len(CHATS))
 
-    other = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+    other = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits())
     for _ in range(50):  # 100 s: long past anyone's presumption of death, inside the lease
         clock.advance(timedelta(seconds=2))
         await holder.heartbeat.beat()  # alive, in the middle of its sends
@@ -203,12 +203,12 @@ async def test_a_sender_presumed_dead_while_only_stalled_sends_none_of_its_rows(
     owed = await _owe_two_each(db, clock)
     transport = MemoryTransport()
     stalled = Stalled()
-    paused = outbox.Sender(db=db, transport=transport, clock=clock, limiter=stalled)
+    paused = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=stalled)
     pausing = asyncio.create_task(paused.deliver_due())
     await _all_claimed(db, 2 * len(CHATS))
 
     clock.advance(SOON)  # no heartbeat from it all that time
-    other = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+    other = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits())
     assert await other.drain() == 2 * len(CHATS)
 
     # It wakes up: its last heartbeat is too old for it to send, and its next one finds that it
@@ -226,7 +226,7 @@ async def test_a_sender_stopped_with_replies_in_hand_gives_them_back_at_once(
     start sends what it held at once, not when the lease ends."""
     owed = await _owe_two_each(db, clock)
     stopping = asyncio.Event()
-    stopped = outbox.Sender(db=db, transport=Gate(), clock=clock, limiter=NoLimits())
+    stopped = outbox.OutboxSender(db=db, transport=Gate(), clock=clock, limiter=NoLimits())
     running = asyncio.create_task(stopped.run(stopping))
     await _all_claimed(db, 2 * len(CHATS))
     stopping.set()
@@ -235,7 +235,7 @@ async def test_a_sender_stopped_with_replies_in_hand_gives_them_back_at_once(
     assert await _held(db) == 0
 
     transport = MemoryTransport()
-    successor = outbox.Sender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+    successor = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits())
     assert await successor.drain() == 2 * len(CHATS)
     _in_order(transport, owed)
 

@@ -12,10 +12,10 @@ from bot.cli import logs
 from bot.cli.common import ConfigOption, DatabaseOption, console, errors, open_app, run
 from bot.cli.telegram import TransportOption
 from bot.config.settings import TelegramSettings, read
+from bot.runtime.telegram.dead_letters import DeadLetters, last_line
+from bot.runtime.telegram.runner import TelegramRunner
+from bot.runtime.telegram.service import SetupError, make_adapter
 from bot.storage.models import DeadLetter
-from bot.transports.telegram.dead_letters import DeadLetters, last_line
-from bot.transports.telegram.runner import TelegramRunner
-from bot.transports.telegram.service import SetupError, make_adapter
 
 inbox = typer.Typer(
     help="Updates set aside after failing to be applied: list them, retry or drop one.",

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from bot.cli.common import ConfigOption, DatabaseOption, console, open_app, run
 from bot.config.settings import SweeperSettings, read
-from bot.deadlines.sweeper import Sweeper
+from bot.runtime.sweeper import Sweeper
 from bot.services.stats import promise_stats
 
 

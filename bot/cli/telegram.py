@@ -10,7 +10,6 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import typer
 
-from bot import heap
 from bot.cli import logs
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
 from bot.config.settings import (
@@ -20,7 +19,8 @@ from bot.config.settings import (
     UpdateSettings,
     read,
 )
-from bot.transports.telegram.service import (
+from bot.runtime import heap
+from bot.runtime.telegram.service import (
     SetupError,
     TelegramService,
     check_media_dir,

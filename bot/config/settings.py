@@ -10,9 +10,10 @@ from typing import TypeVar
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.engine.events import MAX_PHOTO_BYTES
-
 S = TypeVar("S", bound=BaseSettings)
+# The largest image kept as evidence unless RETURNDESK_TELEGRAM_MAX_PHOTO_BYTES says otherwise; the
+# sandbox keeps the same limit.
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 # What Telegram accepts as a webhook's secret token.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 

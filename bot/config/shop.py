@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.config.toml_errors import LineIndex
-from bot.deadlines.calendar import ALWAYS, Calendar
+from bot.domain.calendar import ALWAYS, Calendar
 from bot.domain.policy import Policy
 
 DEFAULTS = Path(__file__).parent / "defaults"

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.deadlines.calendar import Target
+from bot.domain.calendar import Target
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.enums import CommitmentKind, Reason, Remedy, Want
 from bot.domain.money import Money

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config.shop import SellerConfig, ShopConfig
 from bot.engine.chat_state import ChatState
 from bot.engine.events import Button, Incoming, Outgoing
+from bot.engine.identity import Actor
 from bot.engine.payloads import Payload
 from bot.rendering import Reader, Renderer, locale_for, plain_text
 
@@ -58,17 +59,6 @@ def column(*buttons: ButtonSpec) -> Keyboard:
     return [[b] for b in buttons]
 
 
-@dataclass(slots=True)
-class BuyerProfile:
-    """The sender as a buyer: read on every update, so a plain value rather than an entity."""
-
-    telegram_id: int
-    name: str
-    language: str | None  # chosen with /language
-    language_code: str | None  # the Telegram client's
-    timezone: str
-
-
 class BuyerLike(Protocol):
     """A buyer profile or a buyer row: where a buyer is written to, and in which language."""
 
@@ -80,16 +70,6 @@ class BuyerLike(Protocol):
     def language_code(self) -> str | None: ...
     @property
     def timezone(self) -> str: ...
-
-
-@dataclass(slots=True)
-class Actor:
-    """Who sent the update, computed once per update from the sender, never from a payload."""
-
-    buyer: BuyerProfile
-    seller_ids: frozenset[str]  # the sellers this person may decide for
-    is_support: bool
-    system: bool = False  # the bot itself (the sweeper), never a Telegram user
 
 
 def buyer_reader(buyer: BuyerLike) -> Reader:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# The largest image kept as evidence unless the settings say otherwise (bot.config.settings).
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
-
 
 @dataclass(frozen=True, slots=True)
-class Sender:
+class Author:
+    """The person who sent an update, as the messenger names them."""
+
     id: int
     name: str = ""
     language_code: str | None = None
@@ -28,7 +27,7 @@ class Incoming:
     """One update from one person in one chat."""
 
     key: str  # unique per update; a repeated key is acknowledged and ignored
-    sender: Sender
+    sender: Author
     chat_id: int
     text: str | None = None
     payload: str | None = None  # the pressed button's data

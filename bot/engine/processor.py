@@ -25,10 +25,11 @@ from bot.engine import chat_state
 from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.events import Incoming, Outcome, Outgoing
+from bot.engine.identity import identify
 from bot.engine.router import Router
 from bot.rendering import Renderer
-from bot.services import audit, cases
-from bot.services.parties import identify
+from bot.services import cases
+from bot.storage import audit
 from bot.storage.database import Database
 from bot.storage.held import insert_later
 from bot.storage.models import OutboxMessage

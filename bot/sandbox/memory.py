@@ -6,8 +6,8 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from bot.delivery.transport import Outbound
 from bot.rendering import plain_text
+from bot.runtime.outbox.transport import Outbound
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.engine.events import Outcome, Sender
+from bot.engine.events import Author, Outcome
 from bot.rendering import Reader
 from bot.sandbox.channel import Channel
 from bot.sandbox.memory import Delivered
@@ -25,8 +25,8 @@ class Participant:
     answers: list[str] = field(default_factory=list)  # pop-ups shown on pressed buttons
 
     @property
-    def sender(self) -> Sender:
-        return Sender(self.user_id, self.name, self.language_code)
+    def sender(self) -> Author:
+        return Author(self.user_id, self.name, self.language_code)
 
     @property
     def chat_id(self) -> int:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from bot.app import App, build_app
 from bot.clock import Clock
-from bot.delivery.limits import NoLimits
-from bot.delivery.sender import Sender as OutboxSender
-from bot.engine.events import MAX_PHOTO_BYTES, Incoming, Outcome, Photo, Sender
+from bot.config.settings import MAX_PHOTO_BYTES
+from bot.engine.events import Author, Incoming, Outcome, Photo
 from bot.rendering import Renderer, locale_for
+from bot.runtime.outbox.limits import NoLimits
+from bot.runtime.outbox.sender import OutboxSender
 from bot.sandbox.channel import Channel
 from bot.sandbox.memory import Delivered, MemoryTransport
 from bot.sandbox.people import Participant
@@ -97,7 +98,7 @@ class EngineChannel:
         return key or f"sandbox:{next(self._keys)}"
 
     async def text(
-        self, sender: Sender, chat_id: int, text: str, key: str | None, thread_id: int | None = None
+        self, sender: Author, chat_id: int, text: str, key: str | None, thread_id: int | None = None
     ) -> Outcome:
         return await self.process(
             Incoming(
@@ -112,7 +113,7 @@ class EngineChannel:
 
     async def photo(
         self,
-        sender: Sender,
+        sender: Author,
         chat_id: int,
         caption: str | None,
         size: int,
@@ -144,13 +145,13 @@ class EngineChannel:
             )
         )
 
-    async def unsupported(self, sender: Sender, chat_id: int, what: str) -> Outcome:
+    async def unsupported(self, sender: Author, chat_id: int, what: str) -> Outcome:
         return await self.process(
             Incoming(key=self._key(None), sender=sender, chat_id=chat_id, unsupported=what)
         )
 
     async def press(
-        self, sender: Sender, chat_id: int, payload: str, message: Delivered | None, key: str | None
+        self, sender: Author, chat_id: int, payload: str, message: Delivered | None, key: str | None
     ) -> Outcome:
         return await self.process(
             Incoming(

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.deadlines.calendar import Calendar, Target
+from bot.domain.calendar import Calendar, Target
 from bot.domain.enums import CommitmentKind, CommitmentState, Role
 from bot.storage.held import insert_later, write_now
 from bot.storage.models import Case, Commitment
@@ -32,6 +32,7 @@ _OPEN_OF_KINDS = _OPEN.where(Commitment.kind.in_(bindparam("kinds", expanding=Tr
 OWED = frozenset({CommitmentKind.REFUND_EXECUTION, CommitmentKind.FULFILMENT})
 # The conversation's next step: what `end_conversation` closes.
 CONVERSATION = tuple(kind for kind in CommitmentKind if kind not in OWED)
+SWEEP_BATCH = 500  # promises of each action one sweep reads at a time
 
 
 async def promise(
@@ -132,3 +133,40 @@ async def keep(
         )
         commitment.closed_at = now
     return done
+
+
+async def due_for_sweep(
+    session: AsyncSession, now: datetime, limit: int = SWEEP_BATCH
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """What the sweeper acts on (bot/runtime/sweeper.py): open promises past their due time,
+    then those at their warning point, each as (promise, the buyer's chat), oldest first."""
+    breaches = (await session.execute(falling_due(now, limit))).all()
+    reminders = (await session.execute(warning_due(now, limit))).all()
+    return [(c, chat) for c, chat in breaches], [(c, chat) for c, chat in reminders]
+
+
+def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
+    """Open promises past their due time, oldest first: read from the (state, due_at) index."""
+    return (
+        select(Commitment.id, Case.buyer_id)
+        .join(Case, Case.id == Commitment.case_id)
+        .where(Commitment.state == CommitmentState.OPEN, Commitment.due_at <= now)
+        .order_by(Commitment.due_at)
+        .limit(limit)
+    )
+
+
+def warning_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
+    """Open promises at their warning point, not yet reminded: the (state, warn_at) index."""
+    return (
+        select(Commitment.id, Case.buyer_id)
+        .join(Case, Case.id == Commitment.case_id)
+        .where(
+            Commitment.state == CommitmentState.OPEN,
+            Commitment.warn_at <= now,
+            Commitment.reminded_at.is_(None),
+            Commitment.due_at > now,
+        )
+        .order_by(Commitment.warn_at)
+        .limit(limit)
+    )

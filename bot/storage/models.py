@@ -486,7 +486,7 @@ class SenderHeartbeat(Base):
 
     Written by the sender itself every few seconds; a sender whose heartbeat stopped, or whose
     process is gone from the machine it ran on, is presumed dead, and its row deleted by the
-    sender that noticed (bot/delivery/heartbeat.py)."""
+    sender that noticed (bot/runtime/outbox/heartbeat.py)."""
 
     __tablename__ = "senders"
 

@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.config.settings import SenderSettings, TelegramSettings
-from bot.engine.events import Outcome, Sender
+from bot.engine.events import Author, Outcome
 from bot.rendering import Renderer
+from bot.runtime.telegram.service import TelegramService, make_adapter
 from bot.sandbox.memory import Delivered
 from bot.storage.models import InboxUpdate, OutboxMessage
 from bot.testing.botapi import FakeBotAPI, SentMessage
-from bot.transports.telegram.service import TelegramService, make_adapter
 
 WEBHOOK_SECRET = "test-webhook-secret"  # noqa: S105 - the fake server's, for tests
 SETTLE_TIMEOUT = 15.0
@@ -132,11 +132,11 @@ class TelegramChannel:
         return shown
 
     # -- acting ------------------------------------------------------------------------------
-    def _user(self, sender: Sender) -> dict[str, Any]:
+    def _user(self, sender: Author) -> dict[str, Any]:
         return self.server.user(sender.id, sender.name or str(sender.id), sender.language_code)
 
     async def text(
-        self, sender: Sender, chat_id: int, text: str, key: str | None, thread_id: int | None = None
+        self, sender: Author, chat_id: int, text: str, key: str | None, thread_id: int | None = None
     ) -> Outcome:
         update = self.server.text_update(
             self._user(sender), text, chat_id=chat_id, thread_id=thread_id
@@ -145,7 +145,7 @@ class TelegramChannel:
 
     async def photo(
         self,
-        sender: Sender,
+        sender: Author,
         chat_id: int,
         caption: str | None,
         size: int,
@@ -156,7 +156,7 @@ class TelegramChannel:
         )
         return await self._push(update, None)
 
-    async def unsupported(self, sender: Sender, chat_id: int, what: str) -> Outcome:
+    async def unsupported(self, sender: Author, chat_id: int, what: str) -> Outcome:
         user = self._user(sender)
         match what:
             case "sticker":
@@ -168,7 +168,7 @@ class TelegramChannel:
         return await self._push(update, None)
 
     async def press(
-        self, sender: Sender, chat_id: int, payload: str, message: Delivered | None, key: str | None
+        self, sender: Author, chat_id: int, payload: str, message: Delivered | None, key: str | None
     ) -> Outcome:
         sent = self._message(chat_id, message)
         update = self.server.callback_update(self._user(sender), sent, payload)

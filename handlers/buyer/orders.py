@@ -6,7 +6,8 @@ from bot.domain.enums import CaseKind, CaseState, EscalationReason, Role
 from bot.engine.context import Context, button
 from bot.engine.errors import Refusal
 from bot.engine.router import Router
-from bot.services import audit, cases, orders
+from bot.services import cases, orders
+from bot.storage import audit
 from bot.storage.models import Order
 from handlers.buyer import steps
 from handlers.payloads import PickOrder, Withdraw

@@ -16,7 +16,7 @@ from functools import wraps
 
 from bot.engine.context import Context
 from bot.engine.router import CommandHandler, Handler, Router
-from bot.services import audit
+from bot.storage import audit
 
 QUIET_FOR = timedelta(hours=1)
 TOLD = "support.not_member"  # refused, and told so in the group

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from bot.domain.enums import CommitmentKind, CommitmentState, EscalationReason, Role
 from bot.engine.context import Context
 from bot.engine.errors import Refusal
+from bot.engine.own_events import Breach, Remind
 from bot.engine.router import Router
 from bot.services import cases, commitments
 from bot.storage.models import Case, Commitment
 from handlers import promises
-from handlers.payloads import Breach, Remind
 from handlers.seller import cards
 from handlers.support import desk
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.deadlines.sweeper import Sweeper
 from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, EscalationReason, Role
+from bot.runtime.sweeper import Sweeper
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk
 

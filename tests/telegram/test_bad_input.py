@@ -13,14 +13,14 @@ import pytest
 
 from bot.app import App
 from bot.config.settings import TelegramSettings
-from bot.delivery.transport import PermanentError
-from bot.engine.events import Sender
+from bot.engine.events import Author
+from bot.runtime.outbox.transport import PermanentError
+from bot.runtime.telegram.service import make_adapter
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import WEBHOOK_SECRET, Mode, TelegramChannel, running_bot
-from bot.transports.telegram.service import make_adapter
 from tests.telegram.test_details import returndesk_run
 
-ANNA = Sender(101, "Anna", "en")
+ANNA = Author(101, "Anna", "en")
 TRANSPORTS = ["aiogram", "ptb"]
 NOT_UPDATES = [
     b"[" * 50_000,  # json.loads recurses once a level
@@ -132,7 +132,7 @@ async def test_a_button_answer_telegram_did_not_take_is_tried_again(
 async def test_a_button_answer_telegram_refuses_is_not_tried_again(
     server: FakeBotAPI, tmp_path: Path, transport: str
 ) -> None:
-    from bot.transports.telegram.answers import answer_callback
+    from bot.runtime.telegram.answers import answer_callback
 
     settings = TelegramSettings(token=server.token, api_url=server.base_url, media_dir=tmp_path)
     adapter = make_adapter(transport, settings)

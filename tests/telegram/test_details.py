@@ -18,17 +18,17 @@ from sqlalchemy import select
 from bot.app import App, build_app
 from bot.clock import FakeClock
 from bot.config.settings import TelegramSettings
-from bot.delivery.transport import Outbound
-from bot.engine.events import Sender
+from bot.engine.events import Author
+from bot.runtime.outbox.transport import Outbound
+from bot.runtime.telegram.service import make_adapter
 from bot.sandbox.people import Participant
 from bot.storage.database import Database
 from bot.storage.models import Evidence
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import WEBHOOK_SECRET, Mode, TelegramChannel, running_bot
-from bot.transports.telegram.service import make_adapter
 from tests.desk import TEST_SHOP, Desk, shop_without_support_group
 
-ANNA = Sender(101, "Anna", "en")
+ANNA = Author(101, "Anna", "en")
 
 
 @pytest.mark.parametrize("secret", [None, "wrong", WEBHOOK_SECRET[:-1]])
@@ -77,7 +77,7 @@ async def test_hostile_names_and_text_never_make_telegram_reject_a_reply(
 ) -> None:
     async with running_bot(app, server, Mode("ptb", webhook=False), media_dir=tmp_path):
         channel = TelegramChannel(app, server)
-        hostile = Sender(101, '<b>Eve</b> & <a href="x">co</a> &amp;', "en")
+        hostile = Author(101, '<b>Eve</b> & <a href="x">co</a> &amp;', "en")
         await channel.text(hostile, 101, "/start", None)
         await channel.text(hostile, 101, "<i>unclosed & <script>", None)
     welcome = server.messages_for(101)[0]

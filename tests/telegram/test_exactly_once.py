@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.config.settings import SenderSettings, TelegramSettings
-from bot.engine.events import Sender
+from bot.engine.events import Author
+from bot.runtime.telegram.runner import TelegramRunner
+from bot.runtime.telegram.service import make_adapter
 from bot.storage.models import OutboxMessage, TranscriptEntry
 from bot.testing.botapi import FakeBotAPI, SentMessage
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
-from bot.transports.telegram.runner import TelegramRunner
-from bot.transports.telegram.service import make_adapter
 
 
 def welcomes(server: FakeBotAPI, chat_id: int) -> int:
@@ -226,8 +226,8 @@ async def test_a_chat_held_back_by_its_limit_holds_back_no_other_chat(
     assert len(server.messages_for(102)) == 6
 
 
-def _sender(user_id: int) -> Sender:
-    return Sender(user_id, f"User {user_id}", "en")
+def _sender(user_id: int) -> Author:
+    return Author(user_id, f"User {user_id}", "en")
 
 
 def _minutes(n: int) -> timedelta:

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.config.settings import TelegramSettings
+from bot.runtime.telegram.adapter import TelegramAdapter
+from bot.runtime.telegram.inbox import Stored
+from bot.runtime.telegram.runner import TelegramRunner
+from bot.runtime.telegram.service import make_adapter
 from bot.storage.models import InboxUpdate, TranscriptEntry
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
-from bot.transports.telegram.adapter import TelegramAdapter
-from bot.transports.telegram.inbox import Stored
-from bot.transports.telegram.runner import TelegramRunner
-from bot.transports.telegram.service import make_adapter
 
 
 async def counts(app: App) -> tuple[int, int]:

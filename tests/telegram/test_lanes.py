@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.transports.telegram.lanes import ChatLanes
+from bot.runtime.telegram.lanes import ChatLanes
 
 
 async def test_a_chats_jobs_run_in_order_while_other_chats_run_alongside() -> None:

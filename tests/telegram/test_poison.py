@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
+from bot.runtime.telegram import runner
 from bot.storage.database import Database
 from bot.storage.models import DeadLetter, Evidence, InboxUpdate
 from bot.testing.telegram import Mode
-from bot.transports.telegram import runner
 from tests.desk import Desk
 from tests.telegram.test_details import at_the_photo_step
 

@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.delivery.limits import RateLimiter
-from bot.delivery.sender import Sender
-from bot.engine.events import Sender as Person
+from bot.engine.events import Author
+from bot.runtime.outbox.limits import RateLimiter
+from bot.runtime.outbox.sender import OutboxSender
+from bot.runtime.telegram.adapter import TelegramAdapter
+from bot.runtime.telegram.aiogram_adapter import AiogramAdapter
+from bot.runtime.telegram.ptb_adapter import PtbAdapter
 from bot.storage.models import OutboxMessage, TranscriptEntry
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
-from bot.transports.telegram.adapter import TelegramAdapter
-from bot.transports.telegram.aiogram_adapter import AiogramAdapter
-from bot.transports.telegram.ptb_adapter import PtbAdapter
 
 TRANSPORTS = ["aiogram", "ptb"]
 
@@ -34,8 +34,8 @@ async def test_replies_telegram_answers_late_go_out_once(
     server.slow_next("sendMessage", 6.0, times=2)
     async with running_bot(app, server, Mode(transport, webhook=False), media_dir=tmp_path):
         channel = TelegramChannel(app, server)
-        await channel.text(Person(101, "Anna", "en"), 101, "/start", None)
-        await channel.text(Person(102, "Boris", "en"), 102, "/start", None)
+        await channel.text(Author(101, "Anna", "en"), 101, "/start", None)
+        await channel.text(Author(102, "Boris", "en"), 102, "/start", None)
     for chat in (101, 102):
         assert [m.plain.startswith("Hello") for m in server.messages_for(chat)] == [True]
     assert server.calls["sendMessage"] == 2
@@ -61,7 +61,7 @@ async def deliver(app: App, transport: TelegramAdapter[Any], text: str) -> None:
     async with app.db.transaction() as session:
         session.add(OutboxMessage(chat_id=101, text=text, next_attempt_at=now, created_at=now))
     limiter = RateLimiter(per_chat_per_second=1000, global_per_second=1000)
-    sender = Sender(db=app.db, transport=transport, clock=app.clock, limiter=limiter)
+    sender = OutboxSender(db=app.db, transport=transport, clock=app.clock, limiter=limiter)
     try:
         await sender.drain()
     finally:

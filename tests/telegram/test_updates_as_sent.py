@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import FakeClock
+from bot.runtime.telegram.runner import TelegramRunner
 from bot.storage.database import Database
 from bot.storage.models import InboxUpdate
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
-from bot.transports.telegram.runner import TelegramRunner
 from tests.desk import Desk
 from tests.telegram.test_inbox import started
 

@@ -15,7 +15,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from bot.delivery.transport import (
+from bot.engine.events import Author, Incoming, Photo
+from bot.rendering import plain_text
+from bot.runtime.outbox.transport import (
     Outbound,
     PermanentError,
     RetryAfterError,
@@ -23,8 +25,6 @@ from bot.delivery.transport import (
     UncertainDeliveryError,
     split_text,
 )
-from bot.engine.events import Incoming, Photo, Sender
-from bot.rendering import plain_text
 
 log = logging.getLogger(__name__)
 BOT_API_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses larger files ("file is too big")
@@ -200,7 +200,7 @@ class TelegramAdapter(ABC, Generic[U]):
 
     @abstractmethod
     async def answer_callback(self, callback_id: str, text: str | None) -> None:
-        """Raise the delivery errors of bot.delivery.transport, as sending does."""
+        """Raise the delivery errors of bot.runtime.outbox.transport, as sending does."""
 
     @abstractmethod
     async def send_text(
@@ -212,7 +212,7 @@ class TelegramAdapter(ABC, Generic[U]):
         *,
         html: bool,
     ) -> int:
-        """Send one message; raise the delivery errors of bot.delivery.transport, or
+        """Send one message; raise the delivery errors of bot.runtime.outbox.transport, or
         HtmlRejectedError."""
 
     @abstractmethod
@@ -367,7 +367,7 @@ class TelegramAdapter(ABC, Generic[U]):
                 unsupported, size_limit = unusable.reason, unusable.size_limit
         return Incoming(
             key=self.key(parts.update_id),
-            sender=Sender(parts.user_id, parts.user_name, parts.language_code),
+            sender=Author(parts.user_id, parts.user_name, parts.language_code),
             chat_id=parts.chat_id,
             text=parts.text,
             payload=parts.payload,

@@ -26,11 +26,11 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy.exc import DataError, DBAPIError, StatementError
 
 from bot.engine.processor import Engine
-from bot.transports.telegram.adapter import TelegramAdapter
-from bot.transports.telegram.answers import answer_callback
-from bot.transports.telegram.dead_letters import DeadLetters, Poisoned, last_line
-from bot.transports.telegram.inbox import Inbox, Stored
-from bot.transports.telegram.lanes import ChatLanes
+from bot.runtime.telegram.adapter import TelegramAdapter
+from bot.runtime.telegram.answers import answer_callback
+from bot.runtime.telegram.dead_letters import DeadLetters, Poisoned, last_line
+from bot.runtime.telegram.inbox import Inbox, Stored
+from bot.runtime.telegram.lanes import ChatLanes
 
 log = logging.getLogger(__name__)
 

@@ -33,13 +33,13 @@ from aiogram.types import (
     Update,
 )
 
-from bot.delivery.transport import (
+from bot.runtime.outbox.transport import (
     PermanentError,
     RetryAfterError,
     TemporaryError,
     UncertainDeliveryError,
 )
-from bot.transports.telegram.adapter import (
+from bot.runtime.telegram.adapter import (
     ALLOWED_UPDATES,
     ANSWER_TIMEOUT,
     CONNECT_TIMEOUT,

@@ -1,3 +1,11 @@
+"""The audit log: who tried what, allowed or refused, one appended row each.
+
+It lives in storage, not among the services, because the engine writes it (every refusal of
+every update, bot/engine/processor.py) and the engine sits below the services in the layers
+(pyproject.toml, docs/design.md); handlers write and read it too. It holds no rule of the
+business, only the rows.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime

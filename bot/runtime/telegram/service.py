@@ -14,14 +14,14 @@ from aiohttp import web
 
 from bot.app import App
 from bot.config.settings import SenderSettings, TelegramSettings
-from bot.deadlines.sweeper import Sweeper
-from bot.delivery.heartbeat import Beating
-from bot.delivery.limits import RateLimiter
-from bot.delivery.sender import Sender
-from bot.transports.telegram.adapter import TelegramAdapter
-from bot.transports.telegram.commands import register_commands
-from bot.transports.telegram.runner import ATTEMPTS, TelegramRunner
-from bot.transports.telegram.webhook import request_errors, webhook_app
+from bot.runtime.outbox.heartbeat import Beating
+from bot.runtime.outbox.limits import RateLimiter
+from bot.runtime.outbox.sender import OutboxSender
+from bot.runtime.sweeper import Sweeper
+from bot.runtime.telegram.adapter import TelegramAdapter
+from bot.runtime.telegram.commands import register_commands
+from bot.runtime.telegram.runner import ATTEMPTS, TelegramRunner
+from bot.runtime.telegram.webhook import request_errors, webhook_app
 
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT = 30.0  # seconds to deliver what is owed when stopping
@@ -66,11 +66,11 @@ def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[
         "max_photo_bytes": settings.max_photo_bytes,
     }
     if transport == "aiogram":
-        from bot.transports.telegram.aiogram_adapter import AiogramAdapter
+        from bot.runtime.telegram.aiogram_adapter import AiogramAdapter
 
         return AiogramAdapter(**options)  # type: ignore[arg-type]
     if transport == "ptb":
-        from bot.transports.telegram.ptb_adapter import PtbAdapter
+        from bot.runtime.telegram.ptb_adapter import PtbAdapter
 
         return PtbAdapter(**options)  # type: ignore[arg-type]
     raise SetupError(f"unknown transport {transport!r}: use aiogram or ptb")
@@ -94,7 +94,7 @@ class TelegramService:
                 "RETURNDESK_TELEGRAM_WEBHOOK_URL is: without it anyone could post updates"
             )
         limits = self.sender_settings
-        self.sender = Sender(
+        self.sender = OutboxSender(
             db=self.app.db,
             transport=self.adapter,
             clock=self.app.clock,

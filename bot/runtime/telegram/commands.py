@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.config.shop import ShopConfig
 from bot.rendering import LOCALES, Reader, Renderer
-from bot.transports.telegram.adapter import TelegramAdapter
+from bot.runtime.telegram.adapter import TelegramAdapter
 
 BUYER_COMMANDS = ("start", "orders", "language", "cancel", "help")
 DECIDER_COMMANDS = (*BUYER_COMMANDS, "pending")

@@ -12,21 +12,16 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
-
-from sqlalchemy import Select, select
 
 from bot.clock import Clock
-from bot.domain.enums import CommitmentState
-from bot.engine.events import Incoming, Sender
+from bot.engine.events import Author, Incoming
+from bot.engine.own_events import Breach, Remind
 from bot.engine.processor import Engine
+from bot.services import commitments
 from bot.storage.database import Database
-from bot.storage.models import Case, Commitment
-from handlers.payloads import Breach, Remind
 
 log = logging.getLogger(__name__)
-BATCH = 500
-SWEEPER = Sender(0, "sweeper")
+SWEEPER = Author(0, "sweeper")
 
 
 @dataclass
@@ -76,8 +71,7 @@ class Sweeper:
         """(action, promise, the buyer's chat) for promises due or at their warning point."""
         now = self.clock.now()
         async with self.db.session() as session:
-            breaches = (await session.execute(falling_due(now))).all()
-            reminders = (await session.execute(warning_due(now))).all()
+            breaches, reminders = await commitments.due_for_sweep(session, now)
         return [("breach", c, chat) for c, chat in breaches] + [
             ("remind", c, chat) for c, chat in reminders
         ]
@@ -93,30 +87,3 @@ class Sweeper:
                 log.exception("sweep failed; trying again in %ss", every)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
-
-
-def falling_due(now: datetime, limit: int = BATCH) -> Select[int, int]:
-    """Open promises past their due time, oldest first: read from the (state, due_at) index."""
-    return (
-        select(Commitment.id, Case.buyer_id)
-        .join(Case, Case.id == Commitment.case_id)
-        .where(Commitment.state == CommitmentState.OPEN, Commitment.due_at <= now)
-        .order_by(Commitment.due_at)
-        .limit(limit)
-    )
-
-
-def warning_due(now: datetime, limit: int = BATCH) -> Select[int, int]:
-    """Open promises at their warning point, not yet reminded: the (state, warn_at) index."""
-    return (
-        select(Commitment.id, Case.buyer_id)
-        .join(Case, Case.id == Commitment.case_id)
-        .where(
-            Commitment.state == CommitmentState.OPEN,
-            Commitment.warn_at <= now,
-            Commitment.reminded_at.is_(None),
-            Commitment.due_at > now,
-        )
-        .order_by(Commitment.warn_at)
-        .limit(limit)
-    )

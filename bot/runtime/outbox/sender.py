@@ -5,7 +5,7 @@ sent the moment the messenger accepted it. Several senders (processes) can share
 their claims take turns, so none claims a chat's later row while another is claiming its
 earlier one. Each row claimed names its sender, and a sender that stopped beating (or whose
 process is gone) is presumed dead within seconds and its rows claimed again
-(bot/delivery/heartbeat.py); the lease is the backstop for rows that name no sender.
+(bot/runtime/outbox/heartbeat.py); the lease is the backstop for rows that name no sender.
 The one window where a message can go out twice is a crash after the messenger accepted it and
 before the row was marked: no messenger API lets a client close that window.
 """
@@ -44,9 +44,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.delivery.heartbeat import Beating, Heartbeat
-from bot.delivery.limits import RateLimiter
-from bot.delivery.transport import (
+from bot.runtime.outbox.heartbeat import Beating, Heartbeat
+from bot.runtime.outbox.limits import RateLimiter
+from bot.runtime.outbox.transport import (
     Outbound,
     PermanentError,
     RetryAfterError,
@@ -74,7 +74,7 @@ TRANSCRIPT = cast(Table, TranscriptEntry.__table__)
 SENT_FLUSH_SECONDS = 0.1
 
 
-class Sender:
+class OutboxSender:
     def __init__(
         self,
         *,

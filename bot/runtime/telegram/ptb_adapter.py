@@ -36,13 +36,13 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.delivery.transport import (
+from bot.runtime.outbox.transport import (
     PermanentError,
     RetryAfterError,
     TemporaryError,
     UncertainDeliveryError,
 )
-from bot.transports.telegram.adapter import (
+from bot.runtime.telegram.adapter import (
     ALLOWED_UPDATES,
     ANSWER_TIMEOUT,
     CONNECT_TIMEOUT,

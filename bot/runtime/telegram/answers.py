@@ -13,8 +13,8 @@ import logging
 import time
 from typing import Any
 
-from bot.delivery.transport import RetryAfterError, TemporaryError
-from bot.transports.telegram.adapter import TelegramAdapter
+from bot.runtime.outbox.transport import RetryAfterError, TemporaryError
+from bot.runtime.telegram.adapter import TelegramAdapter
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 4

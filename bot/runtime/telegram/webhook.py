@@ -17,9 +17,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.runtime.telegram.adapter import MessageParts, TelegramAdapter
+from bot.runtime.telegram.runner import TelegramRunner
 from bot.storage.integers import is_bigint
-from bot.transports.telegram.adapter import MessageParts, TelegramAdapter
-from bot.transports.telegram.runner import TelegramRunner
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret

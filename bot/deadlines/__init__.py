@@ -1,1 +1,0 @@
-"""Promises and their due times: business-hours calendars and the sweeper."""

@@ -1,0 +1,19 @@
+"""The events the bot gives itself: its own processes (the sweeper, bot/runtime/sweeper.py)
+build them and the engine applies them like a pressed button, once per key.
+
+No person sends them and no button carries them, so they are not the handlers' payloads but
+the engine's vocabulary, beside `Incoming.system` which marks who may send them: a process
+names them without reaching into a handler module. handlers/support/sweeps.py acts on them.
+"""
+
+from __future__ import annotations
+
+from bot.engine.payloads import Payload, RowId
+
+
+class Remind(Payload, prefix="swr"):
+    commitment_id: RowId  # a promise reached its warning point
+
+
+class Breach(Payload, prefix="swb"):
+    commitment_id: RowId  # a promise fell due unkept

@@ -1,1 +1,0 @@
-"""Adapters between messengers and the engine. The engine knows none of them."""
