@@ -4,7 +4,7 @@ A buyer walks the partial-refund conversation in eight updates (STEPS), straight
 `Engine.process`, with no Telegram. What an update costs is counted, not timed, so it reads the
 same however busy the machine is: the database statements it runs and the Python calls it
 makes. The benchmarks print these counts (benchmarks/engine_statements.py, engine_calls.py) and
-tests/test_budget.py holds them to a budget (docs/performance.md).
+tests/test_budget.py holds them to a budget.
 """
 
 from __future__ import annotations

@@ -133,7 +133,8 @@ class Records:
         self._chats: dict[int, JSON] = {}
         self._plain_groups: set[int] = set()
         self._last_message_ids: dict[int, int] = {}
-        self._messages: dict[tuple[int, int], SentMessage] = {}
+        # (chat_id, message_id) of the bot's messages: a user's update cannot take one as a topic.
+        self._bot_messages: set[tuple[int, int]] = set()
         self._files: dict[str, StoredFile] = {}
         self._files_by_path: dict[str, StoredFile] = {}
         self._serial = itertools.count(1)
@@ -291,7 +292,7 @@ class Records:
             telegram_fields=fields | (extra or {}),
         )
         self.sent.append(message)
-        self._messages[chat_id, message.message_id] = message
+        self._bot_messages.add((chat_id, message.message_id))
         for listener in self.on_sent:
             listener(message)
         return message

@@ -173,7 +173,7 @@ class SimulatedUsers(Records):
             raise ValueError("messages in the General topic have no thread_id: pass None")
         if (chat_id, thread_id) in self.topics:
             return self.topics[chat_id, thread_id]
-        if (chat_id, thread_id) in self._messages:
+        if (chat_id, thread_id) in self._bot_messages:
             raise ValueError(f"message {thread_id} of chat {chat_id} is the bot's, not a topic")
         # A topic someone created outside the test: its creation message takes the thread id.
         last = self._last_message_ids.get(chat_id, GENERAL_TOPIC_ID)
