@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.testing.botapi import FakeBotAPI, SentMessage
+from bot.testing.budget import FIRST_BUYER, STEPS, orders_for
 
-STEPS = ("/start", "press", "press", "press", "press", "photo", "press", "press")
-FIRST_BUYER = 1_000_000
 POSTGRES = os.environ.get(
     "RETURNDESK_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
@@ -205,27 +204,6 @@ def _postgres_cpu_seconds() -> float:
             fields = rest.split()
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
-
-
-def orders_for(buyers: int) -> dict[str, Any]:
-    return {
-        "orders": [
-            {
-                "marketplace": "ozon",
-                "number": f"B-{n}",
-                "seller": "lucky-dragon",
-                "buyer": {"telegram_id": FIRST_BUYER + n, "name": f"Buyer {n}", "language": "en"},
-                "currency": "RUB",
-                "paid": "1000",
-                "status": "delivered",
-                "placed_at": "2026-11-01T10:00:00+03:00",
-                "shipped_at": "2026-11-02T10:00:00+03:00",
-                "delivered_at": "2026-11-20T10:00:00+03:00",
-                "items": [{"sku": "K", "title": "Kettle", "quantity": 1, "unit_price": "1000"}],
-            }
-            for n in range(buyers)
-        ]
-    }
 
 
 def database_url(kind: str, folder: Path, name: str) -> str:

@@ -1,5 +1,6 @@
 """Python function calls per update inside the engine, step by step through the benchmark
 conversation: a count, not a time, so it reads the same however busy the shared machine is.
+tests/test_budget.py holds a whole conversation's count to a budget.
 
     python -m benchmarks.engine_calls --buyers 20 [--database postgresql]
 
@@ -11,35 +12,18 @@ of a coroutine.
 
 from __future__ import annotations
 
-import cProfile
-import pstats
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.conversation import STEPS
-from benchmarks.engine_phases import conversation_app, every_buyer, run_engine
-from bot.engine.events import Incoming, Outcome
+from benchmarks.engine_phases import run_engine
+from bot.testing.budget import STEPS, conversation_app, count_calls
 
 WARM_UP = 3  # conversations first, so templates are compiled and caches are full
 
 
 async def run(buyers: int, url: str, folder: Path) -> Counter[int]:
-    app = await conversation_app(buyers, url, folder, warm_up=WARM_UP)
-    calls: Counter[int] = Counter()
-    step = 0
-
-    async def counted(event: Incoming) -> Outcome:
-        nonlocal step
-        profile = cProfile.Profile()
-        profile.enable()
-        try:
-            return await app.engine.process(event)
-        finally:
-            profile.disable()
-            calls[step % len(STEPS)] += pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
-            step += 1
-
-    await every_buyer(counted, buyers)
+    app = await conversation_app(buyers, folder, url=url, warm_up=WARM_UP)
+    calls = await count_calls(app, buyers)
     await app.close()
     return calls
 

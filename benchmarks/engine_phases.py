@@ -12,27 +12,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import itertools
-import json
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from benchmarks.conversation import FIRST_BUYER, database_url, orders_for
-from bot.app import App, build_app
-from bot.clock import FakeClock
+from benchmarks.conversation import database_url
 from bot.engine import chat_state, processor
-from bot.engine.events import Author, Incoming, Outcome, Photo
 from bot.engine.router import Router
 from bot.rendering import Renderer
 from bot.services import cases
-from bot.services.importer import import_orders
+from bot.testing.budget import conversation_app, every_buyer
 
 spent: dict[str, float] = defaultdict(float)
 T = TypeVar("T")
@@ -77,47 +71,8 @@ def instrument() -> None:
     _timed(Session, "_flush", "ORM flushes, wherever they happen")
 
 
-async def converse(process: Callable[[Incoming], Awaitable[Outcome]], user_id: int) -> None:
-    keys = itertools.count(1)
-    sender = Author(user_id, "Buyer", "en")
-
-    def event(**parts: Any) -> Incoming:
-        return Incoming(
-            key=f"{user_id}:{next(keys)}", sender=sender, chat_id=user_id, is_private=True, **parts
-        )
-
-    outcome = await process(event(text="/start"))
-    for step in range(7):
-        if step == 4:
-            photo = Photo(file_id=f"p{user_id}", file_unique_id=f"u{user_id}", size=80_000)
-            outcome = await process(event(photos=(photo,)))
-            continue
-        [reply] = [r for r in outcome.replies if r.chat_id == user_id][-1:]
-        outcome = await process(event(payload=reply.buttons[0][0].payload, callback_id="cb"))
-    if not any("Agreed" in reply.text for reply in outcome.replies):
-        raise RuntimeError(f"buyer {user_id} did not reach an agreement: {outcome}")
-
-
-async def conversation_app(buyers: int, url: str, folder: Path, *, warm_up: int = 0) -> App:
-    """An app on `url` with orders for `buyers` conversations (buyers FIRST_BUYER on), after
-    `warm_up` conversations of other buyers, so templates are compiled and caches are full."""
-    clock = FakeClock(datetime(2026, 11, 21, 9, tzinfo=UTC))
-    app = await build_app(database_url=url, clock=clock)
-    (folder / "orders.json").write_text(json.dumps(orders_for(buyers + warm_up)))
-    async with app.db.transaction() as session:
-        await import_orders(session, folder / "orders.json", shop=app.shop, now=clock.now())
-    for n in range(warm_up):
-        await converse(app.engine.process, FIRST_BUYER + buyers + n)
-    return app
-
-
-async def every_buyer(process: Callable[[Incoming], Awaitable[Outcome]], buyers: int) -> None:
-    for n in range(buyers):
-        await converse(process, FIRST_BUYER + n)
-
-
 async def run(buyers: int, url: str, folder: Path) -> float:
-    app = await conversation_app(buyers, url, folder)
+    app = await conversation_app(buyers, folder, url=url)
     instrument()
     spent.clear()
     started = time.process_time()

@@ -1,6 +1,6 @@
 """Database statements per update inside the engine, step by step through the benchmark
 conversation, and what they are: a count, like engine_calls, so it reads the same however busy
-the machine is.
+the machine is. tests/test_budget.py holds these counts to a budget.
 
     python -m benchmarks.engine_statements --buyers 5 [--database postgresql] [--show]
 
@@ -11,69 +11,17 @@ sender's statements are not the engine's and are not counted here.
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event
-
-from benchmarks.conversation import STEPS
-from benchmarks.engine_phases import conversation_app, every_buyer, run_engine
-from bot.engine.events import Incoming, Outcome
+from benchmarks.engine_phases import run_engine
+from bot.testing.budget import STEPS, Statements, conversation_app, count_statements
 
 WARM_UP = 1
-Statements = dict[int, Counter[str]]  # by step: each statement's first words, how often
-
-
-def _head(sql: str) -> str:
-    """What a statement is, in a few words: its verb and its table."""
-    words = re.sub(r"\s+", " ", sql).strip()
-    match = re.match(r"(WITH \w+|SELECT|INSERT INTO \w+|UPDATE \w+|DELETE FROM \w+)", words)
-    if match is None:
-        return words[:40]
-    if match.group(1) == "SELECT":
-        outer = words
-        while (inner := re.sub(r"\([^()]*\)", "", outer)) != outer:  # subqueries out
-            outer = inner
-        table = re.search(r"\bFROM (\w+)", outer)
-        return f"SELECT FROM {table.group(1)}" if table else "SELECT"
-    return match.group(1)
 
 
 async def run(buyers: int, url: str, folder: Path) -> Statements:
-    app = await conversation_app(buyers, url, folder, warm_up=WARM_UP)
-    seen: Statements = {number: Counter() for number in range(len(STEPS))}
-    current: Counter[str] | None = None
-
-    def statement(*args: Any) -> None:
-        if current is not None:
-            current[_head(args[2])] += 1
-
-    def begin(_: Any) -> None:
-        if current is not None:
-            current["BEGIN"] += 1
-
-    def commit(_: Any) -> None:
-        if current is not None:
-            current["COMMIT"] += 1
-
-    sync_engine = app.db.engine.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", statement)
-    event.listen(sync_engine, "begin", begin)
-    event.listen(sync_engine, "commit", commit)
-    step = 0
-
-    async def counted(incoming: Incoming) -> Outcome:
-        nonlocal step, current
-        current = seen[step % len(STEPS)]
-        try:
-            return await app.engine.process(incoming)
-        finally:
-            current = None
-            step += 1
-
-    await every_buyer(counted, buyers)
+    app = await conversation_app(buyers, folder, url=url, warm_up=WARM_UP)
+    seen = await count_statements(app, buyers)
     await app.close()
     return seen
 

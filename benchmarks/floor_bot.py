@@ -19,13 +19,11 @@ from typing import Any, cast
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods.base import Response
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
-    Update,
 )
 from sqlalchemy import (
     BigInteger,
@@ -49,9 +47,6 @@ seen = Table(
     Column("id", Integer, primary_key=True),
     Column("chat_id", BigInteger, nullable=False),
 )
-# As ReturnDesk's aiogram adapter does (see there): the parametrised response models of the
-# calls the floor makes are held, so pydantic does not build them again after a collection.
-RESPONSES = (Response[Message], Response[bool], Response[list[Update]])
 PROBE = select(seen.c.chat_id).where(seen.c.id == bindparam("id"))
 NEXT = InlineKeyboardMarkup(
     inline_keyboard=[[InlineKeyboardButton(text="Next", callback_data="next")]]

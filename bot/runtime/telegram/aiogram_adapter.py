@@ -20,7 +20,6 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods.base import Response
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
@@ -29,7 +28,6 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InputMediaPhoto,
     LinkPreviewOptions,
-    MessageId,
     Update,
 )
 
@@ -52,47 +50,12 @@ from bot.runtime.telegram.adapter import (
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-class _SendMessage(methods.SendMessage):
-    """sendMessage, reading only the sent message's id from Telegram's answer. Telegram echoes
-    the whole message, keyboard included, and validating it into aiogram's types cost about
-    nine times as much as reading the id (77 against 9 µs for a message with four buttons)."""
-
-    __returning__ = MessageId  # type: ignore[assignment]
-
-
 class _GetUpdates(methods.GetUpdates):
     """getUpdates, answering with the updates as the JSON Telegram sent. The inbox stores that
     JSON, as sent: dumping aiogram's models again fails on fields aiogram fills with its own
     defaults (a `link_preview_options` Telegram returns, see docs/telegram.md)."""
 
     __returning__ = list[dict[str, Any]]
-
-
-# aiogram validates each answer as `Response[the method's result type]`, parametrising the model
-# on every call, and pydantic caches a parametrised model only while something else holds it, so
-# a call after a garbage collection could build the model class again. Held here for the calls
-# this adapter makes (in a profile, time spent parametrising fell by almost two thirds).
-_RESPONSES = tuple(
-    Response[method.__returning__]  # type: ignore[name-defined]
-    for method in (
-        methods.AnswerCallbackQuery,
-        methods.CloseForumTopic,
-        methods.CreateForumTopic,
-        methods.DeleteWebhook,
-        methods.EditForumTopic,
-        methods.GetFile,
-        methods.GetMe,
-        methods.GetUpdates,
-        methods.ReopenForumTopic,
-        methods.SendMediaGroup,
-        methods.SendMessage,
-        methods.SendPhoto,
-        methods.SetMyCommands,
-        methods.SetWebhook,
-        _SendMessage,
-        _GetUpdates,
-    )
-)
 
 
 class AiogramAdapter(TelegramAdapter[Update]):
@@ -170,15 +133,13 @@ class AiogramAdapter(TelegramAdapter[Update]):
             else None
         )
         async with _errors():
-            sent = await self.bot(
-                _SendMessage(
-                    chat_id=chat_id,
-                    text=text,
-                    parse_mode="HTML" if html else None,
-                    reply_markup=markup,
-                    message_thread_id=thread_id,
-                    link_preview_options=NO_PREVIEW,
-                )
+            sent = await self.bot.send_message(
+                chat_id,
+                text,
+                parse_mode="HTML" if html else None,
+                reply_markup=markup,
+                message_thread_id=thread_id,
+                link_preview_options=NO_PREVIEW,
             )
         return sent.message_id
 
