@@ -6,12 +6,14 @@ from bot.engine.router import Router
 
 def build_router() -> Router:
     """Every conversation's handlers in one router (imported here, so that the packages import
-    nothing on their own and modules can share helpers without import cycles)."""
+    nothing on their own and modules can share helpers without import cycles). Fails when a
+    chat could wait in a state that no handler reads (handlers/workflow/awaiting.py)."""
     from handlers.buyer import cancel, disputes, menu, offers, orders, person, problem, returns
     from handlers.seller import cancellations, execution, pending, questions
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
     from handlers.support import agents, strangers, sweeps
+    from handlers.workflow.awaiting import check_read
 
     router = Router()
     for module in (
@@ -31,4 +33,5 @@ def build_router() -> Router:
     # In front of all of them: a stranger in the support group is turned away first, whatever
     # the command (handlers/support/strangers.py).
     strangers.guard(router)
+    check_read(router)
     return router

@@ -34,6 +34,7 @@ class Router:
         self.fallback: Handler | None = None
         self.group: Handler | None = None
         self.interceptors: list[Interceptor] = []
+        self.intercepted: set[str] = set()  # states an interceptor reads (see `reads`)
 
     # -- registration ------------------------------------------------------------------------
     def button(self, payload: type[P]) -> Callable[[PayloadHandler], PayloadHandler]:
@@ -94,6 +95,18 @@ class Router:
         self.interceptors.append(handler)
         return handler
 
+    def intercepts(self, *states: str) -> None:
+        """Declares states that an interceptor reads rather than a text or photo handler, so
+        that the start-up check (`reads`) counts them as read."""
+        self.intercepted.update(states)
+
+    def reads(self, state: str) -> bool:
+        """Whether something answers a chat waiting in `state`."""
+        return any(
+            state in registered
+            for registered in (self.texts, self.photos, self.reprompts, self.intercepted)
+        )
+
     def include(self, other: Router) -> None:
         for prefix, entry in other.payloads.items():
             if prefix in self.payloads:
@@ -106,6 +119,7 @@ class Router:
         self.fallback = other.fallback or self.fallback
         self.group = other.group or self.group
         self.interceptors.extend(other.interceptors)
+        self.intercepted.update(other.intercepted)
 
     # -- dispatch ----------------------------------------------------------------------------
     async def dispatch(self, ctx: Context) -> None:

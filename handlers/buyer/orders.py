@@ -8,9 +8,9 @@ from bot.engine.errors import Refusal
 from bot.engine.router import Router
 from bot.services import audit, cases, orders
 from bot.storage.models import Order
-from handlers.buyer import steps
 from handlers.payloads import PickOrder, Withdraw
-from handlers.support import desk
+from handlers.workflow import desk, opening, wizard
+from handlers.workflow.awaiting import Awaiting
 
 router = Router()
 FLOWS = ("problem", "return", "cancel", "person")
@@ -24,7 +24,7 @@ async def ask_order(ctx: Context, *, flow: str) -> None:
         ctx.expect(None)
         ctx.reply("buyer/no_orders")
         return
-    ctx.expect("order_number", flow=flow)
+    ctx.expect(Awaiting.ORDER_NUMBER, flow=flow)
     ctx.reply(
         "buyer/pick_order",
         flow=flow,
@@ -32,12 +32,12 @@ async def ask_order(ctx: Context, *, flow: str) -> None:
     )
 
 
-@router.reprompt("order_number")
+@router.reprompt(Awaiting.ORDER_NUMBER)
 async def _again(ctx: Context) -> None:
     await ask_order(ctx, flow=ctx.conversation.data.get("flow", "problem"))
 
 
-@router.text("order_number")
+@router.text(Awaiting.ORDER_NUMBER)
 async def typed_number(ctx: Context) -> None:
     found = await orders.orders_by_number(ctx.session, ctx.event.text or "")
     mine = [o for o in found if o.buyer_id == ctx.actor.buyer.telegram_id]
@@ -76,8 +76,8 @@ async def open_order(ctx: Context, order_id: int, *, flow: str) -> None:
 
 async def start_flow(ctx: Context, order: Order, flow: str) -> None:
     existing = await cases.open_case_of(ctx.session, order.id)
-    if flow == "person" and existing is not None and existing.state is not steps.ESCALATED:
-        ctx.expect(steps.CASE, case_id=existing.id)
+    if flow == "person" and existing is not None and existing.state is not CaseState.ESCALATED:
+        ctx.expect(Awaiting.CASE, case_id=existing.id)
         await desk.escalate(ctx, existing, EscalationReason.BUYER_ASKED, role=Role.BUYER)
         return
     if existing is not None:
@@ -87,9 +87,9 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
                 existing,
                 ctx.now,
                 "replaced_by_new_request",
-                role=steps.BUYER,
+                role=Role.BUYER,
                 actor_id=ctx.event.sender.id,
-                state=steps.CLOSED,
+                state=CaseState.CLOSED,
             )
         else:
             # One open case an order: the buyer is taken to it rather than given a second,
@@ -104,13 +104,13 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
                 buttons=[[button("withdraw", Withdraw(case_id=existing.id))]],
             )
             if yours:
-                await steps.resume(ctx, existing)  # its question again, with its buttons
+                await wizard.resume(ctx, existing)  # its question again, with its buttons
             return
     match flow:
         case "return":
-            await steps.start_return(ctx, order)
+            await opening.start_return(ctx, order)
         case "cancel":
-            await steps.start_cancel(ctx, order)
+            await opening.start_cancel(ctx, order)
         case "person":
             case = await cases.open_case(
                 ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now
@@ -118,7 +118,7 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
             await cases.record(
                 ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.sender.id
             )
-            ctx.expect(steps.CASE, case_id=case.id)
+            ctx.expect(Awaiting.CASE, case_id=case.id)
             await desk.escalate(ctx, case, EscalationReason.BUYER_ASKED, role=Role.BUYER)
         case _:
-            await steps.start_problem(ctx, order)
+            await opening.start_problem(ctx, order)
