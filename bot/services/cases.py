@@ -328,7 +328,7 @@ WAITING_FOR_SELLER = (CaseState.AWAITING_SELLER, CaseState.RETURN_IN_TRANSIT, Ca
 
 
 async def waiting_for_sellers(
-    session: AsyncSession, seller_ids: Iterable[int], *, limit: int
+    session: AsyncSession, seller_ids: Iterable[str], *, limit: int
 ) -> list[Case]:
     """The sellers' cases with an open promise that is theirs to keep, soonest due first, each
     once: those waiting for a decision, an answer or an inspection, and any with a refund or

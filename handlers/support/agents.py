@@ -23,8 +23,7 @@ from bot.engine.router import Router
 from bot.services import cases, commitments, ledger, offers, topics
 from bot.storage.models import Case
 from handlers.payloads import OpenCases, Take, WorkOn
-from handlers.workflow import agreement, cards, desk, notify, promises
-from handlers.workflow import private_desk as private
+from handlers.workflow import agreement, cards, desk, notify, private_desk, promises
 from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.wizard import WANTS, advance, want_keyboard
 
@@ -53,8 +52,8 @@ async def _topic_case(ctx: Context) -> Case | None:
 
 async def _escalated(ctx: Context) -> tuple[Case, str]:
     agent = _member(ctx)
-    if private.applies(ctx):
-        case = await private.current_case(ctx)
+    if private_desk.applies(ctx):
+        case = await private_desk.current_case(ctx)
         if case is None:
             raise Refusal("support/no_case")
     else:
@@ -93,20 +92,20 @@ async def take_button(ctx: Context, data: Take) -> None:
         ctx.answer("support/already_taken", agent=case.taken_by_name or str(case.taken_by))
         return
     await _take(ctx, case, agent)
-    if private.applies(ctx):
-        private.work_on(ctx, case)
+    if private_desk.applies(ctx):
+        private_desk.work_on(ctx, case)
 
 
 @router.button(WorkOn)
 async def work_on(ctx: Context, data: WorkOn) -> None:
     """A member picks, in their private chat, the case their messages and commands go to."""
     _member(ctx)
-    if not private.applies(ctx):
+    if not private_desk.applies(ctx):
         raise Stale()  # with a support group, a case is worked in its topic
     case = await cases.lock_case(ctx.session, data.case_id)
     if case is None or case.state is not CaseState.ESCALATED:
         raise Stale()
-    private.work_on(ctx, case)
+    private_desk.work_on(ctx, case)
 
 
 @router.button(OpenCases)
@@ -137,15 +136,16 @@ router.intercepts(Awaiting.SUPPORT_DESK)  # read by relay_from_private_chat
 async def relay_from_private_chat(ctx: Context) -> bool:
     """With no support group: a member's message or photo in their private chat goes to the
     buyer of the case they work on (handlers/workflow/private_desk.py)."""
-    if not private.applies(ctx) or ctx.conversation.awaiting not in (None, Awaiting.SUPPORT_DESK):
+    waiting = ctx.conversation.awaiting
+    if not private_desk.applies(ctx) or waiting not in (None, Awaiting.SUPPORT_DESK):
         return False  # another step of this chat (a decider's prompt) waits for the text
     agent = _member(ctx)
-    case = await private.current_case(ctx)
+    case = await private_desk.current_case(ctx)
     if case is None:
         ctx.reply("support/no_case")
         await queue(ctx, "")
     elif case.state is not CaseState.ESCALATED:
-        private.leave(ctx, case)  # it left support meanwhile (another member, the buyer)
+        private_desk.leave(ctx, case)  # it left support meanwhile (another member, the buyer)
     else:
         await _relay(ctx, case, agent)
     return True
@@ -196,7 +196,7 @@ async def offer(ctx: Context, args: str) -> None:
     )
     await desk.show_topic(ctx, case, desk.OFFERED)
     desk.to_desk(ctx, case, "support/done", case=case, action="offer", amount=amount, agent=agent)
-    private.after(ctx, case)
+    private_desk.after(ctx, case)
 
 
 @router.command("refund")
@@ -221,7 +221,7 @@ async def refund(ctx: Context, args: str) -> None:
     )
     await desk.show_topic(ctx, case, desk.RESOLVED)
     desk.to_desk(ctx, case, "support/done", case=case, action="refund", amount=amount, agent=agent)
-    private.after(ctx, case)
+    private_desk.after(ctx, case)
 
 
 @router.command("handback")
@@ -274,7 +274,7 @@ async def hand_back(ctx: Context, _args: str) -> None:
         await wizard(ctx, case)
     await desk.show_topic(ctx, case, desk.HANDED_BACK)
     desk.to_desk(ctx, case, "support/done", case=case, action="handback", amount=None, agent=agent)
-    private.after(ctx, case)
+    private_desk.after(ctx, case)
 
 
 def resumed_at(left: CaseState | None) -> CaseState:
@@ -315,7 +315,7 @@ async def resolve(ctx: Context, args: str) -> None:
     )
     await desk.show_topic(ctx, case, desk.RESOLVED)
     desk.to_desk(ctx, case, "support/done", case=case, action="resolve", amount=None, agent=agent)
-    private.after(ctx, case)
+    private_desk.after(ctx, case)
 
 
 @router.command("queue", "switch")
@@ -324,5 +324,7 @@ async def queue(ctx: Context, _args: str) -> None:
     with no group, each with the button to work on it ("switch case")."""
     _member(ctx)
     rows = await cases.escalated_with_due(ctx.session, limit=QUEUE_SIZE)
-    buttons = private.pick_buttons([case for case, _ in rows]) if private.applies(ctx) else ()
+    buttons = (
+        private_desk.pick_buttons([case for case, _ in rows]) if private_desk.applies(ctx) else ()
+    )
     ctx.reply("support/queue", entries=rows, buttons=buttons)

@@ -48,8 +48,6 @@ from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.proposals import propose
 
 BUYER = Role.BUYER
-CLOSED = CaseState.CLOSED
-ESCALATED = CaseState.ESCALATED
 WANTS = (Want.KEEP, Want.REPLACE, Want.RETURN, Want.ANSWER)
 CANCEL_REASONS = (
     Reason.CHANGED_MIND,
