@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseKind, CaseState, EscalationReason, Role
 from bot.engine.context import Context, button
 from bot.engine.errors import Refusal
 from bot.engine.router import Router
-from bot.services import audit, cases, orders
-from bot.storage.models import Order
-from handlers.payloads import PickOrder, Withdraw
-from handlers.workflow import desk, opening, wizard
+from bot.services import audit, orders
+from handlers.payloads import PickOrder
+from handlers.workflow import opening
 from handlers.workflow.awaiting import Awaiting
 
 router = Router()
 FLOWS = ("problem", "return", "cancel", "person")
-# Open cases whose next step is the buyer's: shown again when they start another request.
-WAITING_FOR_THE_BUYER = (CaseState.AWAITING_BUYER, CaseState.RETURN_SHIPPING)
 
 
 async def ask_order(ctx: Context, *, flow: str) -> None:
@@ -54,7 +50,7 @@ async def typed_number(ctx: Context) -> None:
             )
         ctx.reply("buyer/order_not_found", number=(ctx.event.text or "").strip())
         return
-    await start_flow(ctx, mine[0], ctx.conversation.data.get("flow", "problem"))
+    await opening.start_flow(ctx, mine[0], ctx.conversation.data.get("flow", "problem"))
 
 
 @router.button(PickOrder)
@@ -71,54 +67,4 @@ async def open_order(ctx: Context, order_id: int, *, flow: str) -> None:
         raise Refusal(
             "buyer/order_not_found", audit="buyer.foreign_order", number=None, order_id=order_id
         )
-    await start_flow(ctx, order, flow if flow in FLOWS else "problem")
-
-
-async def start_flow(ctx: Context, order: Order, flow: str) -> None:
-    existing = await cases.open_case_of(ctx.session, order.id)
-    if flow == "person" and existing is not None and existing.state is not CaseState.ESCALATED:
-        ctx.expect(Awaiting.CASE, case_id=existing.id)
-        await desk.escalate(ctx, existing, EscalationReason.BUYER_ASKED, role=Role.BUYER)
-        return
-    if existing is not None:
-        if existing.state in cases.DRAFT_STATES:
-            await cases.record(
-                ctx.session,
-                existing,
-                ctx.now,
-                "replaced_by_new_request",
-                role=Role.BUYER,
-                actor_id=ctx.event.sender.id,
-                state=CaseState.CLOSED,
-            )
-        else:
-            # One open case an order: the buyer is taken to it rather than given a second,
-            # which could be paid again for the same thing (docs/conversations-cases.md).
-            yours = existing.state in WAITING_FOR_THE_BUYER
-            ctx.expect(None)
-            ctx.reply(
-                "buyer/case_in_progress",
-                case=existing,
-                order=order,
-                yours=yours,
-                buttons=[[button("withdraw", Withdraw(case_id=existing.id))]],
-            )
-            if yours:
-                await wizard.resume(ctx, existing)  # its question again, with its buttons
-            return
-    match flow:
-        case "return":
-            await opening.start_return(ctx, order)
-        case "cancel":
-            await opening.start_cancel(ctx, order)
-        case "person":
-            case = await cases.open_case(
-                ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now
-            )
-            await cases.record(
-                ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.sender.id
-            )
-            ctx.expect(Awaiting.CASE, case_id=case.id)
-            await desk.escalate(ctx, case, EscalationReason.BUYER_ASKED, role=Role.BUYER)
-        case _:
-            await opening.start_problem(ctx, order)
+    await opening.start_flow(ctx, order, flow if flow in FLOWS else "problem")
