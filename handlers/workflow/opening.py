@@ -9,13 +9,12 @@ from bot.domain.enums import CaseKind, CaseState, EscalationReason, OrderStatus,
 from bot.domain.offers import return_window
 from bot.engine.context import Context, button, column
 from bot.services import cases
-from bot.storage.models import Order
+from bot.storage.models import Case, Order
 from handlers.payloads import PickOrder, Withdraw
 from handlers.workflow import desk
 from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.wizard import advance, resume
 
-BUYER = Role.BUYER
 # Open cases whose next step is the buyer's: shown again when they start another request.
 WAITING_FOR_THE_BUYER = (CaseState.AWAITING_BUYER, CaseState.RETURN_SHIPPING)
 
@@ -60,12 +59,7 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
         case "cancel":
             await start_cancel(ctx, order)
         case "person":
-            case = await cases.open_case(
-                ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now
-            )
-            await cases.record(
-                ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.sender.id
-            )
+            case = await _open(ctx, order, CaseKind.PROBLEM)
             ctx.expect(Awaiting.CASE, case_id=case.id)
             await desk.escalate(ctx, case, EscalationReason.BUYER_ASKED, role=Role.BUYER)
         case _:
@@ -83,11 +77,7 @@ async def start_problem(ctx: Context, order: Order) -> None:
             else (),
         )
         return
-    case = await cases.open_case(ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now)
-    await cases.record(
-        ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
-    )
-    await advance(ctx, case)
+    await advance(ctx, await _open(ctx, order, CaseKind.PROBLEM))
 
 
 async def start_cancel(ctx: Context, order: Order) -> None:
@@ -103,11 +93,7 @@ async def start_cancel(ctx: Context, order: Order) -> None:
             buttons=column(button("menu_return", PickOrder(flow="return", order_id=order.id))),
         )
         return
-    case = await cases.open_case(ctx.session, order, CaseKind.CANCEL, CaseState.REASON, ctx.now)
-    await cases.record(
-        ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
-    )
-    await advance(ctx, case)
+    await advance(ctx, await _open(ctx, order, CaseKind.CANCEL))
 
 
 async def start_return(ctx: Context, order: Order) -> None:
@@ -126,8 +112,13 @@ async def start_return(ctx: Context, order: Order) -> None:
             buttons=column(button("menu_problem", PickOrder(flow="problem", order_id=order.id))),
         )
         return
-    case = await cases.open_case(ctx.session, order, CaseKind.RETURN, CaseState.REASON, ctx.now)
+    await advance(ctx, await _open(ctx, order, CaseKind.RETURN))
+
+
+async def _open(ctx: Context, order: Order, kind: CaseKind) -> Case:
+    """A new case on the order, its first question (the reason) still to ask."""
+    case = await cases.open_case(ctx.session, order, kind, CaseState.REASON, ctx.now)
     await cases.record(
-        ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
+        ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.sender.id
     )
-    await advance(ctx, case)
+    return case
