@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -207,14 +208,17 @@ class Context:
     # -- waiting -----------------------------------------------------------------------------
     def expect(
         self,
-        state: str | None,
+        state: StrEnum | None,
         *,
         case_id: int | None = None,
         offer_id: int | None = None,
         **data: Any,
     ) -> None:
-        """Remember what this chat waits for next; the next text or photo goes there."""
-        self.conversation.awaiting = state
+        """Remember what this chat waits for next; the next text or photo goes there. A state is
+        a member of the handlers' enum (handlers/workflow/awaiting.py), never a bare string,
+        so that the router's start-up check sees every state a handler can set."""
+        # The plain string: the row stores it, and a state read back from it is one too.
+        self.conversation.awaiting = None if state is None else state.value
         self.conversation.case_id = case_id
         self.conversation.offer_id = offer_id
         self.conversation.data = data

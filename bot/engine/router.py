@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.engine.errors import Stale
@@ -34,6 +35,7 @@ class Router:
         self.fallback: Handler | None = None
         self.group: Handler | None = None
         self.interceptors: list[Interceptor] = []
+        self.intercepted: set[str] = set()  # states an interceptor reads (see `reads`)
 
     # -- registration ------------------------------------------------------------------------
     def button(self, payload: type[P]) -> Callable[[PayloadHandler], PayloadHandler]:
@@ -54,8 +56,9 @@ class Router:
 
         return register
 
-    def text(self, state: str) -> Callable[[Handler], Handler]:
-        """Handles free text while the chat waits in `state`."""
+    def text(self, state: StrEnum) -> Callable[[Handler], Handler]:
+        """Handles free text while the chat waits in `state` (a member of the handlers' enum of
+        chat states, handlers/workflow/awaiting.py, as `Context.expect` sets it)."""
 
         def register(handler: Handler) -> Handler:
             self.texts[state] = handler
@@ -63,14 +66,14 @@ class Router:
 
         return register
 
-    def photo(self, state: str) -> Callable[[Handler], Handler]:
+    def photo(self, state: StrEnum) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.photos[state] = handler
             return handler
 
         return register
 
-    def reprompt(self, state: str) -> Callable[[Handler], Handler]:
+    def reprompt(self, state: StrEnum) -> Callable[[Handler], Handler]:
         """Asks the question of `state` again, when the person typed where a button was due."""
 
         def register(handler: Handler) -> Handler:
@@ -94,6 +97,18 @@ class Router:
         self.interceptors.append(handler)
         return handler
 
+    def intercepts(self, *states: StrEnum) -> None:
+        """Declares states that an interceptor reads rather than a text or photo handler, so
+        that the start-up check (`reads`) counts them as read."""
+        self.intercepted.update(states)
+
+    def reads(self, state: str) -> bool:
+        """Whether something answers a chat waiting in `state`."""
+        return any(
+            state in registered
+            for registered in (self.texts, self.photos, self.reprompts, self.intercepted)
+        )
+
     def include(self, other: Router) -> None:
         for prefix, entry in other.payloads.items():
             if prefix in self.payloads:
@@ -106,6 +121,7 @@ class Router:
         self.fallback = other.fallback or self.fallback
         self.group = other.group or self.group
         self.interceptors.extend(other.interceptors)
+        self.intercepted.update(other.intercepted)
 
     # -- dispatch ----------------------------------------------------------------------------
     async def dispatch(self, ctx: Context) -> None:

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, exists, func, inspect, select
+from sqlalchemy import Select, Table, bindparam, exists, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.domain.enums import CaseKind, CaseState, RefundStatus, Role
+from bot.domain.enums import CaseKind, CaseState, CommitmentState, RefundStatus, Role
 from bot.domain.money import Money
 from bot.domain.offers import EarlierRequest
 from bot.engine.events import Photo
+from bot.services.commitments import OWED
 from bot.storage.held import insert_later, kept, update_later, write_now
-from bot.storage.models import Buyer, Case, CaseEvent, Evidence, Offer, Order, Refund
+from bot.storage.models import (
+    Buyer,
+    Case,
+    CaseEvent,
+    Commitment,
+    Evidence,
+    Offer,
+    Order,
+    Refund,
+)
 
 CASES = cast(Table, Case.__table__)
 REFUNDS = cast(Table, Refund.__table__)
@@ -303,3 +314,58 @@ async def earlier_requests(session: AsyncSession, case: Case) -> tuple[EarlierRe
         share = (Decimal(minor * 100) / value).quantize(Decimal(1)) if minor and value else None
         found.append(EarlierRequest(case_id, opened_at, state.is_open, refunded, at, share))
     return tuple(found)
+
+
+async def latest_case_id_of_buyer(session: AsyncSession, buyer_id: int) -> int | None:
+    """The id of the buyer's newest case, whatever its state."""
+    return await session.scalar(
+        select(Case.id).where(Case.buyer_id == buyer_id).order_by(Case.id.desc())
+    )
+
+
+# A case waiting for its seller: a decision, an answer, an inspection, or what was agreed.
+WAITING_FOR_SELLER = (CaseState.AWAITING_SELLER, CaseState.RETURN_IN_TRANSIT, CaseState.EXECUTING)
+
+
+async def waiting_for_sellers(
+    session: AsyncSession, seller_ids: Iterable[str], *, limit: int
+) -> list[Case]:
+    """The sellers' cases with an open promise that is theirs to keep, soonest due first, each
+    once: those waiting for a decision, an answer or an inspection, and any with a refund or
+    shipment agreed, whatever the case is doing now. At most `limit` promises are read."""
+    due = (
+        select(Commitment.case_id, Commitment.due_at, Commitment.kind)
+        .where(Commitment.state == CommitmentState.OPEN)
+        .subquery()
+    )
+    rows = await session.scalars(
+        select(Case)
+        .join(due, due.c.case_id == Case.id)
+        .where(
+            Case.seller_id.in_(list(seller_ids)),
+            or_(Case.state.in_(WAITING_FOR_SELLER), due.c.kind.in_(sorted(OWED))),
+        )
+        .order_by(due.c.due_at, Case.id)
+        .limit(limit)
+    )
+    return list(dict.fromkeys(rows.unique()))  # a case with two promises once
+
+
+async def escalated_with_due(
+    session: AsyncSession, *, limit: int
+) -> list[tuple[Case, datetime | None]]:
+    """Cases with support, each with when support's open promise on it falls due, the most
+    urgent first (those without one last)."""
+    due = (
+        select(Commitment.case_id, Commitment.due_at)
+        .where(Commitment.state == CommitmentState.OPEN, Commitment.owner_role == Role.SUPPORT)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Case, due.c.due_at)
+        .outerjoin(due, due.c.case_id == Case.id)
+        .where(Case.state == CaseState.ESCALATED)
+        .order_by(due.c.due_at.is_(None), due.c.due_at, Case.id)
+        .limit(limit)
+    )
+    return [(case, due_at) for case, due_at in rows.all()]

@@ -170,3 +170,20 @@ def warning_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
         .order_by(Commitment.warn_at)
         .limit(limit)
     )
+
+
+async def case_id_of(session: AsyncSession, commitment_id: int) -> int | None:
+    """The id of the case a promise is on; None when there is no such promise."""
+    return await session.scalar(select(Commitment.case_id).where(Commitment.id == commitment_id))
+
+
+async def lock_commitment(session: AsyncSession, commitment_id: int) -> Commitment | None:
+    """The promise, its row locked until the transaction ends and read afresh. Its case must be
+    locked first (docs/locking.md). Waits for, rather than skips, a sweeper holding it: the
+    other action on the same promise (a reminder and a breach) must see what the first did."""
+    return await session.scalar(
+        select(Commitment)
+        .where(Commitment.id == commitment_id)
+        .with_for_update(of=Commitment, key_share=True)
+        .execution_options(populate_existing=True)
+    )

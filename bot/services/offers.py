@@ -206,3 +206,10 @@ async def decisions_of(session: AsyncSession, case_id: int) -> list[Decision]:
         .order_by(Decision.id)
     )
     return list(rows)
+
+
+async def all_of_case(session: AsyncSession, case_id: int) -> list[Offer]:
+    """Every offer made on the case, oldest first."""
+    return list(
+        await session.scalars(select(Offer).where(Offer.case_id == case_id).order_by(Offer.id))
+    )

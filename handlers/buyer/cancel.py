@@ -10,12 +10,12 @@ from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.services import cases, ledger
 from bot.storage.models import Case
-from handlers import agreement, promises
-from handlers.buyer.common import show_menu
-from handlers.buyer.problem import case_at
-from handlers.buyer.steps import BUYER, ask_cancel, policy_of, propose
 from handlers.payloads import CancelOrder
-from handlers.seller import cards
+from handlers.workflow import agreement, cards, promises
+from handlers.workflow.access import case_at
+from handlers.workflow.menu import show_menu
+from handlers.workflow.proposals import propose
+from handlers.workflow.wizard import BUYER, ask_cancel, policy_of
 
 router = Router()
 

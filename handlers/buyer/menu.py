@@ -7,11 +7,11 @@ from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.rendering import LOCALES
 from bot.services import orders, parties
-from handlers.buyer import disputes
-from handlers.buyer.common import menu_keyboard, show_menu
 from handlers.buyer.orders import ask_order, open_order
 from handlers.buyer.person import person
 from handlers.payloads import Language, Menu
+from handlers.workflow import deductions
+from handlers.workflow.menu import menu_keyboard, show_menu
 
 router = Router()
 
@@ -78,6 +78,6 @@ async def menu(ctx: Context, data: Menu) -> None:
 
 @router.otherwise
 async def anything_else(ctx: Context) -> None:
-    if ctx.event.text and await disputes.offer_dispute(ctx):
+    if ctx.event.text and await deductions.offer_dispute(ctx):
         return
     show_menu(ctx, "buyer/not_understood")

@@ -8,11 +8,11 @@ from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.services import cases, offers
 from bot.storage.models import Case, Offer
-from handlers import agreement, notify
-from handlers.buyer.common import owned_case
-from handlers.buyer.steps import CASE, policy_of
 from handlers.payloads import BuyerOffer
-from handlers.support import desk
+from handlers.workflow import agreement, desk, notify
+from handlers.workflow.access import owned_case
+from handlers.workflow.awaiting import Awaiting
+from handlers.workflow.wizard import policy_of
 
 router = Router()
 MAX_REASON = 1000
@@ -39,13 +39,13 @@ async def answer(ctx: Context, data: BuyerOffer) -> None:
         case "accept":
             await agreement.accept(ctx, case, offer)
         case "decline":
-            ctx.expect("case.decline_reason", case_id=case.id, offer_id=offer.id)
+            ctx.expect(Awaiting.CASE_DECLINE_REASON, case_id=case.id, offer_id=offer.id)
             ctx.reply("buyer/ask_decline_reason", case=case, offer=offer)
         case _:
             raise Stale()
 
 
-@router.text("case.decline_reason")
+@router.text(Awaiting.CASE_DECLINE_REASON)
 async def decline_reason(ctx: Context) -> None:
     case, offer = await _offered(ctx, ctx.conversation.offer_id or 0)
     why = (ctx.event.text or "").strip()
@@ -66,7 +66,7 @@ async def decline_reason(ctx: Context) -> None:
         note=why,
     )
     case.buyer_declines += 1
-    ctx.expect(CASE, case_id=case.id)
+    ctx.expect(Awaiting.CASE, case_id=case.id)
     if case.buyer_declines >= policy_of(ctx, case).escalation.max_buyer_declines:
         await desk.escalate(ctx, case, EscalationReason.FINAL_OFFER_REFUSED, role=Role.BUYER)
         return

@@ -11,7 +11,7 @@ from bot.engine.router import Router
 from bot.services import cases
 from bot.storage.models import Case
 from handlers.buyer.orders import ask_order
-from handlers.support import desk
+from handlers.workflow import desk
 
 router = Router()
 # What buyers type when they want a human, in the languages the bot speaks.

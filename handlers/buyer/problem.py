@@ -9,21 +9,6 @@ from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.services import cases, commitments, offers
-from bot.storage.models import Case
-from handlers import agreement
-from handlers.buyer import disputes
-from handlers.buyer.common import owned_case, show_menu
-from handlers.buyer.steps import (
-    BUYER,
-    CASE,
-    MAX_QUESTION,
-    add_to_question,
-    advance,
-    claim_limit,
-    reasons_for,
-    resume,
-    send_question,
-)
 from handlers.payloads import (
     PhotosDone,
     PickCondition,
@@ -33,19 +18,24 @@ from handlers.payloads import (
     PickWant,
     Withdraw,
 )
+from handlers.workflow import agreement, deductions
+from handlers.workflow.access import case_at, owned_case
+from handlers.workflow.awaiting import Awaiting
+from handlers.workflow.menu import show_menu
+from handlers.workflow.wizard import (
+    BUYER,
+    MAX_QUESTION,
+    add_to_question,
+    advance,
+    claim_limit,
+    reasons_for,
+    resume,
+    send_question,
+)
 
 router = Router()
-CANCEL_WHY = "case.cancel_why"  # the buyer's words for "Other" as a reason to cancel
 MAX_REASON_NOTE = 500
 MAX_PHOTOS = 10
-
-
-async def case_at(ctx: Context, case_id: int, *states: CaseState) -> Case:
-    """The sender's case, if it still waits for the answer this button gives."""
-    case = await owned_case(ctx, case_id)
-    if case.state not in states:
-        raise Stale()
-    return case
 
 
 @router.button(PickReason)
@@ -65,13 +55,13 @@ async def reason(ctx: Context, data: PickReason) -> None:
     )
     if case.kind is CaseKind.CANCEL and data.reason is Reason.OTHER:
         # "Other" tells the seller nothing: a few of the buyer's words do.
-        ctx.expect(CANCEL_WHY, case_id=case.id)
+        ctx.expect(Awaiting.CASE_CANCEL_WHY, case_id=case.id)
         ctx.reply("buyer/ask_cancel_why", case=case)
         return
     await advance(ctx, case)
 
 
-@router.text(CANCEL_WHY)
+@router.text(Awaiting.CASE_CANCEL_WHY)
 async def cancel_why(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.REASON)
     why = (ctx.event.text or "").strip()
@@ -124,7 +114,7 @@ async def condition(ctx: Context, data: PickCondition) -> None:
     await advance(ctx, case)
 
 
-@router.text("case.question")
+@router.text(Awaiting.CASE_QUESTION)
 async def question(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.QUESTION)
     text = (ctx.event.text or "").strip()
@@ -134,7 +124,7 @@ async def question(ctx: Context) -> None:
     await send_question(ctx, case, text)
 
 
-@router.text("case.claimed")
+@router.text(Awaiting.CASE_CLAIMED)
 async def claimed(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.WANT)
     limit = claim_limit(case)
@@ -156,7 +146,7 @@ async def claimed(ctx: Context) -> None:
     await advance(ctx, case)
 
 
-@router.photo("case.photos")
+@router.photo(Awaiting.CASE_PHOTOS)
 async def photo(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.EVIDENCE)
     stored = await cases.evidence_of(ctx.session, case.id)
@@ -169,8 +159,8 @@ async def photo(ctx: Context) -> None:
     await advance(ctx, case)
 
 
-@router.reprompt("case.photos")
-@router.text("case.photos")
+@router.reprompt(Awaiting.CASE_PHOTOS)
+@router.text(Awaiting.CASE_PHOTOS)
 async def photos_expected(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.EVIDENCE)
     await advance(ctx, case)
@@ -186,16 +176,16 @@ async def photos_done(ctx: Context, data: PhotosDone) -> None:
     await cases.record(
         ctx.session, case, ctx.now, "evidence", role=BUYER, actor_id=ctx.event.sender.id
     )
-    ctx.expect(CASE, case_id=case.id)
+    ctx.expect(Awaiting.CASE, case_id=case.id)
     await advance(ctx, case)
 
 
-@router.reprompt(CASE)
+@router.reprompt(Awaiting.CASE)
 async def where_we_are(ctx: Context) -> None:
     case_id = ctx.conversation.case_id
     case = await cases.lock_case(ctx.session, case_id) if case_id else None
     text = (ctx.event.text or "").strip()
-    if text and await disputes.offer_dispute(ctx):
+    if text and await deductions.offer_dispute(ctx):
         return
     if case is None or case.buyer_id != ctx.event.sender.id or not case.state.is_open:
         show_menu(ctx, "buyer/not_understood")

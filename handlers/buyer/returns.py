@@ -8,11 +8,10 @@ from bot.domain.enums import CaseState, CommitmentKind, Role
 from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases
-from handlers import promises
-from handlers.buyer.problem import case_at
-from handlers.buyer.steps import CASE
 from handlers.payloads import ReturnSent
-from handlers.seller import cards
+from handlers.workflow import cards, promises
+from handlers.workflow.access import case_at
+from handlers.workflow.awaiting import Awaiting
 
 router = Router()
 TRACKING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\- ]{3,39}$")
@@ -22,11 +21,11 @@ TRACKING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\- ]{3,39}$")
 async def sent(ctx: Context, data: ReturnSent) -> None:
     case = await case_at(ctx, data.case_id, CaseState.RETURN_SHIPPING)
     case.state = CaseState.RETURN_TRACKING
-    ctx.expect("case.tracking", case_id=case.id)
+    ctx.expect(Awaiting.CASE_TRACKING, case_id=case.id)
     ctx.reply("buyer/ask_tracking", case=case)
 
 
-@router.text("case.tracking")
+@router.text(Awaiting.CASE_TRACKING)
 async def tracking(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.RETURN_TRACKING)
     number = (ctx.event.text or "").strip()
@@ -46,5 +45,5 @@ async def tracking(ctx: Context) -> None:
     )
     due = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)
     cards.show(ctx, case, cards.return_card(case, due))
-    ctx.expect(CASE, case_id=case.id)
+    ctx.expect(Awaiting.CASE, case_id=case.id)
     ctx.reply("buyer/return_registered", case=case, due=due)

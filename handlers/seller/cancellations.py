@@ -10,10 +10,10 @@ from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.services import cases, commitments, ledger
 from bot.storage.models import Case
-from handlers.buyer.steps import cancel_choices
 from handlers.payloads import StopShipment
-from handlers.seller import cards
-from handlers.seller.common import decider_case
+from handlers.workflow import cards
+from handlers.workflow.access import decider_case
+from handlers.workflow.wizard import cancel_choices
 
 router = Router()
 

@@ -12,8 +12,8 @@ from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases, commitments, ledger, offers
 from handlers.payloads import Done
-from handlers.seller.common import decider_case, decider_name
-from handlers.support import desk
+from handlers.workflow import desk
+from handlers.workflow.access import decider_case, decider_name
 
 router = Router()
 

@@ -10,14 +10,13 @@ from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.services import cases, commitments, offers
 from bot.storage.models import Case, Offer
-from handlers import notify
 from handlers.payloads import Alternative, SellerOffer
-from handlers.seller.common import decider_name, decider_offer
-from handlers.support import desk
+from handlers.workflow import desk, notify
+from handlers.workflow.access import decider_name, decider_offer
+from handlers.workflow.awaiting import Awaiting
 
 router = Router()
 ALTERNATIVES = ("reship", "refund", "coupon", "support")
-AMOUNT = "seller.amount"
 
 
 async def _pending(ctx: Context, offer_id: int) -> tuple[Case, Offer] | None:
@@ -91,7 +90,7 @@ async def alternative(ctx: Context, data: Alternative) -> None:
 
 
 def _ask_amount(ctx: Context, case: Case, offer: Offer, mode: str) -> None:
-    ctx.expect(AMOUNT, case_id=case.id, offer_id=offer.id, mode=mode)
+    ctx.expect(Awaiting.SELLER_AMOUNT, case_id=case.id, offer_id=offer.id, mode=mode)
     ctx.reply("seller/ask_amount", case=case, offer=offer, mode=mode, limit=_limit(case, mode))
 
 
@@ -100,7 +99,7 @@ def _limit(case: Case, mode: str) -> Money:
     return case.order.paid_total if mode == "coupon" else case.order.refundable
 
 
-@router.text(AMOUNT)
+@router.text(Awaiting.SELLER_AMOUNT)
 async def amount_typed(ctx: Context) -> None:
     found = await _pending(ctx, ctx.conversation.offer_id or 0)
     if found is None:

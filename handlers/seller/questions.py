@@ -7,10 +7,10 @@ from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases, commitments
 from handlers.payloads import AnswerQuestion
-from handlers.seller.common import decider_case, decider_name
+from handlers.workflow.access import decider_case, decider_name
+from handlers.workflow.awaiting import Awaiting
 
 router = Router()
-ANSWER = "seller.answer"
 MAX_ANSWER = 3000
 
 
@@ -20,11 +20,11 @@ async def start_answer(ctx: Context, data: AnswerQuestion) -> None:
     if case.state is not CaseState.AWAITING_SELLER or case.question is None:
         ctx.answer("seller/already_answered", case=case)
         return
-    ctx.expect(ANSWER, case_id=case.id)
+    ctx.expect(Awaiting.SELLER_ANSWER, case_id=case.id)
     ctx.reply("seller/ask_answer", case=case)
 
 
-@router.text(ANSWER)
+@router.text(Awaiting.SELLER_ANSWER)
 async def answer(ctx: Context) -> None:
     case = await decider_case(ctx, ctx.conversation.case_id or 0)
     if case.state is not CaseState.AWAITING_SELLER or case.question is None:

@@ -12,14 +12,12 @@ from bot.engine.events import Photo
 from bot.engine.router import Router
 from bot.services import cases, commitments
 from bot.storage.models import Case
-from handlers import agreement
-from handlers.buyer import disputes
 from handlers.payloads import Inspect
-from handlers.seller.common import decider_case
+from handlers.workflow import agreement, deductions
+from handlers.workflow.access import decider_case
+from handlers.workflow.awaiting import Awaiting
 
 router = Router()
-DEDUCTION = "seller.deduction"
-DEDUCTION_REASON = "seller.deduction_reason"
 MAX_REASON = 1000
 MAX_PHOTOS = 10
 
@@ -49,13 +47,13 @@ async def inspect(ctx: Context, data: Inspect) -> None:
         case "full":
             await _refund(ctx, case, _value(case), deduction=None, note=None)
         case "deduct":
-            ctx.expect(DEDUCTION, case_id=case.id)
+            ctx.expect(Awaiting.SELLER_DEDUCTION, case_id=case.id)
             ctx.reply("seller/ask_deduction", case=case, limit=_value(case))
         case _:
             raise Stale()
 
 
-@router.text(DEDUCTION)
+@router.text(Awaiting.SELLER_DEDUCTION)
 async def deduction(ctx: Context) -> None:
     case = await _arrived(ctx, ctx.conversation.case_id or 0)
     if case is None:
@@ -66,12 +64,17 @@ async def deduction(ctx: Context) -> None:
     except AmountError as error:
         ctx.reply("common/amount_error", code=error.code, limit=value)
         return
-    ctx.expect(DEDUCTION_REASON, case_id=case.id, deduction=str(amount.amount), photos=_photos(ctx))
+    ctx.expect(
+        Awaiting.SELLER_DEDUCTION_REASON,
+        case_id=case.id,
+        deduction=str(amount.amount),
+        photos=_photos(ctx),
+    )
     ctx.reply("seller/ask_deduction_reason", case=case, deduction=amount)
 
 
-@router.photo(DEDUCTION)
-@router.photo(DEDUCTION_REASON)
+@router.photo(Awaiting.SELLER_DEDUCTION)
+@router.photo(Awaiting.SELLER_DEDUCTION_REASON)
 async def deduction_photo(ctx: Context) -> None:
     """Photos of what the deduction is for, at either step: kept with the step's answers until
     the inspection is recorded. At the reason step, a caption is the reason."""
@@ -92,14 +95,17 @@ async def deduction_photo(ctx: Context) -> None:
                 }
             )
     ctx.conversation.data = {**ctx.conversation.data, "photos": photos}
-    if ctx.conversation.awaiting == DEDUCTION_REASON and (ctx.event.caption or "").strip():
+    if (
+        ctx.conversation.awaiting == Awaiting.SELLER_DEDUCTION_REASON
+        and (ctx.event.caption or "").strip()
+    ):
         await deduction_reason(ctx)
         return
     ctx.reply(
         "seller/deduction_photo_added",
         case=case,
         count=len(photos),
-        reason_step=ctx.conversation.awaiting == DEDUCTION_REASON,
+        reason_step=ctx.conversation.awaiting == Awaiting.SELLER_DEDUCTION_REASON,
     )
 
 
@@ -107,7 +113,7 @@ def _photos(ctx: Context) -> list[dict[str, Any]]:
     return list(ctx.conversation.data.get("photos", []))
 
 
-@router.text(DEDUCTION_REASON)
+@router.text(Awaiting.SELLER_DEDUCTION_REASON)
 async def deduction_reason(ctx: Context) -> None:
     case = await _arrived(ctx, ctx.conversation.case_id or 0)
     if case is None:
@@ -172,7 +178,9 @@ async def _refund(
         due = terms.due
     # The buyer agreed to no deduction: they are told it as the seller's, with the seller's
     # photos, and may dispute it (docs/conversations.md).
-    disputes.tell(ctx, case, deduction=deduction, note=note, amount=amount, due=due, photos=photos)
+    deductions.tell(
+        ctx, case, deduction=deduction, note=note, amount=amount, due=due, photos=photos
+    )
 
 
 async def _keep_photos(ctx: Context, case: Case, note: str | None) -> list[str]:

@@ -3,18 +3,15 @@ propose an offer, approve a refund, hand the case back to the bot, resolve it; /
 
 Only configured support members act; anyone else is refused, and the refusal audited. The
 case a command acts on comes from the topic the message is in, or, with no support group, from
-the case the member picked in their private chat (handlers/support/private.py), never from what
-is typed."""
+the case the member picked in their private chat (handlers/workflow/private_desk.py), never
+from what is typed."""
 
 from __future__ import annotations
-
-from sqlalchemy import select
 
 from bot.domain.enums import (
     CaseKind,
     CaseState,
     CommitmentKind,
-    CommitmentState,
     OfferStatus,
     Remedy,
     Role,
@@ -23,14 +20,12 @@ from bot.domain.money import AmountError, Money, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
 from bot.engine.router import Router
-from bot.services import cases, commitments, ledger, offers
-from bot.storage.models import Case, Commitment, SupportTopic
-from handlers import agreement, notify, promises
-from handlers.buyer import steps
-from handlers.buyer.steps import WANTS, want_keyboard
+from bot.services import cases, commitments, ledger, offers, topics
+from bot.storage.models import Case
 from handlers.payloads import OpenCases, Take, WorkOn
-from handlers.seller import cards
-from handlers.support import desk, private
+from handlers.workflow import agreement, cards, desk, notify, private_desk, promises
+from handlers.workflow.awaiting import Awaiting
+from handlers.workflow.wizard import WANTS, advance, want_keyboard
 
 router = Router()
 MAX_RELAY = 3000
@@ -51,18 +46,14 @@ async def _topic_case(ctx: Context) -> Case | None:
     """The case whose topic this message is in (None outside a topic)."""
     if ctx.event.thread_id is None:
         return None
-    case_id = await ctx.session.scalar(
-        select(SupportTopic.case_id).where(
-            SupportTopic.chat_id == ctx.event.chat_id, SupportTopic.thread_id == ctx.event.thread_id
-        )
-    )
+    case_id = await topics.case_id_of_topic(ctx.session, ctx.event.chat_id, ctx.event.thread_id)
     return await cases.lock_case(ctx.session, case_id) if case_id else None
 
 
 async def _escalated(ctx: Context) -> tuple[Case, str]:
     agent = _member(ctx)
-    if private.applies(ctx):
-        case = await private.current_case(ctx)
+    if private_desk.applies(ctx):
+        case = await private_desk.current_case(ctx)
         if case is None:
             raise Refusal("support/no_case")
     else:
@@ -101,20 +92,20 @@ async def take_button(ctx: Context, data: Take) -> None:
         ctx.answer("support/already_taken", agent=case.taken_by_name or str(case.taken_by))
         return
     await _take(ctx, case, agent)
-    if private.applies(ctx):
-        private.work_on(ctx, case)
+    if private_desk.applies(ctx):
+        private_desk.work_on(ctx, case)
 
 
 @router.button(WorkOn)
 async def work_on(ctx: Context, data: WorkOn) -> None:
     """A member picks, in their private chat, the case their messages and commands go to."""
     _member(ctx)
-    if not private.applies(ctx):
+    if not private_desk.applies(ctx):
         raise Stale()  # with a support group, a case is worked in its topic
     case = await cases.lock_case(ctx.session, data.case_id)
     if case is None or case.state is not CaseState.ESCALATED:
         raise Stale()
-    private.work_on(ctx, case)
+    private_desk.work_on(ctx, case)
 
 
 @router.button(OpenCases)
@@ -138,19 +129,23 @@ async def relay_to_buyer(ctx: Context) -> None:
     await _relay(ctx, case, agent)
 
 
+router.intercepts(Awaiting.SUPPORT_DESK)  # read by relay_from_private_chat
+
+
 @router.intercept
 async def relay_from_private_chat(ctx: Context) -> bool:
     """With no support group: a member's message or photo in their private chat goes to the
-    buyer of the case they work on (handlers/support/private.py)."""
-    if not private.applies(ctx) or ctx.conversation.awaiting not in (None, private.DESK):
+    buyer of the case they work on (handlers/workflow/private_desk.py)."""
+    waiting = ctx.conversation.awaiting
+    if not private_desk.applies(ctx) or waiting not in (None, Awaiting.SUPPORT_DESK):
         return False  # another step of this chat (a decider's prompt) waits for the text
     agent = _member(ctx)
-    case = await private.current_case(ctx)
+    case = await private_desk.current_case(ctx)
     if case is None:
         ctx.reply("support/no_case")
         await queue(ctx, "")
     elif case.state is not CaseState.ESCALATED:
-        private.leave(ctx, case)  # it left support meanwhile (another member, the buyer)
+        private_desk.leave(ctx, case)  # it left support meanwhile (another member, the buyer)
     else:
         await _relay(ctx, case, agent)
     return True
@@ -201,7 +196,7 @@ async def offer(ctx: Context, args: str) -> None:
     )
     await desk.show_topic(ctx, case, desk.OFFERED)
     desk.to_desk(ctx, case, "support/done", case=case, action="offer", amount=amount, agent=agent)
-    private.after(ctx, case)
+    private_desk.after(ctx, case)
 
 
 @router.command("refund")
@@ -226,7 +221,7 @@ async def refund(ctx: Context, args: str) -> None:
     )
     await desk.show_topic(ctx, case, desk.RESOLVED)
     desk.to_desk(ctx, case, "support/done", case=case, action="refund", amount=amount, agent=agent)
-    private.after(ctx, case)
+    private_desk.after(ctx, case)
 
 
 @router.command("handback")
@@ -261,7 +256,7 @@ async def hand_back(ctx: Context, _args: str) -> None:
         # A case handed over before it had a reason, a return or a cancellation: the bot asks
         # the question of the step the buyer left (docs/conversations-cases.md).
         case.state, buttons = resumed_at(case.escalated_from), []
-        wizard = steps.advance
+        wizard = advance
     card = await cards.current_card(ctx.session, case)
     if card is not None:
         cards.show(ctx, case, card)  # the seller's next tap, one message away
@@ -279,7 +274,7 @@ async def hand_back(ctx: Context, _args: str) -> None:
         await wizard(ctx, case)
     await desk.show_topic(ctx, case, desk.HANDED_BACK)
     desk.to_desk(ctx, case, "support/done", case=case, action="handback", amount=None, agent=agent)
-    private.after(ctx, case)
+    private_desk.after(ctx, case)
 
 
 def resumed_at(left: CaseState | None) -> CaseState:
@@ -320,7 +315,7 @@ async def resolve(ctx: Context, args: str) -> None:
     )
     await desk.show_topic(ctx, case, desk.RESOLVED)
     desk.to_desk(ctx, case, "support/done", case=case, action="resolve", amount=None, agent=agent)
-    private.after(ctx, case)
+    private_desk.after(ctx, case)
 
 
 @router.command("queue", "switch")
@@ -328,19 +323,8 @@ async def queue(ctx: Context, _args: str) -> None:
     """Open escalations, most urgent first, with when each is due; in a member's private chat
     with no group, each with the button to work on it ("switch case")."""
     _member(ctx)
-    due = (
-        select(Commitment.case_id, Commitment.due_at)
-        .where(Commitment.state == CommitmentState.OPEN, Commitment.owner_role == Role.SUPPORT)
-        .subquery()
+    rows = await cases.escalated_with_due(ctx.session, limit=QUEUE_SIZE)
+    buttons = (
+        private_desk.pick_buttons([case for case, _ in rows]) if private_desk.applies(ctx) else ()
     )
-    rows = (
-        await ctx.session.execute(
-            select(Case, due.c.due_at)
-            .outerjoin(due, due.c.case_id == Case.id)
-            .where(Case.state == CaseState.ESCALATED)
-            .order_by(due.c.due_at.is_(None), due.c.due_at, Case.id)
-            .limit(QUEUE_SIZE)
-        )
-    ).all()
-    buttons = private.pick_buttons([case for case, _ in rows]) if private.applies(ctx) else ()
-    ctx.reply("support/queue", entries=[(case, due_at) for case, due_at in rows], buttons=buttons)
+    ctx.reply("support/queue", entries=rows, buttons=buttons)

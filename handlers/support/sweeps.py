@@ -6,8 +6,6 @@ so each is applied once even with several sweepers running, and in the buyer cha
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot.domain.enums import CommitmentKind, CommitmentState, EscalationReason, Role
 from bot.engine.context import Context
 from bot.engine.errors import Refusal
@@ -15,9 +13,7 @@ from bot.engine.own_events import Breach, Remind
 from bot.engine.router import Router
 from bot.services import cases, commitments
 from bot.storage.models import Case, Commitment
-from handlers import promises
-from handlers.seller import cards
-from handlers.support import desk
+from handlers.workflow import cards, desk, promises
 
 router = Router()
 
@@ -26,20 +22,11 @@ async def _locked(ctx: Context, commitment_id: int) -> tuple[Case, Commitment] |
     """The promise, still open, with its case locked first (the order every update locks in)."""
     if not ctx.event.system:
         raise Refusal("common/not_allowed", audit="sweeper.forged")
-    case_id = await ctx.session.scalar(
-        select(Commitment.case_id).where(Commitment.id == commitment_id)
-    )
+    case_id = await commitments.case_id_of(ctx.session, commitment_id)
     case = await cases.lock_case(ctx.session, case_id) if case_id else None
     if case is None:
         return None
-    # Waits for (rather than skips) a sweeper holding it: the other action on the same promise
-    # (a reminder and a breach) must see what the first one did.
-    commitment = await ctx.session.scalar(
-        select(Commitment)
-        .where(Commitment.id == commitment_id)
-        .with_for_update(of=Commitment, key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    commitment = await commitments.lock_commitment(ctx.session, commitment_id)
     if commitment is None or commitment.state is not CommitmentState.OPEN:
         return None
     if not case.state.is_open and commitment.kind not in commitments.OWED:

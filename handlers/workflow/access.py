@@ -1,12 +1,31 @@
-"""Only a seller's deciders act for it; who they are comes from the shop file and the update's
-sender, never from a button."""
+"""Who may act on a case: its buyer on their own case, a seller's deciders on the seller's.
+Who they are comes from the shop file and the update's sender, never from a button."""
 
 from __future__ import annotations
 
+from bot.domain.enums import CaseState
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
 from bot.services import cases, offers
 from bot.storage.models import Case, Offer
+
+
+async def owned_case(ctx: Context, case_id: int) -> Case:
+    """The sender's own case, locked; anyone else's is refused and audited."""
+    case = await cases.lock_case(ctx.session, case_id)
+    if case is None:
+        raise Stale()
+    if case.buyer_id != ctx.event.sender.id:
+        raise Refusal("common/not_allowed", audit="buyer.foreign_case", case=str(case_id))
+    return case
+
+
+async def case_at(ctx: Context, case_id: int, *states: CaseState) -> Case:
+    """The sender's case, if it still waits for the answer this button gives."""
+    case = await owned_case(ctx, case_id)
+    if case.state not in states:
+        raise Stale()
+    return case
 
 
 async def decider_case(ctx: Context, case_id: int) -> Case:

@@ -1,8 +1,9 @@
 """The desk in a support member's private chat, for a shop without a support group.
 
 With no `[support] chat_id` there are no topics to tell one case from another, so the member
-picks the case they work on, and the chat's state row remembers it (`awaiting` = DESK, with the
-case): what they type goes to that case's buyer, and the topic commands act on it, until they
+picks the case they work on, and the chat's state row remembers it (`Awaiting.SUPPORT_DESK`,
+with the case): what they type goes to that case's buyer (an interceptor of
+handlers/support/agents.py reads it), and the topic commands act on it, until they
 pick another or the case leaves support. A member who works in a support group never has this
 state: there the topic a message is in names the case (docs/support-desk.md)."""
 
@@ -13,8 +14,7 @@ from bot.engine.context import Context, Keyboard, button, column
 from bot.services import cases
 from bot.storage.models import Case
 from handlers.payloads import OpenCases, WorkOn
-
-DESK = "support_desk"  # the chat state of a member working a case from their private chat
+from handlers.workflow.awaiting import Awaiting
 
 
 def applies(ctx: Context) -> bool:
@@ -28,7 +28,7 @@ def applies(ctx: Context) -> bool:
 
 
 def on_a_case(ctx: Context) -> bool:
-    return applies(ctx) and ctx.conversation.awaiting == DESK
+    return applies(ctx) and ctx.conversation.awaiting == Awaiting.SUPPORT_DESK
 
 
 async def current_case(ctx: Context) -> Case | None:
@@ -39,13 +39,13 @@ async def current_case(ctx: Context) -> Case | None:
 
 def work_on(ctx: Context, case: Case) -> None:
     """Make `case` the member's current one, and say so."""
-    ctx.expect(DESK, case_id=case.id)
+    ctx.expect(Awaiting.SUPPORT_DESK, case_id=case.id)
     ctx.reply("support/on_case", case=case, buttons=column(button("switch_case", OpenCases())))
 
 
 def leave(ctx: Context, case: Case) -> None:
     """The case left support (or the member's hands): the member is on no case any more."""
-    if ctx.conversation.awaiting == DESK and ctx.conversation.case_id == case.id:
+    if ctx.conversation.awaiting == Awaiting.SUPPORT_DESK and ctx.conversation.case_id == case.id:
         ctx.expect(None)
         ctx.reply("support/left_case", case=case, buttons=column(button("open_cases", OpenCases())))
 

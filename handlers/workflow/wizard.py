@@ -1,4 +1,4 @@
-"""The buyer's wizard: ask the next thing a case lacks, in the playbook's order.
+"""The buyer's wizard: ask the next thing a case lacks, in the policy's order.
 
 What is wrong -> which item, how many -> what the buyer wants -> the amount (for a price
 difference) -> photos, with the reason they help -> the standard offer. Every answer handler
@@ -14,10 +14,8 @@ from bot.domain.enums import (
     CaseKind,
     CaseState,
     CommitmentKind,
-    EscalationReason,
     ItemCondition,
     OfferStatus,
-    OrderStatus,
     Reason,
     Remedy,
     Role,
@@ -28,34 +26,28 @@ from bot.domain.offers import (
     CaseFacts,
     EarlierRequest,
     NoStandardOffer,
-    StandardOffer,
-    over_escalation_threshold,
     return_window,
     standard_offer,
 )
 from bot.domain.policy import Policy
 from bot.engine.context import Context, Keyboard, button, column
-from bot.services import cases, commitments, history, offers
-from bot.storage.models import Case, Order
-from handlers import notify, promises
+from bot.services import cases, commitments, offers
+from bot.storage.models import Case
 from handlers.payloads import (
     CancelOrder,
     PhotosDone,
     PickCondition,
     PickItem,
-    PickOrder,
     PickQuantity,
     PickReason,
     PickWant,
     ReturnSent,
 )
-from handlers.seller import cards
-from handlers.support import desk
+from handlers.workflow import cards, notify, promises
+from handlers.workflow.awaiting import Awaiting
+from handlers.workflow.proposals import propose
 
 BUYER = Role.BUYER
-CLOSED = CaseState.CLOSED
-ESCALATED = CaseState.ESCALATED
-CASE = "case"  # the chat waits for a button of the case's current step
 WANTS = (Want.KEEP, Want.REPLACE, Want.RETURN, Want.ANSWER)
 CANCEL_REASONS = (
     Reason.CHANGED_MIND,
@@ -107,70 +99,6 @@ def facts(case: Case, earlier: tuple[EarlierRequest, ...] = ()) -> CaseFacts:
         claimed=case.claimed,
         earlier=earlier,
     )
-
-
-# -- starting ----------------------------------------------------------------------------------
-
-
-async def start_problem(ctx: Context, order: Order) -> None:
-    if not order.status.received:
-        ctx.expect(None)
-        ctx.reply(
-            "buyer/problem_not_delivered",
-            order=order,
-            buttons=column(button("menu_cancel", PickOrder(flow="cancel", order_id=order.id)))
-            if order.status is not OrderStatus.CANCELLED
-            else (),
-        )
-        return
-    case = await cases.open_case(ctx.session, order, CaseKind.PROBLEM, CaseState.REASON, ctx.now)
-    await cases.record(
-        ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
-    )
-    await advance(ctx, case)
-
-
-async def start_cancel(ctx: Context, order: Order) -> None:
-    if order.status is OrderStatus.CANCELLED:
-        ctx.expect(None)
-        ctx.reply("buyer/cancel_already", order=order)
-        return
-    if order.status.received:
-        ctx.expect(None)
-        ctx.reply(
-            "buyer/cancel_delivered",
-            order=order,
-            buttons=column(button("menu_return", PickOrder(flow="return", order_id=order.id))),
-        )
-        return
-    case = await cases.open_case(ctx.session, order, CaseKind.CANCEL, CaseState.REASON, ctx.now)
-    await cases.record(
-        ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
-    )
-    await advance(ctx, case)
-
-
-async def start_return(ctx: Context, order: Order) -> None:
-    policy = ctx.seller(order.seller_id).policy
-    if not order.status.received or order.delivered_at is None:
-        ctx.expect(None)
-        ctx.reply("buyer/return_not_delivered", order=order)
-        return
-    window = return_window(policy, order.delivered_at, ctx.now)
-    if not window.open:
-        ctx.expect(None)
-        ctx.reply(
-            "buyer/return_window_closed",
-            order=order,
-            closes_at=window.closes_at,
-            buttons=column(button("menu_problem", PickOrder(flow="problem", order_id=order.id))),
-        )
-        return
-    case = await cases.open_case(ctx.session, order, CaseKind.RETURN, CaseState.REASON, ctx.now)
-    await cases.record(
-        ctx.session, case, ctx.now, "opened", role=BUYER, actor_id=ctx.event.sender.id
-    )
-    await advance(ctx, case)
 
 
 # -- the next question -------------------------------------------------------------------------
@@ -261,7 +189,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
     if case.want is None:
         return await _ask(ctx, case, CaseState.WANT, "buyer/ask_want", want_keyboard(case, WANTS))
     if case.want is Want.ANSWER:
-        ctx.expect("case.question", case_id=case.id)
+        ctx.expect(Awaiting.CASE_QUESTION, case_id=case.id)
         case.state = CaseState.QUESTION
         ctx.reply("buyer/ask_question", case=case)
         return None
@@ -273,7 +201,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
         return await _no_standard(ctx, case, standard)
     if standard.remedy is Remedy.CLAIMED and case.claimed_minor is None:
         case.state = CaseState.WANT
-        ctx.expect("case.claimed", case_id=case.id)
+        ctx.expect(Awaiting.CASE_CLAIMED, case_id=case.id)
         ctx.reply("buyer/ask_claimed", case=case, limit=claim_limit(case))
         return None
     if await _needs_photos(ctx, case):
@@ -382,7 +310,7 @@ async def _needs_photos(ctx: Context, case: Case) -> bool:
         ctx,
         case,
         "buyer/ask_photos",
-        awaiting="case.photos",
+        awaiting=Awaiting.CASE_PHOTOS,
         case=case,
         count=count,
         buttons=column(button("photos_done", PhotosDone(case_id=case.id))) if count else (),
@@ -403,7 +331,13 @@ async def _ask(
 
 
 def ask_buyer(
-    ctx: Context, case: Case, template: str, /, *, awaiting: str = CASE, **variables: Any
+    ctx: Context,
+    case: Case,
+    template: str,
+    /,
+    *,
+    awaiting: Awaiting = Awaiting.CASE,
+    **variables: Any,
 ) -> None:
     """The wizard's next question, in the buyer's chat. The buyer's own answer usually asks it;
     support handing a case back asks it too, from the desk: then the buyer's chat keeps what
@@ -419,69 +353,7 @@ def want_keyboard(case: Case, wants: tuple[Want, ...]) -> Keyboard:
     return [[button("want", PickWant(case_id=case.id, want=w), want=w)] for w in wants]
 
 
-# -- the offer ---------------------------------------------------------------------------------
-
-
-async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
-    """The policy's offer: straight to the buyer when within the auto-approval limit, else to
-    the seller, with a promise to the buyer of when they will hear back. An amount over the
-    escalation threshold, or a buyer with an unusual return history, goes to support instead."""
-    flag = await _support_first(ctx, case, standard)
-    auto = standard.auto_approved and flag is None
-    offer = await offers.create(
-        ctx.session,
-        case,
-        remedy=standard.remedy,
-        amount=standard.amount,
-        status=OfferStatus.OFFERED if auto else OfferStatus.PENDING_SELLER,
-        role=Role.POLICY,
-        actor_id=None,
-        now=ctx.now,
-        standard=standard,
-    )
-    ctx.expect(CASE, case_id=case.id)
-    if auto:
-        await cases.record(
-            ctx.session,
-            case,
-            ctx.now,
-            "offer_auto_approved",
-            role=Role.POLICY,
-            actor_id=None,
-            state=CaseState.AWAITING_BUYER,
-            offer=offer.id,
-        )
-        notify.offer_to_buyer(ctx, case, offer)
-        return
-    await cases.record(
-        ctx.session,
-        case,
-        ctx.now,
-        "offer_to_seller",
-        role=Role.POLICY,
-        actor_id=None,
-        state=CaseState.AWAITING_SELLER,
-        offer=offer.id,
-    )
-    if flag is not None:
-        await desk.escalate(ctx, case, flag, role=Role.POLICY)
-        return
-    due = await notify.ask_seller(ctx, case, offer)
-    ctx.reply("buyer/waiting_for_seller", case=case, offer=offer, due=due)
-
-
-async def _support_first(
-    ctx: Context, case: Case, standard: StandardOffer
-) -> EscalationReason | None:
-    policy = policy_of(ctx, case)
-    if standard.amount is not None and over_escalation_threshold(policy, standard.amount):
-        return EscalationReason.OVER_THRESHOLD
-    rule = policy.escalation.return_history
-    if rule is not None:
-        past = await history.of_buyer(ctx.session, case, period=rule.period, now=ctx.now)
-        if rule.flags(past.cases, past.refunded):
-            return EscalationReason.RETURN_HISTORY
-    return None
+# -- the question for the seller ------------------------------------------------------------
 
 
 async def send_question(ctx: Context, case: Case, question: str) -> None:
@@ -497,7 +369,7 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
     )
     due = await promises.promise(ctx, case, CommitmentKind.FIRST_REPLY)
     cards.show(ctx, case, cards.question_card(case, due))
-    ctx.expect(CASE, case_id=case.id)
+    ctx.expect(Awaiting.CASE, case_id=case.id)
     ctx.reply("buyer/question_sent", case=case, due=due)
 
 
@@ -514,7 +386,7 @@ async def add_to_question(ctx: Context, case: Case, text: str) -> None:
     promised = await commitments.open_commitments(ctx.session, case.id)
     due = promised[0].due_at if promised else None
     cards.show(ctx, case, cards.question_added_card(case, text, due))
-    ctx.expect(CASE, case_id=case.id)
+    ctx.expect(Awaiting.CASE, case_id=case.id)
     ctx.reply("buyer/question_added", case=case, due=due)
 
 

@@ -14,8 +14,7 @@ from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
 from bot.services import cases, commitments, ledger, offers
 from bot.storage.models import Case, Offer
-from handlers import promises
-from handlers.seller import cards
+from handlers.workflow import cards, promises
 
 
 async def accept(ctx: Context, case: Case, offer: Offer) -> None:

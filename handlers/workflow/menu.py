@@ -1,22 +1,9 @@
-"""What several buyer conversations share."""
+"""The buyer's menu: where a conversation that ends leaves the buyer."""
 
 from __future__ import annotations
 
 from bot.engine.context import Context, Keyboard, button, column
-from bot.engine.errors import Refusal, Stale
-from bot.services import cases
-from bot.storage.models import Case
 from handlers.payloads import Menu
-
-
-async def owned_case(ctx: Context, case_id: int) -> Case:
-    """The sender's own case, locked; anyone else's is refused and audited."""
-    case = await cases.lock_case(ctx.session, case_id)
-    if case is None:
-        raise Stale()
-    if case.buyer_id != ctx.event.sender.id:
-        raise Refusal("common/not_allowed", audit="buyer.foreign_case", case=str(case_id))
-    return case
 
 
 def menu_keyboard() -> Keyboard:

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.domain.enums import CaseState, CommitmentKind, EscalationReason, Role
 from bot.domain.policy import ReturnHistory
 from bot.engine.context import Context, button, column
 from bot.rendering import plain_text
-from bot.services import cases, commitments, ledger, offers
+from bot.services import cases, commitments, ledger, offers, topics
 from bot.services.history import of_buyer
-from bot.storage.models import Case, Offer, SupportTopic
-from handlers import promises
+from bot.storage.models import Case
 from handlers.payloads import Take
-from handlers.support import private
+from handlers.workflow import private_desk, promises
 
 # Where a case stands on the desk, as its topic's name shows it.
 WAITING, TAKEN, DUE_SOON, BREACHED, OFFERED, HANDED_BACK, RESOLVED = (
@@ -89,11 +86,9 @@ async def show_topic(ctx: Context, case: Case, status: str) -> None:
             "support/topic_name", ctx.support_reader(), case=case, status=status, agent=agent
         )
     )
-    topic = await ctx.session.get(SupportTopic, case.id)
+    topic = await topics.topic_of_case(ctx.session, case.id)
     if topic is None:
-        ctx.session.add(
-            SupportTopic(case_id=case.id, chat_id=chat, name=name, closed=False, opened_at=ctx.now)
-        )
+        topics.open_topic(ctx.session, case.id, chat, name, ctx.now)
         ctx.topic_action(chat, "topic_open", name, case_id=case.id)
         return
     if topic.closed and status != RESOLVED:
@@ -110,12 +105,12 @@ async def show_topic(ctx: Context, case: Case, status: str) -> None:
 def to_desk(ctx: Context, case: Case, template: str, /, **variables: object) -> None:
     """A message in the case's topic, or, with no support group configured, to each member's
     private chat: there it names the case (`in_private`), and while the case is with support
-    it carries the button to work on it from that chat (handlers/support/private.py)."""
+    it carries the button to work on it from that chat (handlers/workflow/private_desk.py)."""
     support = ctx.shop.support
     reader = ctx.support_reader()
     in_private = support.chat_id is None
     if in_private and "buttons" not in variables and case.state is CaseState.ESCALATED:
-        variables["buttons"] = private.pick_buttons([case])
+        variables["buttons"] = private_desk.pick_buttons([case])
     targets = (
         [(m.telegram_id, None) for m in support.members]
         if support.chat_id is None
@@ -136,9 +131,7 @@ def to_desk(ctx: Context, case: Case, template: str, /, **variables: object) -> 
 async def post_summary(ctx: Context, case: Case, reason: EscalationReason, due: object) -> None:
     history = await cases.history_of(ctx.session, case.id)
     evidence = await cases.evidence_of(ctx.session, case.id)
-    proposed = list(
-        await ctx.session.scalars(select(Offer).where(Offer.case_id == case.id).order_by(Offer.id))
-    )
+    proposed = await offers.all_of_case(ctx.session, case.id)
     decisions = await offers.decisions_of(ctx.session, case.id)
     refunds = await ledger.refunds_of_case(ctx.session, case.id)
     past = await of_buyer(ctx.session, case, period=_history_period(ctx, case), now=ctx.now)

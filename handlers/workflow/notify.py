@@ -10,9 +10,8 @@ from bot.domain.money import Money
 from bot.engine.context import Context, button
 from bot.services import cases, offers
 from bot.storage.models import Case, Offer
-from handlers import promises
 from handlers.payloads import BuyerOffer
-from handlers.seller import cards
+from handlers.workflow import cards, promises
 
 
 def offer_to_buyer(
