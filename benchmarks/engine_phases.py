@@ -27,12 +27,13 @@ from sqlalchemy.orm import Session
 from benchmarks.conversation import FIRST_BUYER, database_url, orders_for
 from bot.app import App, build_app
 from bot.clock import FakeClock
-from bot.engine import chat_state, processor
+from bot.engine import processor
 from bot.engine.events import Incoming, Outcome, Photo, Sender
 from bot.engine.router import Router
 from bot.rendering import Renderer
 from bot.services import cases
 from bot.services.importer import import_orders
+from bot.storage.stores import chat_state
 
 spent: dict[str, float] = defaultdict(float)
 T = TypeVar("T")

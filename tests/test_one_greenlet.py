@@ -1,4 +1,4 @@
-"""A unit of database work in one greenlet (bot.storage.one_greenlet): every statement runs in
+"""A unit of database work in one greenlet (bot/storage/_one_greenlet.py): every statement runs in
 the same greenlet, and the coroutine behaves as it would without it: its result, its
 exceptions, waiting on the loop, and being cancelled."""
 
@@ -12,7 +12,7 @@ from greenlet import getcurrent  # type: ignore[import-untyped]
 from sqlalchemy import event, text
 
 from bot.storage.database import Database
-from bot.storage.one_greenlet import one_greenlet
+from bot.storage._one_greenlet import one_greenlet
 
 
 async def _greenlets_of_three_statements(db: Database) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, Table, func, insert, select
 
-from bot.storage import sqlite_inline
+from bot.storage import _sqlite_driver
 from bot.storage.database import Database
 
 metadata = MetaData()
@@ -71,7 +71,7 @@ async def test_sqlite_itself_never_sleeps_on_the_loops_thread(db: Database) -> N
 async def test_a_writer_that_never_lets_go_ends_in_a_clear_error(
     db: Database, other_writer: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_inline, "BUSY_PATIENCE", 0.2)
+    monkeypatch.setattr(_sqlite_driver, "BUSY_PATIENCE", 0.2)
     other_writer.execute("BEGIN IMMEDIATE")
 
     async def write() -> None:

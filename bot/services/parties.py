@@ -9,10 +9,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import ShopConfig
-from bot.engine.chat_state import BUYERS, PROFILE
 from bot.engine.context import Actor, BuyerProfile
 from bot.engine.events import Sender
 from bot.storage.models import Buyer, Decider, Seller, SupportMember
+from bot.storage.stores.chat_state import BUYERS, PROFILE
 from bot.storage.upsert import insert_ignore
 
 # A new buyer's profile, read back once inserted (others come with the chat's state).

@@ -1,4 +1,5 @@
-"""Writes held to the end of their transaction and made there together.
+"""Writes held to the end of their transaction and made there together (private: services hold
+writes through bot.storage.transaction.Transaction).
 
 Most of what an update writes is read by nothing in the same transaction: the case's history,
 the case's and the chat's new state, the replies for the outbox, a photo, a decision on an
@@ -39,7 +40,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 Rows = dict[str, Any] | list[dict[str, Any]]
 _HELD = "held writes"  # the keys in session.info
-_KEPT = "kept for the transaction"
+TRANSACTION = "transaction"  # bot.storage.transaction.Transaction, made once a transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +99,6 @@ def hold_until_commit(session_class: type[Session]) -> None:
     event.listen(session_class, "after_transaction_end", _forget)
 
 
-def kept(session: AsyncSession) -> dict[Any, Any]:
-    """What a service keeps for the rest of the transaction, beside its held writes, such as
-    rows it read and what it has since held to add to them; dropped when the transaction ends."""
-    memo: dict[Any, Any] = session.sync_session.info.setdefault(_KEPT, {})
-    return memo
-
-
 def _held(session: Session) -> list[_Write]:
     held: list[_Write] = session.info.setdefault(_HELD, [])
     return held
@@ -148,7 +142,7 @@ def _one_statement_keeps_order(groups: list[tuple[_Shape, list[_Write]]]) -> boo
 def _forget(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost: a savepoint's end leaves them held
         session.info.pop(_HELD, None)
-        session.info.pop(_KEPT, None)
+        session.info.pop(TRANSACTION, None)
 
 
 @lru_cache(maxsize=512)
