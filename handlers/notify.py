@@ -64,6 +64,7 @@ async def own_offer(
         actor_id=ctx.event.sender.id,
         now=ctx.now,
     )
+    cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -71,7 +72,6 @@ async def own_offer(
         action,
         role=role,
         actor_id=ctx.event.sender.id,
-        state=CaseState.AWAITING_BUYER,
         offer=new.id,
         remedy=remedy,
         amount=amount or "",

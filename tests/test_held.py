@@ -138,12 +138,14 @@ async def test_what_a_service_kept_is_dropped_with_the_transaction(db: Database)
 
 
 async def test_the_locks_taken_are_the_transactions_and_dropped_with_it(db: Database) -> None:
-    async with db.begin() as tx:
-        assert Transaction.of(tx.session) is tx
-        tx.locked(Case)[1] = "case 1"  # type: ignore[assignment]
-        assert tx.locked(Case) == {1: "case 1"}
-    async with db.begin() as tx:
-        assert tx.locked(Case) == {}
+    async with db.transaction() as session:
+        tx = Transaction.of(session)
+        assert Transaction.of(session) is tx and tx.session is session
+        case = Case()
+        tx.locked(Case)[1] = case
+        assert tx.locked(Case) == {1: case}
+    async with db.transaction() as session:  # the same session, used again
+        assert Transaction.of(session).locked(Case) == {}
 
 
 async def test_on_postgresql_they_are_one_statement_and_keep_their_order(

@@ -29,6 +29,7 @@ from bot.services import audit
 from bot.services.parties import identify
 from bot.storage.database import Database, unit_of_work
 from bot.storage.stores import chat_state, outbox
+from bot.storage.transaction import Transaction
 
 log = logging.getLogger(__name__)
 # What PostgreSQL says when it rolled a transaction back for meeting another (SQLSTATE), and
@@ -113,7 +114,8 @@ class Engine:
     async def _apply(
         self, event: Incoming, *, refused: _Refused | None = None, failed: bool = False
     ) -> Outcome:
-        async with self.db.begin() as tx:
+        async with self.db.transaction() as session:
+            tx = Transaction.of(session)  # what the update holds, keeps and locks till it ends
             now = self.clock.now()
             locked = await chat_state.lock(
                 tx, event.chat_id, now, event.sender.id, _claim(event, now)
@@ -121,9 +123,7 @@ class Engine:
             if locked is None:
                 return Outcome(duplicate=True)
             conversation, profile = locked
-            actor = await identify(
-                tx.session, self.shop, event.sender, profile, system=event.system
-            )
+            actor = await identify(session, self.shop, event.sender, profile, system=event.system)
             ctx = Context(
                 event=event,
                 tx=tx,

@@ -69,9 +69,9 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     transactions are already serial). Locked once per transaction: a second call (an
     interceptor, then the handler) takes the row this session already holds.
 
-    Lock order (docs/locking.md): the update's own chat row (bot.storage.stores.chat_state), then the
-    sender's buyer row if it changes, then this case, and only then the case's offers, its
-    promises, its order's refund total and its refunds. An update locks at most one case."""
+    Lock order (docs/locking.md): the update's own chat row (bot.storage.stores.chat_state),
+    then the sender's buyer row if it changes, then this case, and only then the case's offers,
+    its promises, its order's refund total and its refunds. An update locks at most one case."""
     locked = _locked(session)
     if case_id in locked:
         return locked[case_id]
@@ -145,7 +145,9 @@ async def open_case(
 
 
 def move(case: Case, state: CaseState | None, now: datetime) -> None:
-    """Put the case in `state` (None: where it is) as of `now`.
+    """Put the case in `state` (None: where it is) as of `now`: the one way a case changes state
+    (tests/test_storage_door.py fails on any other), so that its closing time and last change
+    always go with it.
 
     Only values that differ are assigned: the ORM counts any assignment as a change, and a
     change that writes nothing still costs a flush."""
@@ -165,11 +167,10 @@ async def record(
     *,
     role: Role,
     actor_id: int | None,
-    state: CaseState | None = None,
     **detail: Any,
 ) -> None:
-    """Write one step of the case's history, and move it to `state` if given."""
-    move(case, state, now)
+    """Write one step of the case's history (a step that changes the case's state follows
+    `move`, the one way it changes)."""
     if case.id is None:
         await session.flush()  # a new case needs its id before its history can refer to it
     Transaction.of(session).insert_later(

@@ -50,7 +50,7 @@ def install() -> None:
 
 
 def installed() -> bool:
-    return all(module.greenlet_spawn is _spawn_unless_inside for module in PATCHED)  # type: ignore[attr-defined]
+    return all(module.greenlet_spawn is _spawn_unless_inside for module in PATCHED)
 
 
 def one_greenlet(

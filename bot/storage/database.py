@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from bot.storage import _held, _one_greenlet, _sqlite_driver
-from bot.storage.transaction import Transaction
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -130,15 +129,10 @@ class Database:
         return self.sessions()
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[Transaction]:
-        """`transaction()` as the engine opens it for an update: the Transaction that holds
-        its deferred writes (made as it commits), its cache and its locks."""
-        async with self.transaction() as session:
-            yield Transaction.of(session)
-
-    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction, committed when the block ends (rolled back if it raises).
+        `Transaction.of(session)` (bot.storage.transaction) holds its deferred writes, its cache
+        and its locks.
 
         On SQLite this process's transactions also take turns on an asyncio lock: SQLite has one
         writer, and a transaction that finds the file locked sleeps in its busy handler (up to

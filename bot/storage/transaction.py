@@ -36,10 +36,11 @@ _WRITABLE = {
 
 
 class Transaction:
-    __slots__ = ("_locks", "kept", "session")
+    __slots__ = ("_locks", "held", "kept", "session")
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.held: list[_held.Write] = []  # made as the session commits (bot/storage/_held.py)
         self.kept: dict[Any, Any] = {}
         # Kept here, not only in the session's identity map: that map's references are weak,
         # so a row an interceptor locked could be gone (and read again) by the time the
@@ -58,17 +59,18 @@ class Transaction:
     # -- deferred writes ---------------------------------------------------------------------
     def insert_later(self, table: Table, rows: Rows) -> None:
         """INSERT INTO table the rows, just before the commit."""
-        _held.insert_later(self.session, table, rows)
+        _held.insert(self.held, table, rows)
 
     def update_later(self, table: Table, key: dict[str, Any], values: dict[str, Any]) -> None:
         """UPDATE table SET values WHERE key, just before the commit (merged with an update of
         the same row held before)."""
-        _held.update_later(self.session, table, key, values)
+        _held.update(self.held, table, key, values)
 
     async def write_now(self, *tables: Table) -> None:
         """Make the held writes now, for a reader that must see them; with `tables`, only if a
         write to one of them is held (then the statements cost nothing otherwise)."""
-        await _held.write_now(self.session, *tables)
+        if self.held:
+            await _held.write_now(self.session, self.held, tables)
 
     def write_changes(self) -> None:
         """Hold what the update changed in the cases it loaded for the commit, one UPDATE a

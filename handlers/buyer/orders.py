@@ -82,6 +82,7 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
         return
     if existing is not None:
         if existing.state in cases.DRAFT_STATES:
+            cases.move(existing, steps.CLOSED, ctx.now)
             await cases.record(
                 ctx.session,
                 existing,
@@ -89,7 +90,6 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
                 "replaced_by_new_request",
                 role=steps.BUYER,
                 actor_id=ctx.event.sender.id,
-                state=steps.CLOSED,
             )
         else:
             # One open case an order: the buyer is taken to it rather than given a second,

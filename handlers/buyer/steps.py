@@ -262,7 +262,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
         return await _ask(ctx, case, CaseState.WANT, "buyer/ask_want", want_keyboard(case, WANTS))
     if case.want is Want.ANSWER:
         ctx.expect("case.question", case_id=case.id)
-        case.state = CaseState.QUESTION
+        cases.move(case, CaseState.QUESTION, ctx.now)
         ctx.reply("buyer/ask_question", case=case)
         return None
     if case.want is Want.RETURN:
@@ -272,7 +272,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
     if isinstance(standard, NoStandardOffer):
         return await _no_standard(ctx, case, standard)
     if standard.remedy is Remedy.CLAIMED and case.claimed_minor is None:
-        case.state = CaseState.WANT
+        cases.move(case, CaseState.WANT, ctx.now)
         ctx.expect("case.claimed", case_id=case.id)
         ctx.reply("buyer/ask_claimed", case=case, limit=claim_limit(case))
         return None
@@ -310,6 +310,7 @@ async def _advance_return(ctx: Context, case: Case) -> None:
             now=ctx.now,
             standard=standard,
         )
+        cases.move(case, CaseState.RETURN_SHIPPING, ctx.now)
         await cases.record(
             ctx.session,
             case,
@@ -317,7 +318,6 @@ async def _advance_return(ctx: Context, case: Case) -> None:
             "return_accepted",
             role=Role.POLICY,
             actor_id=None,
-            state=CaseState.RETURN_SHIPPING,
             amount=standard.amount,
         )
     ask_buyer(
@@ -441,6 +441,7 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
     )
     ctx.expect(CASE, case_id=case.id)
     if auto:
+        cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
         await cases.record(
             ctx.session,
             case,
@@ -448,11 +449,11 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
             "offer_auto_approved",
             role=Role.POLICY,
             actor_id=None,
-            state=CaseState.AWAITING_BUYER,
             offer=offer.id,
         )
         notify.offer_to_buyer(ctx, case, offer)
         return
+    cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -460,7 +461,6 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
         "offer_to_seller",
         role=Role.POLICY,
         actor_id=None,
-        state=CaseState.AWAITING_SELLER,
         offer=offer.id,
     )
     if flag is not None:
@@ -486,6 +486,7 @@ async def _support_first(
 
 async def send_question(ctx: Context, case: Case, question: str) -> None:
     case.question = question
+    cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -493,7 +494,6 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
         "question",
         role=BUYER,
         actor_id=ctx.event.sender.id,
-        state=CaseState.AWAITING_SELLER,
     )
     due = await promises.promise(ctx, case, CommitmentKind.FIRST_REPLY)
     cards.show(ctx, case, cards.question_card(case, due))
