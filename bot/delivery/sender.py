@@ -41,7 +41,7 @@ from bot.storage.database import Database, unit_of_work
 from bot.storage.models import OutboxMessage, SupportTopic
 from bot.storage.stores.outbox import OUTBOX, TRANSCRIPT, OutboxStore
 
-# The tables, for the tests and benchmarks that read the outbox as the sender leaves it.
+# OUTBOX and TRANSCRIPT too: tests and benchmarks read the outbox as the sender leaves it.
 __all__ = ["LEASE", "OUTBOX", "PER_CHAT", "TRANSCRIPT", "Sender"]
 
 log = logging.getLogger(__name__)
