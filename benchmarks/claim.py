@@ -117,7 +117,7 @@ async def run(url: str, path: str) -> None:
     clock = FakeClock(NOW)
     claiming = sender.OutboxSender(
         db=db, transport=MemoryTransport(), clock=clock, limiter=NoLimits()
-    )._claiming
+    )._outbox.claiming
     for sellers_rows, buyers, held in SHAPES:
         await _owe(db, _conversation_shape(sellers_rows, buyers, held), analyze=True)
         shape = f"sellers' chat owing {sellers_rows:>3}, {buyers} buyers' chats ({held} held)"

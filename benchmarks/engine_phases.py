@@ -22,10 +22,11 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from benchmarks.conversation import database_url
-from bot.engine import chat_state, processor
+from bot.engine import processor
 from bot.engine.router import Router
 from bot.rendering import Renderer
 from bot.services import cases
+from bot.storage.stores import chat_state
 from bot.testing.budget import conversation_app, every_buyer
 
 spent: dict[str, float] = defaultdict(float)

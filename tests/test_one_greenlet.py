@@ -1,18 +1,25 @@
-"""A unit of database work in one greenlet (bot.storage.one_greenlet): every statement runs in
+"""A unit of database work in one greenlet (bot/storage/_one_greenlet.py): every statement runs in
 the same greenlet, and the coroutine behaves as it would without it: its result, its
 exceptions, waiting on the loop, and being cancelled."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy.ext.asyncio
 from greenlet import getcurrent  # type: ignore[import-untyped]
 from sqlalchemy import event, text
+from sqlalchemy.util import concurrency
 
+from bot.storage import _one_greenlet
+from bot.storage._one_greenlet import one_greenlet
 from bot.storage.database import Database
-from bot.storage.one_greenlet import one_greenlet
 
 
 async def _greenlets_of_three_statements(db: Database) -> int:
@@ -102,3 +109,40 @@ async def test_a_database_error_inside_rolls_back_and_comes_out(db: Database) ->
         await bad_statement()
     # The session and its connection are usable again.
     assert await one_greenlet(_greenlets_of_three_statements)(db) == 1
+
+
+# -- the SQLAlchemy internals the patch relies on ------------------------------------------------
+
+
+def test_sqlalchemy_starts_its_greenlets_where_the_patch_replaces_them() -> None:
+    """Every module of SQLAlchemy's asyncio layer that starts a greenlet does it through its own
+    module-level `greenlet_spawn`, the one the patch replaces; a module added or moved, or a
+    changed signature, fails here rather than quietly costing a greenlet a call."""
+    package = Path(sqlalchemy.ext.asyncio.__file__).parent
+    spawning = {
+        f"sqlalchemy.ext.asyncio.{path.stem}"
+        for path in package.glob("*.py")
+        if "greenlet_spawn" in path.read_text(encoding="utf-8")
+    }
+    assert spawning == {module.__name__ for module in _one_greenlet.PATCHED}
+    for module in _one_greenlet.PATCHED:
+        assert module.greenlet_spawn in (
+            concurrency.greenlet_spawn,
+            _one_greenlet._spawn_unless_inside,
+        )
+    spawn = inspect.signature(concurrency.greenlet_spawn).parameters
+    assert "_require_await" in spawn  # what the patch drops when it calls straight through
+    assert callable(concurrency.in_greenlet) and callable(concurrency.await_)
+
+
+def test_importing_the_database_patches_nothing_and_a_database_installs_the_patch(
+    tmp_path: Path,
+) -> None:
+    checked = (
+        "import bot.storage.database as database\n"
+        "from bot.storage import _one_greenlet\n"
+        "assert not _one_greenlet.installed()\n"
+        f"database.Database('sqlite+aiosqlite:///{tmp_path / 'new.db'}')\n"
+        "assert _one_greenlet.installed()\n"
+    )
+    subprocess.run([sys.executable, "-c", checked], check=True)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, Table, func, insert, select
+from sqlalchemy.connectors import asyncio as asyncio_connector
+from sqlalchemy.dialects.sqlite import aiosqlite as aiosqlite_dialect
 
-from bot.storage import sqlite_inline
+from bot.storage import _sqlite_driver
 from bot.storage.database import Database
 
 metadata = MetaData()
@@ -71,7 +76,7 @@ async def test_sqlite_itself_never_sleeps_on_the_loops_thread(db: Database) -> N
 async def test_a_writer_that_never_lets_go_ends_in_a_clear_error(
     db: Database, other_writer: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_inline, "BUSY_PATIENCE", 0.2)
+    monkeypatch.setattr(_sqlite_driver, "BUSY_PATIENCE", 0.2)
     other_writer.execute("BEGIN IMMEDIATE")
 
     async def write() -> None:
@@ -99,3 +104,62 @@ async def test_a_failed_statement_rolls_back_its_transaction_and_nothing_else(
     with pytest.raises(Exception, match="UNIQUE"):
         await two_writes_the_second_clashing()
     assert await _count(db) == 1
+
+
+# -- the SQLAlchemy internals the driver relies on ----------------------------------------------
+# What SQLAlchemy's aiosqlite adapter asks of the connection and its cursors, read from its
+# source: `_sqlite_driver` stands in for aiosqlite, so a name SQLAlchemy starts to use (or stops
+# using) must be looked at here before the pin in pyproject.toml moves.
+_ASKED_OF_THE_CONNECTION = {
+    "_conn",  # the sqlite3 connection, to set the isolation level on
+    "_connection",  # whether it is still open
+    "_tx",  # aiosqlite's queue of calls for its thread; here they run at once
+    "close",
+    "commit",
+    "create_function",
+    "isolation_level",
+    "rollback",
+    "stop",
+}
+_ASKED_OF_A_CURSOR = {
+    "arraysize",
+    "close",
+    "description",
+    "execute",
+    "executemany",
+    "fetchall",
+    "fetchmany",
+    "fetchone",
+    "lastrowid",
+    "nextset",
+    "rowcount",
+}
+# Named by SQLAlchemy's generic adapter but never called for SQLite: setinputsizes is
+# aioodbc's, and iterating is for server-side cursors, which SQLite has not.
+_NEVER_ASKED_OF_SQLITE = {"setinputsizes", "__aiter__"}
+
+
+def _asked(module: ModuleType, of: str) -> set[str]:
+    return set(re.findall(rf"self\.{of}\.(\w+)", inspect.getsource(module)))
+
+
+def test_the_driver_offers_what_sqlalchemys_aiosqlite_adapter_asks_for() -> None:
+    connection = _asked(aiosqlite_dialect, "_connection") | _asked(asyncio_connector, "_connection")
+    cursor = _asked(asyncio_connector, "_cursor")
+    assert connection == _ASKED_OF_THE_CONNECTION
+    assert cursor == _ASKED_OF_A_CURSOR | _NEVER_ASKED_OF_SQLITE
+    inline = _sqlite_driver.InlineConnection(sqlite3.connect(":memory:"))
+    try:
+        for name in _ASKED_OF_THE_CONNECTION:
+            assert hasattr(inline, name), name
+        for name in _ASKED_OF_A_CURSOR:
+            assert hasattr(inline.cursor(), name), name
+    finally:
+        inline.stop()
+
+
+def test_the_isolation_level_is_set_through_aiosqlites_queue_as_the_driver_expects() -> None:
+    """The adapter sets the isolation level by putting (future, call) on `_connection._tx`;
+    the driver runs the call at once."""
+    setter = inspect.getsource(aiosqlite_dialect.AsyncAdapt_aiosqlite_connection)
+    assert "self._connection._tx.put_nowait((future, function))" in setter

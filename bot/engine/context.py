@@ -1,4 +1,4 @@
-"""What a handler receives: the event, a unit of work on the database, the clock's one "now" for
+"""What a handler receives: the event, the update's transaction, the clock's one "now" for
 this update, the renderer and the shop, and ways to answer."""
 
 from __future__ import annotations
@@ -9,14 +9,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.config.shop import SellerConfig, ShopConfig
-from bot.engine.chat_state import ChatState
 from bot.engine.events import Button, Incoming, Outgoing
 from bot.engine.identity import Actor
 from bot.engine.payloads import Payload
 from bot.rendering import Reader, Renderer, locale_for, plain_text
+from bot.storage.stores.chat_state import ChatState
+from bot.storage.transaction import Transaction
 
 # Telegram shows at most 200 characters in a button's pop-up and refuses a longer one, which
 # would leave the button's spinner turning.
@@ -86,7 +85,7 @@ class Context:
         self,
         *,
         event: Incoming,
-        session: AsyncSession,
+        tx: Transaction,
         now: datetime,
         renderer: Renderer,
         shop: ShopConfig,
@@ -94,7 +93,10 @@ class Context:
         actor: Actor,
     ) -> None:
         self.event = event
-        self.session = session
+        # The update's transaction: its deferred writes, cache and locks (services reach them
+        # through the session as well: Transaction.of); the session is its unit of work.
+        self.tx = tx
+        self.session = tx.session
         self.now = now
         self.renderer = renderer
         self.shop = shop

@@ -14,9 +14,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import ShopConfig
-from bot.engine.chat_state import BUYERS, PROFILE
 from bot.engine.events import Author
 from bot.storage.models import Buyer
+from bot.storage.stores.chat_state import BUYERS, PROFILE
 from bot.storage.upsert import insert_ignore
 
 

@@ -14,29 +14,24 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError
 
 from bot.clock import Clock
 from bot.config.shop import ShopConfig
-from bot.engine import chat_state
 from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.events import Incoming, Outcome, Outgoing
 from bot.engine.identity import identify
 from bot.engine.router import Router
 from bot.rendering import Renderer
-from bot.services import cases
 from bot.storage import audit
-from bot.storage.database import Database
-from bot.storage.held import insert_later
-from bot.storage.models import OutboxMessage
-from bot.storage.one_greenlet import one_greenlet
+from bot.storage.database import Database, unit_of_work
+from bot.storage.stores import chat_state, outbox
+from bot.storage.transaction import Transaction
 
 log = logging.getLogger(__name__)
-OUTBOX = cast(Table, OutboxMessage.__table__)
 # What PostgreSQL says when it rolled a transaction back for meeting another (SQLSTATE), and
 # how often an update is tried in all before it is recorded as failed.
 CONFLICTS = {"40P01": "a deadlock", "40001": "a serialization failure"}
@@ -62,7 +57,7 @@ class Engine:
         # Called after a commit that wrote replies, to wake the sender.
         self.listeners: list[Callable[[], None]] = []
 
-    @one_greenlet
+    @unit_of_work
     async def process(self, event: Incoming) -> Outcome:
         try:
             outcome = await self._reconnecting(event)
@@ -120,9 +115,10 @@ class Engine:
         self, event: Incoming, *, refused: _Refused | None = None, failed: bool = False
     ) -> Outcome:
         async with self.db.transaction() as session:
+            tx = Transaction.of(session)  # what the update holds, keeps and locks till it ends
             now = self.clock.now()
             locked = await chat_state.lock(
-                session, event.chat_id, now, event.sender.id, _claim(event, now)
+                tx, event.chat_id, now, event.sender.id, _claim(event, now)
             )
             if locked is None:
                 return Outcome(duplicate=True)
@@ -130,7 +126,7 @@ class Engine:
             actor = await identify(session, self.shop, event.sender, profile, system=event.system)
             ctx = Context(
                 event=event,
-                session=session,
+                tx=tx,
                 now=now,
                 renderer=self.renderer,
                 shop=self.shop,
@@ -146,10 +142,10 @@ class Engine:
                     await self.router.dispatch(ctx)
                 except Refusal as refusal:
                     raise _Refused.rendered(ctx, refusal) from refusal
-            cases.write_changes(session)
-            chat_state.save(session, conversation, now)
+            tx.write_changes()
+            chat_state.save(tx, conversation, now)
             if ctx.replies:
-                insert_later(session, OUTBOX, [_outbox_row(reply, ctx) for reply in ctx.replies])
+                outbox.hold(tx, [_outbox_row(reply, ctx) for reply in ctx.replies])
             return Outcome(replies=ctx.replies, callback_answer=ctx.callback_answer, failed=failed)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, exists, func, inspect, or_, select
+from sqlalchemy import Select, Table, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,7 +17,6 @@ from bot.domain.money import Money
 from bot.domain.offers import EarlierRequest
 from bot.engine.events import Photo
 from bot.services.commitments import OWED
-from bot.storage.held import insert_later, kept, update_later, write_now
 from bot.storage.models import (
     Buyer,
     Case,
@@ -28,6 +27,7 @@ from bot.storage.models import (
     Order,
     Refund,
 )
+from bot.storage.transaction import Transaction
 
 CASES = cast(Table, Case.__table__)
 REFUNDS = cast(Table, Refund.__table__)
@@ -80,9 +80,9 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
     transactions are already serial). Locked once per transaction: a second call (an
     interceptor, then the handler) takes the row this session already holds.
 
-    Lock order (docs/locking.md): the update's own chat row (bot.engine.chat_state), then the
-    sender's buyer row if it changes, then this case, and only then the case's offers, its
-    promises, its order's refund total and its refunds. An update locks at most one case."""
+    Lock order (docs/locking.md): the update's own chat row (bot.storage.stores.chat_state),
+    then the sender's buyer row if it changes, then this case, and only then the case's offers,
+    its promises, its order's refund total and its refunds. An update locks at most one case."""
     locked = _locked(session)
     if case_id in locked:
         return locked[case_id]
@@ -110,11 +110,7 @@ async def _lock_found(
 
 
 def _locked(session: AsyncSession) -> dict[int, Case]:
-    # Kept for the transaction, not only in the identity map: that map's references are weak,
-    # so a case an interceptor looked at could be gone (and read again) by the time the handler
-    # asks.
-    locked: dict[int, Case] = kept(session).setdefault("locked cases", {})
-    return locked
+    return Transaction.of(session).locked(Case)
 
 
 def _kept(session: AsyncSession, row: Any) -> Case | None:
@@ -122,29 +118,11 @@ def _kept(session: AsyncSession, row: Any) -> Case | None:
         return None
     case: Case = row[0]
     has_photos: bool = row[1]
-    _locked(session)[case.id] = case
+    tx = Transaction.of(session)
+    tx.locked(Case)[case.id] = case
     if not has_photos:
-        kept(session).setdefault(_evidence(case.id), [])
+        tx.kept.setdefault(_evidence(case.id), [])
     return case
-
-
-# Everything but the key; a relationship (read-only) is never a change to write.
-_WRITABLE = frozenset(column.key for column in CASES.columns if not column.primary_key)
-
-
-def write_changes(session: AsyncSession) -> None:
-    """Hold what the update changed in the cases it loaded for the commit (bot.storage.held),
-    one UPDATE a case, and let the session forget them. Called once the handler is done: the
-    unit of work would write the same at the next flush, at several times the statement's
-    cost."""
-    for instance in list(session.dirty):
-        if not isinstance(instance, Case):
-            continue
-        changed = sorted(_WRITABLE - inspect(instance).unmodified)
-        if changed:
-            values = {key: getattr(instance, key) for key in changed}
-            update_later(session, CASES, {"id": instance.id}, values)
-        session.expunge(instance)
 
 
 async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
@@ -178,7 +156,9 @@ async def open_case(
 
 
 def move(case: Case, state: CaseState | None, now: datetime) -> None:
-    """Put the case in `state` (None: where it is) as of `now`.
+    """Put the case in `state` (None: where it is) as of `now`: the one way a case changes state
+    (tests/test_storage_door.py fails on any other), so that its closing time and last change
+    always go with it.
 
     Only values that differ are assigned: the ORM counts any assignment as a change, and a
     change that writes nothing still costs a flush."""
@@ -198,15 +178,13 @@ async def record(
     *,
     role: Role,
     actor_id: int | None,
-    state: CaseState | None = None,
     **detail: Any,
 ) -> None:
-    """Write one step of the case's history, and move it to `state` if given."""
-    move(case, state, now)
+    """Write one step of the case's history (a step that changes the case's state follows
+    `move`, the one way it changes)."""
     if case.id is None:
         await session.flush()  # a new case needs its id before its history can refer to it
-    insert_later(
-        session,
+    Transaction.of(session).insert_later(
         CASE_EVENTS,
         {
             "case_id": case.id,
@@ -223,8 +201,7 @@ async def add_evidence(
     session: AsyncSession, case_id: int, photo: Photo, caption: str | None, now: datetime
 ) -> None:
     """Held for the commit; evidence_of counts it from then on, in this transaction."""
-    insert_later(
-        session,
+    Transaction.of(session).insert_later(
         EVIDENCE,
         {
             "case_id": case_id,
@@ -248,11 +225,12 @@ async def _kept_evidence(session: AsyncSession, case_id: int) -> list[Photo]:
     """Read once a transaction (an update that takes a photo asks again for the count), on the
     connection, without flushing the session first; then kept, with the photos add_evidence
     has held since."""
-    photos: list[Photo] | None = kept(session).get(_evidence(case_id))
+    kept = Transaction.of(session).kept
+    photos: list[Photo] | None = kept.get(_evidence(case_id))
     if photos is None:
         connection = await session.connection()
         rows = await connection.execute(_EVIDENCE, {"case": case_id})
-        photos = kept(session)[_evidence(case_id)] = [Photo(*row) for row in rows]
+        photos = kept[_evidence(case_id)] = [Photo(*row) for row in rows]
     return photos
 
 
@@ -262,7 +240,8 @@ def _evidence(case_id: int) -> tuple[str, int]:
 
 
 async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
-    await write_now(session, CASE_EVENTS)  # this update's own steps, held for the commit
+    # This update's own steps, held for the commit.
+    await Transaction.of(session).write_now(CASE_EVENTS)
     rows = await session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     )
@@ -286,7 +265,8 @@ async def earlier_requests(session: AsyncSession, case: Case) -> tuple[EarlierRe
     """The other cases on the same order item (any case of the order, for a case about the
     whole order) that are still open or refunded money, oldest first: the fact that makes a
     request a repeat, which the policy never approves by itself (bot.domain.offers)."""
-    await write_now(session, REFUNDS)  # a refund this update approved is held for the commit
+    # A refund this update approved is held for the commit.
+    await Transaction.of(session).write_now(REFUNDS)
     same = [Case.order_id == case.order_id, Case.id != case.id]
     if case.item_id is not None:
         same.append(Case.item_id == case.item_id)

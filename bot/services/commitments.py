@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.calendar import Calendar, Target
 from bot.domain.enums import CommitmentKind, CommitmentState, Role
-from bot.storage.held import insert_later, write_now
 from bot.storage.models import Case, Commitment
+from bot.storage.transaction import Transaction
 
 COMMITMENTS = cast(Table, Commitment.__table__)
 _OPEN = (
@@ -60,8 +60,7 @@ async def promise(
         warn = now + (due - now) * warn_share
     # Held for the commit, as a row rather than an entity to flush: open_commitments writes
     # what is held before it reads.
-    insert_later(
-        session,
+    Transaction.of(session).insert_later(
         COMMITMENTS,
         {
             "case_id": case.id,
@@ -85,7 +84,7 @@ async def open_commitments(
     # (`promise`), and promises only ever leave the open state, so the rows read here are all
     # there is, and one this transaction closed but has not flushed yet is told by its state in
     # memory.
-    await write_now(session, COMMITMENTS)
+    await Transaction.of(session).write_now(COMMITMENTS)
     if kinds is None:
         rows = await session.scalars(_OPEN, {"case": case_id})
     else:

@@ -16,8 +16,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import Reason, RefundStatus
 from bot.domain.money import Money
-from bot.storage.held import insert_later, write_now
 from bot.storage.models import Order, Refund
+from bot.storage.transaction import Transaction
 
 ORDERS = cast(Table, Order.__table__)
 REFUNDS = cast(Table, Refund.__table__)
@@ -86,7 +86,7 @@ async def approve_refund(
         raise ValueError(f"refund in {amount.currency} for an order paid in {order.currency}")
     if amount.minor <= 0:
         raise ValueError("a refund must be positive")
-    await write_now(session, REFUNDS)  # a key this update used is then seen
+    await Transaction.of(session).write_now(REFUNDS)  # a key this update used is then seen
     connection = await session.connection()
     counted = {"order": order_id, "delta": amount.minor, "key": key}
     refunded = (await connection.execute(_ADD, counted)).scalar()
@@ -99,8 +99,7 @@ async def approve_refund(
     set_committed_value(order, "refunded_minor", refunded)  # what the row holds, as loaded
     # Held to the commit: nothing in the update reads it back but refunds_of_case, which writes
     # what is held first.
-    insert_later(
-        session,
+    Transaction.of(session).insert_later(
         REFUNDS,
         {
             "order_id": order_id,
@@ -147,7 +146,8 @@ def approved_total(refunds: list[Refund]) -> Money | None:
 
 
 async def refunds_of_case(session: AsyncSession, case_id: int) -> list[Refund]:
-    await write_now(session, REFUNDS)  # a refund this update approved is held for the commit
+    # A refund this update approved is held for the commit.
+    await Transaction.of(session).write_now(REFUNDS)
     rows = await session.scalars(
         select(Refund).where(Refund.case_id == case_id).order_by(Refund.id)
     )

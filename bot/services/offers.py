@@ -13,8 +13,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.domain.enums import OfferStatus, Remedy, Role
 from bot.domain.money import Money
 from bot.domain.offers import StandardOffer
-from bot.storage.held import insert_later, write_now
 from bot.storage.models import Case, Decision, Offer
+from bot.storage.transaction import Transaction
 
 DECISIONS = cast(Table, Decision.__table__)
 # The statements an offer's round trip makes on every decision, built once.
@@ -180,8 +180,8 @@ async def decide(
         return False
     for name, value in values.items():  # what the row now holds, without reading it back
         set_committed_value(offer, name, value)
-    insert_later(  # held for the commit: decisions_of writes what is held before it reads
-        session,
+    # Held for the commit: decisions_of writes what is held before it reads.
+    Transaction.of(session).insert_later(
         DECISIONS,
         {
             "offer_id": offer.id,
@@ -198,7 +198,7 @@ async def decide(
 
 async def decisions_of(session: AsyncSession, case_id: int) -> list[Decision]:
     """Every decision on the case's offers, oldest first."""
-    await write_now(session, DECISIONS)
+    await Transaction.of(session).write_now(DECISIONS)
     rows = await session.scalars(
         select(Decision)
         .join(Offer, Decision.offer_id == Offer.id)

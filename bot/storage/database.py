@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -20,16 +20,28 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
-from bot.storage import held, one_greenlet, sqlite_inline
+from bot.storage import _held, _one_greenlet, _sqlite_driver
 
-one_greenlet.install()
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class _Session(Session):
-    """ReturnDesk's sessions: they make their held writes (bot.storage.held) as they commit."""
+    """ReturnDesk's sessions: they make their held writes (bot/storage/_held.py) as they commit."""
 
 
-held.hold_until_commit(_Session)
+_held.hold_until_commit(_Session)
+
+
+def unit_of_work(
+    function: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Run a coroutine function's database work in one greenlet rather than one a call
+    (bot/storage/_one_greenlet.py): for the hot paths (an update, a claim of the outbox, a
+    batch of the inbox). It behaves the same without the patch `Database` installs, only
+    slower."""
+    return _one_greenlet.one_greenlet(function)
+
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 IDLE_SESSIONS = 256  # closed sessions kept for reuse, at most
@@ -63,17 +75,20 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
         self.url = usable_url(url)
         self.schema = schema
+        # SQLAlchemy's asyncio layer, patched for every engine of the process; guarded by
+        # tests/test_one_greenlet.py against the internals it relies on moving.
+        _one_greenlet.install()
         kwargs: dict[str, Any] = {"echo": echo}
         inline = self.is_sqlite and self.url.database not in (None, "", ":memory:")
         if inline:
             # The driver sets the connection up and begins transactions itself: an engine with
             # event listeners runs them through SQLAlchemy's event machinery on every
             # statement, at a cost the engine's path measurably pays.
-            kwargs["async_creator"] = sqlite_inline.connector(
+            kwargs["async_creator"] = _sqlite_driver.connector(
                 str(self.url.database), uri=self.url.query.get("uri") == "true"
             )
         elif self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": sqlite_inline.BUSY_PATIENCE}
+            kwargs["connect_args"] = {"timeout": _sqlite_driver.BUSY_PATIENCE}
         else:
             # No ping before each checkout: it costs three round trips a transaction (asyncpg
             # pings inside a transaction of its own). A connection that died with a restart
@@ -116,6 +131,8 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction, committed when the block ends (rolled back if it raises).
+        `Transaction.of(session)` (bot.storage.transaction) holds its deferred writes, its cache
+        and its locks.
 
         On SQLite this process's transactions also take turns on an asyncio lock: SQLite has one
         writer, and a transaction that finds the file locked sleeps in its busy handler (up to
@@ -173,14 +190,14 @@ def _upgrade_sync(connection: Any) -> None:
 
 
 def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
-    """What bot.storage.sqlite_inline does for a database file, for an in-memory one (which
+    """What bot/storage/_sqlite_driver.py does for a database file, for an in-memory one (which
     runs on aiosqlite): its settings, and transactions that begin with BEGIN IMMEDIATE."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let the "begin" hook below issue BEGIN
         cursor = dbapi_connection.cursor()
-        for setting in sqlite_inline.SETTINGS:
+        for setting in _sqlite_driver.SETTINGS:
             cursor.execute(setting)
         cursor.close()
 

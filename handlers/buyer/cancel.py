@@ -67,6 +67,7 @@ async def decide(ctx: Context, data: CancelOrder) -> None:
                 ),
             )
         case "keep":
+            cases.move(case, CaseState.CLOSED, ctx.now)
             await cases.record(
                 ctx.session,
                 case,
@@ -74,7 +75,6 @@ async def decide(ctx: Context, data: CancelOrder) -> None:
                 "kept_order",
                 role=Role.BUYER,
                 actor_id=buyer_id,
-                state=CaseState.CLOSED,
             )
             show_menu(ctx, "buyer/order_kept")
         case _:
@@ -100,6 +100,7 @@ async def _refuse_at_delivery(ctx: Context, case: Case) -> None:
         case_id=case.id,
         note="refused at delivery",
     )
+    cases.move(case, CaseState.EXECUTING, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -107,7 +108,6 @@ async def _refuse_at_delivery(ctx: Context, case: Case) -> None:
         "will_refuse_delivery",
         role=BUYER,
         actor_id=ctx.event.sender.id,
-        state=CaseState.EXECUTING,
         amount=amount,
     )
     # The parcel has to come back first: the refund is owed by the time a returned item is

@@ -81,6 +81,7 @@ async def decline_reason(ctx: Context) -> None:
         actor_id=offer.proposed_by_id,
         now=ctx.now,
     )
+    cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -88,7 +89,6 @@ async def decline_reason(ctx: Context) -> None:
         "declined",
         role=Role.BUYER,
         actor_id=buyer.telegram_id,
-        state=CaseState.AWAITING_SELLER,
         why=why,
     )
     due = await notify.ask_seller(

@@ -222,6 +222,7 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
         ctx.to_deciders(
             case.seller_id, "seller/withdrawn", case=case, order=case.order, case_id=case.id
         )
+    cases.move(case, agreement.end_state(owed, CaseState.CLOSED), ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -229,6 +230,5 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
         "withdrawn",
         role=Role.BUYER,
         actor_id=ctx.event.sender.id,
-        state=agreement.end_state(owed, CaseState.CLOSED),
     )
     show_menu(ctx, "buyer/withdrawn", **agreement.owed_variables(owed))

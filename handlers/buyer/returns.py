@@ -20,7 +20,7 @@ TRACKING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\- ]{3,39}$")
 @router.button(ReturnSent)
 async def sent(ctx: Context, data: ReturnSent) -> None:
     case = await case_at(ctx, data.case_id, CaseState.RETURN_SHIPPING)
-    case.state = CaseState.RETURN_TRACKING
+    cases.move(case, CaseState.RETURN_TRACKING, ctx.now)
     ctx.expect(Awaiting.CASE_TRACKING, case_id=case.id)
     ctx.reply("buyer/ask_tracking", case=case)
 
@@ -33,6 +33,7 @@ async def tracking(ctx: Context) -> None:
         ctx.reply("buyer/bad_tracking", length=len(number))
         return
     case.return_tracking = number.replace(" ", "").upper()
+    cases.move(case, CaseState.RETURN_IN_TRANSIT, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -40,7 +41,6 @@ async def tracking(ctx: Context) -> None:
         "return_sent",
         role=Role.BUYER,
         actor_id=ctx.event.sender.id,
-        state=CaseState.RETURN_IN_TRANSIT,
         tracking=case.return_tracking,
     )
     due = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)

@@ -58,6 +58,7 @@ async def _shipped_after_all(ctx: Context, case: Case) -> None:
     )
     order = case.order
     order.status, order.cancelled_at = OrderStatus.SHIPPED, None
+    cases.move(case, CaseState.CANCEL_CONFIRM, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -65,7 +66,6 @@ async def _shipped_after_all(ctx: Context, case: Case) -> None:
         "already_shipped",
         role=Role.SELLER,
         actor_id=ctx.event.sender.id,
-        state=CaseState.CANCEL_CONFIRM,
     )
     keyboard, variables = cancel_choices(ctx, case)
     ctx.to_buyer(

@@ -34,6 +34,7 @@ async def done(ctx: Context, data: Done) -> None:
         ctx.session, case.id, ctx.now, CommitmentKind.REFUND_EXECUTION, CommitmentKind.FULFILMENT
     )
     waiting = case.state is CaseState.EXECUTING
+    cases.move(case, CaseState.RESOLVED if waiting else None, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -41,7 +42,6 @@ async def done(ctx: Context, data: Done) -> None:
         "executed",
         role=Role.SELLER,
         actor_id=ctx.event.sender.id,
-        state=CaseState.RESOLVED if waiting else None,
     )
     offer = await offers.current(ctx.session, case.id)
     remedy = offer.remedy if offer else None

@@ -158,6 +158,7 @@ async def _decided(
         raise Stale("seller/already_decided", offer=offer)
     await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.SELLER_DECISION)
     if status is OfferStatus.OFFERED:
+        cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
         await cases.record(
             ctx.session,
             case,
@@ -165,7 +166,6 @@ async def _decided(
             "seller_approved",
             role=Role.SELLER,
             actor_id=ctx.event.sender.id,
-            state=CaseState.AWAITING_BUYER,
             offer=offer.id,
         )
         notify.offer_to_buyer(ctx, case, offer)

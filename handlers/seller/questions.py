@@ -36,6 +36,7 @@ async def answer(ctx: Context) -> None:
         ctx.reply("common/too_long", length=len(text), max_length=MAX_ANSWER)
         return
     await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.FIRST_REPLY)
+    cases.move(case, CaseState.RESOLVED, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -43,7 +44,6 @@ async def answer(ctx: Context) -> None:
         "answered",
         role=Role.SELLER,
         actor_id=ctx.event.sender.id,
-        state=CaseState.RESOLVED,
         answer=text,
     )
     ctx.expect(None)

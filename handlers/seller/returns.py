@@ -154,6 +154,7 @@ async def _refund(
         return
     due = None
     if amount is None:
+        cases.move(case, CaseState.RESOLVED, ctx.now)
         await cases.record(
             ctx.session,
             case,
@@ -161,7 +162,6 @@ async def _refund(
             "nothing_refunded",
             role=Role.SELLER,
             actor_id=ctx.event.sender.id,
-            state=CaseState.RESOLVED,
         )
         ctx.reply("seller/inspection_recorded", case=case, amount=None, deduction=deduction)
     else:

@@ -239,23 +239,28 @@ async def hand_back(ctx: Context, _args: str) -> None:
     owed = await agreement.still_owed(ctx, case)
     due, buttons, wizard = None, want_keyboard(case, WANTS), None
     if case.escalated_from is CaseState.AWAITING_SELLER and waiting_seller:
-        case.state, buttons = CaseState.AWAITING_SELLER, []
+        cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
+        buttons = []
         due = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
     elif case.escalated_from is CaseState.RETURN_IN_TRANSIT and owed is None:
         # The item is on its way back: the seller inspects it when it arrives.
-        case.state, buttons = CaseState.RETURN_IN_TRANSIT, []
+        cases.move(case, CaseState.RETURN_IN_TRANSIT, ctx.now)
+        buttons = []
         due = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)
     elif owed is not None:
         # What was agreed is still to be done: the case waits for the seller's "done", not for
         # a new request from the buyer.
-        case.state, buttons = CaseState.EXECUTING, []
+        cases.move(case, CaseState.EXECUTING, ctx.now)
+        buttons = []
     elif case.kind is CaseKind.PROBLEM and case.reason is not None:
         # A described problem starts again from what the buyer wants, under the policy.
-        case.state, case.want, case.claimed_minor = CaseState.WANT, None, None
+        cases.move(case, CaseState.WANT, ctx.now)
+        case.want, case.claimed_minor = None, None
     else:
         # A case handed over before it had a reason, a return or a cancellation: the bot asks
         # the question of the step the buyer left (docs/conversations-cases.md).
-        case.state, buttons = resumed_at(case.escalated_from), []
+        cases.move(case, resumed_at(case.escalated_from), ctx.now)
+        buttons = []
         wizard = advance
     card = await cards.current_card(ctx.session, case)
     if card is not None:
@@ -295,6 +300,7 @@ async def resolve(ctx: Context, args: str) -> None:
     note = args.strip()[:MAX_RELAY]
     # Support's part ends here; a refund or shipment agreed earlier is still the seller's to do.
     owed = await agreement.still_owed(ctx, case)
+    cases.move(case, agreement.end_state(owed, CaseState.RESOLVED), ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -302,7 +308,6 @@ async def resolve(ctx: Context, args: str) -> None:
         "resolved_by_support",
         role=Role.SUPPORT,
         actor_id=ctx.event.sender.id,
-        state=agreement.end_state(owed, CaseState.RESOLVED),
         note=note,
     )
     ctx.to_buyer(

@@ -79,6 +79,7 @@ async def agree(
         kind = CommitmentKind.REFUND_EXECUTION
     else:
         kind = CommitmentKind.FULFILMENT
+    cases.move(case, CaseState.EXECUTING, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -86,7 +87,6 @@ async def agree(
         "agreed",
         role=role,
         actor_id=ctx.event.sender.id,
-        state=CaseState.EXECUTING,
         amount=amount or "",
         offer=offer.id if offer else "",
     )

@@ -42,6 +42,7 @@ async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: 
     # Already with support (a refund owed by the seller fell due meanwhile): the agent who
     # took the case keeps it.
     case.escalation_reason = reason
+    cases.move(case, CaseState.ESCALATED, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -49,7 +50,6 @@ async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: 
         "escalated",
         role=role,
         actor_id=ctx.event.sender.id or None,
-        state=CaseState.ESCALATED,
         reason=reason.value,
     )
     due = await promises.promise(ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT)

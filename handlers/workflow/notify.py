@@ -63,6 +63,7 @@ async def own_offer(
         actor_id=ctx.event.sender.id,
         now=ctx.now,
     )
+    cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -70,7 +71,6 @@ async def own_offer(
         action,
         role=role,
         actor_id=ctx.event.sender.id,
-        state=CaseState.AWAITING_BUYER,
         offer=new.id,
         remedy=remedy,
         amount=amount or "",

@@ -29,6 +29,7 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
         return
     if existing is not None:
         if existing.state in cases.DRAFT_STATES:
+            cases.move(existing, CaseState.CLOSED, ctx.now)
             await cases.record(
                 ctx.session,
                 existing,
@@ -36,7 +37,6 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
                 "replaced_by_new_request",
                 role=Role.BUYER,
                 actor_id=ctx.event.sender.id,
-                state=CaseState.CLOSED,
             )
         else:
             # One open case an order: the buyer is taken to it rather than given a second,

@@ -31,6 +31,7 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
     )
     ctx.expect(Awaiting.CASE, case_id=case.id)
     if auto:
+        cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
         await cases.record(
             ctx.session,
             case,
@@ -38,11 +39,11 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
             "offer_auto_approved",
             role=Role.POLICY,
             actor_id=None,
-            state=CaseState.AWAITING_BUYER,
             offer=offer.id,
         )
         notify.offer_to_buyer(ctx, case, offer)
         return
+    cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -50,7 +51,6 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
         "offer_to_seller",
         role=Role.POLICY,
         actor_id=None,
-        state=CaseState.AWAITING_SELLER,
         offer=offer.id,
     )
     if flag is not None:

@@ -190,7 +190,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
         return await _ask(ctx, case, CaseState.WANT, "buyer/ask_want", want_keyboard(case, WANTS))
     if case.want is Want.ANSWER:
         ctx.expect(Awaiting.CASE_QUESTION, case_id=case.id)
-        case.state = CaseState.QUESTION
+        cases.move(case, CaseState.QUESTION, ctx.now)
         ctx.reply("buyer/ask_question", case=case)
         return None
     if case.want is Want.RETURN:
@@ -200,7 +200,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
     if isinstance(standard, NoStandardOffer):
         return await _no_standard(ctx, case, standard)
     if standard.remedy is Remedy.CLAIMED and case.claimed_minor is None:
-        case.state = CaseState.WANT
+        cases.move(case, CaseState.WANT, ctx.now)
         ctx.expect(Awaiting.CASE_CLAIMED, case_id=case.id)
         ctx.reply("buyer/ask_claimed", case=case, limit=claim_limit(case))
         return None
@@ -238,6 +238,7 @@ async def _advance_return(ctx: Context, case: Case) -> None:
             now=ctx.now,
             standard=standard,
         )
+        cases.move(case, CaseState.RETURN_SHIPPING, ctx.now)
         await cases.record(
             ctx.session,
             case,
@@ -245,7 +246,6 @@ async def _advance_return(ctx: Context, case: Case) -> None:
             "return_accepted",
             role=Role.POLICY,
             actor_id=None,
-            state=CaseState.RETURN_SHIPPING,
             amount=standard.amount,
         )
     ask_buyer(
@@ -358,6 +358,7 @@ def want_keyboard(case: Case, wants: tuple[Want, ...]) -> Keyboard:
 
 async def send_question(ctx: Context, case: Case, question: str) -> None:
     case.question = question
+    cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
     await cases.record(
         ctx.session,
         case,
@@ -365,7 +366,6 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
         "question",
         role=BUYER,
         actor_id=ctx.event.sender.id,
-        state=CaseState.AWAITING_SELLER,
     )
     due = await promises.promise(ctx, case, CommitmentKind.FIRST_REPLY)
     cards.show(ctx, case, cards.question_card(case, due))

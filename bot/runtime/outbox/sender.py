@@ -19,28 +19,11 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, cast
 
 from sqlalchemy import (
-    BigInteger,
-    Executable,
-    Integer,
-    Select,
-    Table,
-    Update,
-    and_,
-    any_,
-    bindparam,
-    case,
-    delete,
-    func,
-    insert,
-    literal,
-    or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -54,10 +37,12 @@ from bot.runtime.outbox.transport import (
     Transport,
     UncertainDeliveryError,
 )
-from bot.storage.database import Database
-from bot.storage.models import OutboxMessage, SupportTopic, TranscriptEntry
-from bot.storage.one_greenlet import one_greenlet
-from bot.storage.types import UTCDateTime
+from bot.storage.database import Database, unit_of_work
+from bot.storage.models import OutboxMessage, SupportTopic
+from bot.storage.stores.outbox import OUTBOX, TRANSCRIPT, OutboxStore
+
+# OUTBOX and TRANSCRIPT too: tests and benchmarks read the outbox as the sender leaves it.
+__all__ = ["LEASE", "OUTBOX", "PER_CHAT", "TRANSCRIPT", "OutboxSender"]
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +54,6 @@ PER_CHAT = 3
 BACKOFF_CAP = 30.0  # seconds between inline retries at most
 REQUEUE_AFTER = timedelta(minutes=1)  # when inline retries ran out
 SENT_FLUSH_ROWS = 50
-OUTBOX = cast(Table, OutboxMessage.__table__)
-TRANSCRIPT = cast(Table, TranscriptEntry.__table__)
 SENT_FLUSH_SECONDS = 0.1
 
 
@@ -96,7 +79,7 @@ class OutboxSender:
         self.retries_after = 0  # how many times the messenger said "slow down"
         self._unmarked: list[tuple[int, int | None]] = []  # delivered, not yet recorded
         self._unmarked_since = 0.0
-        self._claiming = _claim_statement(batch, locking=not db.is_sqlite)
+        self._outbox = OutboxStore(postgresql=not db.is_sqlite, batch=batch, per_chat=PER_CHAT)
         self.heartbeat = Heartbeat(db, clock, beating)
 
     def wake(self) -> None:
@@ -190,7 +173,7 @@ class OutboxSender:
         # What was delivered is recorded by the next claim, which follows at once.
         return sum(results), len(rows)
 
-    @one_greenlet
+    @unit_of_work
     async def _claim(self, holder: str) -> list[Outbound]:
         """Record the rows delivered since the last claim, and take due rows for this sender
         (UPDATE ... RETURNING), as `holder`, in one transaction."""
@@ -198,10 +181,7 @@ class OutboxSender:
         claiming = {"now": now, "until": now + LEASE, "holder": holder}
         async with self._marks() as marks, self.db.transaction() as session:
             await self._retire(session, marks)
-            if not self.db.is_sqlite:
-                # SQLite's one writer at a time already makes claims take their turns.
-                await session.execute(_TAKE_TURN)
-            rows = (await session.execute(self._claiming, claiming)).all()
+            rows = await self._outbox.claim(session, claiming)
         return sorted((Outbound(*row) for row in rows), key=lambda message: message.id)
 
     async def _deliver_chat(self, messages: list[Outbound], holder: str) -> int:
@@ -296,7 +276,7 @@ class OutboxSender:
         if len(self._unmarked) >= SENT_FLUSH_ROWS or waited >= SENT_FLUSH_SECONDS:
             await self._flush_sent()
 
-    @one_greenlet
+    @unit_of_work
     async def _flush_sent(self) -> None:
         if not self._unmarked:
             return
@@ -315,19 +295,9 @@ class OutboxSender:
             raise
 
     async def _retire(self, session: AsyncSession, marks: list[tuple[int, int | None]]) -> None:
-        """Delivered rows leave the outbox for the transcript: on PostgreSQL in one statement,
-        elsewhere in two run once a row; either way the statements' text is the same however
-        many rows (so SQLAlchemy compiles them once)."""
-        if not marks:
-            return
-        now = self.clock.now()
-        if not self.db.is_sqlite:
-            ids, message_ids = (list(column) for column in zip(*marks, strict=True))
-            await session.execute(_RETIRE, {"ids": ids, "message_ids": message_ids, "now": now})
-            return
-        rows = [{"id": row, "message_id": message_id, "now": now} for row, message_id in marks]
-        await session.execute(_COPY_ONE, rows)
-        await session.execute(_DELETE_ONE, [{"id": row} for row, _ in marks])
+        """Delivered rows leave the outbox for the transcript."""
+        if marks:
+            await self._outbox.retire(session, marks, self.clock.now())
 
     async def _failed(self, row_id: int, error: str, attempts: int) -> None:
         """It can never be delivered; the row stays, marked, for a person to look at."""
@@ -372,142 +342,8 @@ class OutboxSender:
             )
 
 
-# What a delivered row leaves in the transcript, in this order (see _transcript_entry).
-_COPIED = [
-    "at",
-    "direction",
-    "chat_id",
-    "case_id",
-    "text",
-    "template",
-    "caused_by",
-    "delivered_at",
-    "message_id",
-]
-
-
-def _transcript_entry(row: Any, message_id: Any) -> Select[Any]:
-    """The transcript's columns (_COPIED) for a delivered outbox `row` (the table, or the rows
-    a statement deleted from it) and its `message_id`; topic actions are not messages."""
-    return select(
-        row.c.created_at,
-        literal("out"),
-        row.c.chat_id,
-        row.c.case_id,
-        row.c.text,
-        row.c.template,
-        row.c.caused_by,
-        bindparam("now", type_=UTCDateTime()),
-        message_id,
-    ).where(row.c.action.is_(None))
-
-
-def _retire_statement() -> Executable:
-    """PostgreSQL: delete the delivered rows (`ids`) and copy the messages among them to the
-    transcript with their `message_ids`, in one statement."""
-    ids = bindparam("ids", type_=postgresql.ARRAY(Integer()))
-    message_ids = bindparam("message_ids", type_=postgresql.ARRAY(BigInteger()))
-    gone = (
-        delete(OUTBOX)
-        .where(OUTBOX.c.id == any_(ids))
-        .returning(
-            *(OUTBOX.c[name] for name in ("id", "created_at", "chat_id", "case_id", "text")),
-            *(OUTBOX.c[name] for name in ("template", "caused_by", "action")),
-        )
-        .cte("gone")
-    )
-    marks = func.unnest(ids, message_ids).table_valued("id", "message_id").render_derived("marks")
-    copied = (
-        _transcript_entry(gone, marks.c.message_id)
-        .join_from(gone, marks, marks.c.id == gone.c.id)
-        .order_by(gone.c.id)
-    )
-    return insert(TRANSCRIPT).from_select(_COPIED, copied).add_cte(gone)
-
-
-_RETIRE = _retire_statement()
-# Elsewhere (SQLite), one delivered row (`id`) at a time, run for all of them at once.
-_COPY_ONE = insert(TRANSCRIPT).from_select(
-    _COPIED,
-    _transcript_entry(OUTBOX, bindparam("message_id", type_=BigInteger())).where(
-        OUTBOX.c.id == bindparam("id")
-    ),
-)
-_DELETE_ONE = delete(OUTBOX).where(OUTBOX.c.id == bindparam("id"))
-
-
 def _by_chat(rows: list[Outbound]) -> dict[int, list[Outbound]]:
     by_chat: dict[int, list[Outbound]] = defaultdict(list)
     for row in rows:
         by_chat[row.chat_id].append(row)
     return by_chat
-
-
-# PostgreSQL: held by a claiming transaction until it ends. A claim that ran beside another
-# would decide from rows as they were before the other's claim: it could pass over a chat's
-# row the other was taking (locked) and take the rows behind it, sending them first.
-_TAKE_TURN = select(func.pg_advisory_xact_lock(0x52657475726E))  # "Return"
-
-
-def _claim_statement(batch: int, *, locking: bool) -> Update:
-    """Built once, with the time as a parameter: the sender claims several times a second."""
-    now = bindparam("now", type_=UTCDateTime())
-    # Every owed row once, in its chat's order: its place among the chat's owed rows, and
-    # whether it or a row ahead of it is held by a sender or waiting to be retried (a due row
-    # never waits itself, so for a due row that says whether one ahead waits: then it waits
-    # too, and each chat reads its messages in the order they were written). One pass over
-    # the owed rows, not a look at each candidate's earlier rows, which is quadratic in a
-    # chat's backlog (a seller's chat gets a message for every decision asked of them).
-    row = OUTBOX.alias("owed_row")
-    waits = or_(
-        and_(row.c.status == "sending", row.c.locked_until > now),
-        and_(row.c.status == "pending", row.c.next_attempt_at > now),
-    )
-    in_chat_order: dict[str, Any] = {"partition_by": row.c.chat_id, "order_by": row.c.id}
-    owed = (
-        select(
-            row.c.id,
-            func.row_number().over(**in_chat_order).label("place"),
-            func.max(case((waits, 1), else_=0)).over(**in_chat_order).label("waits_so_far"),
-        )
-        .where(row.c.status.in_(("pending", "sending")))
-        .subquery("owed")
-    )
-    # Unless it waits, a row's earlier owed rows are due too and claimed with it.
-    free = select(owed.c.id).where(owed.c.place <= PER_CHAT, owed.c.waits_so_far == 0)
-    candidate = OUTBOX.alias("candidate")
-    # Checked again on the row itself: PostgreSQL re-reads a row changed since the statement
-    # began (by its sender, a moment before) against these conditions, not the window's.
-    due = or_(
-        and_(candidate.c.status == "pending", candidate.c.next_attempt_at <= now),
-        and_(candidate.c.status == "sending", candidate.c.locked_until <= now),
-    )
-    if locking:  # PostgreSQL
-        # The free rows' ids as an array, computed once: a planner without statistics (a
-        # new outbox) otherwise joins each candidate to the window again, which is quadratic.
-        picked = select(candidate.c.id).where(
-            candidate.c.id == any_(func.array(free.scalar_subquery())), due
-        )
-        picked = picked.with_for_update()
-    else:
-        picked = select(candidate.c.id).where(candidate.c.id.in_(free), due)
-    picked = picked.order_by(candidate.c.id).limit(batch)
-    return (
-        update(OUTBOX)
-        .where(OUTBOX.c.id.in_(picked.scalar_subquery()))
-        .values(
-            status="sending",
-            locked_until=bindparam("until", type_=UTCDateTime()),
-            held_by=bindparam("holder"),
-        )
-        .returning(
-            OUTBOX.c.id,
-            OUTBOX.c.chat_id,
-            OUTBOX.c.thread_id,
-            OUTBOX.c.text,
-            OUTBOX.c.buttons,
-            OUTBOX.c.photos,
-            OUTBOX.c.topic_of,
-            OUTBOX.c.action,
-        )
-    )

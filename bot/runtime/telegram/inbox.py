@@ -13,29 +13,17 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
-
-from sqlalchemy import String, Table, any_, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from typing import Any
 
 from bot.clock import Clock
-from bot.storage.database import Database
-from bot.storage.models import InboxUpdate
-from bot.storage.one_greenlet import one_greenlet
-from bot.storage.upsert import insert_ignore
+from bot.storage.database import Database, unit_of_work
+from bot.storage.stores import inbox
 
 log = logging.getLogger(__name__)
-INBOX = cast(Table, InboxUpdate.__table__)
 # After removing a batch, wait this long before the next, so removals under load go in
 # batches rather than one statement per update.
 REMOVE_PACE = 0.01
 RETRY_PAUSE = 1.0
-
-
-_REMOVE = delete(INBOX).where(INBOX.c.key.in_(bindparam("keys", expanding=True)))
-# PostgreSQL: the keys as one array, so the statement's text (which the server prepares once a
-# connection) is the same however many there are.
-_REMOVE_ANY = delete(INBOX).where(INBOX.c.key == any_(bindparam("keys", type_=ARRAY(String()))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +41,7 @@ class Inbox:
         self._applied: list[str] = []
         self._wake = asyncio.Event()
 
-    @one_greenlet
+    @unit_of_work
     async def store(self, bot_id: int, updates: Sequence[Stored]) -> None:
         """Store a fetched batch, in one statement; updates stored before are left as they are."""
         if not updates:
@@ -71,17 +59,12 @@ class Inbox:
             for update in updates
         ]
         async with self.db.transaction() as session:
-            await insert_ignore(session, InboxUpdate, rows)
+            await inbox.store(session, rows)
 
     async def leftovers(self, bot_id: int) -> list[Stored]:
         """Updates stored and not applied when the bot last stopped, oldest first."""
-        query = (
-            select(INBOX.c.key, INBOX.c.update_id, INBOX.c.chat_id, INBOX.c.data)
-            .where(INBOX.c.bot_id == bot_id)
-            .order_by(INBOX.c.update_id)
-        )
         async with self.db.session() as session:
-            return [Stored(*row) for row in await session.execute(query)]
+            return [Stored(*row) for row in await inbox.leftovers(session, bot_id)]
 
     def applied(self, key: str) -> None:
         """The update is applied: remove it soon (see `remove_applied`)."""
@@ -103,7 +86,7 @@ class Inbox:
             await asyncio.sleep(REMOVE_PACE)
         await self.flush()
 
-    @one_greenlet
+    @unit_of_work
     async def flush(self) -> bool:
         """Remove the updates applied so far; False (and kept for later) if that failed."""
         keys, self._applied = self._applied, []
@@ -111,8 +94,7 @@ class Inbox:
             return True
         try:
             async with self.db.transaction() as session:
-                removing = _REMOVE if self.db.is_sqlite else _REMOVE_ANY
-                await session.execute(removing, {"keys": keys})
+                await inbox.remove(session, keys)
         except Exception:
             log.exception("could not remove %s applied updates from the inbox", len(keys))
             self._applied = keys + self._applied

@@ -1,4 +1,5 @@
-"""Run a whole unit of database work in one greenlet, not one greenlet per statement.
+"""Run a whole unit of database work in one greenlet, not one greenlet per statement (private:
+`bot.storage.database.Database` installs it, `unit_of_work` is the door to it).
 
 SQLAlchemy's asyncio layer runs the synchronous ORM and Core inside a greenlet, so that the
 driver's awaits can hop back to the event loop. `AsyncSession` and `AsyncConnection` start a new
@@ -37,10 +38,19 @@ async def _spawn_unless_inside(fn: Callable[..., T], *args: Any, **kwargs: Any) 
     return await _spawn(fn, *args, **kwargs)
 
 
+# The modules of SQLAlchemy's asyncio layer that start a greenlet a call, each through its own
+# module-level name `greenlet_spawn` (tests/test_one_greenlet.py fails if that changes).
+PATCHED = (async_engine, async_result, async_session)
+
+
 def install() -> None:
     """Let SQLAlchemy's asyncio layer call through inside a greenlet (idempotent)."""
-    for module in (async_engine, async_result, async_session):
+    for module in PATCHED:
         module.greenlet_spawn = _spawn_unless_inside  # type: ignore[attr-defined]
+
+
+def installed() -> bool:
+    return all(module.greenlet_spawn is _spawn_unless_inside for module in PATCHED)
 
 
 def one_greenlet(

@@ -1,4 +1,6 @@
-"""SQLite for the async engine, called on the event loop's own thread.
+"""SQLite for the async engine, called on the event loop's own thread (private: `Database` uses
+it for a database file; tests/test_sqlite_driver.py fails if what SQLAlchemy's aiosqlite adapter
+asks of it changes).
 
 aiosqlite runs each call (cursor, execute, fetch, close) in a worker thread and wakes the loop
 when it is done: four thread hand-offs a statement, which cost far more CPU than the statement

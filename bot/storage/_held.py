@@ -1,4 +1,5 @@
-"""Writes held to the end of their transaction and made there together.
+"""Writes held to the end of their transaction and made there together (private: services hold
+writes through bot.storage.transaction.Transaction).
 
 Most of what an update writes is read by nothing in the same transaction: the case's history,
 the case's and the chat's new state, the replies for the outbox, a photo, a decision on an
@@ -8,11 +9,12 @@ session and made just before it commits: on PostgreSQL as one statement, each wr
 data-modifying CTE of it; on SQLite (which has no such CTEs, and no round trips) one statement
 each.
 
-A held insert is one row; a held update is one row by its key, and a second update of the same
-row is merged into the first (two CTEs updating one row would leave either). A reader that must
-see held writes calls `write_now` first (naming its tables, it costs a statement only when a
-write to one of them is held). The ORM's pending changes are flushed before the held
-writes, which may refer to them; a rollback drops what was held.
+The writes are held in the session's Transaction (bot/storage/transaction.py), the door the
+rest of the bot uses. A held insert is one row; a held update is one row by its key, and a
+second update of the same row is merged into the first (two CTEs updating one row would leave
+either). A reader that must see held writes calls `write_now` first (naming its tables, it
+costs a statement only when a write to one of them is held). The ORM's pending changes are
+flushed before the held writes, which may refer to them; a rollback drops what was held.
 """
 
 from __future__ import annotations
@@ -28,18 +30,19 @@ from sqlalchemy import (
     and_,
     bindparam,
     event,
-    insert,
     literal_column,
     select,
     union_all,
-    update,
 )
+from sqlalchemy import insert as _insert
+from sqlalchemy import update as _update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 Rows = dict[str, Any] | list[dict[str, Any]]
-_HELD = "held writes"  # the keys in session.info
-_KEPT = "kept for the transaction"
+# Where a session keeps its transaction's bot.storage.transaction.Transaction (in session.info),
+# which keeps the held writes.
+TRANSACTION = "transaction"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,7 @@ class _Shape:
 
 
 @dataclass(slots=True)
-class _Write:
+class Write:
     shape: _Shape
     key: tuple[Any, ...]
     values: dict[str, Any]
@@ -63,31 +66,26 @@ class _Write:
         return keys | {f"{prefix}{name}": self.values[name] for name in self.shape.columns}
 
 
-def insert_later(session: AsyncSession, table: Table, rows: Rows) -> None:
+def insert(held: list[Write], table: Table, rows: Rows) -> None:
     """INSERT INTO table the rows, before the commit."""
-    held = _held(session.sync_session)
     for row in [rows] if isinstance(rows, dict) else rows:
-        held.append(_Write(_Shape(table, (), tuple(row)), (), row))
+        held.append(Write(_Shape(table, (), tuple(row)), (), row))
 
 
-def update_later(
-    session: AsyncSession, table: Table, key: dict[str, Any], values: dict[str, Any]
-) -> None:
+def update(held: list[Write], table: Table, key: dict[str, Any], values: dict[str, Any]) -> None:
     """UPDATE table SET values WHERE key, before the commit."""
-    held = _held(session.sync_session)
     key_names, key_values = tuple(key), tuple(key.values())
     for write in held:
         if write.shape.table is table and write.shape.key == key_names and write.key == key_values:
             write.values |= values
             write.shape = _Shape(table, key_names, tuple(write.values))
             return
-    held.append(_Write(_Shape(table, key_names, tuple(values)), key_values, dict(values)))
+    held.append(Write(_Shape(table, key_names, tuple(values)), key_values, dict(values)))
 
 
-async def write_now(session: AsyncSession, *tables: Table) -> None:
+async def write_now(session: AsyncSession, held: list[Write], tables: tuple[Table, ...]) -> None:
     """Make the held writes now, for a reader that must see them: if any are held, or with
     `tables`, if any held write is to one of them."""
-    held: list[_Write] | None = session.sync_session.info.get(_HELD)
     if held and (not tables or any(write.shape.table in tables for write in held)):
         await session.run_sync(_write_held)
 
@@ -98,22 +96,12 @@ def hold_until_commit(session_class: type[Session]) -> None:
     event.listen(session_class, "after_transaction_end", _forget)
 
 
-def kept(session: AsyncSession) -> dict[Any, Any]:
-    """What a service keeps for the rest of the transaction, beside its held writes, such as
-    rows it read and what it has since held to add to them; dropped when the transaction ends."""
-    memo: dict[Any, Any] = session.sync_session.info.setdefault(_KEPT, {})
-    return memo
-
-
-def _held(session: Session) -> list[_Write]:
-    held: list[_Write] = session.info.setdefault(_HELD, [])
-    return held
-
-
 def _write_held(session: Session) -> None:
-    held: list[_Write] | None = session.info.pop(_HELD, None)
-    if not held:
+    tx = session.info.get(TRANSACTION)
+    if tx is None or not tx.held:
         return
+    held: list[Write] = tx.held
+    tx.held = []
     session.flush()  # held writes may refer to rows the unit of work has pending
     connection = session.connection()
     groups = _groups(held)
@@ -129,16 +117,16 @@ def _write_held(session: Session) -> None:
     connection.execute(_together(tuple(shape for shape, _ in groups)), parameters)
 
 
-def _groups(held: list[_Write]) -> list[tuple[_Shape, list[_Write]]]:
+def _groups(held: list[Write]) -> list[tuple[_Shape, list[Write]]]:
     """The inserts of one table and columns together, in the order they were held; each
     update on its own (held updates never share a row)."""
-    groups: dict[Any, list[_Write]] = {}
+    groups: dict[Any, list[Write]] = {}
     for position, write in enumerate(held):
         groups.setdefault(write.shape if not write.shape.key else position, []).append(write)
     return [(replace(writes[0].shape, rows=len(writes)), writes) for writes in groups.values()]
 
 
-def _one_statement_keeps_order(groups: list[tuple[_Shape, list[_Write]]]) -> bool:
+def _one_statement_keeps_order(groups: list[tuple[_Shape, list[Write]]]) -> bool:
     """The database runs a statement's CTEs in no set order, so rows of one table keep the
     order they were held in only when they are one group (the same columns)."""
     tables = [shape.table for shape, _ in groups if not shape.key]
@@ -147,8 +135,7 @@ def _one_statement_keeps_order(groups: list[tuple[_Shape, list[_Write]]]) -> boo
 
 def _forget(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost: a savepoint's end leaves them held
-        session.info.pop(_HELD, None)
-        session.info.pop(_KEPT, None)
+        session.info.pop(TRANSACTION, None)
 
 
 @lru_cache(maxsize=512)
@@ -172,9 +159,11 @@ def _statement(shape: _Shape, prefix: str) -> Any:
     row = "0_" if prefix else ""  # alone, a statement is run once for every row
     if shape.key:
         where = and_(*(table.c[name] == value(name, f"{row}key_") for name in shape.key))
-        return update(table).where(where).values({name: value(name, row) for name in shape.columns})
+        return (
+            _update(table).where(where).values({name: value(name, row) for name in shape.columns})
+        )
     if not prefix or shape.rows == 1:
-        return insert(table).values({name: value(name, row) for name in shape.columns})
+        return _insert(table).values({name: value(name, row) for name in shape.columns})
     # Rows get their ids in the order the SELECT yields them: the order they were held in.
     rows = union_all(
         *(
@@ -186,4 +175,4 @@ def _statement(shape: _Shape, prefix: str) -> Any:
         )
     ).subquery()
     ordered = select(*(rows.c[name] for name in shape.columns)).order_by(rows.c.position)
-    return insert(table).from_select(list(shape.columns), ordered)
+    return _insert(table).from_select(list(shape.columns), ordered)

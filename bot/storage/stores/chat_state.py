@@ -29,8 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.held import update_later
 from bot.storage.models import Buyer, Conversation, TranscriptEntry
+from bot.storage.transaction import Transaction
 from bot.storage.types import UTCDateTime
 from bot.storage.upsert import insert_ignore
 
@@ -124,22 +124,53 @@ class Claim:
     update_key: str
 
 
+Locked = tuple[ChatState, Sequence[Any] | None]
+
+
 async def lock(
-    session: AsyncSession, chat_id: int, now: datetime, sender_id: int, claim: Claim
-) -> tuple[ChatState, Sequence[Any] | None] | None:
+    tx: Transaction, chat_id: int, now: datetime, sender_id: int, claim: Claim
+) -> Locked | None:
     """The chat's state, its row locked until the update's transaction ends (created on the
     chat's first update; two first updates at once both insert-or-nothing, then one waits),
     and the sender's profile columns (None before the sender's first update). None when the
     update was claimed before: a replay."""
+    session = tx.session
     keys = {"chat": chat_id, "sender": sender_id}
-    row: Sequence[Any]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        *row, claimed = (await session.execute(_LOCK_AND_CLAIM, keys | _claimed(claim))).one()
-        if not claimed:
-            return None
-    else:
-        row = (await session.execute(_READ, keys)).one()
+    if session.get_bind().dialect.name == "postgresql":
+        return await _lock_postgresql(session, chat_id, now, keys, claim)
+    return await _lock_sqlite(session, chat_id, now, keys, claim)
+
+
+async def _lock_postgresql(
+    session: AsyncSession, chat_id: int, now: datetime, keys: dict[str, Any], claim: Claim
+) -> Locked | None:
+    """Lock, claim and read in one statement (one round trip)."""
+    *row, claimed = (await session.execute(_LOCK_AND_CLAIM, keys | _claimed(claim))).one()
+    if not claimed:
+        return None
+    state, profile = await _state(session, chat_id, now, keys, row)
+    return state, profile
+
+
+async def _lock_sqlite(
+    session: AsyncSession, chat_id: int, now: datetime, keys: dict[str, Any], claim: Claim
+) -> Locked | None:
+    """Read (the transaction already holds the database's write lock), then claim: the claim
+    names the case the chat's row names."""
+    row = (await session.execute(_READ, keys)).one()
+    state, profile = await _state(session, chat_id, now, keys, row)
+    claiming = keys | _claimed(claim) | {"case_id": state.case_id}
+    result = cast(CursorResult[Any], await session.execute(_CLAIM_ALONE, claiming))
+    if not result.rowcount:
+        return None
+    return state, profile
+
+
+async def _state(
+    session: AsyncSession, chat_id: int, now: datetime, keys: dict[str, Any], row: Sequence[Any]
+) -> Locked:
+    """The chat's state and the sender's profile from the row read, the chat's row made if it
+    had none."""
     columns, profile = row[: len(_COLUMNS)], row[len(_COLUMNS) :]
     if columns[_DATA] is None:  # the chat has no row yet: nothing was locked
         new = {"chat_id": chat_id, "data": {}, "updated_at": now}
@@ -149,11 +180,6 @@ async def lock(
             columns = (await session.execute(_LOCK, keys)).one()
     state = ChatState(chat_id, *columns)
     state.stored()
-    if not postgres:
-        claiming = keys | _claimed(claim) | {"case_id": state.case_id}
-        result = cast(CursorResult[Any], await session.execute(_CLAIM_ALONE, claiming))
-        if not result.rowcount:
-            return None
     return state, None if profile[-1] is None else profile
 
 
@@ -167,10 +193,10 @@ def _claimed(claim: Claim) -> dict[str, Any]:
     }
 
 
-def save(session: AsyncSession, state: ChatState, now: datetime) -> None:
-    """Hold the state for the commit (bot.storage.held) if the update changed it."""
+def save(tx: Transaction, state: ChatState, now: datetime) -> None:
+    """Hold the state for the commit if the update changed it."""
     if not state.changed:
         return
     values = dict(zip(_COLUMNS, state._values(), strict=True)) | {"updated_at": now}
-    update_later(session, CONVERSATIONS, {"chat_id": state.chat_id}, values)
+    tx.update_later(CONVERSATIONS, {"chat_id": state.chat_id}, values)
     state.stored()
