@@ -47,7 +47,7 @@ async def test_a_new_chats_first_two_updates_at_once_make_one_chat_and_both_coun
     commit and then reads the row (on SQLite they take turns, and the second finds it)."""
     anna = desk.buyer("anna")
     events = [
-        Incoming(key=f"first:{n}", sender=anna.sender, chat_id=anna.chat_id, text=text)
+        Incoming(key=f"first:{n}", author=anna.author, chat_id=anna.chat_id, text=text)
         for n, text in enumerate(("/start", "/help"))
     ]
     engine = desk.sandbox.app.engine
@@ -100,7 +100,7 @@ async def test_nothing_is_sent_before_the_update_is_stored(desk: Desk) -> None:
     """The engine only writes the outbox; delivery happens after the commit."""
     anna = desk.buyer("anna")
     outcome = await desk.sandbox.app.engine.process(
-        Incoming(key="k1", sender=anna.sender, chat_id=anna.chat_id, text="/start")
+        Incoming(key="k1", author=anna.author, chat_id=anna.chat_id, text="/start")
     )
     assert outcome.replies and anna.inbox == []
     async with desk.db.session() as session:

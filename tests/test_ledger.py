@@ -114,7 +114,7 @@ async def test_two_deciders_approving_at_once_make_one_decision(desk: Desk) -> N
     events = [
         Incoming(
             key=f"race:{p.user_id}",
-            sender=p.sender,
+            author=p.author,
             chat_id=p.chat_id,
             payload=payload,
             callback_id="cb",
@@ -146,7 +146,7 @@ async def test_an_offer_accepted_after_other_refunds_used_the_money_is_refused(d
         desk.sandbox.app.engine.process(
             Incoming(
                 key="accept",
-                sender=anna.sender,
+                author=anna.author,
                 chat_id=anna.chat_id,
                 payload=accept,
                 callback_id="cb",

@@ -76,7 +76,7 @@ async def waiting_for(connection: AsyncConnection, pid: int, count: int) -> None
 
 def pressed(person: Participant, payload: str, key: str) -> Incoming:
     return Incoming(
-        key=key, sender=person.sender, chat_id=person.chat_id, payload=payload, callback_id=key
+        key=key, author=person.author, chat_id=person.chat_id, payload=payload, callback_id=key
     )
 
 

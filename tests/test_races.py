@@ -250,7 +250,7 @@ class Races(RuleBasedStateMachine):
         chat = person.chat_id if chat is None else chat
         return Incoming(
             key=key,
-            sender=person.sender,
+            author=person.author,
             chat_id=chat,
             text=text,
             payload=payload,

@@ -27,7 +27,7 @@ class Incoming:
     """One update from one person in one chat."""
 
     key: str  # unique per update; a repeated key is acknowledged and ignored
-    sender: Author
+    author: Author
     chat_id: int
     text: str | None = None
     payload: str | None = None  # the pressed button's data

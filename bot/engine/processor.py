@@ -118,12 +118,12 @@ class Engine:
             tx = Transaction.of(session)  # what the update holds, keeps and locks till it ends
             now = self.clock.now()
             locked = await chat_state.lock(
-                tx, event.chat_id, now, event.sender.id, _claim(event, now)
+                tx, event.chat_id, now, event.author.id, _claim(event, now)
             )
             if locked is None:
                 return Outcome(duplicate=True)
             conversation, profile = locked
-            actor = await identify(session, self.shop, event.sender, profile, system=event.system)
+            actor = await identify(session, self.shop, event.author, profile, system=event.system)
             ctx = Context(
                 event=event,
                 tx=tx,
@@ -193,7 +193,7 @@ def _refuse(ctx: Context, refused: _Refused) -> None:
         audit.record(
             ctx.session,
             ctx.now,
-            actor_id=ctx.event.sender.id,
+            actor_id=ctx.event.author.id,
             action=refused.audit,
             target=ctx.event.payload or (ctx.event.text or "")[:64],
             detail=refused.detail,
@@ -211,7 +211,7 @@ def _claim(event: Incoming, now: datetime) -> chat_state.Claim:
         text = f"[{event.unsupported}] {text or ''}".strip()
     return chat_state.Claim(
         at=now,
-        user_id=event.sender.id,
+        user_id=event.author.id,
         text=text,
         payload=event.payload[:64] if event.payload else None,
         update_key=event.key,

@@ -50,7 +50,7 @@ class Sweeper:
                 outcome = await self.engine.process(
                     Incoming(
                         key=f"sweep:{action}:{commitment_id}",
-                        sender=SWEEPER,
+                        author=SWEEPER,
                         chat_id=chat_id,
                         payload=payload.pack(),
                         system=True,

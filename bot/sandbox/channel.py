@@ -19,24 +19,24 @@ class Channel(Protocol):
         ...
 
     async def text(
-        self, sender: Author, chat_id: int, text: str, key: str | None, thread_id: int | None = None
+        self, author: Author, chat_id: int, text: str, key: str | None, thread_id: int | None = None
     ) -> Outcome:
         """A message in a chat (a group's forum topic when `thread_id` is given)."""
         ...
 
     async def photo(
         self,
-        sender: Author,
+        author: Author,
         chat_id: int,
         caption: str | None,
         size: int,
         thread_id: int | None = None,
     ) -> Outcome: ...
 
-    async def unsupported(self, sender: Author, chat_id: int, what: str) -> Outcome: ...
+    async def unsupported(self, author: Author, chat_id: int, what: str) -> Outcome: ...
 
     async def press(
-        self, sender: Author, chat_id: int, payload: str, message: Delivered | None, key: str | None
+        self, author: Author, chat_id: int, payload: str, message: Delivered | None, key: str | None
     ) -> Outcome:
         """A button press; `message` is the message the button is on (None: the newest)."""
         ...

@@ -25,7 +25,7 @@ class Participant:
     answers: list[str] = field(default_factory=list)  # pop-ups shown on pressed buttons
 
     @property
-    def sender(self) -> Author:
+    def author(self) -> Author:
         return Author(self.user_id, self.name, self.language_code)
 
     @property
@@ -70,7 +70,7 @@ class Participant:
     ) -> Outcome:
         """Write to the bot; `topic` (group chat, thread) writes in a group's forum topic."""
         chat, thread = topic or (self.chat_id, None)
-        return await self.channel.text(self.sender, chat, text, key, thread)
+        return await self.channel.text(self.author, chat, text, key, thread)
 
     async def send_photo(
         self,
@@ -80,10 +80,10 @@ class Participant:
         topic: tuple[int, int | None] | None = None,
     ) -> Outcome:
         chat, thread = topic or (self.chat_id, None)
-        return await self.channel.photo(self.sender, chat, caption, size, thread)
+        return await self.channel.photo(self.author, chat, caption, size, thread)
 
     async def send_unsupported(self, what: str) -> Outcome:
-        return await self.channel.unsupported(self.sender, self.chat_id, what)
+        return await self.channel.unsupported(self.author, self.chat_id, what)
 
     async def click(
         self, label: str, *, message: Delivered | None = None, key: str | None = None
@@ -100,7 +100,7 @@ class Participant:
     ) -> Outcome:
         """Press a button by its raw payload (what a tampering client could send)."""
         chat = message.chat_id if message is not None else self.chat_id
-        outcome = await self.channel.press(self.sender, chat, payload, message, key)
+        outcome = await self.channel.press(self.author, chat, payload, message, key)
         if outcome.callback_answer:
             self.answers.append(outcome.callback_answer)
         return outcome

@@ -98,12 +98,12 @@ class EngineChannel:
         return key or f"sandbox:{next(self._keys)}"
 
     async def text(
-        self, sender: Author, chat_id: int, text: str, key: str | None, thread_id: int | None = None
+        self, author: Author, chat_id: int, text: str, key: str | None, thread_id: int | None = None
     ) -> Outcome:
         return await self.process(
             Incoming(
                 key=self._key(key),
-                sender=sender,
+                author=author,
                 chat_id=chat_id,
                 text=text,
                 thread_id=thread_id,
@@ -113,7 +113,7 @@ class EngineChannel:
 
     async def photo(
         self,
-        sender: Author,
+        author: Author,
         chat_id: int,
         caption: str | None,
         size: int,
@@ -124,7 +124,7 @@ class EngineChannel:
             return await self.process(
                 Incoming(
                     key=self._key(None),
-                    sender=sender,
+                    author=author,
                     chat_id=chat_id,
                     unsupported="photo_too_large",
                     size_limit=self.max_photo_bytes,
@@ -136,7 +136,7 @@ class EngineChannel:
         return await self.process(
             Incoming(
                 key=self._key(None),
-                sender=sender,
+                author=author,
                 chat_id=chat_id,
                 photos=(photo,),
                 caption=caption,
@@ -145,18 +145,18 @@ class EngineChannel:
             )
         )
 
-    async def unsupported(self, sender: Author, chat_id: int, what: str) -> Outcome:
+    async def unsupported(self, author: Author, chat_id: int, what: str) -> Outcome:
         return await self.process(
-            Incoming(key=self._key(None), sender=sender, chat_id=chat_id, unsupported=what)
+            Incoming(key=self._key(None), author=author, chat_id=chat_id, unsupported=what)
         )
 
     async def press(
-        self, sender: Author, chat_id: int, payload: str, message: Delivered | None, key: str | None
+        self, author: Author, chat_id: int, payload: str, message: Delivered | None, key: str | None
     ) -> Outcome:
         return await self.process(
             Incoming(
                 key=self._key(key),
-                sender=sender,
+                author=author,
                 chat_id=chat_id,
                 payload=payload,
                 callback_id=f"cb-{next(self._keys)}",

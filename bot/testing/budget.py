@@ -60,11 +60,11 @@ def orders_for(buyers: int) -> dict[str, Any]:
 async def converse(process: Process, user_id: int) -> None:
     """One buyer's conversation, STEPS in order, pressing each reply's first button."""
     keys = itertools.count(1)
-    sender = Author(user_id, "Buyer", "en")
+    author = Author(user_id, "Buyer", "en")
 
     def incoming(**parts: Any) -> Incoming:
         return Incoming(
-            key=f"{user_id}:{next(keys)}", sender=sender, chat_id=user_id, is_private=True, **parts
+            key=f"{user_id}:{next(keys)}", author=author, chat_id=user_id, is_private=True, **parts
         )
 
     outcome = await process(incoming(text="/start"))

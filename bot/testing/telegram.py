@@ -132,32 +132,32 @@ class TelegramChannel:
         return shown
 
     # -- acting ------------------------------------------------------------------------------
-    def _user(self, sender: Author) -> dict[str, Any]:
-        return self.server.user(sender.id, sender.name or str(sender.id), sender.language_code)
+    def _user(self, author: Author) -> dict[str, Any]:
+        return self.server.user(author.id, author.name or str(author.id), author.language_code)
 
     async def text(
-        self, sender: Author, chat_id: int, text: str, key: str | None, thread_id: int | None = None
+        self, author: Author, chat_id: int, text: str, key: str | None, thread_id: int | None = None
     ) -> Outcome:
         update = self.server.text_update(
-            self._user(sender), text, chat_id=chat_id, thread_id=thread_id
+            self._user(author), text, chat_id=chat_id, thread_id=thread_id
         )
         return await self._push(update, key)
 
     async def photo(
         self,
-        sender: Author,
+        author: Author,
         chat_id: int,
         caption: str | None,
         size: int,
         thread_id: int | None = None,
     ) -> Outcome:
         update = self.server.photo_update(
-            self._user(sender), size=size, caption=caption, chat_id=chat_id, thread_id=thread_id
+            self._user(author), size=size, caption=caption, chat_id=chat_id, thread_id=thread_id
         )
         return await self._push(update, None)
 
-    async def unsupported(self, sender: Author, chat_id: int, what: str) -> Outcome:
-        user = self._user(sender)
+    async def unsupported(self, author: Author, chat_id: int, what: str) -> Outcome:
+        user = self._user(author)
         match what:
             case "sticker":
                 update = self.server.sticker_update(user)
@@ -168,10 +168,10 @@ class TelegramChannel:
         return await self._push(update, None)
 
     async def press(
-        self, sender: Author, chat_id: int, payload: str, message: Delivered | None, key: str | None
+        self, author: Author, chat_id: int, payload: str, message: Delivered | None, key: str | None
     ) -> Outcome:
         sent = self._message(chat_id, message)
-        update = self.server.callback_update(self._user(sender), sent, payload)
+        update = self.server.callback_update(self._user(author), sent, payload)
         outcome = await self._push(update, key)
         answer = self.server.callback_answers.get(update["callback_query"]["id"])
         outcome.callback_answer = answer.text if answer else None

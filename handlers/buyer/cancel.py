@@ -24,7 +24,7 @@ router = Router()
 async def decide(ctx: Context, data: CancelOrder) -> None:
     case = await case_at(ctx, data.case_id, CaseState.CANCEL_CONFIRM)
     order = case.order
-    buyer_id = ctx.event.sender.id
+    buyer_id = ctx.event.author.id
     match data.action:
         case "confirm":
             if not order.status.before_shipping:
@@ -107,7 +107,7 @@ async def _refuse_at_delivery(ctx: Context, case: Case) -> None:
         ctx.now,
         "will_refuse_delivery",
         role=BUYER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         amount=amount,
     )
     # The parcel has to come back first: the refund is owed by the time a returned item is

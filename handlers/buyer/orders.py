@@ -45,7 +45,7 @@ async def typed_number(ctx: Context) -> None:
             audit.record(
                 ctx.session,
                 ctx.now,
-                actor_id=ctx.event.sender.id,
+                actor_id=ctx.event.author.id,
                 action="buyer.foreign_order",
                 target=(ctx.event.text or "")[:64],
             )

@@ -50,7 +50,7 @@ async def reason(ctx: Context, data: PickReason) -> None:
         ctx.now,
         "reason",
         role=BUYER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         reason=data.reason,
     )
     if case.kind is CaseKind.CANCEL and data.reason is Reason.OTHER:
@@ -71,7 +71,7 @@ async def cancel_why(ctx: Context) -> None:
     if len(why) > MAX_REASON_NOTE:
         ctx.reply("common/too_long", length=len(why), max_length=MAX_REASON_NOTE)
         return
-    buyer_id = ctx.event.sender.id
+    buyer_id = ctx.event.author.id
     await cases.record(
         ctx.session, case, ctx.now, "reason_note", role=BUYER, actor_id=buyer_id, note=why
     )
@@ -102,7 +102,7 @@ async def want(ctx: Context, data: PickWant) -> None:
     case = await case_at(ctx, data.case_id, CaseState.WANT)
     case.want = data.want
     await cases.record(
-        ctx.session, case, ctx.now, "want", role=BUYER, actor_id=ctx.event.sender.id, want=data.want
+        ctx.session, case, ctx.now, "want", role=BUYER, actor_id=ctx.event.author.id, want=data.want
     )
     await advance(ctx, case)
 
@@ -140,7 +140,7 @@ async def claimed(ctx: Context) -> None:
         ctx.now,
         "claimed",
         role=BUYER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         amount=amount,
     )
     await advance(ctx, case)
@@ -174,7 +174,7 @@ async def photos_done(ctx: Context, data: PhotosDone) -> None:
         return
     case.evidence_done = True
     await cases.record(
-        ctx.session, case, ctx.now, "evidence", role=BUYER, actor_id=ctx.event.sender.id
+        ctx.session, case, ctx.now, "evidence", role=BUYER, actor_id=ctx.event.author.id
     )
     ctx.expect(Awaiting.CASE, case_id=case.id)
     await advance(ctx, case)
@@ -187,7 +187,7 @@ async def where_we_are(ctx: Context) -> None:
     text = (ctx.event.text or "").strip()
     if text and await deductions.offer_dispute(ctx):
         return
-    if case is None or case.buyer_id != ctx.event.sender.id or not case.state.is_open:
+    if case is None or case.buyer_id != ctx.event.author.id or not case.state.is_open:
         show_menu(ctx, "buyer/not_understood")
         return
     if text and case.state is CaseState.AWAITING_SELLER and case.question is not None:
@@ -211,7 +211,7 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
             status=OfferStatus.WITHDRAWN,
             action="withdrawn",
             role=Role.BUYER,
-            actor_id=ctx.event.sender.id,
+            actor_id=ctx.event.author.id,
             actor_name=ctx.actor.buyer.name,
             now=ctx.now,
         )
@@ -229,6 +229,6 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
         ctx.now,
         "withdrawn",
         role=Role.BUYER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
     )
     show_menu(ctx, "buyer/withdrawn", **agreement.owed_variables(owed))

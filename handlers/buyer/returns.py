@@ -40,7 +40,7 @@ async def tracking(ctx: Context) -> None:
         ctx.now,
         "return_sent",
         role=Role.BUYER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         tracking=case.return_tracking,
     )
     due = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)

@@ -31,7 +31,7 @@ async def stop_shipment(ctx: Context, data: StopShipment) -> None:
                 ctx.now,
                 cards.STOPPED,
                 role=Role.SELLER,
-                actor_id=ctx.event.sender.id,
+                actor_id=ctx.event.author.id,
             )
             ctx.reply("seller/shipment_stopped", case=case, order=case.order)
             card = await cards.current_card(ctx.session, case)
@@ -65,7 +65,7 @@ async def _shipped_after_all(ctx: Context, case: Case) -> None:
         ctx.now,
         "already_shipped",
         role=Role.SELLER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
     )
     keyboard, variables = cancel_choices(ctx, case)
     ctx.to_buyer(

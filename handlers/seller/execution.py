@@ -41,7 +41,7 @@ async def done(ctx: Context, data: Done) -> None:
         ctx.now,
         "executed",
         role=Role.SELLER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
     )
     offer = await offers.current(ctx.session, case.id)
     remedy = offer.remedy if offer else None

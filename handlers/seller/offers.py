@@ -148,7 +148,7 @@ async def _decided(
         status=status,
         action=action,
         role=Role.SELLER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         actor_name=decider_name(ctx),
         now=ctx.now,
         amount=amount,
@@ -165,7 +165,7 @@ async def _decided(
             ctx.now,
             "seller_approved",
             role=Role.SELLER,
-            actor_id=ctx.event.sender.id,
+            actor_id=ctx.event.author.id,
             offer=offer.id,
         )
         notify.offer_to_buyer(ctx, case, offer)

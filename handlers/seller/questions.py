@@ -43,7 +43,7 @@ async def answer(ctx: Context) -> None:
         ctx.now,
         "answered",
         role=Role.SELLER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         answer=text,
     )
     ctx.expect(None)

@@ -142,7 +142,7 @@ async def _refund(
         ctx.now,
         "inspected",
         role=Role.SELLER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         deduction=deduction or "",
         note=note or "",
         photos=len(photos),
@@ -161,7 +161,7 @@ async def _refund(
             ctx.now,
             "nothing_refunded",
             role=Role.SELLER,
-            actor_id=ctx.event.sender.id,
+            actor_id=ctx.event.author.id,
         )
         ctx.reply("seller/inspection_recorded", case=case, amount=None, deduction=deduction)
     else:

@@ -37,9 +37,9 @@ def _member(ctx: Context) -> str:
         raise Refusal("common/not_allowed", audit="support.not_member")
     ctx.act_as_support()
     for member in ctx.shop.support.members:
-        if member.telegram_id == ctx.event.sender.id:
-            return member.name or ctx.event.sender.name or str(member.telegram_id)
-    return ctx.event.sender.name
+        if member.telegram_id == ctx.event.author.id:
+            return member.name or ctx.event.author.name or str(member.telegram_id)
+    return ctx.event.author.name
 
 
 async def _topic_case(ctx: Context) -> Case | None:
@@ -66,9 +66,9 @@ async def _escalated(ctx: Context) -> tuple[Case, str]:
 
 
 async def _take(ctx: Context, case: Case, agent: str) -> None:
-    if case.taken_by == ctx.event.sender.id:
+    if case.taken_by == ctx.event.author.id:
         return
-    case.taken_by = ctx.event.sender.id
+    case.taken_by = ctx.event.author.id
     case.taken_by_name = agent
     await cases.record(
         ctx.session, case, ctx.now, "taken", role=Role.SUPPORT, actor_id=case.taken_by
@@ -88,7 +88,7 @@ async def take_button(ctx: Context, data: Take) -> None:
     case = await cases.lock_case(ctx.session, data.case_id)
     if case is None or case.state is not CaseState.ESCALATED:
         raise Stale()
-    if case.taken_by not in (None, ctx.event.sender.id):
+    if case.taken_by not in (None, ctx.event.author.id):
         ctx.answer("support/already_taken", agent=case.taken_by_name or str(case.taken_by))
         return
     await _take(ctx, case, agent)
@@ -161,7 +161,7 @@ async def _relay(ctx: Context, case: Case, agent: str) -> None:
     await _take(ctx, case, agent)
     await _replied(ctx, case)
     await cases.record(
-        ctx.session, case, ctx.now, "agent_message", role=Role.SUPPORT, actor_id=ctx.event.sender.id
+        ctx.session, case, ctx.now, "agent_message", role=Role.SUPPORT, actor_id=ctx.event.author.id
     )
     ctx.to_buyer(
         case.buyer,
@@ -233,7 +233,7 @@ async def hand_back(ctx: Context, _args: str) -> None:
     pending = await offers.current(ctx.session, case.id)
     case.taken_by = case.taken_by_name = None
     await cases.record(
-        ctx.session, case, ctx.now, "handed_back", role=Role.SUPPORT, actor_id=ctx.event.sender.id
+        ctx.session, case, ctx.now, "handed_back", role=Role.SUPPORT, actor_id=ctx.event.author.id
     )
     waiting_seller = pending is not None and pending.status is OfferStatus.PENDING_SELLER
     owed = await agreement.still_owed(ctx, case)
@@ -307,7 +307,7 @@ async def resolve(ctx: Context, args: str) -> None:
         ctx.now,
         "resolved_by_support",
         role=Role.SUPPORT,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         note=note,
     )
     ctx.to_buyer(

@@ -15,7 +15,7 @@ async def owned_case(ctx: Context, case_id: int) -> Case:
     case = await cases.lock_case(ctx.session, case_id)
     if case is None:
         raise Stale()
-    if case.buyer_id != ctx.event.sender.id:
+    if case.buyer_id != ctx.event.author.id:
         raise Refusal("common/not_allowed", audit="buyer.foreign_case", case=str(case_id))
     return case
 
@@ -53,6 +53,6 @@ async def decider_offer(ctx: Context, offer_id: int) -> tuple[Case, Offer]:
 def decider_name(ctx: Context) -> str:
     for seller_id in ctx.actor.seller_ids:
         for person in ctx.seller(seller_id).deciders:
-            if person.telegram_id == ctx.event.sender.id and person.name:
+            if person.telegram_id == ctx.event.author.id and person.name:
                 return person.name
-    return ctx.event.sender.name or str(ctx.event.sender.id)
+    return ctx.event.author.name or str(ctx.event.author.id)

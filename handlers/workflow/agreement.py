@@ -86,7 +86,7 @@ async def agree(
         ctx.now,
         "agreed",
         role=role,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         amount=amount or "",
         offer=offer.id if offer else "",
     )

@@ -49,7 +49,7 @@ async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: 
         ctx.now,
         "escalated",
         role=role,
-        actor_id=ctx.event.sender.id or None,
+        actor_id=ctx.event.author.id or None,
         reason=reason.value,
     )
     due = await promises.promise(ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT)

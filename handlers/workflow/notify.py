@@ -60,7 +60,7 @@ async def own_offer(
         amount=amount,
         status=OfferStatus.OFFERED,
         role=role,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         now=ctx.now,
     )
     cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
@@ -70,7 +70,7 @@ async def own_offer(
         ctx.now,
         action,
         role=role,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
         offer=new.id,
         remedy=remedy,
         amount=amount or "",

@@ -36,7 +36,7 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
                 ctx.now,
                 "replaced_by_new_request",
                 role=Role.BUYER,
-                actor_id=ctx.event.sender.id,
+                actor_id=ctx.event.author.id,
             )
         else:
             # One open case an order: the buyer is taken to it rather than given a second,
@@ -119,6 +119,6 @@ async def _open(ctx: Context, order: Order, kind: CaseKind) -> Case:
     """A new case on the order, its first question (the reason) still to ask."""
     case = await cases.open_case(ctx.session, order, kind, CaseState.REASON, ctx.now)
     await cases.record(
-        ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.sender.id
+        ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.author.id
     )
     return case

@@ -279,7 +279,7 @@ async def _switch_to_return(ctx: Context, case: Case) -> None:
         )
     case.kind = CaseKind.RETURN
     await cases.record(
-        ctx.session, case, ctx.now, "became_return", role=BUYER, actor_id=ctx.event.sender.id
+        ctx.session, case, ctx.now, "became_return", role=BUYER, actor_id=ctx.event.author.id
     )
     return await _advance_return(ctx, case)
 
@@ -365,7 +365,7 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
         ctx.now,
         "question",
         role=BUYER,
-        actor_id=ctx.event.sender.id,
+        actor_id=ctx.event.author.id,
     )
     due = await promises.promise(ctx, case, CommitmentKind.FIRST_REPLY)
     cards.show(ctx, case, cards.question_card(case, due))
@@ -381,7 +381,7 @@ async def add_to_question(ctx: Context, case: Case, text: str) -> None:
         return
     case.question = f"{case.question}\n\n{text}" if case.question else text
     await cases.record(
-        ctx.session, case, ctx.now, "question_added", role=BUYER, actor_id=ctx.event.sender.id
+        ctx.session, case, ctx.now, "question_added", role=BUYER, actor_id=ctx.event.author.id
     )
     promised = await commitments.open_commitments(ctx.session, case.id)
     due = promised[0].due_at if promised else None

@@ -128,7 +128,7 @@ async def test_an_image_sent_as_a_file_reaches_the_seller_as_a_file_with_the_que
         server = desk.telegram.server
         anna = await at_the_photo_step(desk)
         await anna.send_photo(size=60_000)
-        user = server.user(anna.sender.id, "Anna", "en")
+        user = server.user(anna.author.id, "Anna", "en")
         scan = server.document_update(user, mime_type="image/png", size=40_000, file_name="a.png")
         await server.wait_delivered(await server.push_update(scan))
         await desk.telegram.settled()
@@ -153,7 +153,7 @@ async def test_a_picture_file_over_the_limit_is_asked_for_as_a_photo(
     ) as desk:  # type: ignore[arg-type]
         server = desk.telegram.server
         anna = await at_the_photo_step(desk)
-        user = server.user(anna.sender.id, "Anna", "en")
+        user = server.user(anna.author.id, "Anna", "en")
         scan = server.document_update(user, mime_type="image/png", size=150_000, file_name="a.png")
         await server.wait_delivered(await server.push_update(scan))
         await desk.telegram.settled()

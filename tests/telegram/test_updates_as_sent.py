@@ -36,7 +36,7 @@ async def test_buttons_under_messages_sent_without_a_preview_keep_working(
         await anna.send("/start")
         # Telegram returns the options the bot sent with, on the message and in every button
         # press on it.
-        [welcome] = server.messages_for(anna.sender.id)
+        [welcome] = server.messages_for(anna.author.id)
         assert welcome.to_json()["link_preview_options"] == NO_PREVIEW
         await anna.tap("menu_problem")
         await anna.click(f"#{order.number}")

@@ -367,7 +367,7 @@ class TelegramAdapter(ABC, Generic[U]):
                 unsupported, size_limit = unusable.reason, unusable.size_limit
         return Incoming(
             key=self.key(parts.update_id),
-            sender=Author(parts.user_id, parts.user_name, parts.language_code),
+            author=Author(parts.user_id, parts.user_name, parts.language_code),
             chat_id=parts.chat_id,
             text=parts.text,
             payload=parts.payload,
