@@ -186,3 +186,22 @@ async def lock_commitment(session: AsyncSession, commitment_id: int) -> Commitme
         .with_for_update(of=Commitment, key_share=True)
         .execution_options(populate_existing=True)
     )
+
+
+def set_aside(commitment: Commitment, now: datetime) -> None:
+    """A promise the sweeper found no longer owed: its case ended another way."""
+    commitment.state, commitment.closed_at = CommitmentState.CLOSED, now
+
+
+def reminded(commitment: Commitment, now: datetime) -> bool:
+    """Mark a promise reminded at `now`; False when it had been already (once is enough)."""
+    if commitment.reminded_at is not None:
+        return False
+    commitment.reminded_at = now
+    return True
+
+
+def breached(commitment: Commitment, now: datetime) -> None:
+    """A promise missed: it broke at its due time, whenever the sweeper noticed (`now`)."""
+    commitment.state, commitment.closed_at = CommitmentState.BREACHED, commitment.due_at
+    commitment.reminded_at = commitment.reminded_at or now

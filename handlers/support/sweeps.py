@@ -32,7 +32,7 @@ async def _locked(ctx: Context, commitment_id: int) -> tuple[Case, Commitment] |
     if not case.state.is_open and commitment.kind not in commitments.OWED:
         # The case ended another way: its next step is not owed any more. What was agreed
         # still is, however the case ended.
-        commitment.state, commitment.closed_at = CommitmentState.CLOSED, ctx.now
+        commitments.set_aside(commitment, ctx.now)
         return None
     return case, commitment
 
@@ -43,9 +43,8 @@ async def remind(ctx: Context, data: Remind) -> None:
     if found is None:
         return
     case, commitment = found
-    if commitment.reminded_at is not None:
+    if not commitments.reminded(commitment, ctx.now):
         return
-    commitment.reminded_at = ctx.now
     if commitment.due_at <= ctx.now:
         await _breach(ctx, case, commitment)  # it fell due while nobody was sweeping
         return
@@ -74,9 +73,7 @@ async def breach(ctx: Context, data: Breach) -> None:
 
 
 async def _breach(ctx: Context, case: Case, commitment: Commitment) -> None:
-    # It broke at its due time, whenever the sweeper noticed.
-    commitment.state, commitment.closed_at = CommitmentState.BREACHED, commitment.due_at
-    commitment.reminded_at = commitment.reminded_at or ctx.now
+    commitments.breached(commitment, ctx.now)
     await cases.record(
         ctx.session,
         case,
