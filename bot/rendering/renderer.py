@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime, format_skeleton, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -151,6 +152,13 @@ def _duration(context: Context, value: timedelta) -> str:
     return str(format_timedelta(value, locale=_reader(context).locale, threshold=1.5))
 
 
+@lru_cache(maxsize=64)
+def _language_name(code: str) -> str:
+    """A language in its own words ("Deutsch", "中文"), so a new catalog needs no label."""
+    name = str(Locale.parse(code).get_display_name(code))
+    return name[:1].upper() + name[1:]
+
+
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -223,6 +231,7 @@ class Renderer:
             zone=_zone_name,
             duration=_duration,
             clip=_clip,
+            language_name=_language_name,
         )
         return env
 
