@@ -15,12 +15,12 @@ from __future__ import annotations
 import html
 import os
 import re
-from io import BytesIO
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -197,7 +197,7 @@ class Renderer:
     def __init__(self, root: Path | None = None, overrides: Path | None = None) -> None:
         self.root = root or templates_root()
         self.overrides = overrides if overrides is not None else overrides_root()
-        self.envs = {locale: self._environment(locale) for locale in LOCALES}
+        self.envs = {locale: self._environment(locale) for locale in catalog_locales(self.root)}
         self.env = self.envs[DEFAULT_LOCALE]
         self._label_modules: dict[Reader, Any] = {}
         self._label_cache: dict[tuple[Any, ...], str] = {}
