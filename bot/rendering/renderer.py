@@ -193,6 +193,46 @@ def translations(locale: str, root: Path, overrides: Path | None = None) -> Tran
     return merged
 
 
+def _formatted(message: str, variables: dict[str, Any]) -> Markup:
+    # The message is the template's own text or its translation from a catalog, trusted as the
+    # templates are, so it stays HTML; its variables are escaped as {{ }} would escape them. A
+    # message without variables or "%" (written "%%") is as it is.
+    if not variables and "%" not in message:
+        return Markup(message)  # noqa: S704
+    return Markup(message) % variables  # noqa: S704
+
+
+def _install_gettext(env: Environment, catalog: Translations) -> None:
+    """Newstyle gettext exactly as jinja2.ext.i18n defines it for an autoescaping environment,
+    called straight from the template: the extension's own functions go through the template
+    context a second time for every message."""
+
+    def gettext(message: str, /, **variables: Any) -> Markup:
+        return _formatted(catalog.gettext(message), variables)
+
+    def ngettext(singular: str, plural: str, num: int, /, **variables: Any) -> Markup:
+        variables.setdefault("num", num)
+        return _formatted(catalog.ngettext(singular, plural, num), variables)
+
+    def pgettext(context: str, message: str, /, **variables: Any) -> Markup:
+        variables.setdefault("context", context)
+        return _formatted(str(catalog.pgettext(context, message)), variables)
+
+    def npgettext(
+        context: str, singular: str, plural: str, num: int, /, **variables: Any
+    ) -> Markup:
+        variables.setdefault("context", context)
+        variables.setdefault("num", num)
+        return _formatted(str(catalog.npgettext(context, singular, plural, num)), variables)
+
+    # The extension reads this flag when it compiles a {% trans %} block; it is not a declared
+    # attribute of Environment, hence the cast.
+    cast(Any, env).newstyle_gettext = True
+    env.globals.update(
+        gettext=gettext, _=gettext, ngettext=ngettext, pgettext=pgettext, npgettext=npgettext
+    )
+
+
 class Renderer:
     def __init__(self, root: Path | None = None, overrides: Path | None = None) -> None:
         self.root = root or templates_root()
@@ -219,10 +259,7 @@ class Renderer:
         )
         # A {% trans %} block may wrap over lines; babel.cfg extracts with the same setting.
         env.policies["ext.i18n.trimmed"] = True
-        # The i18n extension adds this method at run time, so the type checker cannot see it.
-        cast(Any, env).install_gettext_translations(
-            translations(locale, self.root, self.overrides), newstyle=True
-        )
+        _install_gettext(env, translations(locale, self.root, self.overrides))
         env.filters.update(
             money=_money,
             number=_number,
