@@ -238,7 +238,6 @@ class Renderer:
         self.root = root or templates_root()
         self.overrides = overrides if overrides is not None else overrides_root()
         self.envs = {locale: self._environment(locale) for locale in catalog_locales(self.root)}
-        self.env = self.envs[DEFAULT_LOCALE]
         self._label_modules: dict[Reader, Any] = {}
         self._label_cache: dict[tuple[Any, ...], str] = {}
 
