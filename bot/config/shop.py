@@ -23,6 +23,8 @@ from bot.domain.policy import Policy
 DEFAULTS = Path(__file__).parent / "defaults"
 DEFAULT_POLICY = DEFAULTS / "policy.toml"
 DEMO_SHOP = DEFAULTS / "shop.toml"
+# The languages a seller may choose: one per catalog in templates/locales/ (docs/translations.md;
+# tests/test_catalogs.py keeps the two in step).
 Language = Literal["en", "ru", "zh"]
 
 

@@ -1,4 +1,4 @@
-"""Every word a person reads comes from templates/<locale>/*.j2 through this package."""
+"""Every word a person reads comes from templates/*.j2 and their catalogs through this package."""
 
 from bot.rendering.renderer import LOCALES, Reader, Renderer, locale_for, plain_text
 
