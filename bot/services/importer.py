@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.core import get_global
@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config.shop import ShopConfig
+from bot.config.shop import Language, ShopConfig
 from bot.domain.enums import OrderStatus
 from bot.domain.money import MAX_AMOUNT, Money
 from bot.services.order_files import DATE_FIELDS, ImportProblem, open_order_file
@@ -68,7 +68,7 @@ class _Row(BaseModel):
 class BuyerIn(_Row):
     telegram_id: Annotated[int, Field(gt=0, le=BIGINT_MAX)] | None = None
     name: Annotated[str, Field(max_length=200)] = ""
-    language: Literal["en", "ru", "zh"] | None = None
+    language: Language | None = None
     timezone: Annotated[str, Field(max_length=64)] = "UTC"
 
     @field_validator("timezone")
