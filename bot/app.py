@@ -10,6 +10,7 @@ from bot.config.settings import DatabaseSettings, ShopSettings, read
 from bot.config.shop import ShopConfig, load_shop
 from bot.engine.processor import Engine
 from bot.rendering import Renderer
+from bot.services import understanding
 from bot.services.parties import sync_shop
 from bot.storage.database import Database
 from handlers import build_router
@@ -45,6 +46,7 @@ async def build_app(
     async with db.transaction() as session:
         await sync_shop(session, shop)
     renderer = Renderer()
+    understanding.warm()
     clock = clock or SystemClock()
     engine = Engine(db=db, clock=clock, renderer=renderer, shop=shop, router=build_router())
     return App(db=db, shop=shop, renderer=renderer, clock=clock, engine=engine)

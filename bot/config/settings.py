@@ -147,3 +147,13 @@ class UpdateSettings(BaseSettings):
     # Tries of an update that fails while the database answers (1 s apart, doubling), after
     # which it is set aside for `returndesk inbox` and its chat goes on.
     attempts: int = Field(5, ge=1)
+
+
+class UnderstandingSettings(BaseSettings):
+    """Who reads what buyers type (docs/understanding.md)."""
+
+    model_config = _section("")
+
+    # "lexicon": the offline default. Else "package.module:factory", a callable taking no
+    # arguments that returns an Understander, such as a client of a hosted language model.
+    understander: str = Field("lexicon", pattern=r"^(lexicon|[\w.]+:\w+)$")
