@@ -24,6 +24,10 @@ class PickReason(Payload, prefix="rs"):
     reason: Reason
 
 
+class ChangeReason(Payload, prefix="cr"):
+    case_id: RowId  # the buyer corrects the reason the bot understood from their words
+
+
 class PickItem(Payload, prefix="it"):
     case_id: RowId
     item_id: RowId

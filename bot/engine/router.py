@@ -35,6 +35,7 @@ class Router:
         self.fallback: Handler | None = None
         self.group: Handler | None = None
         self.interceptors: list[Interceptor] = []
+        self.understood: Interceptor | None = None
         self.intercepted: set[str] = set()  # states an interceptor reads (see `reads`)
 
     # -- registration ------------------------------------------------------------------------
@@ -97,6 +98,13 @@ class Router:
         self.interceptors.append(handler)
         return handler
 
+    def free_text(self, handler: Interceptor) -> Interceptor:
+        """Sees text typed where no text handler waits (a button question, or no question at
+        all) before the question is asked again or the fallback answers; True means handled
+        (what the buyer wrote was understood: docs/understanding.md)."""
+        self.understood = handler
+        return handler
+
     def intercepts(self, *states: StrEnum) -> None:
         """Declares states that an interceptor reads rather than a text or photo handler, so
         that the start-up check (`reads`) counts them as read."""
@@ -121,6 +129,7 @@ class Router:
         self.fallback = other.fallback or self.fallback
         self.group = other.group or self.group
         self.interceptors.extend(other.interceptors)
+        self.understood = other.understood or self.understood
         self.intercepted.update(other.intercepted)
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -156,6 +165,8 @@ class Router:
             return
         if state in self.texts and command is None:
             await self.texts[state](ctx)
+            return
+        if command is None and self.understood is not None and await self.understood(ctx):
             return
         if command is None and await self._reprompt(ctx, state, hint=True):
             return

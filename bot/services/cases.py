@@ -349,3 +349,18 @@ async def escalated_with_due(
         .limit(limit)
     )
     return [(case, due_at) for case, due_at in rows.all()]
+
+
+async def open_cases_of_buyer(
+    session: AsyncSession, buyer_id: int, *, limit: int = 5
+) -> list[Case]:
+    """The buyer's newest open cases with their orders, for "where is my refund" (not locked:
+    they are only told)."""
+    rows = await session.scalars(
+        select(Case)
+        .options(joinedload(Case.order).joinedload(Order.items))
+        .where(Case.buyer_id == buyer_id, Case.state.not_in(_ENDED))
+        .order_by(Case.id.desc())
+        .limit(limit)
+    )
+    return list(rows.unique())

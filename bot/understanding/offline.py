@@ -20,8 +20,8 @@ from bot.understanding.text import (
     normalise,
     order_numbers,
     stems,
-    words_of,
     without_order_numbers,
+    words_of,
 )
 
 # A misspelt word counts as a lexicon word this close to it (rapidfuzz's ratio, 0-100); shorter
@@ -88,9 +88,7 @@ class _Language:
             self.segmenter = Segmenter(words | self.stopwords)
         else:
             self.stopwords = {s for w in lexicon.stopwords for s in stems(w, self.code)}
-        self.phrases = [
-            _Phrase(label, parts) for label, p in labelled if (parts := self._parts(p))
-        ]
+        self.phrases = [_Phrase(label, parts) for label, p in labelled if (parts := self._parts(p))]
         self.vocabulary = sorted({part for phrase in self.phrases for part in phrase.parts})
         self._known = set(self.vocabulary)
         # Whole words of the phrases with their stems: a typo changes a word's stem unpredictably

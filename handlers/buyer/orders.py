@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from bot.domain.enums import Reason
 from bot.engine.context import Context, button
 from bot.engine.errors import Refusal
 from bot.engine.router import Router
 from bot.services import orders
-from bot.storage import audit
 from handlers.payloads import PickOrder
 from handlers.workflow import opening
 from handlers.workflow.awaiting import Awaiting
@@ -15,13 +15,15 @@ router = Router()
 FLOWS = ("problem", "return", "cancel", "person")
 
 
-async def ask_order(ctx: Context, *, flow: str) -> None:
+async def ask_order(ctx: Context, *, flow: str, reason: Reason | None = None) -> None:
+    """Which order? A reason the buyer already typed waits with the question, for the flow
+    that follows."""
     mine = await orders.buyer_orders(ctx.session, ctx.actor.buyer.telegram_id)
     if not mine:
         ctx.expect(None)
         ctx.reply("buyer/no_orders")
         return
-    ctx.expect(Awaiting.ORDER_NUMBER, flow=flow)
+    ctx.expect(Awaiting.ORDER_NUMBER, flow=flow, reason=reason.value if reason else None)
     ctx.reply(
         "buyer/pick_order",
         flow=flow,
@@ -31,35 +33,39 @@ async def ask_order(ctx: Context, *, flow: str) -> None:
 
 @router.reprompt(Awaiting.ORDER_NUMBER)
 async def _again(ctx: Context) -> None:
-    await ask_order(ctx, flow=ctx.conversation.data.get("flow", "problem"))
+    await ask_order(ctx, flow=_flow(ctx), reason=_typed_reason(ctx))
 
 
 @router.text(Awaiting.ORDER_NUMBER)
 async def typed_number(ctx: Context) -> None:
-    found = await orders.orders_by_number(ctx.session, ctx.event.text or "")
-    mine = [o for o in found if o.buyer_id == ctx.actor.buyer.telegram_id]
-    if not mine:
-        if found:
-            # Someone else's order: the same answer as for an unknown number, so the reply
-            # tells nothing about other buyers; the attempt is audited.
-            audit.record(
-                ctx.session,
-                ctx.now,
-                actor_id=ctx.event.author.id,
-                action="buyer.foreign_order",
-                target=(ctx.event.text or "")[:64],
-            )
-        ctx.reply("buyer/order_not_found", number=(ctx.event.text or "").strip())
-        return
-    await opening.start_flow(ctx, mine[0], ctx.conversation.data.get("flow", "problem"))
+    order = await opening.typed_order(ctx, ctx.event.text or "")
+    if order is not None:
+        await opening.start_flow(ctx, order, _flow(ctx), _typed_reason(ctx))
 
 
 @router.button(PickOrder)
 async def picked(ctx: Context, data: PickOrder) -> None:
-    await open_order(ctx, data.order_id, flow=data.flow)
+    # The reason waits with the question this button answers, not with any older button.
+    asked = ctx.conversation.awaiting == Awaiting.ORDER_NUMBER and _flow(ctx) == data.flow
+    await open_order(
+        ctx, data.order_id, flow=data.flow, reason=_typed_reason(ctx) if asked else None
+    )
 
 
-async def open_order(ctx: Context, order_id: int, *, flow: str) -> None:
+def _flow(ctx: Context) -> str:
+    return str(ctx.conversation.data.get("flow", "problem"))
+
+
+def _typed_reason(ctx: Context) -> Reason | None:
+    value = ctx.conversation.data.get("reason")
+    return (
+        Reason(value) if isinstance(value, str) and value in Reason.__members__.values() else None
+    )
+
+
+async def open_order(
+    ctx: Context, order_id: int, *, flow: str, reason: Reason | None = None
+) -> None:
     order = await orders.buyer_order(ctx.session, ctx.actor.buyer.telegram_id, order_id)
     if order is None:
         # The internal id (a deep link or a forged button carries it) goes to the audit row
@@ -68,4 +74,4 @@ async def open_order(ctx: Context, order_id: int, *, flow: str) -> None:
         raise Refusal(
             "buyer/order_not_found", audit="buyer.foreign_order", number=None, order_id=order_id
         )
-    await opening.start_flow(ctx, order, flow if flow in FLOWS else "problem")
+    await opening.start_flow(ctx, order, flow if flow in FLOWS else "problem", reason)

@@ -3,13 +3,14 @@ amount, photos. Each stores one fact and lets the wizard ask the next question."
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseKind, CaseState, OfferStatus, Reason, Role
+from bot.domain.enums import CaseState, OfferStatus, Role
 from bot.domain.money import AmountError, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
 from bot.services import cases, commitments, offers
 from handlers.payloads import (
+    ChangeReason,
     PhotosDone,
     PickCondition,
     PickItem,
@@ -27,6 +28,8 @@ from handlers.workflow.wizard import (
     MAX_QUESTION,
     add_to_question,
     advance,
+    ask_reason_again,
+    choose_reason,
     claim_limit,
     reasons_for,
     resume,
@@ -43,22 +46,13 @@ async def reason(ctx: Context, data: PickReason) -> None:
     case = await case_at(ctx, data.case_id, CaseState.REASON)
     if data.reason not in reasons_for(ctx, case):
         raise Stale()
-    case.reason = data.reason
-    await cases.record(
-        ctx.session,
-        case,
-        ctx.now,
-        "reason",
-        role=BUYER,
-        actor_id=ctx.event.author.id,
-        reason=data.reason,
-    )
-    if case.kind is CaseKind.CANCEL and data.reason is Reason.OTHER:
-        # "Other" tells the seller nothing: a few of the buyer's words do.
-        ctx.expect(Awaiting.CASE_CANCEL_WHY, case_id=case.id)
-        ctx.reply("buyer/ask_cancel_why", case=case)
-        return
-    await advance(ctx, case)
+    await choose_reason(ctx, case, data.reason)
+
+
+@router.button(ChangeReason)
+async def change_reason(ctx: Context, data: ChangeReason) -> None:
+    case = await case_at(ctx, data.case_id, *cases.DRAFT_STATES)
+    await ask_reason_again(ctx, case)
 
 
 @router.text(Awaiting.CASE_CANCEL_WHY)

@@ -5,23 +5,25 @@ time (docs/conversations-cases.md)."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseKind, CaseState, EscalationReason, OrderStatus, Role
+from bot.domain.enums import CaseKind, CaseState, EscalationReason, OrderStatus, Reason, Role
 from bot.domain.offers import return_window
 from bot.engine.context import Context, button, column
-from bot.services import cases
+from bot.services import cases, orders
+from bot.storage import audit
 from bot.storage.models import Case, Order
 from handlers.payloads import PickOrder, Withdraw
 from handlers.workflow import desk
 from handlers.workflow.awaiting import Awaiting
-from handlers.workflow.wizard import advance, resume
+from handlers.workflow.wizard import advance, resume, take_typed_reason
 
 # Open cases whose next step is the buyer's: shown again when they start another request.
 WAITING_FOR_THE_BUYER = (CaseState.AWAITING_BUYER, CaseState.RETURN_SHIPPING)
 
 
-async def start_flow(ctx: Context, order: Order, flow: str) -> None:
+async def start_flow(ctx: Context, order: Order, flow: str, reason: Reason | None = None) -> None:
     """Start `flow` (problem, return, cancel, or asking for a person) on the order, or take
-    the buyer to the case already open on it."""
+    the buyer to the case already open on it. A reason the buyer already typed skips the
+    reason question (docs/understanding.md)."""
     existing = await cases.open_case_of(ctx.session, order.id)
     if flow == "person" and existing is not None and existing.state is not CaseState.ESCALATED:
         ctx.expect(Awaiting.CASE, case_id=existing.id)
@@ -55,18 +57,18 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
             return
     match flow:
         case "return":
-            await start_return(ctx, order)
+            await start_return(ctx, order, reason)
         case "cancel":
-            await start_cancel(ctx, order)
+            await start_cancel(ctx, order, reason)
         case "person":
             case = await _open(ctx, order, CaseKind.PROBLEM)
             ctx.expect(Awaiting.CASE, case_id=case.id)
             await desk.escalate(ctx, case, EscalationReason.BUYER_ASKED, role=Role.BUYER)
         case _:
-            await start_problem(ctx, order)
+            await start_problem(ctx, order, reason)
 
 
-async def start_problem(ctx: Context, order: Order) -> None:
+async def start_problem(ctx: Context, order: Order, reason: Reason | None = None) -> None:
     if not order.status.received:
         ctx.expect(None)
         ctx.reply(
@@ -77,10 +79,10 @@ async def start_problem(ctx: Context, order: Order) -> None:
             else (),
         )
         return
-    await advance(ctx, await _open(ctx, order, CaseKind.PROBLEM))
+    await _begin(ctx, await _open(ctx, order, CaseKind.PROBLEM), reason)
 
 
-async def start_cancel(ctx: Context, order: Order) -> None:
+async def start_cancel(ctx: Context, order: Order, reason: Reason | None = None) -> None:
     if order.status is OrderStatus.CANCELLED:
         ctx.expect(None)
         ctx.reply("buyer/cancel_already", order=order)
@@ -93,10 +95,10 @@ async def start_cancel(ctx: Context, order: Order) -> None:
             buttons=column(button("menu_return", PickOrder(flow="return", order_id=order.id))),
         )
         return
-    await advance(ctx, await _open(ctx, order, CaseKind.CANCEL))
+    await _begin(ctx, await _open(ctx, order, CaseKind.CANCEL), reason)
 
 
-async def start_return(ctx: Context, order: Order) -> None:
+async def start_return(ctx: Context, order: Order, reason: Reason | None = None) -> None:
     policy = ctx.seller(order.seller_id).policy
     if not order.status.received or order.delivered_at is None:
         ctx.expect(None)
@@ -112,7 +114,32 @@ async def start_return(ctx: Context, order: Order) -> None:
             buttons=column(button("menu_problem", PickOrder(flow="problem", order_id=order.id))),
         )
         return
-    await advance(ctx, await _open(ctx, order, CaseKind.RETURN))
+    await _begin(ctx, await _open(ctx, order, CaseKind.RETURN), reason)
+
+
+async def _begin(ctx: Context, case: Case, reason: Reason | None) -> None:
+    if not await take_typed_reason(ctx, case, reason):
+        await advance(ctx, case)
+
+
+async def typed_order(ctx: Context, number: str) -> Order | None:
+    """The sender's order with the number they typed, or None after telling them it was not
+    found. Someone else's order gets the same answer as an unknown number, so the reply tells
+    nothing about other buyers; the attempt is audited."""
+    found = await orders.orders_by_number(ctx.session, number)
+    mine = [o for o in found if o.buyer_id == ctx.actor.buyer.telegram_id]
+    if mine:
+        return mine[0]
+    if found:
+        audit.record(
+            ctx.session,
+            ctx.now,
+            actor_id=ctx.event.author.id,
+            action="buyer.foreign_order",
+            target=number[:64],
+        )
+    ctx.reply("buyer/order_not_found", number=number.strip())
+    return None
 
 
 async def _open(ctx: Context, order: Order, kind: CaseKind) -> Case:

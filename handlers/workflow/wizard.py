@@ -35,6 +35,7 @@ from bot.services import cases, commitments, offers
 from bot.storage.models import Case
 from handlers.payloads import (
     CancelOrder,
+    ChangeReason,
     PhotosDone,
     PickCondition,
     PickItem,
@@ -99,6 +100,62 @@ def facts(case: Case, earlier: tuple[EarlierRequest, ...] = ()) -> CaseFacts:
         claimed=case.claimed,
         earlier=earlier,
     )
+
+
+# -- the reason --------------------------------------------------------------------------------
+
+
+async def choose_reason(ctx: Context, case: Case, reason: Reason, *, typed: bool = False) -> None:
+    """Store the buyer's reason and go on. One the bot understood from typed words is said back
+    in one line with a button to correct it (docs/understanding.md)."""
+    case.reason = reason
+    await cases.record(
+        ctx.session,
+        case,
+        ctx.now,
+        "reason",
+        role=BUYER,
+        actor_id=ctx.event.author.id,
+        reason=reason,
+    )
+    if typed:
+        ctx.reply(
+            "buyer/reason_understood",
+            reason=reason,
+            buttons=[[button("change_reason", ChangeReason(case_id=case.id))]],
+        )
+    if case.kind is CaseKind.CANCEL and reason is Reason.OTHER:
+        # "Other" tells the seller nothing: a few of the buyer's words do.
+        ctx.expect(Awaiting.CASE_CANCEL_WHY, case_id=case.id)
+        ctx.reply("buyer/ask_cancel_why", case=case)
+        return
+    await advance(ctx, case)
+
+
+async def take_typed_reason(ctx: Context, case: Case, reason: Reason | None) -> bool:
+    """A reason understood from the buyer's words, if the case is still asking for one and may
+    have it (a cancellation has its own list of reasons)."""
+    if reason is None or case.state is not CaseState.REASON or case.reason is not None:
+        return False
+    if reason not in reasons_for(ctx, case):
+        return False
+    await choose_reason(ctx, case, reason, typed=True)
+    return True
+
+
+async def ask_reason_again(ctx: Context, case: Case) -> None:
+    """The buyer corrects the reason: what followed from it is asked again too."""
+    case.reason = None
+    case.item_id = None
+    case.quantity = None
+    case.want = None
+    case.claimed_minor = None
+    case.condition = None
+    cases.move(case, CaseState.REASON, ctx.now)
+    await cases.record(
+        ctx.session, case, ctx.now, "reason_changed", role=BUYER, actor_id=ctx.event.author.id
+    )
+    await advance(ctx, case)
 
 
 # -- the next question -------------------------------------------------------------------------
@@ -401,11 +458,11 @@ async def resume(ctx: Context, case: Case) -> None:
             if offer is not None and offer.status is OfferStatus.OFFERED:
                 notify.offer_to_buyer(ctx, case, offer)
         case _:
-            due = await commitments.open_commitments(ctx.session, case.id)
             ctx.expect(None)
-            ctx.reply(
-                "buyer/case_status",
-                case=case,
-                order=case.order,
-                due=due[0].due_at if due else None,
-            )
+            await tell_status(ctx, case)
+
+
+async def tell_status(ctx: Context, case: Case) -> None:
+    """Where the case stands and when the next answer is due ("where is my refund")."""
+    due = await commitments.open_commitments(ctx.session, case.id)
+    ctx.reply("buyer/case_status", case=case, order=case.order, due=due[0].due_at if due else None)

@@ -17,7 +17,7 @@ async def test_text_where_a_button_is_expected_repeats_the_question(desk: Desk) 
     order = await desk.order()
     await open_flow(anna, "problem", order)
     asked = anna.last
-    await anna.send("it's broken!!!")
+    await anna.send("well, you see!!!")
     hint, again = anna.inbox[-2:]
     assert "choose one of the buttons" in hint.plain
     assert (again.plain, again.labels) == (asked.plain, asked.labels)

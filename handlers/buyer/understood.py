@@ -1,0 +1,111 @@
+"""Words a buyer types where the bot waits for a button, or at no question at all, understood
+(docs/understanding.md): asking for a person, a problem, a return or a cancellation (with its
+reason and order when the words give them), their orders, where their request stands, a hello.
+What is not understood gets today's answer: the question again, or the menu."""
+
+from __future__ import annotations
+
+from bot.engine.context import Context
+from bot.engine.router import Router
+from bot.services import cases, orders, understanding
+from bot.storage.models import Case, Order
+from bot.understanding import Intent, Understanding
+from handlers.buyer.menu import list_orders
+from handlers.buyer.orders import ask_order
+from handlers.buyer.person import person
+from handlers.workflow import deductions, opening
+from handlers.workflow.awaiting import Awaiting
+from handlers.workflow.menu import menu_keyboard, show_menu
+from handlers.workflow.wizard import take_typed_reason, tell_status
+
+router = Router()
+# Longer messages are a story for a person, not a choice from the menu.
+MAX_UNDERSTOOD = 1000
+FLOWS = (Intent.PROBLEM, Intent.RETURN, Intent.CANCEL)
+# Cases whose step is a button question the buyer may answer in words.
+ANSWERED_IN_WORDS = (*cases.DRAFT_STATES,)
+
+
+@router.free_text
+async def understood(ctx: Context) -> bool:
+    text = (ctx.event.text or "").strip()
+    state = ctx.conversation.awaiting
+    if not text or len(text) > MAX_UNDERSTOOD or state not in (None, Awaiting.CASE):
+        return False
+    meant = understanding.understand(text)
+    if state is None:
+        return await _at_the_menu(ctx, meant)
+    return await _at_a_question(ctx, meant)
+
+
+async def _at_the_menu(ctx: Context, meant: Understanding) -> bool:
+    if meant.intent is Intent.PERSON:
+        await person(ctx)
+        return True
+    if meant.intent is Intent.UNKNOWN or await deductions.offer_dispute(ctx):
+        # Words against a deduction get the way to dispute it, as the menu gave them before.
+        return meant.intent is not Intent.UNKNOWN
+    match meant.intent:
+        case Intent.GREETING:
+            ctx.expect(None)
+            ctx.reply("buyer/welcome", buttons=menu_keyboard(), name=ctx.actor.buyer.name)
+        case Intent.ORDERS:
+            await list_orders(ctx, "")
+        case Intent.STATUS:
+            await _status(ctx)
+        case _:
+            await _start(ctx, meant, None)
+    return True
+
+
+async def _at_a_question(ctx: Context, meant: Understanding) -> bool:
+    case_id = ctx.conversation.case_id
+    case = await cases.lock_case(ctx.session, case_id) if case_id else None
+    if case is None or case.buyer_id != ctx.event.author.id:
+        return False
+    if case.state not in ANSWERED_IN_WORDS:
+        return False  # a case with the seller or an offer: the step's own answer stands
+    if await take_typed_reason(ctx, case, meant.reason):
+        return True
+    match meant.intent:
+        case Intent.PERSON:
+            await person(ctx)
+        case Intent.STATUS:
+            await _status(ctx)
+        case Intent.ORDERS:
+            await list_orders(ctx, "")
+        case intent if intent in FLOWS and intent.value != case.kind.value:
+            await _start(ctx, meant, case.order)  # another flow on the order being described
+        case _:
+            return False
+    return True
+
+
+async def _start(ctx: Context, meant: Understanding, current: Order | None) -> None:
+    """The flow on the order the words name, else the one being talked about, else the buyer's
+    only order; else the buyer picks one, and the reason waits with the question."""
+    flow = meant.intent.value
+    order: Order | None = current
+    if meant.order is not None:
+        # TODO(lead): call handlers.workflow.claiming.order_typed(ctx, number) once feat/claim
+        # is merged, so a number not yet bound to anyone can be claimed from here too.
+        order = await opening.typed_order(ctx, meant.order)
+        if order is None:
+            return
+    if order is None:
+        mine = await orders.buyer_orders(ctx.session, ctx.actor.buyer.telegram_id)
+        if len(mine) != 1:
+            await ask_order(ctx, flow=flow, reason=meant.reason)
+            return
+        order = mine[0]
+    await opening.start_flow(ctx, order, flow, meant.reason)
+
+
+async def _status(ctx: Context) -> None:
+    """Where each of the buyer's open requests stands; with none, the menu."""
+    mine: list[Case] = await cases.open_cases_of_buyer(ctx.session, ctx.actor.buyer.telegram_id)
+    if not mine:
+        show_menu(ctx, "buyer/no_open_cases")
+        return
+    for case in mine:
+        await tell_status(ctx, case)
