@@ -12,6 +12,7 @@ import typer
 
 from bot.config.settings import SettingsError
 from bot.understanding import LANGUAGES
+from bot.understanding.lexicon import LexiconError
 
 
 class Language(StrEnum):
@@ -42,7 +43,7 @@ def understand(
         raise typer.BadParameter("give a TEXT or --file, one of them")
     try:
         understanding.warm()
-    except SettingsError as error:
+    except (SettingsError, LexiconError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from error
     if text is not None:

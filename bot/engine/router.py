@@ -166,9 +166,7 @@ class Router:
         if state in self.texts and command is None:
             await self.texts[state](ctx)
             return
-        if command is None and self.understood is not None and await self.understood(ctx):
-            return
-        if command is None and await self._reprompt(ctx, state, hint=True):
+        if command is None and await self._typed_at_a_question(ctx, state):
             return
         if self.fallback is not None:
             await self.fallback(ctx)
@@ -184,6 +182,13 @@ class Router:
         except (ValueError, TypeError) as exc:
             raise Stale() from exc
         await handler(ctx, data)
+
+    async def _typed_at_a_question(self, ctx: Context, state: str | None) -> bool:
+        """Words where no text handler waits: understood if they can be, else the question
+        again (with the hint about buttons)."""
+        if self.understood is not None and await self.understood(ctx):
+            return True
+        return await self._reprompt(ctx, state, hint=True)
 
     async def _reprompt(self, ctx: Context, state: str | None, *, hint: bool = False) -> bool:
         handler = self.reprompts.get(state or "")

@@ -4,6 +4,7 @@ once built (benchmarks/understanding.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from bot.understanding.text import (
 # words must be exact, since one letter changes them into other words.
 FUZZY_CUTOFF = 80
 FUZZY_MIN_LENGTH = 4
+_NOT_WORDS = re.compile(r"[\W_]+")
 # When two intents match equally, the earlier wins: asking for a person is never missed, and
 # saying what to do with an order outweighs words around it.
 PRIORITY = (
@@ -147,6 +149,16 @@ class _Language:
             return len(phrase.parts)
         return max(1, len("".join(phrase.parts)) // 2)
 
+    def only(self, phrases: list[_Phrase], words: set[str], joined: str) -> bool:
+        """Whether the message says nothing but these phrases (and small words)."""
+        said = {part for phrase in phrases for part in phrase.parts}
+        if self.segmenter is None:
+            return not (words - self.stopwords - said)
+        rest = joined
+        for part in sorted(said | self.stopwords, key=len, reverse=True):
+            rest = rest.replace(part, "")
+        return not _NOT_WORDS.sub("", rest)
+
     def matches(self, phrase: _Phrase, words: set[str], joined: str) -> bool:
         if self.segmenter is None:
             return all(part in words for part in phrase.parts)
@@ -174,6 +186,7 @@ class LexiconUnderstander:
         words, joined, forgiven = compiled.words(text)
         intents: dict[Intent, int] = {}
         reasons: dict[Reason, int] = {}
+        greeted: list[_Phrase] = []
         for phrase in compiled.phrases:
             if compiled.matches(phrase, words, joined):
                 weight = compiled.weight(phrase)
@@ -181,6 +194,11 @@ class LexiconUnderstander:
                     reasons[phrase.label] = reasons.get(phrase.label, 0) + weight
                 else:
                     intents[phrase.label] = intents.get(phrase.label, 0) + weight
+                if phrase.label is Intent.GREETING:
+                    greeted.append(phrase)
+        if greeted and not compiled.only(greeted, words, joined):
+            # "Hello Anna, which colour is it?" says more than hello: not a request for the menu.
+            del intents[Intent.GREETING]
         return _decide(intents, reasons, order, forgiven)
 
 
