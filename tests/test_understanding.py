@@ -71,9 +71,9 @@ def test_held_out_phrases_meet_the_floors(understander: LexiconUnderstander) -> 
 
 def test_order_numbers_in_held_out_phrases_are_found(understander: LexiconUnderstander) -> None:
     for phrase in phrases("heldout"):
-        assert understander.understand(phrase["text"], phrase["language"]).order == phrase[
-            "order"
-        ], phrase["text"]
+        assert (
+            understander.understand(phrase["text"], phrase["language"]).order == phrase["order"]
+        ), phrase["text"]
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,16 @@ class Reason(StrEnum):
     OTHER = "other"
 
 
+# The reasons a cancellation offers (docs/conversations.md#cancel-reasons).
+CANCEL_REASONS = (
+    Reason.CHANGED_MIND,
+    Reason.FOUND_CHEAPER,
+    Reason.ORDERED_BY_MISTAKE,
+    Reason.DELIVERY_TOO_LATE,
+    Reason.OTHER,
+)
+
+
 class Want(StrEnum):
     """What the buyer actually wants, asked before any solution is proposed."""
 

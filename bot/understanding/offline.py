@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz, process
 
-from bot.domain.enums import Reason
+from bot.domain.enums import CANCEL_REASONS, Reason
 from bot.understanding.lexicon import Lexicon, load_lexicons
 from bot.understanding.model import Intent, Understanding
 from bot.understanding.text import (
@@ -59,13 +59,6 @@ IN_FLOW = {
     Intent.PROBLEM: {Reason.DELIVERY_TOO_LATE: Reason.LATE_DELIVERY},
     Intent.RETURN: {Reason.ORDERED_BY_MISTAKE: Reason.CHANGED_MIND},
 }
-CANCEL_REASONS = (
-    Reason.CHANGED_MIND,
-    Reason.FOUND_CHEAPER,
-    Reason.ORDERED_BY_MISTAKE,
-    Reason.DELIVERY_TOO_LATE,
-    Reason.OTHER,
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.enums import (
+    CANCEL_REASONS,
     CaseKind,
     CaseState,
     CommitmentKind,
@@ -50,13 +51,6 @@ from handlers.workflow.proposals import propose
 
 BUYER = Role.BUYER
 WANTS = (Want.KEEP, Want.REPLACE, Want.RETURN, Want.ANSWER)
-CANCEL_REASONS = (
-    Reason.CHANGED_MIND,
-    Reason.FOUND_CHEAPER,
-    Reason.ORDERED_BY_MISTAKE,
-    Reason.DELIVERY_TOO_LATE,
-    Reason.OTHER,
-)
 # Reasons about the whole order rather than one item of it.
 ORDER_LEVEL = (Reason.LATE_DELIVERY,)
 # Reasons where the amount comes from the buyer, so "how many" adds nothing.
