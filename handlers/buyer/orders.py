@@ -38,6 +38,11 @@ async def _again(ctx: Context) -> None:
 
 @router.text(Awaiting.ORDER_NUMBER)
 async def typed_number(ctx: Context) -> None:
+    # Imported here: the words' handler asks for an order with this module's `ask_order`.
+    from handlers.buyer.understood import instead_of_a_number
+
+    if await instead_of_a_number(ctx):
+        return
     order = await opening.typed_order(ctx, ctx.event.text or "")
     if order is not None:
         await opening.start_flow(ctx, order, _flow(ctx), _typed_reason(ctx))

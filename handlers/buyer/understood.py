@@ -9,7 +9,7 @@ from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases, orders, understanding
 from bot.storage.models import Case, Order
-from bot.understanding import Intent, Understanding
+from bot.understanding import Intent, Understanding, order_numbers
 from handlers.buyer.menu import list_orders
 from handlers.buyer.orders import ask_order
 from handlers.buyer.person import person
@@ -36,6 +36,16 @@ async def understood(ctx: Context) -> bool:
     if state is None:
         return await _at_the_menu(ctx, meant)
     return await _at_a_question(ctx, meant)
+
+
+async def instead_of_a_number(ctx: Context) -> bool:
+    """Words at the order question that are no order number ("позовите оператора", "it doesn't
+    work") are understood as at the menu; anything else is looked up as a number."""
+    text = (ctx.event.text or "").strip()
+    if not text or len(text) > MAX_UNDERSTOOD or order_numbers(text):
+        return False
+    meant = understanding.understand(text)
+    return meant.intent is not Intent.UNKNOWN and await _at_the_menu(ctx, meant)
 
 
 async def _at_the_menu(ctx: Context, meant: Understanding) -> bool:

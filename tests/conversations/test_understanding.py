@@ -126,3 +126,16 @@ async def test_a_greeting_gets_the_menu_and_nonsense_gets_todays_answer(desk: De
     await anna.send("asdfgh")
     assert anna.last.plain.startswith("I didn't quite get that.")
     assert "Talk to a person" in anna.last.labels
+
+
+async def test_words_at_the_order_question_are_understood_not_looked_up(desk: Desk) -> None:
+    ivan = desk.buyer("ivan")
+    await desk.order("ivan", seller="lucky-dragon")
+    second = await desk.order("ivan", seller="lucky-dragon")
+    await ivan.send("/start")
+    await ivan.tap("menu_problem")
+    await ivan.send("колонка не включается")  # no number: the question again, the reason kept
+    assert any(label.startswith(f"#{second.number}") for label in ivan.last.labels)
+    await ivan.click(f"#{second.number}")
+    assert (await desk.latest_case()).reason is Reason.DEFECT
+    assert await desk.audit() == []
