@@ -178,3 +178,20 @@ def test_returndesk_understand_reads_json_lines_and_answers_each_in_order(tmp_pa
         assert out[1] == {"line": 2, "error": "not JSON (Expecting value)"}
         assert out[3]["line"] == 4 and "'de'" in out[3]["error"]
         assert "line 2: not JSON" in result.stderr and "line 4:" in result.stderr
+
+
+class AlwaysPerson:
+    """A stand-in for a hosted model, chosen by RETURNDESK_UNDERSTANDER."""
+
+    def understand(self, text: str, language: str) -> Understanding:
+        return Understanding(Intent.PERSON, confidence=1.0)
+
+
+def test_a_setting_puts_another_understander_in_place_of_the_lexicons(tmp_path: Path) -> None:
+    env = {
+        "RETURNDESK_UNDERSTANDER": "tests.test_understanding:AlwaysPerson",
+        "PYTHONPATH": str(Path(__file__).parent.parent),
+    }
+    result = returndesk("understand", "the cable is missing", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["intent"] == "person"
