@@ -16,6 +16,7 @@ from handlers.buyer.person import person
 from handlers.workflow import deductions, opening
 from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.menu import menu_keyboard, show_menu
+from handlers.workflow.opening import WAITING_FOR_THE_BUYER
 from handlers.workflow.wizard import take_typed_reason, tell_status
 
 router = Router()
@@ -52,9 +53,10 @@ async def _at_the_menu(ctx: Context, meant: Understanding) -> bool:
     if meant.intent is Intent.PERSON:
         await person(ctx)
         return True
-    if meant.intent is Intent.UNKNOWN or await deductions.offer_dispute(ctx):
-        # Words against a deduction get the way to dispute it, as the menu gave them before.
-        return meant.intent is not Intent.UNKNOWN
+    if meant.intent is Intent.UNKNOWN:
+        return False
+    if meant.intent is Intent.PROBLEM and await deductions.offer_dispute(ctx):
+        return True  # a complaint after a deduction gets the way to dispute it, as before
     match meant.intent:
         case Intent.GREETING:
             ctx.expect(None)
@@ -73,6 +75,9 @@ async def _at_a_question(ctx: Context, meant: Understanding) -> bool:
     case = await cases.lock_case(ctx.session, case_id) if case_id else None
     if case is None or case.buyer_id != ctx.event.author.id:
         return False
+    if case.state in WAITING_FOR_THE_BUYER and meant.intent is Intent.PERSON:
+        await person(ctx)  # an offer or a return to send: only a person is asked for instead
+        return True
     if case.state not in ANSWERED_IN_WORDS:
         return False  # a case with the seller or an offer: the step's own answer stands
     if await take_typed_reason(ctx, case, meant.reason):

@@ -6,6 +6,7 @@ person in their own words reaches support, "where is my refund" tells where the 
 from __future__ import annotations
 
 from bot.domain.enums import CaseKind, CaseState, Reason
+from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk, open_flow
 
 CABLE = [("Колонка", 1, "9000"), ("Кабель USB-C", 2, "250")]
@@ -139,3 +140,14 @@ async def test_words_at_the_order_question_are_understood_not_looked_up(desk: De
     await ivan.click(f"#{second.number}")
     assert (await desk.latest_case()).reason is Reason.DEFECT
     assert await desk.audit() == []
+
+
+async def test_at_an_offer_only_asking_for_a_person_is_taken_from_words(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    await describe_defect(desk, price="2000")
+    offered = anna.last
+    assert offered.labels == ["Accept", "Decline"]
+    await anna.send("it's broken, I want my money")  # the offer again, with the hint
+    assert (anna.last.plain, anna.last.labels) == (offered.plain, offered.labels)
+    await anna.send("can i talk to a real human pls")
+    assert (await desk.latest_case()).state is CaseState.ESCALATED
