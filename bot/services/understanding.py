@@ -7,17 +7,21 @@ Built at start-up by `warm` (bot/app.py), so that loading the lexicons and jieba
 from __future__ import annotations
 
 import importlib
+import logging
 from functools import cache
 from typing import cast
 
 from bot.config.settings import UnderstandingSettings, read
 from bot.rendering.renderer import overrides_root, templates_root
 from bot.understanding import (
+    Intent,
     LexiconUnderstander,
     Understander,
     Understanding,
     detect_language,
 )
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -40,5 +44,11 @@ def warm() -> None:
 
 def understand(text: str, language: str | None = None) -> Understanding:
     """What the text means, read in `language` or, without one, in the language of its script:
-    a buyer whose Telegram is English may still write in Russian."""
-    return understander().understand(text, language or detect_language(text))
+    a buyer whose Telegram is English may still write in Russian. An understander that fails
+    (a hosted model that is down) leaves the words not understood: the buyer gets the answer
+    they got before the bot understood words, and the update is not lost to it."""
+    try:
+        return understander().understand(text, language or detect_language(text))
+    except Exception:
+        log.exception("the understander failed; the words are taken as not understood")
+        return Understanding(Intent.UNKNOWN)
