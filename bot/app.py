@@ -42,8 +42,8 @@ async def build_app(
         db = Database(database_url or settings.url, echo=settings.echo)
     if migrate:
         await db.upgrade()
-    async with db.transaction() as session:
-        await sync_shop(session, shop)
+    async with db.unit() as tx:
+        await sync_shop(tx, shop)
     renderer = Renderer()
     clock = clock or SystemClock()
     engine = Engine(db=db, clock=clock, renderer=renderer, shop=shop, router=build_router())

@@ -124,7 +124,7 @@ def test_the_scan_sees_a_state_changed_by_hand() -> None:
         "    case.state = CaseState.WANT\n"
         "    existing.state = CaseState.WANT\n"
         "    setattr(case, 'state', CaseState.WANT)\n"
-        "    await cases.record(ctx.session, case, ctx.now, 'x', state=CaseState.WANT)\n"
+        "    await cases.record(ctx.tx, case, ctx.now, 'x', state=CaseState.WANT)\n"
         "    commitment.state = CommitmentState.KEPT\n"  # not a case
     )
     assert [line for line, _ in _state_assignments(tree)] == [2, 3, 4, 5]

@@ -48,9 +48,9 @@ def import_command(
     async def go() -> ImportReport:
         app = await open_app(database_url, config)
         try:
-            async with app.db.transaction() as session:
+            async with app.db.unit() as tx:
                 return await import_orders(
-                    session, file, shop=app.shop, now=app.clock.now(), encoding=encoding
+                    tx, file, shop=app.shop, now=app.clock.now(), encoding=encoding
                 )
         finally:
             await app.close()

@@ -93,10 +93,9 @@ class Context:
         actor: Actor,
     ) -> None:
         self.event = event
-        # The update's transaction: its deferred writes, cache and locks (services reach them
-        # through the session as well: Transaction.of); the session is its unit of work.
+        # The update's transaction, which handlers pass to services: its deferred writes,
+        # cache and locks, and the session the services' SQL runs in (handlers never touch it).
         self.tx = tx
-        self.session = tx.session
         self.now = now
         self.renderer = renderer
         self.shop = shop

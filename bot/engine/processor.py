@@ -191,7 +191,7 @@ class _Refused(Exception):  # noqa: N818 - carries a Refusal out of its rolled-b
 def _refuse(ctx: Context, refused: _Refused) -> None:
     if refused.audit:
         audit.record(
-            ctx.session,
+            ctx.tx,
             ctx.now,
             actor_id=ctx.event.author.id,
             action=refused.audit,

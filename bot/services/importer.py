@@ -26,13 +26,13 @@ from pydantic import (
 )
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import Language, ShopConfig
 from bot.domain.enums import OrderStatus
 from bot.domain.money import MAX_AMOUNT, Money
 from bot.services.order_files import DATE_FIELDS, ImportProblem, open_order_file
 from bot.storage.models import Buyer, Case, Order, OrderItem
+from bot.storage.transaction import Transaction
 
 __all__ = ["ImportProblem", "ImportReport", "OrderIn", "import_orders"]
 
@@ -184,7 +184,7 @@ def _explain(error: ValidationError) -> str:
 
 
 async def import_orders(
-    session: AsyncSession,
+    tx: Transaction,
     path: Path,
     *,
     shop: ShopConfig,
@@ -214,8 +214,8 @@ async def import_orders(
             )
             continue
         try:
-            async with session.begin_nested():
-                outcome = await _upsert(session, order_in, now)
+            async with tx.session.begin_nested():
+                outcome = await _upsert(tx, order_in, now)
         except _RowError as exc:
             report.problems.append(ImportProblem(position, str(exc)))
             continue
@@ -233,10 +233,10 @@ class _RowError(Exception):
     pass
 
 
-async def _upsert(session: AsyncSession, data: OrderIn, now: datetime) -> str:
+async def _upsert(tx: Transaction, data: OrderIn, now: datetime) -> str:
     if data.buyer.telegram_id is not None:
-        await _upsert_buyer(session, data.buyer)
-    order = await session.scalar(
+        await _upsert_buyer(tx, data.buyer)
+    order = await tx.session.scalar(
         select(Order).where(
             Order.seller_id == data.seller,
             Order.marketplace == data.marketplace,
@@ -253,7 +253,7 @@ async def _upsert(session: AsyncSession, data: OrderIn, now: datetime) -> str:
             imported_at=now,
             items=[],
         )
-        session.add(order)
+        tx.session.add(order)
     elif order.currency != data.currency:
         raise _RowError(f"currency changed from {order.currency} to {data.currency}")
     before = _snapshot(order)
@@ -271,7 +271,7 @@ async def _upsert(session: AsyncSession, data: OrderIn, now: datetime) -> str:
     order.tracking_number = data.tracking_number
     for name in DATE_FIELDS:
         setattr(order, name, getattr(data, name))
-    await _sync_items(session, order, data)
+    await _sync_items(tx, order, data)
     if created:
         return "created"
     if _snapshot(order) == before:
@@ -280,7 +280,7 @@ async def _upsert(session: AsyncSession, data: OrderIn, now: datetime) -> str:
     return "updated"
 
 
-async def _sync_items(session: AsyncSession, order: Order, data: OrderIn) -> None:
+async def _sync_items(tx: Transaction, order: Order, data: OrderIn) -> None:
     existing = {item.sku: item for item in order.items}
     for position, item_in in enumerate(data.items):
         item = existing.pop(item_in.sku, None)
@@ -292,18 +292,20 @@ async def _sync_items(session: AsyncSession, order: Order, data: OrderIn) -> Non
         item.quantity = item_in.quantity
         item.unit_price_minor = Money(item_in.unit_price, data.currency).minor
     for sku, gone in existing.items():
-        referenced = await session.scalar(select(Case.id).where(Case.item_id == gone.id).limit(1))
+        referenced = await tx.session.scalar(
+            select(Case.id).where(Case.item_id == gone.id).limit(1)
+        )
         if referenced is not None:
             raise _RowError(f"item {sku} has a case (#{referenced}) and cannot be removed")
         order.items.remove(gone)
 
 
-async def _upsert_buyer(session: AsyncSession, data: BuyerIn) -> None:
+async def _upsert_buyer(tx: Transaction, data: BuyerIn) -> None:
     assert data.telegram_id is not None
-    buyer = await session.get(Buyer, data.telegram_id)
+    buyer = await tx.session.get(Buyer, data.telegram_id)
     if buyer is None:
         buyer = Buyer(telegram_id=data.telegram_id, name=data.name)
-        session.add(buyer)
+        tx.session.add(buyer)
     # The marketplace's idea of the buyer's language is the weakest hint: the Telegram client's
     # language code replaces it, and the buyer's own /language choice outranks both.
     if data.language and buyer.language_code is None:
@@ -311,7 +313,7 @@ async def _upsert_buyer(session: AsyncSession, data: BuyerIn) -> None:
     if data.name:
         buyer.name = data.name
     buyer.timezone = data.timezone
-    await session.flush()
+    await tx.session.flush()
 
 
 def _snapshot(order: Order) -> tuple[Any, ...]:

@@ -39,7 +39,7 @@ async def cancel_step(ctx: Context, _args: str) -> None:
 
 @router.command("orders")
 async def list_orders(ctx: Context, _args: str) -> None:
-    mine = await orders.buyer_orders(ctx.session, ctx.actor.buyer.telegram_id)
+    mine = await orders.buyer_orders(ctx.tx, ctx.actor.buyer.telegram_id)
     ctx.reply("buyer/orders", orders=mine, buttons=menu_keyboard() if mine else ())
 
 
@@ -55,7 +55,7 @@ async def choose_language(ctx: Context, _args: str) -> None:
 async def set_language(ctx: Context, data: Language) -> None:
     if data.code not in LOCALES:
         raise Stale()
-    await parties.set_language(ctx.session, ctx.actor.buyer, data.code)
+    await parties.set_language(ctx.tx, ctx.actor.buyer, data.code)
     ctx.reader = buyer_reader(ctx.actor.buyer)
     ctx.answer("buyer/language_set")
     show_menu(ctx, "buyer/language_set")

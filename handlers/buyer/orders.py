@@ -16,7 +16,7 @@ FLOWS = ("problem", "return", "cancel", "person")
 
 
 async def ask_order(ctx: Context, *, flow: str) -> None:
-    mine = await orders.buyer_orders(ctx.session, ctx.actor.buyer.telegram_id)
+    mine = await orders.buyer_orders(ctx.tx, ctx.actor.buyer.telegram_id)
     if not mine:
         ctx.expect(None)
         ctx.reply("buyer/no_orders")
@@ -36,14 +36,14 @@ async def _again(ctx: Context) -> None:
 
 @router.text(Awaiting.ORDER_NUMBER)
 async def typed_number(ctx: Context) -> None:
-    found = await orders.orders_by_number(ctx.session, ctx.event.text or "")
+    found = await orders.orders_by_number(ctx.tx, ctx.event.text or "")
     mine = [o for o in found if o.buyer_id == ctx.actor.buyer.telegram_id]
     if not mine:
         if found:
             # Someone else's order: the same answer as for an unknown number, so the reply
             # tells nothing about other buyers; the attempt is audited.
             audit.record(
-                ctx.session,
+                ctx.tx,
                 ctx.now,
                 actor_id=ctx.event.author.id,
                 action="buyer.foreign_order",
@@ -60,7 +60,7 @@ async def picked(ctx: Context, data: PickOrder) -> None:
 
 
 async def open_order(ctx: Context, order_id: int, *, flow: str) -> None:
-    order = await orders.buyer_order(ctx.session, ctx.actor.buyer.telegram_id, order_id)
+    order = await orders.buyer_order(ctx.tx, ctx.actor.buyer.telegram_id, order_id)
     if order is None:
         # The internal id (a deep link or a forged button carries it) goes to the audit row
         # only: it means nothing to a buyer, and another buyer's order number would tell them

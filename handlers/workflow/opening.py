@@ -22,7 +22,7 @@ WAITING_FOR_THE_BUYER = (CaseState.AWAITING_BUYER, CaseState.RETURN_SHIPPING)
 async def start_flow(ctx: Context, order: Order, flow: str) -> None:
     """Start `flow` (problem, return, cancel, or asking for a person) on the order, or take
     the buyer to the case already open on it."""
-    existing = await cases.open_case_of(ctx.session, order.id)
+    existing = await cases.open_case_of(ctx.tx, order.id)
     if flow == "person" and existing is not None and existing.state is not CaseState.ESCALATED:
         ctx.expect(Awaiting.CASE, case_id=existing.id)
         await desk.escalate(ctx, existing, EscalationReason.BUYER_ASKED, role=Role.BUYER)
@@ -31,7 +31,7 @@ async def start_flow(ctx: Context, order: Order, flow: str) -> None:
         if existing.state in cases.DRAFT_STATES:
             cases.move(existing, CaseState.CLOSED, ctx.now)
             await cases.record(
-                ctx.session,
+                ctx.tx,
                 existing,
                 ctx.now,
                 "replaced_by_new_request",
@@ -117,8 +117,8 @@ async def start_return(ctx: Context, order: Order) -> None:
 
 async def _open(ctx: Context, order: Order, kind: CaseKind) -> Case:
     """A new case on the order, its first question (the reason) still to ask."""
-    case = await cases.open_case(ctx.session, order, kind, CaseState.REASON, ctx.now)
+    case = await cases.open_case(ctx.tx, order, kind, CaseState.REASON, ctx.now)
     await cases.record(
-        ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.author.id
     )
     return case

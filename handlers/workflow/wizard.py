@@ -195,7 +195,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
         return None
     if case.want is Want.RETURN:
         return await _switch_to_return(ctx, case)
-    earlier = await cases.earlier_requests(ctx.session, case)
+    earlier = await cases.earlier_requests(ctx.tx, case)
     standard = standard_offer(policy_of(ctx, case), facts(case, earlier))
     if isinstance(standard, NoStandardOffer):
         return await _no_standard(ctx, case, standard)
@@ -228,7 +228,7 @@ async def _advance_return(ctx: Context, case: Case) -> None:
         return await _no_standard(ctx, case, standard)
     if case.state is not CaseState.RETURN_SHIPPING:
         await offers.create(
-            ctx.session,
+            ctx.tx,
             case,
             remedy=standard.remedy,
             amount=standard.amount,
@@ -240,7 +240,7 @@ async def _advance_return(ctx: Context, case: Case) -> None:
         )
         cases.move(case, CaseState.RETURN_SHIPPING, ctx.now)
         await cases.record(
-            ctx.session,
+            ctx.tx,
             case,
             ctx.now,
             "return_accepted",
@@ -279,7 +279,7 @@ async def _switch_to_return(ctx: Context, case: Case) -> None:
         )
     case.kind = CaseKind.RETURN
     await cases.record(
-        ctx.session, case, ctx.now, "became_return", role=BUYER, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "became_return", role=BUYER, actor_id=ctx.event.author.id
     )
     return await _advance_return(ctx, case)
 
@@ -305,7 +305,7 @@ async def _needs_photos(ctx: Context, case: Case) -> bool:
     if case.evidence_done or not policy_of(ctx, case).rule(case.reason).photos:
         return False
     cases.move(case, CaseState.EVIDENCE, ctx.now)
-    count = len(await cases.evidence_of(ctx.session, case.id))
+    count = len(await cases.evidence_of(ctx.tx, case.id))
     ask_buyer(
         ctx,
         case,
@@ -360,7 +360,7 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
     case.question = question
     cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "question",
@@ -381,9 +381,9 @@ async def add_to_question(ctx: Context, case: Case, text: str) -> None:
         return
     case.question = f"{case.question}\n\n{text}" if case.question else text
     await cases.record(
-        ctx.session, case, ctx.now, "question_added", role=BUYER, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "question_added", role=BUYER, actor_id=ctx.event.author.id
     )
-    promised = await commitments.open_commitments(ctx.session, case.id)
+    promised = await commitments.open_commitments(ctx.tx, case.id)
     due = promised[0].due_at if promised else None
     cards.show(ctx, case, cards.question_added_card(case, text, due))
     ctx.expect(Awaiting.CASE, case_id=case.id)
@@ -397,11 +397,11 @@ async def resume(ctx: Context, case: Case) -> None:
         case state if state in cases.DRAFT_STATES or state is CaseState.RETURN_SHIPPING:
             await advance(ctx, case)
         case CaseState.AWAITING_BUYER:
-            offer = await offers.current(ctx.session, case.id)
+            offer = await offers.current(ctx.tx, case.id)
             if offer is not None and offer.status is OfferStatus.OFFERED:
                 notify.offer_to_buyer(ctx, case, offer)
         case _:
-            due = await commitments.open_commitments(ctx.session, case.id)
+            due = await commitments.open_commitments(ctx.tx, case.id)
             ctx.expect(None)
             ctx.reply(
                 "buyer/case_status",
