@@ -159,6 +159,8 @@ class LinkSettings(BaseSettings):
     secret: SecretStr | None = None
     # The bot's @username for t.me links; unset, `returndesk links` asks Telegram (getMe).
     bot_username: str | None = None
+    # A font for the printed cards that draws Chinese and Cyrillic; unset: the packaged one.
+    font: Path | None = None
 
     @field_validator("secret")
     @classmethod
