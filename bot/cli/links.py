@@ -115,7 +115,7 @@ async def _make(
                 (out / f"{stem}.txt").write_text(link + "\n", encoding="utf-8")
                 reader = Reader(order.buyer_language or seller.language)
                 text = app.renderer.render(
-                    "cards/parcel", reader, number=order.number, seller=seller.name
+                    "cards/parcel", reader, number=order.number, seller_name=seller.name
                 )
                 lines = [line for line in plain_text(text).splitlines() if line.strip()]
                 cards.append(Card(order.number, link, lines, qr))

@@ -37,7 +37,7 @@ def show_order(ctx: Context, order: Order, *, claimed: bool = False) -> None:
         "buyer/order_view",
         order=order,
         claimed=claimed,
-        seller=ctx.seller(order.seller_id).name,
+        seller_name=ctx.seller(order.seller_id).name,
         buttons=column(
             *(
                 button(f"menu_{flow}", PickOrder(flow=flow, order_id=order.id))
