@@ -9,13 +9,13 @@ import re
 
 from bot.domain.claims import TOKEN, TokenState
 from bot.engine.context import Context, button, column
-from bot.engine.errors import Refusal
 from bot.services import claims, orders
 from bot.storage import audit
 from bot.storage.models import Order
 from handlers.payloads import PickOrder
 from handlers.workflow import opening
 from handlers.workflow.awaiting import Awaiting
+from handlers.workflow.menu import menu_keyboard
 
 # What a typed order number looks like: letters, digits and dashes, with a digit somewhere,
 # maybe after "#" or "№". Words ("hello", "cable") are left to the menu's other answers.
@@ -55,15 +55,19 @@ async def open_link(ctx: Context, token: str) -> None:
     keys = ctx.claim_keys
     if keys is None:
         # No secret, so no link can be checked: said as for a mistyped link, and audited.
-        raise Refusal("buyer/link_invalid", audit="claim.link_unchecked")
+        _link_refused(ctx, "buyer/link_invalid", "claim.link_unchecked")
+        return
     reading = keys.read(token, ctx.now)
     if reading.state is TokenState.FORGED or reading.order_id is None:
-        raise Refusal("buyer/link_invalid", audit="claim.link_forged")
+        _link_refused(ctx, "buyer/link_invalid", "claim.link_forged")
+        return
     if reading.state is TokenState.EXPIRED:
-        raise Refusal("buyer/link_expired", audit="claim.link_expired", order_id=reading.order_id)
+        _link_refused(ctx, "buyer/link_expired", "claim.link_expired", reading.order_id)
+        return
     order = await claims.order(ctx.session, reading.order_id)
     if order is None:
-        raise Refusal("buyer/link_invalid", audit="claim.link_forged", order_id=reading.order_id)
+        _link_refused(ctx, "buyer/link_invalid", "claim.link_forged", reading.order_id)
+        return
     me = ctx.actor.buyer
     if order.buyer_id == me.telegram_id:
         show_order(ctx, order)  # the same account again: nothing to bind
@@ -72,7 +76,21 @@ async def open_link(ctx: Context, token: str) -> None:
         _allowed(ctx, "claim.link", order)
         show_order(ctx, order, claimed=True)
         return
-    raise Refusal("buyer/link_taken", audit="claim.link_taken", order_id=order.id)
+    _link_refused(ctx, "buyer/link_taken", "claim.link_taken", order.id)
+
+
+def _link_refused(ctx: Context, template: str, action: str, order_id: int | None = None) -> None:
+    """A link that binds nothing: said with the menu under it (its "Talk to a person" is the
+    way on), and audited. Nothing was changed, so there is nothing to roll back."""
+    audit.record(
+        ctx.session,
+        ctx.now,
+        actor_id=ctx.event.author.id,
+        action=action,
+        target=None if order_id is None else f"order:{order_id}",
+    )
+    ctx.expect(None)
+    ctx.reply(template, buttons=menu_keyboard())
 
 
 # -- by number ---------------------------------------------------------------------------------
