@@ -73,6 +73,8 @@ class ClaimKeys:
             raw = base64.urlsafe_b64decode(token[1:] + "=")
         except (binascii.Error, ValueError):
             return Reading(TokenState.FORGED)
+        if base64.urlsafe_b64encode(raw).decode().rstrip("=") != token[1:]:
+            return Reading(TokenState.FORGED)  # unused low bits set: one token, one spelling
         body, mac = raw[: _PACK.size], raw[_PACK.size :]
         expected = hmac.new(self._key("link"), body, hashlib.sha256).digest()[:_MAC_BYTES]
         if not hmac.compare_digest(mac, expected):
