@@ -65,7 +65,8 @@ def png_sheets(cards: list[Card], font_path: Path, folder: Path) -> list[Path]:
     """Pages of cards as PNG images, `cards-1.png`, `cards-2.png`, ..."""
     width, height = (PAGE[0] - 2 * MARGIN) // COLUMNS, (PAGE[1] - 2 * MARGIN) // ROWS
     big = ImageFont.truetype(str(font_path), 34)
-    small = ImageFont.truetype(str(font_path), 24)
+    middle = ImageFont.truetype(str(font_path), 26)
+    small = ImageFont.truetype(str(font_path), 22)
     pages: list[Path] = []
     per_page = COLUMNS * ROWS
     for start in range(0, len(cards), per_page):
@@ -75,13 +76,13 @@ def png_sheets(cards: list[Card], font_path: Path, folder: Path) -> list[Path]:
             x = MARGIN + (index % COLUMNS) * width
             y = MARGIN + (index // COLUMNS) * height
             draw.rectangle((x, y, x + width - 1, y + height - 1), outline="#999999")
-            qr_side = height - 40
+            qr_side = min(height - 40, width * 9 // 20)  # about 45 mm: scans from arm's length
             code = Image.open(card.qr).convert("RGB").resize((qr_side, qr_side))
             page.paste(code, (x + 10, y + 20))
             text_x = x + qr_side + 20
             text_y = y + 40
             for n, line in enumerate(card.lines):
-                font = big if n < 2 else small
+                font = (big, middle)[n] if n < 2 else small
                 for piece in _wrap(draw, line, font, width - (text_x - x) - 10):
                     draw.text((text_x, text_y), piece, font=font, fill="black")
                     text_y += int(font.size * 1.35)
@@ -108,11 +109,11 @@ def pdf_sheet(cards: list[Card], font_path: Path, path: Path) -> Path:
         y = 5 + (slot // COLUMNS) * height
         pdf.set_draw_color(150)
         pdf.rect(x, y, width, height)
-        side = height - 14
+        side = min(height - 14, width * 0.45)
         pdf.image(str(card.qr), x=x + 3, y=y + 7, w=side, h=side)
         pdf.set_xy(x + side + 6, y + 12)
         for n, line in enumerate(card.lines):
-            pdf.set_font("card", size=13 if n < 2 else 9)
+            pdf.set_font("card", size=(14, 11)[n] if n < 2 else 9)
             pdf.set_x(x + side + 6)
             pdf.multi_cell(width - side - 9, 6 if n < 2 else 4.5, line)
             pdf.ln(1.5)
