@@ -243,6 +243,8 @@ def _variants() -> list[dict[str, Any]]:
                 "left": index % 3 + 1,
                 "until": NOW + timedelta(hours=1),
                 "seller_name": "Lucky <Dragon> & Co",
+                "rebound": bool(index % 2),
+                "telegram_id": 100002,
                 "commitment": Commitment(
                     id=5,
                     case_id=12,

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.claims import ClaimKeys
-from bot.services import claims
 from tests.desk import Desk
 
 NUMBER = "OZ-7001"
@@ -110,16 +109,21 @@ async def test_a_second_account_is_refused_and_support_can_rebind(desk: Desk) ->
     await ivan.send(NUMBER)  # by number too: the same answer as an unknown order
     assert "Не удалось найти заказ" in ivan.last.plain
 
-    # Support gives it to Ivan (what `returndesk orders rebind` does; tests/test_links.py).
-    async with desk.db.transaction() as session:
-        order = await claims.order(session, order_id)
-        assert order is not None
-        await claims.rebind(session, order, 102, desk.clock.now())
+    # Ivan asks for a person; a support member gives him the order.
+    sam = desk.staff("sam")
+    await mallory.send(f"/rebind {NUMBER} 102")  # not support: refused
+    assert (await desk.get_order(NUMBER)).buyer_id == 103
+    await sam.send(f"/rebind {NUMBER} 102")
+    assert f"#{NUMBER} now belongs to Telegram user 102" in sam.last.plain
     assert (await desk.get_order(NUMBER)).buyer_id == 102
     await ivan.send(NUMBER)
     assert "Что нужно сделать с этим заказом?" in ivan.last.plain
     await mallory.send(NUMBER)
     assert NOT_FOUND in mallory.last.plain
+    rebound = [a for a in await desk.audit() if a.action == "claim.rebound"]
+    assert [(a.actor_id, a.allowed, a.detail) for a in rebound] == [
+        (901, True, {"from": 103, "to": 102})
+    ]
 
 
 async def test_claim_by_number_three_wrong_answers_then_a_cool_down(desk: Desk) -> None:
