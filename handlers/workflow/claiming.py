@@ -73,7 +73,7 @@ async def open_link(ctx: Context, token: str) -> None:
         show_order(ctx, order)  # the same account again: nothing to bind
         return
     if order.buyer_id is None and await claims.bind(ctx.session, order, me, ctx.now):
-        _allowed(ctx, "claim.link", order)
+        _audit(ctx, "claim.link", order.id, allowed=True)
         show_order(ctx, order, claimed=True)
         return
     _link_refused(ctx, "buyer/link_taken", "claim.link_taken", order.id)
@@ -82,13 +82,7 @@ async def open_link(ctx: Context, token: str) -> None:
 def _link_refused(ctx: Context, template: str, action: str, order_id: int | None = None) -> None:
     """A link that binds nothing: said with the menu under it (its "Talk to a person" is the
     way on), and audited. Nothing was changed, so there is nothing to roll back."""
-    audit.record(
-        ctx.session,
-        ctx.now,
-        actor_id=ctx.event.author.id,
-        action=action,
-        target=None if order_id is None else f"order:{order_id}",
-    )
+    _audit(ctx, action, order_id)
     ctx.expect(None)
     ctx.reply(template, buttons=menu_keyboard())
 
@@ -135,7 +129,7 @@ def _check_of(ctx: Context, order: Order) -> str | None:
 async def _ask_check(ctx: Context, order: Order, flow: str | None) -> None:
     until = await claims.blocked_until(ctx.session, order.id, ctx.actor.buyer.telegram_id, ctx.now)
     if until is not None:
-        _refused(ctx, "claim.cooling_down", order)
+        _audit(ctx, "claim.cooling_down", order.id)
         ctx.expect(None)
         ctx.reply("buyer/claim_cooling", until=until)
         return
@@ -170,7 +164,7 @@ async def check_answered(ctx: Context) -> None:
     if stored is not None and ctx.claim_keys and ctx.claim_keys.matches(rule.check, answer, stored):
         if await claims.bind(ctx.session, order, me, ctx.now):
             await claims.forget_answers(ctx.session, order.id, me.telegram_id)
-            _allowed(ctx, "claim.check", order)
+            _audit(ctx, "claim.check", order.id, allowed=True)
             await _opened(ctx, order, flow, claimed=True)
             return
         ctx.expect(None)
@@ -184,7 +178,7 @@ async def check_answered(ctx: Context) -> None:
         tries=rule.tries,
         cool_down=rule.cool_down,
     )
-    _refused(ctx, "claim.wrong_check", order, left=left)
+    _audit(ctx, "claim.wrong_check", order.id, left=left)
     if until is not None:
         ctx.expect(None)
         ctx.reply("buyer/claim_cooling", until=until)
@@ -201,23 +195,15 @@ async def _opened(ctx: Context, order: Order, flow: str | None, *, claimed: bool
     await opening.start_flow(ctx, order, flow)
 
 
-def _allowed(ctx: Context, action: str, order: Order) -> None:
+def _audit(
+    ctx: Context, action: str, order_id: int | None, *, allowed: bool = False, **detail: object
+) -> None:
     audit.record(
         ctx.session,
         ctx.now,
         actor_id=ctx.event.author.id,
         action=action,
-        target=f"order:{order.id}",
-        allowed=True,
-    )
-
-
-def _refused(ctx: Context, action: str, order: Order, **detail: object) -> None:
-    audit.record(
-        ctx.session,
-        ctx.now,
-        actor_id=ctx.event.author.id,
-        action=action,
-        target=f"order:{order.id}",
+        target=None if order_id is None else f"order:{order_id}",
+        allowed=allowed,
         detail=dict(detail),
     )
