@@ -174,3 +174,35 @@ async def test_an_order_number_typed_at_the_menu_opens_ones_own_order(desk: Desk
     await mallory.send("A-9999")
     assert NOT_FOUND in mallory.last.plain
     assert [a.action for a in await desk.audit()] == ["buyer.foreign_order"]
+
+
+async def test_importing_the_file_again_keeps_the_claimant(desk: Desk) -> None:
+    ivan = desk.buyer("ivan")
+    order_id = await unclaimed_order(desk)
+    await ivan.send(f"/start {keys(desk).token(order_id, desk.clock.now() + timedelta(days=1))}")
+    assert (await desk.get_order(NUMBER)).buyer_id == 102
+
+    await unclaimed_order_again(desk)
+    assert (await desk.get_order(NUMBER)).buyer_id == 102
+
+
+async def unclaimed_order_again(desk: Desk) -> None:
+    order = await desk.get_order(NUMBER)
+    report = await desk.import_raw(
+        [
+            {
+                "marketplace": "ozon",
+                "number": NUMBER,
+                "seller": "acme",
+                "buyer": {"name": "Иван", "phone": "1234"},
+                "currency": "RUB",
+                "paid": "2000",
+                "status": "completed",
+                "placed_at": order.placed_at.isoformat(),
+                "shipped_at": (order.placed_at + timedelta(days=1)).isoformat(),
+                "delivered_at": (order.placed_at + timedelta(days=2)).isoformat(),
+                "items": [{"sku": "K-1", "title": "Kettle", "quantity": 1, "unit_price": "2000"}],
+            }
+        ]
+    )
+    assert report.ok and report.updated == 1, report.problems
