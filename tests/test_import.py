@@ -479,7 +479,8 @@ async def test_phone_digits_and_postal_codes_are_refused_without_the_link_secret
     with_phone = good("P-1", buyer={"name": "Anna", "phone": "+49 30 1234 5678"})
     path.write_text(json.dumps([with_phone, good("P-2")]), encoding="utf-8")
     async with desk.db.transaction() as session:
-        report = await import_orders(session, path, shop=desk.sandbox.app.shop, now=desk.clock.now())
+        shop = desk.sandbox.app.shop
+        report = await import_orders(session, path, shop=shop, now=desk.clock.now())
     assert report.created == 1
     assert [str(p) for p in report.problems] == [
         "order 1: buyer.phone/postal_code: set RETURNDESK_LINK_SECRET first; they are stored "
