@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.clock import Clock, SystemClock
-from bot.config.settings import DatabaseSettings, ShopSettings, read
+from bot.config.settings import DatabaseSettings, LinkSettings, ShopSettings, read
 from bot.config.shop import ShopConfig, load_shop
+from bot.domain.claims import ClaimKeys
 from bot.engine.processor import Engine
 from bot.rendering import Renderer
 from bot.services.parties import sync_shop
 from bot.storage.database import Database
 from handlers import build_router
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,6 +26,8 @@ class App:
     renderer: Renderer
     clock: Clock
     engine: Engine
+    # From RETURNDESK_LINK_SECRET; None: no links, and nothing can be claimed (docs/claiming.md).
+    claim_keys: ClaimKeys | None = None
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -46,5 +52,13 @@ async def build_app(
         await sync_shop(tx, shop)
     renderer = Renderer()
     clock = clock or SystemClock()
-    engine = Engine(db=db, clock=clock, renderer=renderer, shop=shop, router=build_router())
-    return App(db=db, shop=shop, renderer=renderer, clock=clock, engine=engine)
+    secret = read(LinkSettings).secret
+    if secret is None:
+        log.info(
+            "RETURNDESK_LINK_SECRET is not set: orders without a Telegram id cannot be claimed"
+        )
+    keys = None if secret is None else ClaimKeys(secret.get_secret_value().encode())
+    engine = Engine(
+        db=db, clock=clock, renderer=renderer, shop=shop, router=build_router(), claim_keys=keys
+    )
+    return App(db=db, shop=shop, renderer=renderer, clock=clock, engine=engine, claim_keys=keys)

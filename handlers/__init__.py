@@ -7,7 +7,17 @@ from bot.engine.router import Router
 def routers() -> list[Router]:
     """Each conversation's router, in the order they merge into one (imported here, so that the
     packages import nothing on their own and modules can share helpers without import cycles)."""
-    from handlers.buyer import cancel, disputes, menu, offers, orders, person, problem, returns
+    from handlers.buyer import (
+        cancel,
+        claims,
+        disputes,
+        menu,
+        offers,
+        orders,
+        person,
+        problem,
+        returns,
+    )
     from handlers.seller import cancellations, execution, pending, questions
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
@@ -15,7 +25,7 @@ def routers() -> list[Router]:
 
     first = (seller_offers, seller_returns, cancellations, execution, questions, pending)
     # Last: the buyer's menu is the answer to anything no other handler takes.
-    last = (person, menu, orders, problem, returns, cancel, offers, disputes)
+    last = (person, menu, orders, claims, problem, returns, cancel, offers, disputes)
     return [module.router for module in (*first, agents, sweeps, *last)]
 
 

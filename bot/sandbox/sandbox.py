@@ -66,7 +66,9 @@ class Sandbox:
 
     async def import_orders(self, path: Path) -> ImportReport:
         async with self.app.db.unit() as tx:
-            return await import_orders(tx, path, shop=self.app.shop, now=self.clock.now())
+            return await import_orders(
+                tx, path, shop=self.app.shop, now=self.clock.now(), keys=self.app.claim_keys
+            )
 
     async def close(self) -> None:
         await self.app.close()

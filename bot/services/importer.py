@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from bot.config.shop import Language, ShopConfig
+from bot.domain.claims import CheckKind, ClaimKeys, normalise
 from bot.domain.enums import OrderStatus
 from bot.domain.money import MAX_AMOUNT, Money
 from bot.services.order_files import DATE_FIELDS, ImportProblem, open_order_file
@@ -70,6 +71,24 @@ class BuyerIn(_Row):
     name: Annotated[str, Field(max_length=200)] = ""
     language: Language | None = None
     timezone: Annotated[str, Field(max_length=64)] = "UTC"
+    # What a buyer who types the order's number is asked for (docs/claiming.md): only the
+    # phone's last four digits are kept, and both only as HMACs.
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    postal_code: Annotated[str, Field(max_length=16)] | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _four_digits(cls, value: str | None) -> str | None:
+        if value and not normalise(CheckKind.PHONE_LAST4, value):
+            raise ValueError("needs at least its last four digits")
+        return value or None
+
+    @field_validator("postal_code")
+    @classmethod
+    def _postal(cls, value: str | None) -> str | None:
+        if value and not normalise(CheckKind.POSTAL_CODE, value):
+            raise ValueError("has no letter or digit")
+        return value or None
 
     @field_validator("timezone")
     @classmethod
@@ -190,8 +209,11 @@ async def import_orders(
     shop: ShopConfig,
     now: datetime,
     encoding: str | None = None,
+    keys: ClaimKeys | None = None,
 ) -> ImportReport:
-    """Import the file's orders; `encoding` names the file's, else it is told from its bytes."""
+    """Import the file's orders; `encoding` names the file's, else it is told from its bytes.
+    `keys` hash the phone digits and postal codes (without them, an order carrying either is
+    refused rather than stored in the clear)."""
     report = ImportReport()
     sellers = {s.id for s in shop.sellers}
     opened = open_order_file(path, encoding)
@@ -213,9 +235,18 @@ async def import_orders(
                 ImportProblem(position, f"seller {order_in.seller!r} is not in the shop file")
             )
             continue
+        if keys is None and (order_in.buyer.phone or order_in.buyer.postal_code):
+            report.problems.append(
+                ImportProblem(
+                    position,
+                    "buyer.phone/postal_code: set RETURNDESK_LINK_SECRET first; they are "
+                    "stored only hashed with it (docs/claiming.md)",
+                )
+            )
+            continue
         try:
             async with tx.session.begin_nested():
-                outcome = await _upsert(tx, order_in, now)
+                outcome = await _upsert(tx, order_in, now, keys)
         except _RowError as exc:
             report.problems.append(ImportProblem(position, str(exc)))
             continue
@@ -233,7 +264,7 @@ class _RowError(Exception):
     pass
 
 
-async def _upsert(tx: Transaction, data: OrderIn, now: datetime) -> str:
+async def _upsert(tx: Transaction, data: OrderIn, now: datetime, keys: ClaimKeys | None) -> str:
     if data.buyer.telegram_id is not None:
         await _upsert_buyer(tx, data.buyer)
     order = await tx.session.scalar(
@@ -263,7 +294,16 @@ async def _upsert(tx: Transaction, data: OrderIn, now: datetime) -> str:
         raise _RowError(
             f"paid {paid + shipping} is less than the {order.refunded} already refunded"
         )
-    order.buyer_id = data.buyer.telegram_id
+    if data.buyer.telegram_id is not None:
+        order.buyer_id = data.buyer.telegram_id
+    # Without a Telegram id the order keeps whoever claimed it (docs/claiming.md): importing
+    # the marketplace's file again must not take it away from them.
+    order.buyer_name = data.buyer.name
+    order.buyer_language = data.buyer.language
+    order.buyer_timezone = data.buyer.timezone
+    if keys is not None:
+        order.phone_hash = _hashed(keys, CheckKind.PHONE_LAST4, data.buyer.phone)
+        order.postal_hash = _hashed(keys, CheckKind.POSTAL_CODE, data.buyer.postal_code)
     order.currency = data.currency
     order.paid_minor = paid.minor
     order.shipping_minor = shipping.minor
@@ -316,9 +356,18 @@ async def _upsert_buyer(tx: Transaction, data: BuyerIn) -> None:
     await tx.session.flush()
 
 
+def _hashed(keys: ClaimKeys, kind: CheckKind, value: str | None) -> str | None:
+    return None if value is None else keys.fingerprint(kind, value)
+
+
 def _snapshot(order: Order) -> tuple[Any, ...]:
     return (
         order.buyer_id,
+        order.buyer_name,
+        order.buyer_language,
+        order.buyer_timezone,
+        order.phone_hash,
+        order.postal_hash,
         order.paid_minor,
         order.shipping_minor,
         order.status,

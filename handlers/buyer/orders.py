@@ -6,9 +6,8 @@ from bot.engine.context import Context, button
 from bot.engine.errors import Refusal
 from bot.engine.router import Router
 from bot.services import orders
-from bot.storage import audit
 from handlers.payloads import PickOrder
-from handlers.workflow import opening
+from handlers.workflow import claiming, opening
 from handlers.workflow.awaiting import Awaiting
 
 router = Router()
@@ -36,22 +35,8 @@ async def _again(ctx: Context) -> None:
 
 @router.text(Awaiting.ORDER_NUMBER)
 async def typed_number(ctx: Context) -> None:
-    found = await orders.orders_by_number(ctx.tx, ctx.event.text or "")
-    mine = [o for o in found if o.buyer_id == ctx.actor.buyer.telegram_id]
-    if not mine:
-        if found:
-            # Someone else's order: the same answer as for an unknown number, so the reply
-            # tells nothing about other buyers; the attempt is audited.
-            audit.record(
-                ctx.tx,
-                ctx.now,
-                actor_id=ctx.event.author.id,
-                action="buyer.foreign_order",
-                target=(ctx.event.text or "")[:64],
-            )
-        ctx.reply("buyer/order_not_found", number=(ctx.event.text or "").strip())
-        return
-    await opening.start_flow(ctx, mine[0], ctx.conversation.data.get("flow", "problem"))
+    flow = ctx.conversation.data.get("flow", "problem")
+    await claiming.order_typed(ctx, ctx.event.text or "", flow=flow)
 
 
 @router.button(PickOrder)

@@ -20,7 +20,8 @@ from bot.domain.money import AmountError, Money, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
 from bot.engine.router import Router
-from bot.services import cases, commitments, ledger, offers, topics
+from bot.services import cases, claims, commitments, ledger, offers, orders, topics
+from bot.storage import audit
 from bot.storage.models import Case
 from handlers.payloads import OpenCases, Take, WorkOn
 from handlers.workflow import agreement, cards, desk, notify, private_desk, promises
@@ -331,3 +332,28 @@ async def queue(ctx: Context, _args: str) -> None:
         private_desk.pick_buttons([case for case, _ in rows]) if private_desk.applies(ctx) else ()
     )
     ctx.reply("support/queue", entries=rows, buttons=buttons)
+
+
+@router.command("rebind")
+async def rebind(ctx: Context, args: str) -> None:
+    """Give an order to another Telegram account, when the wrong one claimed it first
+    (docs/claiming.md): `/rebind NUMBER TELEGRAM_ID`."""
+    _member(ctx)
+    parts = args.split()
+    found = await orders.orders_by_number(ctx.tx, parts[0]) if len(parts) == 2 else []
+    if len(found) != 1 or not parts[1].isdigit() or not 0 < int(parts[1]) < 2**63:
+        ctx.reply("support/rebound", rebound=False)
+        return
+    order, telegram_id = found[0], int(parts[1])
+    before = order.buyer_id
+    await claims.rebind(ctx.tx, order, telegram_id, ctx.now)
+    audit.record(
+        ctx.tx,
+        ctx.now,
+        actor_id=ctx.event.author.id,
+        action="claim.rebound",
+        target=f"order:{order.id}",
+        allowed=True,
+        detail={"from": before, "to": telegram_id},
+    )
+    ctx.reply("support/rebound", rebound=True, number=order.number, telegram_id=telegram_id)
