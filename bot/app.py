@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.clock import Clock, SystemClock
-from bot.config.settings import DatabaseSettings, ShopSettings, read
+from bot.config.settings import DatabaseSettings, LinkSettings, ShopSettings, read
 from bot.config.shop import ShopConfig, load_shop
+from bot.domain.claims import ClaimKeys
 from bot.engine.processor import Engine
 from bot.rendering import Renderer
 from bot.services import understanding
 from bot.services.parties import sync_shop
 from bot.storage.database import Database
 from handlers import build_router
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -23,6 +27,8 @@ class App:
     renderer: Renderer
     clock: Clock
     engine: Engine
+    # From RETURNDESK_LINK_SECRET; None: no links, and nothing can be claimed (docs/claiming.md).
+    claim_keys: ClaimKeys | None = None
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -43,10 +49,18 @@ async def build_app(
         db = Database(database_url or settings.url, echo=settings.echo)
     if migrate:
         await db.upgrade()
-    async with db.transaction() as session:
-        await sync_shop(session, shop)
+    async with db.unit() as tx:
+        await sync_shop(tx, shop)
     renderer = Renderer()
     understanding.warm()
     clock = clock or SystemClock()
-    engine = Engine(db=db, clock=clock, renderer=renderer, shop=shop, router=build_router())
-    return App(db=db, shop=shop, renderer=renderer, clock=clock, engine=engine)
+    secret = read(LinkSettings).secret
+    if secret is None:
+        log.info(
+            "RETURNDESK_LINK_SECRET is not set: orders without a Telegram id cannot be claimed"
+        )
+    keys = None if secret is None else ClaimKeys(secret.get_secret_value().encode())
+    engine = Engine(
+        db=db, clock=clock, renderer=renderer, shop=shop, router=build_router(), claim_keys=keys
+    )
+    return App(db=db, shop=shop, renderer=renderer, clock=clock, engine=engine, claim_keys=keys)

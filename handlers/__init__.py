@@ -9,6 +9,7 @@ def routers() -> list[Router]:
     packages import nothing on their own and modules can share helpers without import cycles)."""
     from handlers.buyer import (
         cancel,
+        claims,
         disputes,
         menu,
         offers,
@@ -25,7 +26,7 @@ def routers() -> list[Router]:
 
     first = (seller_offers, seller_returns, cancellations, execution, questions, pending)
     # Last: the buyer's menu is the answer to anything no other handler takes.
-    last = (person, menu, orders, problem, returns, cancel, offers, disputes, understood)
+    last = (person, menu, orders, claims, problem, returns, cancel, offers, disputes, understood)
     return [module.router for module in (*first, agents, sweeps, *last)]
 
 

@@ -28,6 +28,9 @@ from tests.desk import Desk
 POSTGRES_URL = os.environ.get(
     "RETURNDESK_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+# The tests' link secret (docs/claiming.md): every app a test builds signs and checks with it.
+LINK_SECRET = "test-link-secret-0123456789abcdef0123456789"
+os.environ.setdefault("RETURNDESK_LINK_SECRET", LINK_SECRET)
 # Monday 16 November 2026, 09:00 in Moscow, 07:00 in Berlin, 14:00 in Shanghai.
 START = datetime.fromisoformat("2026-11-16T06:00:00+00:00")
 

@@ -238,6 +238,13 @@ def _variants() -> list[dict[str, Any]]:
                 "owed_due": NOW + timedelta(days=2) if index % 3 else None,
                 "action": ["offer", "refund", "handback", "resolve"][index % 4],
                 "text": "Hello <b>there</b> & you",
+                "check": ["phone_last4", "postal_code"][index % 2],
+                "claimed": bool(index % 2),
+                "left": index % 3 + 1,
+                "until": NOW + timedelta(hours=1),
+                "seller_name": "Lucky <Dragon> & Co",
+                "rebound": bool(index % 2),
+                "telegram_id": 100002,
                 "commitment": Commitment(
                     id=5,
                     case_id=12,

@@ -21,6 +21,7 @@ def test_the_stored_values_are_the_ones_chats_already_wait_in() -> None:
         "case.decline_reason",
         "case.cancel_why",
         "order_number",
+        "claim.check",
         "seller.amount",
         "seller.answer",
         "seller.deduction",

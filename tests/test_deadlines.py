@@ -100,8 +100,8 @@ async def test_the_numbers_count_kept_and_missed_promises(desk: Desk) -> None:
     await describe_defect(desk, price="5000")
     desk.later(days=2)
     await desk.sweep()  # missed: the case goes to support
-    async with desk.db.session() as session:
-        numbers = await promise_stats(session)
+    async with desk.db.reading() as tx:
+        numbers = await promise_stats(tx)
     decisions = numbers.by_seller_and_kind["acme", CommitmentKind.SELLER_DECISION]
     assert (decisions.kept, decisions.breached, decisions.share) == (1, 1, 0.5)
     support = numbers.by_seller_and_kind["acme", CommitmentKind.SUPPORT_REPLY]

@@ -468,3 +468,23 @@ def test_the_command_reads_the_encoding_it_is_told(database_url: str, tmp_path: 
     assert unknown.returncode == 2
     assert "Traceback" not in unknown.stderr
     assert "unknown encoding 'martian'" in unknown.stderr
+
+
+async def test_phone_digits_and_postal_codes_are_refused_without_the_link_secret(
+    desk: Desk, tmp_path: Path
+) -> None:
+    from bot.services.importer import import_orders
+
+    path = tmp_path / "orders.json"
+    with_phone = good("P-1", buyer={"name": "Anna", "phone": "+49 30 1234 5678"})
+    path.write_text(json.dumps([with_phone, good("P-2")]), encoding="utf-8")
+    async with desk.db.unit() as tx:
+        shop = desk.sandbox.app.shop
+        report = await import_orders(tx, path, shop=shop, now=desk.clock.now())
+    assert report.created == 1
+    assert [str(p) for p in report.problems] == [
+        "order 1: buyer.phone/postal_code: set RETURNDESK_LINK_SECRET first; they are stored "
+        "only hashed with it (docs/claiming.md)"
+    ]
+    bad = await desk.import_raw([good("P-3", buyer={"phone": "12"})])
+    assert "buyer.phone: needs at least its last four digits" in str(bad.problems[0])

@@ -15,6 +15,7 @@ from bot.engine.events import Incoming
 from bot.services import ledger
 from bot.storage.database import Database
 from bot.storage.models import Order, Refund
+from bot.storage.transaction import Transaction
 from tests.conftest import START
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk, open_flow
@@ -25,7 +26,7 @@ async def approve(db: Database, order_id: int, amount: str, key: str) -> Money |
     async with db.session() as session, session.begin():
         try:
             return await ledger.approve_refund(
-                session,
+                Transaction.of(session),
                 order_id=order_id,
                 amount=Money.of(amount, "RUB"),
                 reason=Reason.DEFECT,
@@ -61,7 +62,7 @@ async def test_the_same_key_twice_in_one_transaction_records_one_refund(desk: De
     async with desk.db.session() as session, session.begin():
         for amount in ("100", "200"):
             recorded = await ledger.approve_refund(
-                session,
+                Transaction.of(session),
                 order_id=order.id,
                 amount=Money.of(amount, "RUB"),
                 reason=Reason.DEFECT,
@@ -98,8 +99,9 @@ async def test_a_failed_refund_makes_its_amount_refundable_again(desk: Desk) -> 
     async with desk.db.session() as session, session.begin():
         row = await session.get(Refund, refund.id)
         assert row is not None
-        assert await ledger.mark_failed(session, row, START, "card expired")
-        assert not await ledger.mark_failed(session, row, START, "again")
+        tx = Transaction.of(session)
+        assert await ledger.mark_failed(tx, row, START, "card expired")
+        assert not await ledger.mark_failed(tx, row, START, "again")
     assert await desk.refunded(order.number) == Money.zero("RUB")
     [refund] = await desk.refunds(order.number)
     assert refund.status is RefundStatus.FAILED

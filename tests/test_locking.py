@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bot.domain.enums import CaseState, CommitmentKind, OfferStatus
 from bot.domain.money import Money
@@ -27,6 +27,7 @@ from bot.engine.events import Incoming
 from bot.sandbox import Participant
 from bot.services import offers
 from bot.storage.models import Offer, TranscriptEntry
+from bot.storage.transaction import Transaction
 from handlers.payloads import PickOrder, Withdraw
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk
@@ -147,10 +148,10 @@ async def test_a_withdrawal_and_an_approval_at_once_lock_the_case_first(
     decider: dict[str, Any] = {}
     real_lock = offers.lock
 
-    async def lock_then_wait(session: AsyncSession, offer_id: int) -> Offer | None:
-        offer = await real_lock(session, offer_id)
+    async def lock_then_wait(tx: Transaction, offer_id: int) -> Offer | None:
+        offer = await real_lock(tx, offer_id)
         if asyncio.current_task() is decider.get("task"):
-            decider["pid"] = await session.scalar(_PID)
+            decider["pid"] = await tx.session.scalar(_PID)
             locked.set()
             await go.wait()
         return offer

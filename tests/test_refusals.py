@@ -133,8 +133,8 @@ async def test_every_refusal_reaches_the_person_after_the_rollback(
     payload = anna.button("Something is wrong")
 
     async def refusing(ctx: Context, _data: object) -> None:
-        case = await cases.lock_case(ctx.session, case_id)
-        rows = {"case": case, "offer": await ctx.session.get(Offer, offer.id)}
+        case = await cases.lock_case(ctx.tx, case_id)
+        rows = {"case": case, "offer": await ctx.tx.session.get(Offer, offer.id)}
         case.taken_by_name = "changed, then rolled back"  # type: ignore[union-attr]
         variables = {n: _sample(site, n, e, rows) for n, e in site.variables.items()}
         if site.kind is Stale:
@@ -168,7 +168,7 @@ async def test_a_refusal_by_message_names_its_rows_too(
     case_id = (await desk.latest_case()).id
 
     async def refusing(ctx: Context, _args: str) -> None:
-        raise Refusal("support/not_escalated", case=await cases.lock_case(ctx.session, case_id))
+        raise Refusal("support/not_escalated", case=await cases.lock_case(ctx.tx, case_id))
 
     monkeypatch.setitem(desk.sandbox.app.engine.router.commands, "take", refusing)
     outcome = await sam.send("/take")

@@ -1,6 +1,6 @@
 """The storage's tricks stay behind its door (bot.storage.transaction, bot.storage.stores,
-bot.storage.database): no module outside bot/storage imports a private storage name, and a case
-changes state only through `bot.services.cases.move`.
+bot.storage.database): no module outside bot/storage imports a private storage name, a case
+changes state only through `bot.services.cases.move`, and no handler reaches the session.
 
 Read from the source with `ast`, so they hold for code no test happens to run. The tests that
 guard the private modules themselves (test_one_greenlet.py, test_sqlite_driver.py) import them
@@ -124,10 +124,41 @@ def test_the_scan_sees_a_state_changed_by_hand() -> None:
         "    case.state = CaseState.WANT\n"
         "    existing.state = CaseState.WANT\n"
         "    setattr(case, 'state', CaseState.WANT)\n"
-        "    await cases.record(ctx.session, case, ctx.now, 'x', state=CaseState.WANT)\n"
+        "    await cases.record(ctx.tx, case, ctx.now, 'x', state=CaseState.WANT)\n"
         "    commitment.state = CommitmentState.KEPT\n"  # not a case
     )
     assert [line for line, _ in _state_assignments(tree)] == [2, 3, 4, 5]
+
+
+# -- handlers and the session -------------------------------------------------------------------
+HANDLERS = ROOT / "handlers"
+
+
+def _session_reads(tree: ast.Module) -> Iterator[int]:
+    """Where `<something>.session` is read. Handlers pass `ctx.tx` to the services, which run
+    the SQL on `tx.session` (bot/storage/transaction.py); pyproject.toml keeps sqlalchemy out of
+    handlers, and this keeps the session itself out."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "session":
+            yield node.lineno
+
+
+def test_no_handler_reaches_the_session() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted(HANDLERS.rglob("*.py"))
+        for line in _session_reads(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+    ]
+    assert found == [], "a handler reached the session; pass ctx.tx to a service instead"
+
+
+def test_the_scan_sees_a_session_reached() -> None:
+    tree = ast.parse(
+        "async def handler(ctx, offer_id):\n"
+        "    await ctx.tx.session.get(Offer, offer_id)\n"
+        "    await offers.lock(ctx.tx, offer_id)\n"
+    )
+    assert list(_session_reads(tree)) == [2]
 
 
 def _storage() -> Iterator[Path]:

@@ -48,9 +48,14 @@ def import_command(
     async def go() -> ImportReport:
         app = await open_app(database_url, config)
         try:
-            async with app.db.transaction() as session:
+            async with app.db.unit() as tx:
                 return await import_orders(
-                    session, file, shop=app.shop, now=app.clock.now(), encoding=encoding
+                    tx,
+                    file,
+                    shop=app.shop,
+                    now=app.clock.now(),
+                    encoding=encoding,
+                    keys=app.claim_keys,
                 )
         finally:
             await app.close()
@@ -93,3 +98,54 @@ def upgrade(config: ConfigOption = None, database_url: DatabaseOption = None) ->
 
     run(go())
     console.print("the database is up to date")
+
+
+@orders.command("rebind")
+def rebind_command(
+    number: Annotated[str, typer.Argument(help="The order's number.")],
+    telegram_id: Annotated[int, typer.Argument(help="The Telegram id of its rightful buyer.")],
+    seller: Annotated[
+        str | None, typer.Option("--seller", help="The seller, when sellers share numbers.")
+    ] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Give an order (and its open cases) to another Telegram account: support's answer when
+    someone else claimed it first (docs/claiming.md). Audited."""
+    from sqlalchemy import select
+
+    from bot.services import claims
+    from bot.storage import audit
+    from bot.storage.models import Order
+
+    async def go() -> str | None:
+        app = await open_app(database_url, config)
+        try:
+            async with app.db.unit() as tx:
+                query = select(Order).where(Order.number == number)
+                if seller is not None:
+                    query = query.where(Order.seller_id == seller)
+                found = list(await tx.session.scalars(query.limit(2)))
+                if len(found) != 1:
+                    return "no such order" if not found else "several orders: add --seller"
+                now = app.clock.now()
+                before = found[0].buyer_id
+                await claims.rebind(tx, found[0], telegram_id, now)
+                audit.record(
+                    tx,
+                    now,
+                    actor_id=None,
+                    action="claim.rebound",
+                    target=f"order:{found[0].id}",
+                    allowed=True,
+                    detail={"from": before, "to": telegram_id, "by": "cli"},
+                )
+                return None
+        finally:
+            await app.close()
+
+    problem = run(go())
+    if problem is not None:
+        errors.print(f"{number}: {problem}", markup=False)
+        raise typer.Exit(1)
+    console.print(f"order {number} now belongs to Telegram user {telegram_id}", markup=False)

@@ -61,8 +61,8 @@ def stats(
         app = await open_app(database_url, config)
         try:
             since = app.clock.now() - timedelta(days=days)
-            async with app.db.session() as session:
-                numbers = await promise_stats(session, since=since, seller=seller)
+            async with app.db.reading() as tx:
+                numbers = await promise_stats(tx, since=since, seller=seller)
         finally:
             await app.close()
         table = Table(title=f"Promises made since {since:%Y-%m-%d}", title_justify="left")

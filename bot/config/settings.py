@@ -157,3 +157,36 @@ class UnderstandingSettings(BaseSettings):
     # "lexicon": the offline default. Else "package.module:factory", a callable taking no
     # arguments that returns an Understander, such as a client of a hosted language model.
     understander: str = Field("lexicon", pattern=r"^(lexicon|[\w.]+:\w+)$")
+
+
+class LinkSettings(BaseSettings):
+    """Signed order links and claiming an order by its number (docs/claiming.md)."""
+
+    model_config = _section("LINK_")
+
+    # Signs the links printed on parcel cards and hashes the phone digits and postal codes an
+    # import carries. Unset: no links, and orders without a Telegram id cannot be claimed.
+    secret: SecretStr | None = None
+    # The bot's @username for t.me links; unset, `returndesk links` asks Telegram (getMe).
+    bot_username: str | None = None
+    # A font for the printed cards that draws Chinese and Cyrillic; unset: the packaged one.
+    font: Path | None = None
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # set but empty is unset
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("use at least 32 random characters (`openssl rand -hex 32`)")
+        return value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = value.removeprefix("@")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
+            raise ValueError("is not a Telegram bot username such as ReturnDeskBot")
+        return value

@@ -49,8 +49,8 @@ class Script:
         self.narrator.console.print(f"[dim]  … {delta} later[/]")
 
     async def order(self, number: str) -> Order:
-        async with self.sandbox.db.session() as session:
-            return (await orders_by_number(session, number))[0]
+        async with self.sandbox.db.reading() as tx:
+            return (await orders_by_number(tx, number))[0]
 
 
 async def play(script: Script) -> None:

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from bot.domain.calendar import Target
+from bot.domain.claims import CheckKind
 from bot.domain.durations import format_duration, parse_duration
 from bot.domain.enums import CommitmentKind, Reason, Remedy, Want
 from bot.domain.money import Money
@@ -124,6 +125,17 @@ class Escalation(_Strict):
     return_history: ReturnHistory | None = None
 
 
+class Claiming(_Strict):
+    """How a buyer claims an order imported without their Telegram id (docs/claiming.md): the
+    one check asked of someone who types its number, how many wrong answers they get before a
+    cool-down, and how long a printed link stays valid."""
+
+    check: CheckKind = CheckKind.PHONE_LAST4
+    tries: Annotated[int, Field(ge=1, le=10)] = 3
+    cool_down: Duration = timedelta(hours=1)
+    link_valid: Duration = timedelta(days=180)
+
+
 class Policy(_Strict):
     return_window: Duration = timedelta(days=14)
     return_reasons: list[Reason] = Field(
@@ -140,6 +152,7 @@ class Policy(_Strict):
     escalation: Escalation = Field(default_factory=Escalation)
     reply_targets: dict[CommitmentKind, ReplyTarget] = Field(default_factory=dict)
     reasons: dict[Reason, ReasonRule] = Field(default_factory=dict)
+    claiming: Claiming = Field(default_factory=Claiming)
 
     @field_validator("auto_approve")
     @classmethod

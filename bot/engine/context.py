@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.config.shop import SellerConfig, ShopConfig
+from bot.domain.claims import ClaimKeys
 from bot.engine.events import Button, Incoming, Outgoing
 from bot.engine.identity import Actor
 from bot.engine.payloads import Payload
@@ -91,17 +92,19 @@ class Context:
         shop: ShopConfig,
         conversation: ChatState,
         actor: Actor,
+        claim_keys: ClaimKeys | None = None,
     ) -> None:
         self.event = event
-        # The update's transaction: its deferred writes, cache and locks (services reach them
-        # through the session as well: Transaction.of); the session is its unit of work.
+        # The update's transaction, which handlers pass to services: its deferred writes,
+        # cache and locks, and the session the services' SQL runs in (handlers never touch it).
         self.tx = tx
-        self.session = tx.session
         self.now = now
         self.renderer = renderer
         self.shop = shop
         self.conversation = conversation
         self.actor = actor
+        # Signed links and hashed checks (docs/claiming.md); None when no secret is set.
+        self.claim_keys = claim_keys
         # Replies go in the reader's language; seller and support handlers switch it once
         # they know in which role the person acts.
         self.reader = buyer_reader(actor.buyer)

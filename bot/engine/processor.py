@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.clock import Clock
 from bot.config.shop import ShopConfig
+from bot.domain.claims import ClaimKeys
 from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.events import Incoming, Outcome, Outgoing
@@ -48,8 +49,11 @@ class Engine:
         renderer: Renderer,
         shop: ShopConfig,
         router: Router,
+        claim_keys: ClaimKeys | None = None,
     ) -> None:
         self.db = db
+        # RETURNDESK_LINK_SECRET's keys; None: orders without a buyer cannot be claimed.
+        self.claim_keys = claim_keys
         self.clock = clock
         self.renderer = renderer
         self.shop = shop
@@ -132,6 +136,7 @@ class Engine:
                 shop=self.shop,
                 conversation=conversation,
                 actor=actor,
+                claim_keys=self.claim_keys,
             )
             if failed:
                 ctx.reply("common/failure")
@@ -191,7 +196,7 @@ class _Refused(Exception):  # noqa: N818 - carries a Refusal out of its rolled-b
 def _refuse(ctx: Context, refused: _Refused) -> None:
     if refused.audit:
         audit.record(
-            ctx.session,
+            ctx.tx,
             ctx.now,
             actor_id=ctx.event.author.id,
             action=refused.audit,

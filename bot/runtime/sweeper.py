@@ -70,8 +70,8 @@ class Sweeper:
     async def _due(self) -> list[tuple[str, int, int]]:
         """(action, promise, the buyer's chat) for promises due or at their warning point."""
         now = self.clock.now()
-        async with self.db.session() as session:
-            breaches, reminders = await commitments.due_for_sweep(session, now)
+        async with self.db.reading() as tx:
+            breaches, reminders = await commitments.due_for_sweep(tx, now)
         return [("breach", c, chat) for c, chat in breaches] + [
             ("remind", c, chat) for c, chat in reminders
         ]

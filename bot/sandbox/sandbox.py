@@ -65,8 +65,10 @@ class Sandbox:
         return self.people[user_id]
 
     async def import_orders(self, path: Path) -> ImportReport:
-        async with self.app.db.transaction() as session:
-            return await import_orders(session, path, shop=self.app.shop, now=self.clock.now())
+        async with self.app.db.unit() as tx:
+            return await import_orders(
+                tx, path, shop=self.app.shop, now=self.clock.now(), keys=self.app.claim_keys
+            )
 
     async def close(self) -> None:
         await self.app.close()

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -75,70 +74,69 @@ DRAFT_STATES = (
 )
 
 
-async def lock_case(session: AsyncSession, case_id: int) -> Case | None:
+async def lock_case(tx: Transaction, case_id: int) -> Case | None:
     """The case row, locked until the update's transaction ends (a no-op lock on SQLite, whose
     transactions are already serial). Locked once per transaction: a second call (an
-    interceptor, then the handler) takes the row this session already holds.
+    interceptor, then the handler) takes the row this transaction already holds.
 
     Lock order (docs/locking.md): the update's own chat row (bot.storage.stores.chat_state),
     then the sender's buyer row if it changes, then this case, and only then the case's offers,
     its promises, its order's refund total and its refunds. An update locks at most one case."""
-    locked = _locked(session)
+    locked = _locked(tx)
     if case_id in locked:
         return locked[case_id]
-    return _kept(session, (await session.execute(_LOCK_CASE, {"case": case_id})).unique().first())
+    return _kept(tx, (await tx.session.execute(_LOCK_CASE, {"case": case_id})).unique().first())
 
 
-async def lock_case_of_offer(session: AsyncSession, offer_id: int) -> Case | None:
+async def lock_case_of_offer(tx: Transaction, offer_id: int) -> Case | None:
     """The case an offer is on, locked as `lock_case` does: a handler that acts on an offer
     locks its case first and the offer after (bot.services.offers.lock), in the order every
     update locks in. None when there is no such offer."""
-    return await _lock_found(session, _CASE_OF_OFFER, _LOCK_CASE_OF_OFFER, {"offer": offer_id})
+    return await _lock_found(tx, _CASE_OF_OFFER, _LOCK_CASE_OF_OFFER, {"offer": offer_id})
 
 
 async def _lock_found(
-    session: AsyncSession, finding: Select[int], locking: Any, keys: dict[str, Any]
+    tx: Transaction, finding: Select[int], locking: Any, keys: dict[str, Any]
 ) -> Case | None:
     """The case `finding` finds, locked as `lock_case` does: by `locking`, the same search
     and the lock in one statement."""
-    if _locked(session):
+    if _locked(tx):
         # A case is locked already (an interceptor's): reading it again here would overwrite
         # what the update has changed in it since.
-        case_id = await session.scalar(finding, keys)
-        return await lock_case(session, case_id) if case_id is not None else None
-    return _kept(session, (await session.execute(locking, keys)).unique().first())
+        case_id = await tx.session.scalar(finding, keys)
+        return await lock_case(tx, case_id) if case_id is not None else None
+    return _kept(tx, (await tx.session.execute(locking, keys)).unique().first())
 
 
-def _locked(session: AsyncSession) -> dict[int, Case]:
-    return Transaction.of(session).locked(Case)
+def _locked(tx: Transaction) -> dict[int, Case]:
+    return tx.locked(Case)
 
 
-def _kept(session: AsyncSession, row: Any) -> Case | None:
+def _kept(tx: Transaction, row: Any) -> Case | None:
     if row is None:
         return None
     case: Case = row[0]
     has_photos: bool = row[1]
-    tx = Transaction.of(session)
     tx.locked(Case)[case.id] = case
     if not has_photos:
         tx.kept.setdefault(_evidence(case.id), [])
     return case
 
 
-async def open_case_of(session: AsyncSession, order_id: int) -> Case | None:
+async def open_case_of(tx: Transaction, order_id: int) -> Case | None:
     """The order's newest case still open, locked as `lock_case` does: the caller may escalate
     or close it, and must see what another update did to it first (docs/locking.md)."""
-    case = await _lock_found(session, _OPEN_CASE_OF, _LOCK_OPEN_CASE_OF, {"order": order_id})
+    case = await _lock_found(tx, _OPEN_CASE_OF, _LOCK_OPEN_CASE_OF, {"order": order_id})
     # It was found open before the lock was granted; whoever held the lock may have ended it.
     return None if case is None or case.state in _ENDED else case
 
 
 async def open_case(
-    session: AsyncSession, order: Order, kind: CaseKind, state: CaseState, now: datetime
+    tx: Transaction, order: Order, kind: CaseKind, state: CaseState, now: datetime
 ) -> Case:
     assert order.buyer_id is not None
     # Loaded now: messages about the case name its buyer, and a new case has no row to join.
-    buyer = await session.get(Buyer, order.buyer_id)
+    buyer = await tx.session.get(Buyer, order.buyer_id)
     case = Case(
         order_id=order.id,
         buyer_id=order.buyer_id,
@@ -151,7 +149,7 @@ async def open_case(
     )
     set_committed_value(case, "order", order)
     set_committed_value(case, "buyer", buyer)
-    session.add(case)
+    tx.session.add(case)
     return case
 
 
@@ -171,7 +169,7 @@ def move(case: Case, state: CaseState | None, now: datetime) -> None:
 
 
 async def record(
-    session: AsyncSession,
+    tx: Transaction,
     case: Case,
     now: datetime,
     action: str,
@@ -183,8 +181,8 @@ async def record(
     """Write one step of the case's history (a step that changes the case's state follows
     `move`, the one way it changes)."""
     if case.id is None:
-        await session.flush()  # a new case needs its id before its history can refer to it
-    Transaction.of(session).insert_later(
+        await tx.session.flush()  # a new case needs its id before its history can refer to it
+    tx.insert_later(
         CASE_EVENTS,
         {
             "case_id": case.id,
@@ -198,10 +196,10 @@ async def record(
 
 
 async def add_evidence(
-    session: AsyncSession, case_id: int, photo: Photo, caption: str | None, now: datetime
+    tx: Transaction, case_id: int, photo: Photo, caption: str | None, now: datetime
 ) -> None:
     """Held for the commit; evidence_of counts it from then on, in this transaction."""
-    Transaction.of(session).insert_later(
+    tx.insert_later(
         EVIDENCE,
         {
             "case_id": case_id,
@@ -213,22 +211,22 @@ async def add_evidence(
             "created_at": now,
         },
     )
-    (await _kept_evidence(session, case_id)).append(photo)
+    (await _kept_evidence(tx, case_id)).append(photo)
 
 
-async def evidence_of(session: AsyncSession, case_id: int) -> list[Photo]:
+async def evidence_of(tx: Transaction, case_id: int) -> list[Photo]:
     """The case's photos, oldest first."""
-    return list(await _kept_evidence(session, case_id))
+    return list(await _kept_evidence(tx, case_id))
 
 
-async def _kept_evidence(session: AsyncSession, case_id: int) -> list[Photo]:
+async def _kept_evidence(tx: Transaction, case_id: int) -> list[Photo]:
     """Read once a transaction (an update that takes a photo asks again for the count), on the
     connection, without flushing the session first; then kept, with the photos add_evidence
     has held since."""
-    kept = Transaction.of(session).kept
+    kept = tx.kept
     photos: list[Photo] | None = kept.get(_evidence(case_id))
     if photos is None:
-        connection = await session.connection()
+        connection = await tx.session.connection()
         rows = await connection.execute(_EVIDENCE, {"case": case_id})
         photos = kept[_evidence(case_id)] = [Photo(*row) for row in rows]
     return photos
@@ -239,10 +237,10 @@ def _evidence(case_id: int) -> tuple[str, int]:
     return ("evidence", case_id)
 
 
-async def history_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+async def history_of(tx: Transaction, case_id: int) -> list[CaseEvent]:
     # This update's own steps, held for the commit.
-    await Transaction.of(session).write_now(CASE_EVENTS)
-    rows = await session.scalars(
+    await tx.write_now(CASE_EVENTS)
+    rows = await tx.session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     )
     return list(rows)
@@ -261,16 +259,16 @@ _REFUNDED = (
 )
 
 
-async def earlier_requests(session: AsyncSession, case: Case) -> tuple[EarlierRequest, ...]:
+async def earlier_requests(tx: Transaction, case: Case) -> tuple[EarlierRequest, ...]:
     """The other cases on the same order item (any case of the order, for a case about the
     whole order) that are still open or refunded money, oldest first: the fact that makes a
     request a repeat, which the policy never approves by itself (bot.domain.offers)."""
     # A refund this update approved is held for the commit.
-    await Transaction.of(session).write_now(REFUNDS)
+    await tx.write_now(REFUNDS)
     same = [Case.order_id == case.order_id, Case.id != case.id]
     if case.item_id is not None:
         same.append(Case.item_id == case.item_id)
-    rows = await session.execute(
+    rows = await tx.session.execute(
         select(
             Case.id,
             Case.created_at,
@@ -296,9 +294,9 @@ async def earlier_requests(session: AsyncSession, case: Case) -> tuple[EarlierRe
     return tuple(found)
 
 
-async def latest_case_id_of_buyer(session: AsyncSession, buyer_id: int) -> int | None:
+async def latest_case_id_of_buyer(tx: Transaction, buyer_id: int) -> int | None:
     """The id of the buyer's newest case, whatever its state."""
-    return await session.scalar(
+    return await tx.session.scalar(
         select(Case.id).where(Case.buyer_id == buyer_id).order_by(Case.id.desc())
     )
 
@@ -308,7 +306,7 @@ WAITING_FOR_SELLER = (CaseState.AWAITING_SELLER, CaseState.RETURN_IN_TRANSIT, Ca
 
 
 async def waiting_for_sellers(
-    session: AsyncSession, seller_ids: Iterable[str], *, limit: int
+    tx: Transaction, seller_ids: Iterable[str], *, limit: int
 ) -> list[Case]:
     """The sellers' cases with an open promise that is theirs to keep, soonest due first, each
     once: those waiting for a decision, an answer or an inspection, and any with a refund or
@@ -318,7 +316,7 @@ async def waiting_for_sellers(
         .where(Commitment.state == CommitmentState.OPEN)
         .subquery()
     )
-    rows = await session.scalars(
+    rows = await tx.session.scalars(
         select(Case)
         .join(due, due.c.case_id == Case.id)
         .where(
@@ -331,9 +329,7 @@ async def waiting_for_sellers(
     return list(dict.fromkeys(rows.unique()))  # a case with two promises once
 
 
-async def escalated_with_due(
-    session: AsyncSession, *, limit: int
-) -> list[tuple[Case, datetime | None]]:
+async def escalated_with_due(tx: Transaction, *, limit: int) -> list[tuple[Case, datetime | None]]:
     """Cases with support, each with when support's open promise on it falls due, the most
     urgent first (those without one last)."""
     due = (
@@ -341,7 +337,7 @@ async def escalated_with_due(
         .where(Commitment.state == CommitmentState.OPEN, Commitment.owner_role == Role.SUPPORT)
         .subquery()
     )
-    rows = await session.execute(
+    rows = await tx.session.execute(
         select(Case, due.c.due_at)
         .outerjoin(due, due.c.case_id == Case.id)
         .where(Case.state == CaseState.ESCALATED)
@@ -351,12 +347,10 @@ async def escalated_with_due(
     return [(case, due_at) for case, due_at in rows.all()]
 
 
-async def open_cases_of_buyer(
-    session: AsyncSession, buyer_id: int, *, limit: int = 5
-) -> list[Case]:
+async def open_cases_of_buyer(tx: Transaction, buyer_id: int, *, limit: int = 5) -> list[Case]:
     """The buyer's newest open cases with their orders, for "where is my refund" (not locked:
     they are only told)."""
-    rows = await session.scalars(
+    rows = await tx.session.scalars(
         select(Case)
         .options(joinedload(Case.order).joinedload(Order.items))
         .where(Case.buyer_id == buyer_id, Case.state.not_in(_ENDED))

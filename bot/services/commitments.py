@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Select, Table, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.calendar import Calendar, Target
 from bot.domain.enums import CommitmentKind, CommitmentState, Role
@@ -36,7 +35,7 @@ SWEEP_BATCH = 500  # promises of each action one sweep reads at a time
 
 
 async def promise(
-    session: AsyncSession,
+    tx: Transaction,
     case: Case,
     kind: CommitmentKind,
     *,
@@ -52,7 +51,7 @@ async def promise(
     debt of its own (OWED: a second refund does not excuse the first). Returns when it falls
     due."""
     if kind not in OWED:
-        await close(session, case.id, now, kinds=[kind], state=CommitmentState.CLOSED)
+        await close(tx, case.id, now, kinds=[kind], state=CommitmentState.CLOSED)
     due = calendar.add(now, target)
     if target.business:
         warn = calendar.share(now, due, warn_share)
@@ -60,7 +59,7 @@ async def promise(
         warn = now + (due - now) * warn_share
     # Held for the commit, as a row rather than an entity to flush: open_commitments writes
     # what is held before it reads.
-    Transaction.of(session).insert_later(
+    tx.insert_later(
         COMMITMENTS,
         {
             "case_id": case.id,
@@ -78,22 +77,22 @@ async def promise(
 
 
 async def open_commitments(
-    session: AsyncSession, case_id: int, kinds: Iterable[CommitmentKind] | None = None
+    tx: Transaction, case_id: int, kinds: Iterable[CommitmentKind] | None = None
 ) -> list[Commitment]:
     # Without flushing the session first: a promise is a row once what is held is written
     # (`promise`), and promises only ever leave the open state, so the rows read here are all
     # there is, and one this transaction closed but has not flushed yet is told by its state in
     # memory.
-    await Transaction.of(session).write_now(COMMITMENTS)
+    await tx.write_now(COMMITMENTS)
     if kinds is None:
-        rows = await session.scalars(_OPEN, {"case": case_id})
+        rows = await tx.session.scalars(_OPEN, {"case": case_id})
     else:
-        rows = await session.scalars(_OPEN_OF_KINDS, {"case": case_id, "kinds": list(kinds)})
+        rows = await tx.session.scalars(_OPEN_OF_KINDS, {"case": case_id, "kinds": list(kinds)})
     return [commitment for commitment in rows if commitment.state is CommitmentState.OPEN]
 
 
 async def close(
-    session: AsyncSession,
+    tx: Transaction,
     case_id: int,
     now: datetime,
     *,
@@ -102,30 +101,30 @@ async def close(
 ) -> list[Commitment]:
     """Mark open promises of `kinds` kept (the owner did what was owed) or closed (no longer
     owed)."""
-    closed = await open_commitments(session, case_id, kinds)
+    closed = await open_commitments(tx, case_id, kinds)
     for commitment in closed:
         commitment.state = state
         commitment.closed_at = now
     return closed
 
 
-async def end_conversation(session: AsyncSession, case_id: int, now: datetime) -> None:
+async def end_conversation(tx: Transaction, case_id: int, now: datetime) -> None:
     """The case's conversation moved elsewhere (escalated, handed back, resolved, withdrawn):
     the promises of its next step are no longer owed. What was agreed stays owed."""
-    await close(session, case_id, now, kinds=CONVERSATION, state=CommitmentState.CLOSED)
+    await close(tx, case_id, now, kinds=CONVERSATION, state=CommitmentState.CLOSED)
 
 
-async def owed(session: AsyncSession, case_id: int) -> list[Commitment]:
+async def owed(tx: Transaction, case_id: int) -> list[Commitment]:
     """The case's open promises of what was agreed, oldest first."""
-    return await open_commitments(session, case_id, OWED)
+    return await open_commitments(tx, case_id, OWED)
 
 
 async def keep(
-    session: AsyncSession, case_id: int, now: datetime, *kinds: CommitmentKind
+    tx: Transaction, case_id: int, now: datetime, *kinds: CommitmentKind
 ) -> list[Commitment]:
     """The owner did what was owed. Done after the due time, the promise still counts as
     breached (the numbers stay honest), though nobody is escalated for it any more."""
-    done = await open_commitments(session, case_id, kinds)
+    done = await open_commitments(tx, case_id, kinds)
     for commitment in done:
         commitment.state = (
             CommitmentState.KEPT if now <= commitment.due_at else CommitmentState.BREACHED
@@ -135,12 +134,12 @@ async def keep(
 
 
 async def due_for_sweep(
-    session: AsyncSession, now: datetime, limit: int = SWEEP_BATCH
+    tx: Transaction, now: datetime, limit: int = SWEEP_BATCH
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """What the sweeper acts on (bot/runtime/sweeper.py): open promises past their due time,
     then those at their warning point, each as (promise, the buyer's chat), oldest first."""
-    breaches = (await session.execute(falling_due(now, limit))).all()
-    reminders = (await session.execute(warning_due(now, limit))).all()
+    breaches = (await tx.session.execute(falling_due(now, limit))).all()
+    reminders = (await tx.session.execute(warning_due(now, limit))).all()
     return [(c, chat) for c, chat in breaches], [(c, chat) for c, chat in reminders]
 
 
@@ -171,16 +170,16 @@ def warning_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
     )
 
 
-async def case_id_of(session: AsyncSession, commitment_id: int) -> int | None:
+async def case_id_of(tx: Transaction, commitment_id: int) -> int | None:
     """The id of the case a promise is on; None when there is no such promise."""
-    return await session.scalar(select(Commitment.case_id).where(Commitment.id == commitment_id))
+    return await tx.session.scalar(select(Commitment.case_id).where(Commitment.id == commitment_id))
 
 
-async def lock_commitment(session: AsyncSession, commitment_id: int) -> Commitment | None:
+async def lock_commitment(tx: Transaction, commitment_id: int) -> Commitment | None:
     """The promise, its row locked until the transaction ends and read afresh. Its case must be
     locked first (docs/locking.md). Waits for, rather than skips, a sweeper holding it: the
     other action on the same promise (a reminder and a breach) must see what the first did."""
-    return await session.scalar(
+    return await tx.session.scalar(
         select(Commitment)
         .where(Commitment.id == commitment_id)
         .with_for_update(of=Commitment, key_share=True)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.enums import CaseKind, CaseState, OrderStatus, RefundStatus
 from bot.domain.money import Money
 from bot.storage.models import Case, Order, Refund
+from bot.storage.transaction import Transaction
 
 # A return counts once the buyer was told to send it back; a draft or a withdrawn one does not.
 RETURNED = (
@@ -33,14 +33,14 @@ class BuyerHistory:
 
 
 async def of_buyer(
-    session: AsyncSession, case: Case, *, period: timedelta, now: datetime
+    tx: Transaction, case: Case, *, period: timedelta, now: datetime
 ) -> BuyerHistory:
     """The history before `case`: questions, cancellations before shipping, drafts and
     withdrawn requests are no history of returns, so only refunds and returns count."""
     since = now - period
     currency = case.order.currency
     refunds = (
-        await session.execute(
+        await tx.session.execute(
             select(Refund.case_id, Refund.id, Refund.amount_minor, Refund.currency)
             .join(Order, Refund.order_id == Order.id)
             .outerjoin(Case, Refund.case_id == Case.id)
@@ -54,7 +54,7 @@ async def of_buyer(
             )
         )
     ).all()
-    returns = await session.scalars(
+    returns = await tx.session.scalars(
         select(Case.id).where(
             Case.buyer_id == case.buyer_id,
             Case.seller_id == case.seller_id,

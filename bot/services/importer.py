@@ -26,13 +26,14 @@ from pydantic import (
 )
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import Language, ShopConfig
+from bot.domain.claims import CheckKind, ClaimKeys, normalise
 from bot.domain.enums import OrderStatus
 from bot.domain.money import MAX_AMOUNT, Money
 from bot.services.order_files import DATE_FIELDS, ImportProblem, open_order_file
 from bot.storage.models import Buyer, Case, Order, OrderItem
+from bot.storage.transaction import Transaction
 
 __all__ = ["ImportProblem", "ImportReport", "OrderIn", "import_orders"]
 
@@ -70,6 +71,24 @@ class BuyerIn(_Row):
     name: Annotated[str, Field(max_length=200)] = ""
     language: Language | None = None
     timezone: Annotated[str, Field(max_length=64)] = "UTC"
+    # What a buyer who types the order's number is asked for (docs/claiming.md): only the
+    # phone's last four digits are kept, and both only as HMACs.
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    postal_code: Annotated[str, Field(max_length=16)] | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _four_digits(cls, value: str | None) -> str | None:
+        if value and not normalise(CheckKind.PHONE_LAST4, value):
+            raise ValueError("needs at least its last four digits")
+        return value or None
+
+    @field_validator("postal_code")
+    @classmethod
+    def _postal(cls, value: str | None) -> str | None:
+        if value and not normalise(CheckKind.POSTAL_CODE, value):
+            raise ValueError("has no letter or digit")
+        return value or None
 
     @field_validator("timezone")
     @classmethod
@@ -184,14 +203,17 @@ def _explain(error: ValidationError) -> str:
 
 
 async def import_orders(
-    session: AsyncSession,
+    tx: Transaction,
     path: Path,
     *,
     shop: ShopConfig,
     now: datetime,
     encoding: str | None = None,
+    keys: ClaimKeys | None = None,
 ) -> ImportReport:
-    """Import the file's orders; `encoding` names the file's, else it is told from its bytes."""
+    """Import the file's orders; `encoding` names the file's, else it is told from its bytes.
+    `keys` hash the phone digits and postal codes (without them, an order carrying either is
+    refused rather than stored in the clear)."""
     report = ImportReport()
     sellers = {s.id for s in shop.sellers}
     opened = open_order_file(path, encoding)
@@ -213,9 +235,18 @@ async def import_orders(
                 ImportProblem(position, f"seller {order_in.seller!r} is not in the shop file")
             )
             continue
+        if keys is None and (order_in.buyer.phone or order_in.buyer.postal_code):
+            report.problems.append(
+                ImportProblem(
+                    position,
+                    "buyer.phone/postal_code: set RETURNDESK_LINK_SECRET first; they are "
+                    "stored only hashed with it (docs/claiming.md)",
+                )
+            )
+            continue
         try:
-            async with session.begin_nested():
-                outcome = await _upsert(session, order_in, now)
+            async with tx.session.begin_nested():
+                outcome = await _upsert(tx, order_in, now, keys)
         except _RowError as exc:
             report.problems.append(ImportProblem(position, str(exc)))
             continue
@@ -233,10 +264,10 @@ class _RowError(Exception):
     pass
 
 
-async def _upsert(session: AsyncSession, data: OrderIn, now: datetime) -> str:
+async def _upsert(tx: Transaction, data: OrderIn, now: datetime, keys: ClaimKeys | None) -> str:
     if data.buyer.telegram_id is not None:
-        await _upsert_buyer(session, data.buyer)
-    order = await session.scalar(
+        await _upsert_buyer(tx, data.buyer)
+    order = await tx.session.scalar(
         select(Order).where(
             Order.seller_id == data.seller,
             Order.marketplace == data.marketplace,
@@ -253,7 +284,7 @@ async def _upsert(session: AsyncSession, data: OrderIn, now: datetime) -> str:
             imported_at=now,
             items=[],
         )
-        session.add(order)
+        tx.session.add(order)
     elif order.currency != data.currency:
         raise _RowError(f"currency changed from {order.currency} to {data.currency}")
     before = _snapshot(order)
@@ -263,7 +294,16 @@ async def _upsert(session: AsyncSession, data: OrderIn, now: datetime) -> str:
         raise _RowError(
             f"paid {paid + shipping} is less than the {order.refunded} already refunded"
         )
-    order.buyer_id = data.buyer.telegram_id
+    if data.buyer.telegram_id is not None:
+        order.buyer_id = data.buyer.telegram_id
+    # Without a Telegram id the order keeps whoever claimed it (docs/claiming.md): importing
+    # the marketplace's file again must not take it away from them.
+    order.buyer_name = data.buyer.name
+    order.buyer_language = data.buyer.language
+    order.buyer_timezone = data.buyer.timezone
+    if keys is not None:
+        order.phone_hash = _hashed(keys, CheckKind.PHONE_LAST4, data.buyer.phone)
+        order.postal_hash = _hashed(keys, CheckKind.POSTAL_CODE, data.buyer.postal_code)
     order.currency = data.currency
     order.paid_minor = paid.minor
     order.shipping_minor = shipping.minor
@@ -271,7 +311,7 @@ async def _upsert(session: AsyncSession, data: OrderIn, now: datetime) -> str:
     order.tracking_number = data.tracking_number
     for name in DATE_FIELDS:
         setattr(order, name, getattr(data, name))
-    await _sync_items(session, order, data)
+    await _sync_items(tx, order, data)
     if created:
         return "created"
     if _snapshot(order) == before:
@@ -280,7 +320,7 @@ async def _upsert(session: AsyncSession, data: OrderIn, now: datetime) -> str:
     return "updated"
 
 
-async def _sync_items(session: AsyncSession, order: Order, data: OrderIn) -> None:
+async def _sync_items(tx: Transaction, order: Order, data: OrderIn) -> None:
     existing = {item.sku: item for item in order.items}
     for position, item_in in enumerate(data.items):
         item = existing.pop(item_in.sku, None)
@@ -292,18 +332,20 @@ async def _sync_items(session: AsyncSession, order: Order, data: OrderIn) -> Non
         item.quantity = item_in.quantity
         item.unit_price_minor = Money(item_in.unit_price, data.currency).minor
     for sku, gone in existing.items():
-        referenced = await session.scalar(select(Case.id).where(Case.item_id == gone.id).limit(1))
+        referenced = await tx.session.scalar(
+            select(Case.id).where(Case.item_id == gone.id).limit(1)
+        )
         if referenced is not None:
             raise _RowError(f"item {sku} has a case (#{referenced}) and cannot be removed")
         order.items.remove(gone)
 
 
-async def _upsert_buyer(session: AsyncSession, data: BuyerIn) -> None:
+async def _upsert_buyer(tx: Transaction, data: BuyerIn) -> None:
     assert data.telegram_id is not None
-    buyer = await session.get(Buyer, data.telegram_id)
+    buyer = await tx.session.get(Buyer, data.telegram_id)
     if buyer is None:
         buyer = Buyer(telegram_id=data.telegram_id, name=data.name)
-        session.add(buyer)
+        tx.session.add(buyer)
     # The marketplace's idea of the buyer's language is the weakest hint: the Telegram client's
     # language code replaces it, and the buyer's own /language choice outranks both.
     if data.language and buyer.language_code is None:
@@ -311,12 +353,21 @@ async def _upsert_buyer(session: AsyncSession, data: BuyerIn) -> None:
     if data.name:
         buyer.name = data.name
     buyer.timezone = data.timezone
-    await session.flush()
+    await tx.session.flush()
+
+
+def _hashed(keys: ClaimKeys, kind: CheckKind, value: str | None) -> str | None:
+    return None if value is None else keys.fingerprint(kind, value)
 
 
 def _snapshot(order: Order) -> tuple[Any, ...]:
     return (
         order.buyer_id,
+        order.buyer_name,
+        order.buyer_language,
+        order.buyer_timezone,
+        order.phone_hash,
+        order.postal_hash,
         order.paid_minor,
         order.shipping_minor,
         order.status,

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, exists, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import Reason, RefundStatus
@@ -44,29 +43,29 @@ class OverRefundError(Exception):
         self.refundable = refundable
 
 
-async def lock_order(session: AsyncSession, order_id: int) -> Order:
+async def lock_order(tx: Transaction, order_id: int) -> Order:
     """The order, its row locked and its refunded total read after the lock: a refund on
     another case of the same order may have been committed since the order was loaded."""
-    order = await session.get(Order, order_id)  # usually in hand already, with its case
+    order = await tx.session.get(Order, order_id)  # usually in hand already, with its case
     if order is None:
         raise LookupError(f"order {order_id}")
-    refunded = await session.scalar(_LOCK, {"id": order_id})
+    refunded = await tx.session.scalar(_LOCK, {"id": order_id})
     # Set as loaded, not as a change: it is what the row holds (pending changes were flushed
     # before the read).
     set_committed_value(order, "refunded_minor", refunded)
     return order
 
 
-async def _count(session: AsyncSession, order: Order, delta: int) -> None:
+async def _count(tx: Transaction, order: Order, delta: int) -> None:
     """Add `delta` to the order's refunded total, in the row (whose CHECK constraint refuses
     more than was paid) and in the entity, as loaded: its row is locked (lock_order)."""
-    connection = await session.connection()  # no pending change bears on it: no flush first
+    connection = await tx.session.connection()  # no pending change bears on it: no flush first
     await connection.execute(_COUNT, {"order": order.id, "delta": delta})
     set_committed_value(order, "refunded_minor", order.refunded_minor + delta)
 
 
 async def approve_refund(
-    session: AsyncSession,
+    tx: Transaction,
     *,
     order_id: int,
     amount: Money,
@@ -79,27 +78,27 @@ async def approve_refund(
 ) -> Money:
     """Record an approved refund, or find the one already recorded under `key`: either way,
     the amount the ledger holds for `key`."""
-    order = await session.get(Order, order_id)  # usually in hand already, with its case
+    order = await tx.session.get(Order, order_id)  # usually in hand already, with its case
     if order is None:
         raise LookupError(f"order {order_id}")
     if amount.currency != order.currency:
         raise ValueError(f"refund in {amount.currency} for an order paid in {order.currency}")
     if amount.minor <= 0:
         raise ValueError("a refund must be positive")
-    await Transaction.of(session).write_now(REFUNDS)  # a key this update used is then seen
-    connection = await session.connection()
+    await tx.write_now(REFUNDS)  # a key this update used is then seen
+    connection = await tx.session.connection()
     counted = {"order": order_id, "delta": amount.minor, "key": key}
     refunded = (await connection.execute(_ADD, counted)).scalar()
     if refunded is None:
-        existing = await session.scalar(_BY_KEY, {"key": key})
+        existing = await tx.session.scalar(_BY_KEY, {"key": key})
         if existing is not None:
             return existing.amount
-        await lock_order(session, order_id)  # for the refundable amount the buyer is told
+        await lock_order(tx, order_id)  # for the refundable amount the buyer is told
         raise OverRefundError(amount, order.refundable)
     set_committed_value(order, "refunded_minor", refunded)  # what the row holds, as loaded
     # Held to the commit: nothing in the update reads it back but refunds_of_case, which writes
     # what is held first.
-    Transaction.of(session).insert_later(
+    tx.insert_later(
         REFUNDS,
         {
             "order_id": order_id,
@@ -127,12 +126,12 @@ def mark_executed(refund: Refund, now: datetime) -> bool:
     return True
 
 
-async def mark_failed(session: AsyncSession, refund: Refund, now: datetime, why: str) -> bool:
+async def mark_failed(tx: Transaction, refund: Refund, now: datetime, why: str) -> bool:
     """The payment did not go through: the amount becomes refundable again."""
     if refund.status is not RefundStatus.APPROVED:
         return False
-    order = await lock_order(session, refund.order_id)
-    await _count(session, order, -refund.amount_minor)
+    order = await lock_order(tx, refund.order_id)
+    await _count(tx, order, -refund.amount_minor)
     refund.status = RefundStatus.FAILED
     refund.failed_at = now
     refund.note = why
@@ -145,10 +144,10 @@ def approved_total(refunds: list[Refund]) -> Money | None:
     return sum(approved[1:], approved[0]) if approved else None
 
 
-async def refunds_of_case(session: AsyncSession, case_id: int) -> list[Refund]:
+async def refunds_of_case(tx: Transaction, case_id: int) -> list[Refund]:
     # A refund this update approved is held for the commit.
-    await Transaction.of(session).write_now(REFUNDS)
-    rows = await session.scalars(
+    await tx.write_now(REFUNDS)
+    rows = await tx.session.scalars(
         select(Refund).where(Refund.case_id == case_id).order_by(Refund.id)
     )
     return list(rows)

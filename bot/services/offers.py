@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, func, insert, inspect, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import OfferStatus, Remedy, Role
@@ -65,7 +64,7 @@ _SUPERSEDE = (
 
 
 async def create(
-    session: AsyncSession,
+    tx: Transaction,
     case: Case,
     *,
     remedy: Remedy,
@@ -82,7 +81,7 @@ async def create(
     marked as a deviation. The case must be locked (cases.lock_case): then no other offer on it
     comes between."""
     if standard is None:
-        first = await session.scalar(
+        first = await tx.session.scalar(
             select(Offer).where(Offer.case_id == case.id).order_by(Offer.id).limit(1)
         )
         standard_remedy = first.standard_remedy if first else None
@@ -109,22 +108,22 @@ async def create(
         "status": status,
         "created_at": now,
     }
-    new = (await session.scalars(_INSERT, [row])).one()
+    new = (await tx.session.scalars(_INSERT, [row])).one()
     if new.round > 1:  # a first offer replaces nothing: no statement for it
-        await supersede(session, case.id, now, successor=new)
+        await supersede(tx, case.id, now, successor=new)
     return new
 
 
 async def supersede(
-    session: AsyncSession, case_id: int, now: datetime, *, successor: Offer | None = None
+    tx: Transaction, case_id: int, now: datetime, *, successor: Offer | None = None
 ) -> None:
     """The case's undecided offers (but `successor`) are dead: a later offer, or an agreement
     reached without one (support's /refund), replaced them. The case must be locked."""
     successor_id = successor.id if successor else 0  # no offer has id 0
-    await session.execute(_SUPERSEDE, {"case": case_id, "successor": successor_id, "now": now})
+    await tx.session.execute(_SUPERSEDE, {"case": case_id, "successor": successor_id, "now": now})
     # The same change on the offers this update already holds, as loaded (SQLAlchemy cannot
     # evaluate the statement's parameters for them); read without loading anything.
-    for held in list(session.identity_map.values()):
+    for held in list(tx.session.identity_map.values()):
         loaded = inspect(held).dict
         if (
             isinstance(held, Offer)
@@ -136,21 +135,21 @@ async def supersede(
             set_committed_value(held, "decided_at", now)
 
 
-async def lock(session: AsyncSession, offer_id: int) -> Offer | None:
+async def lock(tx: Transaction, offer_id: int) -> Offer | None:
     """The offer, its row locked (FOR NO KEY UPDATE) until the transaction ends. Its case must
     be locked first (bot.services.cases.lock_case_of_offer): the order every update locks in,
     docs/locking.md."""
-    return await session.scalar(_LOCK, {"offer": offer_id})
+    return await tx.session.scalar(_LOCK, {"offer": offer_id})
 
 
-async def current(session: AsyncSession, case_id: int) -> Offer | None:
-    return await session.scalar(
+async def current(tx: Transaction, case_id: int) -> Offer | None:
+    return await tx.session.scalar(
         select(Offer).where(Offer.case_id == case_id).order_by(Offer.id.desc()).limit(1)
     )
 
 
 async def decide(
-    session: AsyncSession,
+    tx: Transaction,
     offer: Offer,
     *,
     expected: OfferStatus,
@@ -171,17 +170,17 @@ async def decide(
         "decided_by_id": actor_id,
         "decided_by_name": actor_name,
     }
-    result = await session.execute(
+    result = await tx.session.execute(
         _DECIDE,
         {"offer": offer.id, "expected": expected} | {f"new_{k}": v for k, v in values.items()},
     )
     if not getattr(result, "rowcount", 0):
-        await session.refresh(offer)  # someone else decided first: show what they did
+        await tx.session.refresh(offer)  # someone else decided first: show what they did
         return False
     for name, value in values.items():  # what the row now holds, without reading it back
         set_committed_value(offer, name, value)
     # Held for the commit: decisions_of writes what is held before it reads.
-    Transaction.of(session).insert_later(
+    tx.insert_later(
         DECISIONS,
         {
             "offer_id": offer.id,
@@ -196,10 +195,10 @@ async def decide(
     return True
 
 
-async def decisions_of(session: AsyncSession, case_id: int) -> list[Decision]:
+async def decisions_of(tx: Transaction, case_id: int) -> list[Decision]:
     """Every decision on the case's offers, oldest first."""
-    await Transaction.of(session).write_now(DECISIONS)
-    rows = await session.scalars(
+    await tx.write_now(DECISIONS)
+    rows = await tx.session.scalars(
         select(Decision)
         .join(Offer, Decision.offer_id == Offer.id)
         .where(Offer.case_id == case_id)
@@ -208,8 +207,8 @@ async def decisions_of(session: AsyncSession, case_id: int) -> list[Decision]:
     return list(rows)
 
 
-async def all_of_case(session: AsyncSession, case_id: int) -> list[Offer]:
+async def all_of_case(tx: Transaction, case_id: int) -> list[Offer]:
     """Every offer made on the case, oldest first."""
     return list(
-        await session.scalars(select(Offer).where(Offer.case_id == case_id).order_by(Offer.id))
+        await tx.session.scalars(select(Offer).where(Offer.case_id == case_id).order_by(Offer.id))
     )

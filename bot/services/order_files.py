@@ -52,7 +52,7 @@ CSV_ORDER_FIELDS = (
     *DATE_FIELDS,
     "tracking_number",
 )
-CSV_BUYER_FIELDS = ("telegram_id", "name", "language", "timezone")
+CSV_BUYER_FIELDS = ("telegram_id", "name", "language", "timezone", "phone", "postal_code")
 CSV_ITEM_FIELDS = ("sku", "title", "quantity", "unit_price")
 CSV_COLUMNS = (
     *CSV_ORDER_FIELDS,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.storage.models import Order
+from bot.storage.transaction import Transaction
 
 RECENT_ORDERS = 8
 _RECENT = (
@@ -26,21 +26,21 @@ _ONE = (
 )
 
 
-async def buyer_orders(session: AsyncSession, buyer_id: int) -> list[Order]:
-    return list((await session.scalars(_RECENT, {"buyer": buyer_id})).unique())
+async def buyer_orders(tx: Transaction, buyer_id: int) -> list[Order]:
+    return list((await tx.session.scalars(_RECENT, {"buyer": buyer_id})).unique())
 
 
-async def buyer_order(session: AsyncSession, buyer_id: int, order_id: int) -> Order | None:
-    order = (await session.scalars(_ONE, {"order": order_id})).unique().first()
+async def buyer_order(tx: Transaction, buyer_id: int, order_id: int) -> Order | None:
+    order = (await tx.session.scalars(_ONE, {"order": order_id})).unique().first()
     return order if order is not None and order.buyer_id == buyer_id else None
 
 
-async def orders_by_number(session: AsyncSession, number: str) -> list[Order]:
+async def orders_by_number(tx: Transaction, number: str) -> list[Order]:
     """Every order with this number, whoever's; callers decide what the sender may see."""
     cleaned = number.strip().lstrip("#№").strip()
     if not cleaned or len(cleaned) > 64:
         return []
-    rows = await session.scalars(
+    rows = await tx.session.scalars(
         select(Order).where(func.lower(Order.number) == cleaned.lower()).limit(10)
     )
     return list(rows.unique())

@@ -4,26 +4,26 @@ file. Who sent an update is the engine's (bot/engine/identity.py)."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.shop import ShopConfig
 from bot.engine.identity import BuyerProfile, update_buyer
 from bot.storage.models import Decider, Seller, SupportMember
+from bot.storage.transaction import Transaction
 
 
-async def set_language(session: AsyncSession, buyer: BuyerProfile, language: str) -> None:
+async def set_language(tx: Transaction, buyer: BuyerProfile, language: str) -> None:
     """The buyer's choice with /language, which wins over their client's language code."""
     buyer.language = language
-    await update_buyer(session, buyer.telegram_id, {"language": language})
+    await update_buyer(tx.session, buyer.telegram_id, {"language": language})
 
 
-async def sync_shop(session: AsyncSession, shop: ShopConfig) -> None:
+async def sync_shop(tx: Transaction, shop: ShopConfig) -> None:
     """Mirror the shop file into the database, which orders and reports refer to."""
     for config in shop.sellers:
-        seller = await session.get(Seller, config.id)
+        seller = await tx.session.get(Seller, config.id)
         if seller is None:
             seller = Seller(id=config.id, deciders=[])
-            session.add(seller)
+            tx.session.add(seller)
         seller.name = config.name
         seller.language = config.language
         seller.timezone = config.timezone
@@ -34,14 +34,14 @@ async def sync_shop(session: AsyncSession, shop: ShopConfig) -> None:
         seller.deciders.extend(Decider(telegram_id=tid, name=name) for tid, name in wanted.items())
 
     members = {m.telegram_id: m for m in shop.support.members}
-    for existing in (await session.scalars(select(SupportMember))).all():
+    for existing in (await tx.session.scalars(select(SupportMember))).all():
         if existing.telegram_id not in members:
-            await session.delete(existing)
+            await tx.session.delete(existing)
     for member in members.values():
-        row = await session.get(SupportMember, member.telegram_id)
+        row = await tx.session.get(SupportMember, member.telegram_id)
         if row is None:
             row = SupportMember(telegram_id=member.telegram_id)
-            session.add(row)
+            tx.session.add(row)
         row.name = member.name
         row.language = shop.support.language
         row.timezone = shop.support.timezone

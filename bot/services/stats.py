@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.enums import CaseState, CommitmentKind, CommitmentState
 from bot.storage.models import Case, Commitment
+from bot.storage.transaction import Transaction
 
 
 @dataclass
@@ -41,14 +41,14 @@ class PromiseStats:
 
 
 async def promise_stats(
-    session: AsyncSession, *, since: datetime | None = None, seller: str | None = None
+    tx: Transaction, *, since: datetime | None = None, seller: str | None = None
 ) -> PromiseStats:
     query = select(Commitment, Case.seller_id).join(Case, Case.id == Commitment.case_id)
     if since is not None:
         query = query.where(Commitment.created_at >= since)
     if seller is not None:
         query = query.where(Case.seller_id == seller)
-    rows = (await session.execute(query.order_by(Commitment.case_id, Commitment.id))).all()
+    rows = (await tx.session.execute(query.order_by(Commitment.case_id, Commitment.id))).all()
 
     result = PromiseStats()
     tallies: defaultdict[tuple[str, CommitmentKind], Kept] = defaultdict(Kept)
@@ -78,7 +78,7 @@ async def promise_stats(
     if seller is not None:
         cases = cases.where(Case.seller_id == seller)
     durations = [
-        closed - opened for opened, closed in (await session.execute(cases)).all() if closed
+        closed - opened for opened, closed in (await tx.session.execute(cases)).all() if closed
     ]
     result.resolution = _median(durations)
     result.cases = len(first_by_case)

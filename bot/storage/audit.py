@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import AuditEntry
+from bot.storage.transaction import Transaction
 
 
 def record(
-    session: AsyncSession,
+    tx: Transaction,
     now: datetime,
     *,
     actor_id: int | None,
@@ -27,7 +27,7 @@ def record(
     allowed: bool = False,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
+    tx.session.add(
         AuditEntry(
             at=now,
             actor_id=actor_id,
@@ -40,10 +40,10 @@ def record(
 
 
 async def recent(
-    session: AsyncSession, *, actor_id: int, action: str, since: datetime
+    tx: Transaction, *, actor_id: int, action: str, since: datetime
 ) -> list[AuditEntry]:
     """The person's entries of `action` made after `since`, oldest first."""
-    rows = await session.scalars(
+    rows = await tx.session.scalars(
         select(AuditEntry)
         .where(
             AuditEntry.actor_id == actor_id,

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from bot.storage import _held, _one_greenlet, _sqlite_driver
+from bot.storage.transaction import Transaction
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -132,7 +133,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction, committed when the block ends (rolled back if it raises).
         `Transaction.of(session)` (bot.storage.transaction) holds its deferred writes, its cache
-        and its locks.
+        and its locks; `unit()` gives that Transaction, which services take.
 
         On SQLite this process's transactions also take turns on an asyncio lock: SQLite has one
         writer, and a transaction that finds the file locked sleeps in its busy handler (up to
@@ -150,6 +151,19 @@ class Database:
                 session.info.clear()  # what services noted for this transaction only
                 if len(self._idle) < IDLE_SESSIONS:
                     self._idle.append(session)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Transaction]:
+        """A unit of work as services take it: `transaction()`'s session in its Transaction,
+        committed when the block ends (rolled back if it raises)."""
+        async with self.transaction() as session:
+            yield Transaction.of(session)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Transaction]:
+        """A Transaction for reading through services, on `session()`: nothing is committed."""
+        async with self.session() as session:
+            yield Transaction.of(session)
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration."""

@@ -133,6 +133,16 @@ class Order(Base):
     cancelled_at: Mapped[datetime | None]
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[datetime]
+    # An order imported without a Telegram id has no buyer until someone claims it
+    # (docs/claiming.md): what the import said of its buyer waits here for the cards and the
+    # claimant, and the checks are HMACs under RETURNDESK_LINK_SECRET, never the digits.
+    buyer_name: Mapped[str] = mapped_column(String(200), default="")
+    buyer_language: Mapped[str | None] = mapped_column(String(8))
+    buyer_timezone: Mapped[str | None] = mapped_column(String(64))
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    postal_hash: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    link_made_at: Mapped[datetime | None]  # `returndesk links` made its card (for --all-new)
 
     # Read-only, and loaded only where a query asks for it: a case opened on the order names
     # its buyer.
@@ -380,6 +390,19 @@ class Commitment(Base):
     reminded_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id"))
+
+
+class ClaimAttempt(Base):
+    """Wrong answers one account gave to claim one order, and until when it may not try again
+    (docs/claiming.md). Each attempt is audited as well; this row is what the rule reads."""
+
+    __tablename__ = "claim_attempts"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
 
 
 class SupportTopic(Base):

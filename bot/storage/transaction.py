@@ -9,6 +9,11 @@ It owns three things that live exactly as long as the database transaction:
 - the locks taken: the rows locked FOR UPDATE so far, by model, so a second lock of the same row
   returns the row already held instead of reading it again over the update's own changes.
 
+Services take it as their first argument, `tx`, and run their SQL on `tx.session`; handlers
+pass the update's (`ctx.tx`) along and never hold the session themselves (pyproject.toml forbids
+them sqlalchemy). The engine opens one per update; elsewhere `Database.unit()` gives one in its own
+transaction (`Database.reading()` one to read through services only).
+
 `Transaction.of(session)` is the session's transaction, made on first use and dropped when the
 transaction ends (committed or rolled back).
 """

@@ -92,8 +92,8 @@ async def conversation_app(
     clock = FakeClock(datetime(2026, 11, 21, 9, tzinfo=UTC))
     app = await build_app(database_url=url, db=db, clock=clock)
     (folder / "orders.json").write_text(json.dumps(orders_for(buyers + warm_up)))
-    async with app.db.transaction() as session:
-        await import_orders(session, folder / "orders.json", shop=app.shop, now=clock.now())
+    async with app.db.unit() as tx:
+        await import_orders(tx, folder / "orders.json", shop=app.shop, now=clock.now())
     for n in range(warm_up):
         await converse(app.engine.process, FIRST_BUYER + buyers + n)
     return app

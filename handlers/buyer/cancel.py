@@ -33,7 +33,7 @@ async def decide(ctx: Context, data: CancelOrder) -> None:
             order.status = OrderStatus.CANCELLED
             order.cancelled_at = ctx.now
             await cases.record(
-                ctx.session, case, ctx.now, "order_cancelled", role=BUYER, actor_id=buyer_id
+                ctx.tx, case, ctx.now, "order_cancelled", role=BUYER, actor_id=buyer_id
             )
             await agreement.agree(
                 ctx,
@@ -61,7 +61,7 @@ async def decide(ctx: Context, data: CancelOrder) -> None:
                     amount=amount,
                     # A second discount on the same order is the seller's to give.
                     auto_approved=auto_approves(
-                        policy, amount, await cases.earlier_requests(ctx.session, case)
+                        policy, amount, await cases.earlier_requests(ctx.tx, case)
                     ),
                     return_shipping="seller",
                 ),
@@ -69,7 +69,7 @@ async def decide(ctx: Context, data: CancelOrder) -> None:
         case "keep":
             cases.move(case, CaseState.CLOSED, ctx.now)
             await cases.record(
-                ctx.session,
+                ctx.tx,
                 case,
                 ctx.now,
                 "kept_order",
@@ -91,7 +91,7 @@ async def _refuse_at_delivery(ctx: Context, case: Case) -> None:
         raise Stale()
     case.want = Want.REFUSE
     await ledger.approve_refund(
-        ctx.session,
+        ctx.tx,
         order_id=order.id,
         amount=amount,
         reason=case.reason or Reason.CHANGED_MIND,
@@ -102,7 +102,7 @@ async def _refuse_at_delivery(ctx: Context, case: Case) -> None:
     )
     cases.move(case, CaseState.EXECUTING, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "will_refuse_delivery",

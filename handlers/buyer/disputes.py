@@ -22,7 +22,7 @@ async def dispute(ctx: Context, data: DisputeDeduction) -> None:
     if await disputable(ctx, case) is None:
         raise Stale()
     await cases.record(
-        ctx.session, case, ctx.now, DISPUTED, role=Role.BUYER, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, DISPUTED, role=Role.BUYER, actor_id=ctx.event.author.id
     )
     ctx.expect(None)
     await desk.escalate(ctx, case, EscalationReason.DEDUCTION_DISPUTED, role=Role.BUYER)

@@ -10,7 +10,7 @@ from bot.services import orders, parties
 from handlers.buyer.orders import ask_order, open_order
 from handlers.buyer.person import person
 from handlers.payloads import Language, Menu
-from handlers.workflow import deductions
+from handlers.workflow import claiming, deductions
 from handlers.workflow.menu import menu_keyboard, show_menu
 
 router = Router()
@@ -18,6 +18,10 @@ router = Router()
 
 @router.command("start")
 async def start(ctx: Context, args: str) -> None:
+    if claiming.is_link_token(args):
+        # A parcel card's signed link (docs/claiming.md).
+        await claiming.open_link(ctx, args)
+        return
     if args.startswith("order_") and args.removeprefix("order_").isdigit():
         # A deep link from the seller's message opens that order (if it is the sender's).
         await open_order(ctx, int(args.removeprefix("order_")), flow="problem")
@@ -39,7 +43,7 @@ async def cancel_step(ctx: Context, _args: str) -> None:
 
 @router.command("orders")
 async def list_orders(ctx: Context, _args: str) -> None:
-    mine = await orders.buyer_orders(ctx.session, ctx.actor.buyer.telegram_id)
+    mine = await orders.buyer_orders(ctx.tx, ctx.actor.buyer.telegram_id)
     ctx.reply("buyer/orders", orders=mine, buttons=menu_keyboard() if mine else ())
 
 
@@ -55,7 +59,7 @@ async def choose_language(ctx: Context, _args: str) -> None:
 async def set_language(ctx: Context, data: Language) -> None:
     if data.code not in LOCALES:
         raise Stale()
-    await parties.set_language(ctx.session, ctx.actor.buyer, data.code)
+    await parties.set_language(ctx.tx, ctx.actor.buyer, data.code)
     ctx.reader = buyer_reader(ctx.actor.buyer)
     ctx.answer("buyer/language_set")
     show_menu(ctx, "buyer/language_set")
@@ -79,5 +83,8 @@ async def menu(ctx: Context, data: Menu) -> None:
 @router.otherwise
 async def anything_else(ctx: Context) -> None:
     if ctx.event.text and await deductions.offer_dispute(ctx):
+        return
+    if ctx.event.text and claiming.looks_like_order_number(ctx.event.text):
+        await claiming.order_typed(ctx, ctx.event.text)
         return
     show_menu(ctx, "buyer/not_understood")

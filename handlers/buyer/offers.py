@@ -20,11 +20,11 @@ MAX_REASON = 1000
 
 async def _offered(ctx: Context, offer_id: int) -> tuple[Case, Offer]:
     # The case before the offer: the order every update locks in (docs/locking.md).
-    case = await cases.lock_case_of_offer(ctx.session, offer_id)
+    case = await cases.lock_case_of_offer(ctx.tx, offer_id)
     if case is None:
         raise Stale()
     case = await owned_case(ctx, case.id)
-    offer = await offers.lock(ctx.session, offer_id)
+    offer = await offers.lock(ctx.tx, offer_id)
     if offer is None:
         raise Stale()
     if offer.status is not OfferStatus.OFFERED or case.state is not CaseState.AWAITING_BUYER:
@@ -54,7 +54,7 @@ async def decline_reason(ctx: Context) -> None:
         return
     buyer = ctx.actor.buyer
     await offers.decide(
-        ctx.session,
+        ctx.tx,
         offer,
         expected=OfferStatus.OFFERED,
         status=OfferStatus.DECLINED,
@@ -72,7 +72,7 @@ async def decline_reason(ctx: Context) -> None:
         return
     # The seller gets one more round, starting from the offer the buyer declined.
     again = await offers.create(
-        ctx.session,
+        ctx.tx,
         case,
         remedy=offer.remedy,
         amount=offer.amount,
@@ -83,7 +83,7 @@ async def decline_reason(ctx: Context) -> None:
     )
     cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "declined",

@@ -8,7 +8,7 @@ from bot.engine.errors import Refusal
 from bot.engine.router import Router
 from bot.services import orders
 from handlers.payloads import PickOrder
-from handlers.workflow import opening
+from handlers.workflow import claiming, opening
 from handlers.workflow.awaiting import Awaiting
 
 router = Router()
@@ -18,7 +18,7 @@ FLOWS = ("problem", "return", "cancel", "person")
 async def ask_order(ctx: Context, *, flow: str, reason: Reason | None = None) -> None:
     """Which order? A reason the buyer already typed waits with the question, for the flow
     that follows."""
-    mine = await orders.buyer_orders(ctx.session, ctx.actor.buyer.telegram_id)
+    mine = await orders.buyer_orders(ctx.tx, ctx.actor.buyer.telegram_id)
     if not mine:
         ctx.expect(None)
         ctx.reply("buyer/no_orders")
@@ -43,9 +43,9 @@ async def typed_number(ctx: Context) -> None:
 
     if await instead_of_a_number(ctx):
         return
-    order = await opening.typed_order(ctx, ctx.event.text or "")
-    if order is not None:
-        await opening.start_flow(ctx, order, _flow(ctx), _typed_reason(ctx))
+    await claiming.order_typed(
+        ctx, ctx.event.text or "", flow=_flow(ctx), reason=_typed_reason(ctx)
+    )
 
 
 @router.button(PickOrder)
@@ -71,7 +71,7 @@ def _typed_reason(ctx: Context) -> Reason | None:
 async def open_order(
     ctx: Context, order_id: int, *, flow: str, reason: Reason | None = None
 ) -> None:
-    order = await orders.buyer_order(ctx.session, ctx.actor.buyer.telegram_id, order_id)
+    order = await orders.buyer_order(ctx.tx, ctx.actor.buyer.telegram_id, order_id)
     if order is None:
         # The internal id (a deep link or a forged button carries it) goes to the audit row
         # only: it means nothing to a buyer, and another buyer's order number would tell them

@@ -49,7 +49,7 @@ def _asks_for_a_person(text: str | None) -> bool:
 async def _current_case(ctx: Context) -> Case | None:
     """The case this chat is about, if it is the sender's and still open."""
     case_id = ctx.conversation.case_id
-    case = await cases.lock_case(ctx.session, case_id) if case_id else None
+    case = await cases.lock_case(ctx.tx, case_id) if case_id else None
     if case is None or case.buyer_id != ctx.event.author.id or not case.state.is_open:
         return None
     return case
@@ -65,7 +65,7 @@ async def relay_to_the_desk(ctx: Context) -> bool:
         ctx.reply("common/too_long", length=len(text), max_length=MAX_RELAY)
         return True
     await cases.record(
-        ctx.session, case, ctx.now, "buyer_message", role=Role.BUYER, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "buyer_message", role=Role.BUYER, actor_id=ctx.event.author.id
     )
     desk.to_desk(
         ctx,

@@ -67,7 +67,7 @@ async def cancel_why(ctx: Context) -> None:
         return
     buyer_id = ctx.event.author.id
     await cases.record(
-        ctx.session, case, ctx.now, "reason_note", role=BUYER, actor_id=buyer_id, note=why
+        ctx.tx, case, ctx.now, "reason_note", role=BUYER, actor_id=buyer_id, note=why
     )
     await advance(ctx, case)
 
@@ -96,7 +96,7 @@ async def want(ctx: Context, data: PickWant) -> None:
     case = await case_at(ctx, data.case_id, CaseState.WANT)
     case.want = data.want
     await cases.record(
-        ctx.session, case, ctx.now, "want", role=BUYER, actor_id=ctx.event.author.id, want=data.want
+        ctx.tx, case, ctx.now, "want", role=BUYER, actor_id=ctx.event.author.id, want=data.want
     )
     await advance(ctx, case)
 
@@ -129,7 +129,7 @@ async def claimed(ctx: Context) -> None:
         return
     case.claimed_minor = amount.minor
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "claimed",
@@ -143,13 +143,13 @@ async def claimed(ctx: Context) -> None:
 @router.photo(Awaiting.CASE_PHOTOS)
 async def photo(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.EVIDENCE)
-    stored = await cases.evidence_of(ctx.session, case.id)
+    stored = await cases.evidence_of(ctx.tx, case.id)
     known = {e.file_unique_id for e in stored}
     for sent in ctx.event.photos:
         if sent.file_unique_id in known or len(known) >= MAX_PHOTOS:
             continue
         known.add(sent.file_unique_id)
-        await cases.add_evidence(ctx.session, case.id, sent, ctx.event.caption, ctx.now)
+        await cases.add_evidence(ctx.tx, case.id, sent, ctx.event.caption, ctx.now)
     await advance(ctx, case)
 
 
@@ -163,13 +163,11 @@ async def photos_expected(ctx: Context) -> None:
 @router.button(PhotosDone)
 async def photos_done(ctx: Context, data: PhotosDone) -> None:
     case = await case_at(ctx, data.case_id, CaseState.EVIDENCE)
-    if not await cases.evidence_of(ctx.session, case.id):
+    if not await cases.evidence_of(ctx.tx, case.id):
         await advance(ctx, case)  # asks for a photo again
         return
     case.evidence_done = True
-    await cases.record(
-        ctx.session, case, ctx.now, "evidence", role=BUYER, actor_id=ctx.event.author.id
-    )
+    await cases.record(ctx.tx, case, ctx.now, "evidence", role=BUYER, actor_id=ctx.event.author.id)
     ctx.expect(Awaiting.CASE, case_id=case.id)
     await advance(ctx, case)
 
@@ -177,7 +175,7 @@ async def photos_done(ctx: Context, data: PhotosDone) -> None:
 @router.reprompt(Awaiting.CASE)
 async def where_we_are(ctx: Context) -> None:
     case_id = ctx.conversation.case_id
-    case = await cases.lock_case(ctx.session, case_id) if case_id else None
+    case = await cases.lock_case(ctx.tx, case_id) if case_id else None
     text = (ctx.event.text or "").strip()
     if text and await deductions.offer_dispute(ctx):
         return
@@ -196,10 +194,10 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
     if not case.state.is_open or case.state in (CaseState.EXECUTING, CaseState.ESCALATED):
         raise Stale("buyer/cannot_withdraw", case=case)
     was_with_seller = case.state is CaseState.AWAITING_SELLER
-    offer = await offers.current(ctx.session, case.id)
+    offer = await offers.current(ctx.tx, case.id)
     if offer is not None and offer.status in (OfferStatus.PENDING_SELLER, OfferStatus.OFFERED):
         await offers.decide(
-            ctx.session,
+            ctx.tx,
             offer,
             expected=offer.status,
             status=OfferStatus.WITHDRAWN,
@@ -209,7 +207,7 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
             actor_name=ctx.actor.buyer.name,
             now=ctx.now,
         )
-    await commitments.end_conversation(ctx.session, case.id, ctx.now)
+    await commitments.end_conversation(ctx.tx, case.id, ctx.now)
     # Withdrawing a later request does not undo what was agreed before it.
     owed = await agreement.still_owed(ctx, case)
     if was_with_seller:
@@ -218,7 +216,7 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
         )
     cases.move(case, agreement.end_state(owed, CaseState.CLOSED), ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "withdrawn",

@@ -35,7 +35,7 @@ async def tracking(ctx: Context) -> None:
     case.return_tracking = number.replace(" ", "").upper()
     cases.move(case, CaseState.RETURN_IN_TRANSIT, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "return_sent",

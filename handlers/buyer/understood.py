@@ -13,7 +13,7 @@ from bot.understanding import Intent, Understanding, order_numbers
 from handlers.buyer.menu import list_orders
 from handlers.buyer.orders import ask_order
 from handlers.buyer.person import person
-from handlers.workflow import deductions, opening
+from handlers.workflow import claiming, deductions, opening
 from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.menu import menu_keyboard, show_menu
 from handlers.workflow.opening import WAITING_FOR_THE_BUYER
@@ -72,7 +72,7 @@ async def _at_the_menu(ctx: Context, meant: Understanding) -> bool:
 
 async def _at_a_question(ctx: Context, meant: Understanding) -> bool:
     case_id = ctx.conversation.case_id
-    case = await cases.lock_case(ctx.session, case_id) if case_id else None
+    case = await cases.lock_case(ctx.tx, case_id) if case_id else None
     if case is None or case.buyer_id != ctx.event.author.id:
         return False
     if case.state in WAITING_FOR_THE_BUYER and meant.intent is Intent.PERSON:
@@ -102,13 +102,12 @@ async def _start(ctx: Context, meant: Understanding, current: Order | None) -> N
     flow = meant.intent.value
     order: Order | None = current
     if meant.order is not None:
-        # TODO(lead): call handlers.workflow.claiming.order_typed(ctx, number) once feat/claim
-        # is merged, so a number not yet bound to anyone can be claimed from here too.
-        order = await opening.typed_order(ctx, meant.order)
-        if order is None:
-            return
+        # The sender's order opens in the flow; one nobody has claimed asks the seller's check
+        # first (docs/claiming.md); anyone else's is "not found" and audited.
+        await claiming.order_typed(ctx, meant.order, flow=flow, reason=meant.reason)
+        return
     if order is None:
-        mine = await orders.buyer_orders(ctx.session, ctx.actor.buyer.telegram_id)
+        mine = await orders.buyer_orders(ctx.tx, ctx.actor.buyer.telegram_id)
         if len(mine) != 1:
             await ask_order(ctx, flow=flow, reason=meant.reason)
             return
@@ -118,7 +117,7 @@ async def _start(ctx: Context, meant: Understanding, current: Order | None) -> N
 
 async def _status(ctx: Context) -> None:
     """Where each of the buyer's open requests stands; with none, the menu."""
-    mine: list[Case] = await cases.open_cases_of_buyer(ctx.session, ctx.actor.buyer.telegram_id)
+    mine: list[Case] = await cases.open_cases_of_buyer(ctx.tx, ctx.actor.buyer.telegram_id)
     if not mine:
         show_menu(ctx, "buyer/no_open_cases")
         return

@@ -21,12 +21,12 @@ router = Router()
 @router.button(StopShipment)
 async def stop_shipment(ctx: Context, data: StopShipment) -> None:
     case = await decider_case(ctx, data.case_id)
-    if case.state is not CaseState.EXECUTING or not await cards.stop_unconfirmed(ctx.session, case):
+    if case.state is not CaseState.EXECUTING or not await cards.stop_unconfirmed(ctx.tx, case):
         raise Stale()
     match data.action:
         case "stopped":
             await cases.record(
-                ctx.session,
+                ctx.tx,
                 case,
                 ctx.now,
                 cards.STOPPED,
@@ -34,7 +34,7 @@ async def stop_shipment(ctx: Context, data: StopShipment) -> None:
                 actor_id=ctx.event.author.id,
             )
             ctx.reply("seller/shipment_stopped", case=case, order=case.order)
-            card = await cards.current_card(ctx.session, case)
+            card = await cards.current_card(ctx.tx, case)
             if card is not None:
                 cards.show(ctx, case, card)
         case "shipped":
@@ -46,11 +46,11 @@ async def stop_shipment(ctx: Context, data: StopShipment) -> None:
 async def _shipped_after_all(ctx: Context, case: Case) -> None:
     """The cancellation came too late: nothing is refunded for a parcel on its way, and the
     buyer chooses again as for any order on its way."""
-    refunds = await ledger.refunds_of_case(ctx.session, case.id)
+    refunds = await ledger.refunds_of_case(ctx.tx, case.id)
     for refund in refunds:
-        await ledger.mark_failed(ctx.session, refund, ctx.now, "the order had already shipped")
+        await ledger.mark_failed(ctx.tx, refund, ctx.now, "the order had already shipped")
     await commitments.close(
-        ctx.session,
+        ctx.tx,
         case.id,
         ctx.now,
         kinds=[CommitmentKind.REFUND_EXECUTION],
@@ -60,7 +60,7 @@ async def _shipped_after_all(ctx: Context, case: Case) -> None:
     order.status, order.cancelled_at = OrderStatus.SHIPPED, None
     cases.move(case, CaseState.CANCEL_CONFIRM, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "already_shipped",

@@ -21,8 +21,8 @@ router = Router()
 @router.button(Done)
 async def done(ctx: Context, data: Done) -> None:
     case = await decider_case(ctx, data.case_id)
-    owed = await commitments.owed(ctx.session, case.id)
-    refunds = await ledger.refunds_of_case(ctx.session, case.id)
+    owed = await commitments.owed(ctx.tx, case.id)
+    refunds = await ledger.refunds_of_case(ctx.tx, case.id)
     executed = [r for r in refunds if r.status is RefundStatus.APPROVED]
     if not owed and not executed and case.state is not CaseState.EXECUTING:
         ctx.answer("seller/already_done", case=case)
@@ -31,19 +31,19 @@ async def done(ctx: Context, data: Done) -> None:
     for refund in executed:
         ledger.mark_executed(refund, ctx.now)
     await commitments.keep(
-        ctx.session, case.id, ctx.now, CommitmentKind.REFUND_EXECUTION, CommitmentKind.FULFILMENT
+        ctx.tx, case.id, ctx.now, CommitmentKind.REFUND_EXECUTION, CommitmentKind.FULFILMENT
     )
     waiting = case.state is CaseState.EXECUTING
     cases.move(case, CaseState.RESOLVED if waiting else None, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "executed",
         role=Role.SELLER,
         actor_id=ctx.event.author.id,
     )
-    offer = await offers.current(ctx.session, case.id)
+    offer = await offers.current(ctx.tx, case.id)
     remedy = offer.remedy if offer else None
     ctx.to_buyer(case.buyer, "buyer/done", case=case, remedy=remedy, amount=amount, case_id=case.id)
     with_support = case.state is CaseState.ESCALATED

@@ -142,7 +142,7 @@ async def _decided(
     note: str | None = None,
 ) -> None:
     won = await offers.decide(
-        ctx.session,
+        ctx.tx,
         offer,
         expected=OfferStatus.PENDING_SELLER,
         status=status,
@@ -156,11 +156,11 @@ async def _decided(
     )
     if not won:
         raise Stale("seller/already_decided", offer=offer)
-    await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.SELLER_DECISION)
+    await commitments.keep(ctx.tx, case.id, ctx.now, CommitmentKind.SELLER_DECISION)
     if status is OfferStatus.OFFERED:
         cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
         await cases.record(
-            ctx.session,
+            ctx.tx,
             case,
             ctx.now,
             "seller_approved",

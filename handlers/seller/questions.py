@@ -35,10 +35,10 @@ async def answer(ctx: Context) -> None:
     if len(text) > MAX_ANSWER:
         ctx.reply("common/too_long", length=len(text), max_length=MAX_ANSWER)
         return
-    await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.FIRST_REPLY)
+    await commitments.keep(ctx.tx, case.id, ctx.now, CommitmentKind.FIRST_REPLY)
     cases.move(case, CaseState.RESOLVED, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "answered",

@@ -135,9 +135,9 @@ async def _refund(
     ctx: Context, case: Case, amount: Money | None, *, deduction: Money | None, note: str | None
 ) -> None:
     photos = await _keep_photos(ctx, case, note) if deduction is not None else []
-    await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.RETURN_INSPECTION)
+    await commitments.keep(ctx.tx, case.id, ctx.now, CommitmentKind.RETURN_INSPECTION)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "inspected",
@@ -156,7 +156,7 @@ async def _refund(
     if amount is None:
         cases.move(case, CaseState.RESOLVED, ctx.now)
         await cases.record(
-            ctx.session,
+            ctx.tx,
             case,
             ctx.now,
             "nothing_refunded",
@@ -188,6 +188,6 @@ async def _keep_photos(ctx: Context, case: Case, note: str | None) -> list[str]:
     kept = []
     for stored in _photos(ctx):
         photo = Photo(**stored)
-        await cases.add_evidence(ctx.session, case.id, photo, note, ctx.now)
+        await cases.add_evidence(ctx.tx, case.id, photo, note, ctx.now)
         kept.append(photo.file_id)
     return kept

@@ -20,7 +20,8 @@ from bot.domain.money import AmountError, Money, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
 from bot.engine.router import Router
-from bot.services import cases, commitments, ledger, offers, topics
+from bot.services import cases, claims, commitments, ledger, offers, orders, topics
+from bot.storage import audit
 from bot.storage.models import Case
 from handlers.payloads import OpenCases, Take, WorkOn
 from handlers.workflow import agreement, cards, desk, notify, private_desk, promises
@@ -46,8 +47,8 @@ async def _topic_case(ctx: Context) -> Case | None:
     """The case whose topic this message is in (None outside a topic)."""
     if ctx.event.thread_id is None:
         return None
-    case_id = await topics.case_id_of_topic(ctx.session, ctx.event.chat_id, ctx.event.thread_id)
-    return await cases.lock_case(ctx.session, case_id) if case_id else None
+    case_id = await topics.case_id_of_topic(ctx.tx, ctx.event.chat_id, ctx.event.thread_id)
+    return await cases.lock_case(ctx.tx, case_id) if case_id else None
 
 
 async def _escalated(ctx: Context) -> tuple[Case, str]:
@@ -70,22 +71,20 @@ async def _take(ctx: Context, case: Case, agent: str) -> None:
         return
     case.taken_by = ctx.event.author.id
     case.taken_by_name = agent
-    await cases.record(
-        ctx.session, case, ctx.now, "taken", role=Role.SUPPORT, actor_id=case.taken_by
-    )
+    await cases.record(ctx.tx, case, ctx.now, "taken", role=Role.SUPPORT, actor_id=case.taken_by)
     await desk.show_topic(ctx, case, desk.TAKEN)
     desk.to_desk(ctx, case, "support/taken", case=case, agent=agent)
 
 
 async def _replied(ctx: Context, case: Case) -> None:
     """Support answered the buyer: the promise of a reply is kept."""
-    await commitments.keep(ctx.session, case.id, ctx.now, CommitmentKind.SUPPORT_REPLY)
+    await commitments.keep(ctx.tx, case.id, ctx.now, CommitmentKind.SUPPORT_REPLY)
 
 
 @router.button(Take)
 async def take_button(ctx: Context, data: Take) -> None:
     agent = _member(ctx)
-    case = await cases.lock_case(ctx.session, data.case_id)
+    case = await cases.lock_case(ctx.tx, data.case_id)
     if case is None or case.state is not CaseState.ESCALATED:
         raise Stale()
     if case.taken_by not in (None, ctx.event.author.id):
@@ -102,7 +101,7 @@ async def work_on(ctx: Context, data: WorkOn) -> None:
     _member(ctx)
     if not private_desk.applies(ctx):
         raise Stale()  # with a support group, a case is worked in its topic
-    case = await cases.lock_case(ctx.session, data.case_id)
+    case = await cases.lock_case(ctx.tx, data.case_id)
     if case is None or case.state is not CaseState.ESCALATED:
         raise Stale()
     private_desk.work_on(ctx, case)
@@ -161,7 +160,7 @@ async def _relay(ctx: Context, case: Case, agent: str) -> None:
     await _take(ctx, case, agent)
     await _replied(ctx, case)
     await cases.record(
-        ctx.session, case, ctx.now, "agent_message", role=Role.SUPPORT, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "agent_message", role=Role.SUPPORT, actor_id=ctx.event.author.id
     )
     ctx.to_buyer(
         case.buyer,
@@ -208,9 +207,9 @@ async def refund(ctx: Context, args: str) -> None:
         return
     await _take(ctx, case, agent)
     await _replied(ctx, case)
-    earlier = len(await ledger.refunds_of_case(ctx.session, case.id))
+    earlier = len(await ledger.refunds_of_case(ctx.tx, case.id))
     # The agreement replaces any offer still waiting for the seller or the buyer.
-    await offers.supersede(ctx.session, case.id, ctx.now)
+    await offers.supersede(ctx.tx, case.id, ctx.now)
     await agreement.agree(
         ctx,
         case,
@@ -229,11 +228,11 @@ async def hand_back(ctx: Context, _args: str) -> None:
     """The bot takes the case over again, where it was before the escalation."""
     case, agent = await _escalated(ctx)
     await _replied(ctx, case)
-    await commitments.end_conversation(ctx.session, case.id, ctx.now)
-    pending = await offers.current(ctx.session, case.id)
+    await commitments.end_conversation(ctx.tx, case.id, ctx.now)
+    pending = await offers.current(ctx.tx, case.id)
     case.taken_by = case.taken_by_name = None
     await cases.record(
-        ctx.session, case, ctx.now, "handed_back", role=Role.SUPPORT, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "handed_back", role=Role.SUPPORT, actor_id=ctx.event.author.id
     )
     waiting_seller = pending is not None and pending.status is OfferStatus.PENDING_SELLER
     owed = await agreement.still_owed(ctx, case)
@@ -262,7 +261,7 @@ async def hand_back(ctx: Context, _args: str) -> None:
         cases.move(case, resumed_at(case.escalated_from), ctx.now)
         buttons = []
         wizard = advance
-    card = await cards.current_card(ctx.session, case)
+    card = await cards.current_card(ctx.tx, case)
     if card is not None:
         cards.show(ctx, case, card)  # the seller's next tap, one message away
     ctx.to_buyer(
@@ -296,13 +295,13 @@ def resumed_at(left: CaseState | None) -> CaseState:
 async def resolve(ctx: Context, args: str) -> None:
     case, agent = await _escalated(ctx)
     await _replied(ctx, case)
-    await commitments.end_conversation(ctx.session, case.id, ctx.now)
+    await commitments.end_conversation(ctx.tx, case.id, ctx.now)
     note = args.strip()[:MAX_RELAY]
     # Support's part ends here; a refund or shipment agreed earlier is still the seller's to do.
     owed = await agreement.still_owed(ctx, case)
     cases.move(case, agreement.end_state(owed, CaseState.RESOLVED), ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "resolved_by_support",
@@ -328,8 +327,33 @@ async def queue(ctx: Context, _args: str) -> None:
     """Open escalations, most urgent first, with when each is due; in a member's private chat
     with no group, each with the button to work on it ("switch case")."""
     _member(ctx)
-    rows = await cases.escalated_with_due(ctx.session, limit=QUEUE_SIZE)
+    rows = await cases.escalated_with_due(ctx.tx, limit=QUEUE_SIZE)
     buttons = (
         private_desk.pick_buttons([case for case, _ in rows]) if private_desk.applies(ctx) else ()
     )
     ctx.reply("support/queue", entries=rows, buttons=buttons)
+
+
+@router.command("rebind")
+async def rebind(ctx: Context, args: str) -> None:
+    """Give an order to another Telegram account, when the wrong one claimed it first
+    (docs/claiming.md): `/rebind NUMBER TELEGRAM_ID`."""
+    _member(ctx)
+    parts = args.split()
+    found = await orders.orders_by_number(ctx.tx, parts[0]) if len(parts) == 2 else []
+    if len(found) != 1 or not parts[1].isdigit() or not 0 < int(parts[1]) < 2**63:
+        ctx.reply("support/rebound", rebound=False)
+        return
+    order, telegram_id = found[0], int(parts[1])
+    before = order.buyer_id
+    await claims.rebind(ctx.tx, order, telegram_id, ctx.now)
+    audit.record(
+        ctx.tx,
+        ctx.now,
+        actor_id=ctx.event.author.id,
+        action="claim.rebound",
+        target=f"order:{order.id}",
+        allowed=True,
+        detail={"from": before, "to": telegram_id},
+    )
+    ctx.reply("support/rebound", rebound=True, number=order.number, telegram_id=telegram_id)

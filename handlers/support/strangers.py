@@ -48,11 +48,11 @@ async def turn_away(ctx: Context) -> None:
     """Audit the attempt; tell the stranger unless they were told here within QUIET_FOR."""
     event = ctx.event
     told = await audit.recent(
-        ctx.session, actor_id=event.author.id, action=TOLD, since=ctx.now - QUIET_FOR
+        ctx.tx, actor_id=event.author.id, action=TOLD, since=ctx.now - QUIET_FOR
     )
     quiet = any(entry.detail.get("chat") == event.chat_id for entry in told)
     audit.record(
-        ctx.session,
+        ctx.tx,
         ctx.now,
         actor_id=event.author.id,
         action=QUIET if quiet else TOLD,

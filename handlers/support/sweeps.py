@@ -22,11 +22,11 @@ async def _locked(ctx: Context, commitment_id: int) -> tuple[Case, Commitment] |
     """The promise, still open, with its case locked first (the order every update locks in)."""
     if not ctx.event.system:
         raise Refusal("common/not_allowed", audit="sweeper.forged")
-    case_id = await commitments.case_id_of(ctx.session, commitment_id)
-    case = await cases.lock_case(ctx.session, case_id) if case_id else None
+    case_id = await commitments.case_id_of(ctx.tx, commitment_id)
+    case = await cases.lock_case(ctx.tx, case_id) if case_id else None
     if case is None:
         return None
-    commitment = await commitments.lock_commitment(ctx.session, commitment_id)
+    commitment = await commitments.lock_commitment(ctx.tx, commitment_id)
     if commitment is None or commitment.state is not CommitmentState.OPEN:
         return None
     if not case.state.is_open and commitment.kind not in commitments.OWED:
@@ -60,7 +60,7 @@ async def remind(ctx: Context, data: Remind) -> None:
         commitment=commitment,
         case_id=case.id,
     )
-    card = await cards.current_card(ctx.session, case)
+    card = await cards.current_card(ctx.tx, case)
     if card is not None:
         cards.show(ctx, case, card)
 
@@ -75,7 +75,7 @@ async def breach(ctx: Context, data: Breach) -> None:
 async def _breach(ctx: Context, case: Case, commitment: Commitment) -> None:
     commitments.breached(commitment, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "promise_breached",

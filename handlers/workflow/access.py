@@ -12,7 +12,7 @@ from bot.storage.models import Case, Offer
 
 async def owned_case(ctx: Context, case_id: int) -> Case:
     """The sender's own case, locked; anyone else's is refused and audited."""
-    case = await cases.lock_case(ctx.session, case_id)
+    case = await cases.lock_case(ctx.tx, case_id)
     if case is None:
         raise Stale()
     if case.buyer_id != ctx.event.author.id:
@@ -29,7 +29,7 @@ async def case_at(ctx: Context, case_id: int, *states: CaseState) -> Case:
 
 
 async def decider_case(ctx: Context, case_id: int) -> Case:
-    case = await cases.lock_case(ctx.session, case_id)
+    case = await cases.lock_case(ctx.tx, case_id)
     if case is None:
         raise Stale()
     if case.seller_id not in ctx.actor.seller_ids:
@@ -40,11 +40,11 @@ async def decider_case(ctx: Context, case_id: int) -> Case:
 
 async def decider_offer(ctx: Context, offer_id: int) -> tuple[Case, Offer]:
     # The case before the offer: the order every update locks in (docs/locking.md).
-    case = await cases.lock_case_of_offer(ctx.session, offer_id)
+    case = await cases.lock_case_of_offer(ctx.tx, offer_id)
     if case is None:
         raise Stale()
     case = await decider_case(ctx, case.id)
-    offer = await offers.lock(ctx.session, offer_id)
+    offer = await offers.lock(ctx.tx, offer_id)
     if offer is None:
         raise Stale()
     return case, offer

@@ -21,7 +21,7 @@ async def accept(ctx: Context, case: Case, offer: Offer) -> None:
     """The buyer accepted `offer`."""
     buyer = case.buyer
     won = await offers.decide(
-        ctx.session,
+        ctx.tx,
         offer,
         expected=OfferStatus.OFFERED,
         status=OfferStatus.ACCEPTED,
@@ -59,7 +59,7 @@ async def agree(
     if amount is not None:
         try:
             await ledger.approve_refund(
-                ctx.session,
+                ctx.tx,
                 order_id=case.order_id,
                 amount=amount,
                 reason=case.reason or Reason.OTHER,
@@ -81,7 +81,7 @@ async def agree(
         kind = CommitmentKind.FULFILMENT
     cases.move(case, CaseState.EXECUTING, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "agreed",
@@ -123,10 +123,10 @@ def owed_variables(owed: Owed | None) -> dict[str, Any]:
 
 async def still_owed(ctx: Context, case: Case) -> Owed | None:
     """What was agreed and not yet done on the case, if anything."""
-    promises = await commitments.owed(ctx.session, case.id)
+    promises = await commitments.owed(ctx.tx, case.id)
     if not promises:
         return None
-    amount = ledger.approved_total(await ledger.refunds_of_case(ctx.session, case.id))
+    amount = ledger.approved_total(await ledger.refunds_of_case(ctx.tx, case.id))
     return Owed(amount, max(p.due_at for p in promises))
 
 

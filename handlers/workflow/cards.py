@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.domain.enums import CaseKind, CaseState, OfferStatus, OrderStatus, Remedy, Want
 from bot.domain.money import Money
 from bot.engine.context import Context, Keyboard, button, column, seller_reader
 from bot.services import cases, commitments, ledger, offers
 from bot.storage.models import Case, Offer
+from bot.storage.transaction import Transaction
 from handlers.payloads import AnswerQuestion, Done, Inspect, SellerOffer, StopShipment
 
 SELLER_ACTIONS = ("approve", "change", "refuse")
@@ -31,9 +30,9 @@ class Card:
 
 
 async def offer_card(
-    session: AsyncSession, case: Case, offer: Offer, due: datetime, **extra: Any
+    tx: Transaction, case: Case, offer: Offer, due: datetime, **extra: Any
 ) -> Card:
-    evidence = await cases.evidence_of(session, case.id)
+    evidence = await cases.evidence_of(tx, case.id)
     # An offer without an amount (a fixed sum the policy lacks for this currency) cannot be
     # approved as it stands: the seller sets the amount or refuses with an alternative.
     approvable = offer.amount is not None or not offer.remedy.moves_money
@@ -47,7 +46,7 @@ async def offer_card(
             "due": due,
             "evidence": evidence,
             # A repeat on the same item is never approved by itself: the seller sees why.
-            "earlier": await cases.earlier_requests(session, case),
+            "earlier": await cases.earlier_requests(tx, case),
             **extra,
         },
         [
@@ -121,12 +120,12 @@ def cancelled_card(case: Case, terms: Terms) -> Card:
     )
 
 
-async def stop_unconfirmed(session: AsyncSession, case: Case) -> bool:
+async def stop_unconfirmed(tx: Transaction, case: Case) -> bool:
     """Whether the case cancelled an order before shipping and its seller has not yet said the
     shipment is stopped."""
     if case.kind is not CaseKind.CANCEL or case.order.status is not OrderStatus.CANCELLED:
         return False
-    return not any(e.action == STOPPED for e in await cases.history_of(session, case.id))
+    return not any(e.action == STOPPED for e in await cases.history_of(tx, case.id))
 
 
 def refusal_card(case: Case, amount: Money, due: datetime) -> Card:
@@ -138,16 +137,16 @@ def refusal_card(case: Case, amount: Money, due: datetime) -> Card:
     )
 
 
-async def current_card(session: AsyncSession, case: Case) -> Card | None:
+async def current_card(tx: Transaction, case: Case) -> Card | None:
     """The card for what the case waits for from the seller now, if anything."""
-    promises = await commitments.open_commitments(session, case.id)
+    promises = await commitments.open_commitments(tx, case.id)
     if not promises:
         return None
     due = promises[0].due_at
-    offer = await offers.current(session, case.id)
+    offer = await offers.current(tx, case.id)
     match case.state:
         case CaseState.AWAITING_SELLER if offer and offer.status is OfferStatus.PENDING_SELLER:
-            return await offer_card(session, case, offer, due)
+            return await offer_card(tx, case, offer, due)
         case CaseState.AWAITING_SELLER if case.question:
             return question_card(case, due)
         case CaseState.RETURN_IN_TRANSIT:
@@ -157,13 +156,13 @@ async def current_card(session: AsyncSession, case: Case) -> Card | None:
     owed = [p for p in promises if p.kind in commitments.OWED]
     if case.state is not CaseState.EXECUTING and not owed:
         return None
-    amount = ledger.approved_total(await ledger.refunds_of_case(session, case.id))
+    amount = ledger.approved_total(await ledger.refunds_of_case(tx, case.id))
     if case.want is Want.REFUSE and amount is not None and owed:
         return refusal_card(case, amount, owed[0].due_at)
     remedy = offer.remedy if offer else None
     coupon = offer.amount if offer and remedy is Remedy.COUPON else None
     terms = Terms(amount, remedy, owed[0].due_at if owed else due, coupon=coupon)
-    if case.state is CaseState.EXECUTING and await stop_unconfirmed(session, case):
+    if case.state is CaseState.EXECUTING and await stop_unconfirmed(tx, case):
         return cancelled_card(case, terms)
     return agreed_card(case, terms)
 

@@ -56,7 +56,7 @@ async def disputable(ctx: Context, case: Case) -> CaseEvent | None:
         CaseState.RESOLVED,
     ):
         return None
-    history = await cases.history_of(ctx.session, case.id)
+    history = await cases.history_of(ctx.tx, case.id)
     if any(event.action == DISPUTED for event in history):
         return None
     inspected = [e for e in history if e.action == "inspected" and e.detail.get("deduction")]
@@ -66,8 +66,8 @@ async def disputable(ctx: Context, case: Case) -> CaseEvent | None:
 async def offer_dispute(ctx: Context) -> bool:
     """Words typed after a deduction ("the deduction is unfair") on the buyer's latest case: the
     way to dispute it, with its button. False when there is no such deduction."""
-    case_id = await cases.latest_case_id_of_buyer(ctx.session, ctx.event.author.id)
-    case = await cases.lock_case(ctx.session, case_id) if case_id else None
+    case_id = await cases.latest_case_id_of_buyer(ctx.tx, ctx.event.author.id)
+    case = await cases.lock_case(ctx.tx, case_id) if case_id else None
     if case is None or await disputable(ctx, case) is None:
         return False
     ctx.expect(None)

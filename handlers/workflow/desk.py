@@ -34,7 +34,7 @@ WAITING, TAKEN, DUE_SOON, BREACHED, OFFERED, HANDED_BACK, RESOLVED = (
 async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: Role) -> None:
     """Hand the case to support, with the reason, the summary and a new promise to the buyer.
     Promises of the conversation's next step end here; what was agreed stays owed."""
-    await commitments.end_conversation(ctx.session, case.id, ctx.now)
+    await commitments.end_conversation(ctx.tx, case.id, ctx.now)
     if case.state is not CaseState.ESCALATED:
         case.escalated_from = case.state
         case.taken_by = None
@@ -44,7 +44,7 @@ async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: 
     case.escalation_reason = reason
     cases.move(case, CaseState.ESCALATED, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "escalated",
@@ -86,9 +86,9 @@ async def show_topic(ctx: Context, case: Case, status: str) -> None:
             "support/topic_name", ctx.support_reader(), case=case, status=status, agent=agent
         )
     )
-    topic = await topics.topic_of_case(ctx.session, case.id)
+    topic = await topics.topic_of_case(ctx.tx, case.id)
     if topic is None:
-        topics.open_topic(ctx.session, case.id, chat, name, ctx.now)
+        topics.open_topic(ctx.tx, case.id, chat, name, ctx.now)
         ctx.topic_action(chat, "topic_open", name, case_id=case.id)
         return
     if topic.closed and status != RESOLVED:
@@ -129,12 +129,12 @@ def to_desk(ctx: Context, case: Case, template: str, /, **variables: object) -> 
 
 
 async def post_summary(ctx: Context, case: Case, reason: EscalationReason, due: object) -> None:
-    history = await cases.history_of(ctx.session, case.id)
-    evidence = await cases.evidence_of(ctx.session, case.id)
-    proposed = await offers.all_of_case(ctx.session, case.id)
-    decisions = await offers.decisions_of(ctx.session, case.id)
-    refunds = await ledger.refunds_of_case(ctx.session, case.id)
-    past = await of_buyer(ctx.session, case, period=_history_period(ctx, case), now=ctx.now)
+    history = await cases.history_of(ctx.tx, case.id)
+    evidence = await cases.evidence_of(ctx.tx, case.id)
+    proposed = await offers.all_of_case(ctx.tx, case.id)
+    decisions = await offers.decisions_of(ctx.tx, case.id)
+    refunds = await ledger.refunds_of_case(ctx.tx, case.id)
+    past = await of_buyer(ctx.tx, case, period=_history_period(ctx, case), now=ctx.now)
     to_desk(
         ctx,
         case,

@@ -42,7 +42,7 @@ async def ask_seller(
     time returned."""
     assert offer.status is OfferStatus.PENDING_SELLER
     due = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
-    card = await cards.offer_card(ctx.session, case, offer, due, **extra)
+    card = await cards.offer_card(ctx.tx, case, offer, due, **extra)
     card.template = template
     cards.show(ctx, case, card)
     return due
@@ -54,7 +54,7 @@ async def own_offer(
     """A person's offer (a seller's counter, support's proposal) in place of the standard one:
     recorded, with its difference from the standard, and put before the buyer."""
     new = await offers.create(
-        ctx.session,
+        ctx.tx,
         case,
         remedy=remedy,
         amount=amount,
@@ -65,7 +65,7 @@ async def own_offer(
     )
     cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         action,

@@ -8,8 +8,7 @@ from __future__ import annotations
 from bot.domain.enums import CaseKind, CaseState, EscalationReason, OrderStatus, Reason, Role
 from bot.domain.offers import return_window
 from bot.engine.context import Context, button, column
-from bot.services import cases, orders
-from bot.storage import audit
+from bot.services import cases
 from bot.storage.models import Case, Order
 from handlers.payloads import PickOrder, Withdraw
 from handlers.workflow import desk
@@ -24,7 +23,7 @@ async def start_flow(ctx: Context, order: Order, flow: str, reason: Reason | Non
     """Start `flow` (problem, return, cancel, or asking for a person) on the order, or take
     the buyer to the case already open on it. A reason the buyer already typed skips the
     reason question (docs/understanding.md)."""
-    existing = await cases.open_case_of(ctx.session, order.id)
+    existing = await cases.open_case_of(ctx.tx, order.id)
     if flow == "person" and existing is not None and existing.state is not CaseState.ESCALATED:
         ctx.expect(Awaiting.CASE, case_id=existing.id)
         await desk.escalate(ctx, existing, EscalationReason.BUYER_ASKED, role=Role.BUYER)
@@ -33,7 +32,7 @@ async def start_flow(ctx: Context, order: Order, flow: str, reason: Reason | Non
         if existing.state in cases.DRAFT_STATES:
             cases.move(existing, CaseState.CLOSED, ctx.now)
             await cases.record(
-                ctx.session,
+                ctx.tx,
                 existing,
                 ctx.now,
                 "replaced_by_new_request",
@@ -122,30 +121,10 @@ async def _begin(ctx: Context, case: Case, reason: Reason | None) -> None:
         await advance(ctx, case)
 
 
-async def typed_order(ctx: Context, number: str) -> Order | None:
-    """The sender's order with the number they typed, or None after telling them it was not
-    found. Someone else's order gets the same answer as an unknown number, so the reply tells
-    nothing about other buyers; the attempt is audited."""
-    found = await orders.orders_by_number(ctx.session, number)
-    mine = [o for o in found if o.buyer_id == ctx.actor.buyer.telegram_id]
-    if mine:
-        return mine[0]
-    if found:
-        audit.record(
-            ctx.session,
-            ctx.now,
-            actor_id=ctx.event.author.id,
-            action="buyer.foreign_order",
-            target=number[:64],
-        )
-    ctx.reply("buyer/order_not_found", number=number.strip())
-    return None
-
-
 async def _open(ctx: Context, order: Order, kind: CaseKind) -> Case:
     """A new case on the order, its first question (the reason) still to ask."""
-    case = await cases.open_case(ctx.session, order, kind, CaseState.REASON, ctx.now)
+    case = await cases.open_case(ctx.tx, order, kind, CaseState.REASON, ctx.now)
     await cases.record(
-        ctx.session, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "opened", role=Role.BUYER, actor_id=ctx.event.author.id
     )
     return case

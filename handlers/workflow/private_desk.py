@@ -34,7 +34,7 @@ def on_a_case(ctx: Context) -> bool:
 async def current_case(ctx: Context) -> Case | None:
     """The case the member works on from this chat, locked; None when they picked none."""
     case_id = ctx.conversation.case_id if on_a_case(ctx) else None
-    return await cases.lock_case(ctx.session, case_id) if case_id else None
+    return await cases.lock_case(ctx.tx, case_id) if case_id else None
 
 
 def work_on(ctx: Context, case: Case) -> None:

@@ -25,7 +25,7 @@ async def promise(
     seller = ctx.seller(case.seller_id)
     calendar = ctx.shop.support.calendar if owner is Role.SUPPORT else seller.calendar
     return await commitments.promise(
-        ctx.session,
+        ctx.tx,
         case,
         kind,
         target=seller.policy.target(timed_as or kind),

@@ -19,7 +19,7 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
     flag = await _support_first(ctx, case, standard)
     auto = standard.auto_approved and flag is None
     offer = await offers.create(
-        ctx.session,
+        ctx.tx,
         case,
         remedy=standard.remedy,
         amount=standard.amount,
@@ -33,7 +33,7 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
     if auto:
         cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
         await cases.record(
-            ctx.session,
+            ctx.tx,
             case,
             ctx.now,
             "offer_auto_approved",
@@ -45,7 +45,7 @@ async def propose(ctx: Context, case: Case, standard: StandardOffer) -> None:
         return
     cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "offer_to_seller",
@@ -68,7 +68,7 @@ async def _support_first(
         return EscalationReason.OVER_THRESHOLD
     rule = policy.escalation.return_history
     if rule is not None:
-        past = await history.of_buyer(ctx.session, case, period=rule.period, now=ctx.now)
+        past = await history.of_buyer(ctx.tx, case, period=rule.period, now=ctx.now)
         if rule.flags(past.cases, past.refunded):
             return EscalationReason.RETURN_HISTORY
     return None

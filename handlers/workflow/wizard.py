@@ -104,7 +104,7 @@ async def choose_reason(ctx: Context, case: Case, reason: Reason, *, typed: bool
     in one line with a button to correct it (docs/understanding.md)."""
     case.reason = reason
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "reason",
@@ -147,7 +147,7 @@ async def ask_reason_again(ctx: Context, case: Case) -> None:
     case.condition = None
     cases.move(case, CaseState.REASON, ctx.now)
     await cases.record(
-        ctx.session, case, ctx.now, "reason_changed", role=BUYER, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "reason_changed", role=BUYER, actor_id=ctx.event.author.id
     )
     await advance(ctx, case)
 
@@ -246,7 +246,7 @@ async def _advance_problem(ctx: Context, case: Case) -> None:
         return None
     if case.want is Want.RETURN:
         return await _switch_to_return(ctx, case)
-    earlier = await cases.earlier_requests(ctx.session, case)
+    earlier = await cases.earlier_requests(ctx.tx, case)
     standard = standard_offer(policy_of(ctx, case), facts(case, earlier))
     if isinstance(standard, NoStandardOffer):
         return await _no_standard(ctx, case, standard)
@@ -279,7 +279,7 @@ async def _advance_return(ctx: Context, case: Case) -> None:
         return await _no_standard(ctx, case, standard)
     if case.state is not CaseState.RETURN_SHIPPING:
         await offers.create(
-            ctx.session,
+            ctx.tx,
             case,
             remedy=standard.remedy,
             amount=standard.amount,
@@ -291,7 +291,7 @@ async def _advance_return(ctx: Context, case: Case) -> None:
         )
         cases.move(case, CaseState.RETURN_SHIPPING, ctx.now)
         await cases.record(
-            ctx.session,
+            ctx.tx,
             case,
             ctx.now,
             "return_accepted",
@@ -330,7 +330,7 @@ async def _switch_to_return(ctx: Context, case: Case) -> None:
         )
     case.kind = CaseKind.RETURN
     await cases.record(
-        ctx.session, case, ctx.now, "became_return", role=BUYER, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "became_return", role=BUYER, actor_id=ctx.event.author.id
     )
     return await _advance_return(ctx, case)
 
@@ -356,7 +356,7 @@ async def _needs_photos(ctx: Context, case: Case) -> bool:
     if case.evidence_done or not policy_of(ctx, case).rule(case.reason).photos:
         return False
     cases.move(case, CaseState.EVIDENCE, ctx.now)
-    count = len(await cases.evidence_of(ctx.session, case.id))
+    count = len(await cases.evidence_of(ctx.tx, case.id))
     ask_buyer(
         ctx,
         case,
@@ -411,7 +411,7 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
     case.question = question
     cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
     await cases.record(
-        ctx.session,
+        ctx.tx,
         case,
         ctx.now,
         "question",
@@ -432,9 +432,9 @@ async def add_to_question(ctx: Context, case: Case, text: str) -> None:
         return
     case.question = f"{case.question}\n\n{text}" if case.question else text
     await cases.record(
-        ctx.session, case, ctx.now, "question_added", role=BUYER, actor_id=ctx.event.author.id
+        ctx.tx, case, ctx.now, "question_added", role=BUYER, actor_id=ctx.event.author.id
     )
-    promised = await commitments.open_commitments(ctx.session, case.id)
+    promised = await commitments.open_commitments(ctx.tx, case.id)
     due = promised[0].due_at if promised else None
     cards.show(ctx, case, cards.question_added_card(case, text, due))
     ctx.expect(Awaiting.CASE, case_id=case.id)
@@ -448,7 +448,7 @@ async def resume(ctx: Context, case: Case) -> None:
         case state if state in cases.DRAFT_STATES or state is CaseState.RETURN_SHIPPING:
             await advance(ctx, case)
         case CaseState.AWAITING_BUYER:
-            offer = await offers.current(ctx.session, case.id)
+            offer = await offers.current(ctx.tx, case.id)
             if offer is not None and offer.status is OfferStatus.OFFERED:
                 notify.offer_to_buyer(ctx, case, offer)
         case _:
@@ -458,5 +458,5 @@ async def resume(ctx: Context, case: Case) -> None:
 
 async def tell_status(ctx: Context, case: Case) -> None:
     """Where the case stands and when the next answer is due ("where is my refund")."""
-    due = await commitments.open_commitments(ctx.session, case.id)
+    due = await commitments.open_commitments(ctx.tx, case.id)
     ctx.reply("buyer/case_status", case=case, order=case.order, due=due[0].due_at if due else None)

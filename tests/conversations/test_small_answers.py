@@ -112,8 +112,8 @@ async def test_cancel_offers_the_common_reasons_and_other_asks_for_a_few_words(
     [refund] = await desk.refunds(order.number)
     assert refund.reason is Reason.OTHER
     case = await desk.latest_case()
-    async with desk.db.session() as session:
-        history = await cases.history_of(session, case.id)
+    async with desk.db.reading() as tx:
+        history = await cases.history_of(tx, case.id)
     notes = [e.detail["note"] for e in history if e.action == "reason_note"]
     assert notes == ["My sister gave me one for my birthday"]
 
@@ -153,8 +153,8 @@ async def test_the_seller_attaches_photos_to_a_deduction_and_the_buyer_sees_them
     assert "deducted RUB700.00: The ear cushion is torn (their photos above)" in shown.plain
     assert len(shown.photos) == 2
     assert "You get back RUB4,500.00" in shown.plain
-    async with desk.db.session() as session:
-        kept = await cases.evidence_of(session, (await desk.latest_case()).id)
+    async with desk.db.reading() as tx:
+        kept = await cases.evidence_of(tx, (await desk.latest_case()).id)
     assert [p.file_id for p in kept][-2:] == list(shown.photos)  # support's summary shows them
 
 

@@ -239,6 +239,7 @@ async def test_command_menus_are_set_per_language_and_for_deciders(
         "refund",
         "handback",
         "resolve",
+        "rebind",
     ]
 
 

@@ -10,7 +10,7 @@ from bot.runtime.telegram.adapter import TelegramAdapter
 
 BUYER_COMMANDS = ("start", "orders", "language", "cancel", "help")
 DECIDER_COMMANDS = (*BUYER_COMMANDS, "pending")
-SUPPORT_COMMANDS = ("queue", "take", "offer", "refund", "handback", "resolve")
+SUPPORT_COMMANDS = ("queue", "take", "offer", "refund", "handback", "resolve", "rebind")
 # With no support group, a member works the desk from their own chat (docs/support-desk.md).
 PRIVATE_DESK_COMMANDS = (*BUYER_COMMANDS, *SUPPORT_COMMANDS, "switch")
 
