@@ -6,6 +6,7 @@ person in their own words reaches support, "where is my refund" tells where the 
 from __future__ import annotations
 
 from bot.domain.enums import CaseKind, CaseState, Reason
+from tests.conversations.test_claiming import ASKED, NUMBER, unclaimed_order
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk, open_flow
 
@@ -151,3 +152,15 @@ async def test_at_an_offer_only_asking_for_a_person_is_taken_from_words(desk: De
     assert (anna.last.plain, anna.last.labels) == (offered.plain, offered.labels)
     await anna.send("can i talk to a real human pls")
     assert (await desk.latest_case()).state is CaseState.ESCALATED
+
+
+async def test_an_unclaimed_order_number_in_words_asks_the_sellers_check(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    await unclaimed_order(desk)
+    await anna.send(f"the kettle doesnt work, order {NUMBER}")
+    assert ASKED in anna.last.plain
+    await anna.send("1234")
+    assert (await desk.get_order(NUMBER)).buyer_id == 101
+    case = await desk.latest_case()
+    assert case.kind is CaseKind.PROBLEM  # the flow the words asked for
+    assert case.state is CaseState.REASON  # the reason did not wait through the check
