@@ -26,7 +26,7 @@ from bot.sandbox import Delivered, Participant, Sandbox
 from bot.sandbox.sandbox import EngineChannel
 from bot.services.importer import ImportReport
 from bot.storage.database import Database
-from bot.storage.models import AuditEntry, Case, Commitment, Offer, Order, Refund, SupportTopic
+from bot.storage.models import AuditEntry, Case, Offer, Order, Promise, Refund, SupportTopic
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
 
@@ -221,11 +221,11 @@ class Desk:
                 )
             )
 
-    async def commitments(self, case_id: int) -> list[Commitment]:
+    async def promises(self, case_id: int) -> list[Promise]:
         async with self.db.session() as session:
             return list(
                 await session.scalars(
-                    select(Commitment).where(Commitment.case_id == case_id).order_by(Commitment.id)
+                    select(Promise).where(Promise.case_id == case_id).order_by(Promise.id)
                 )
             )
 

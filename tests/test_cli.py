@@ -39,7 +39,7 @@ def test_demo_plays_both_cases_and_exits_zero(tmp_path: Path) -> None:
     assert "按其他金额退款" in out
     assert "Your return is accepted" in out
     assert "Refund ledger" in out and "executed" in out and "approved" in out
-    assert "Open commitments" in out and "refund_execution" in out
+    assert "Open promises" in out and "refund_execution" in out
     assert list(tmp_path.iterdir()) == []  # the demo leaves nothing behind
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import insert, text
 
-from bot.domain.enums import CommitmentKind, CommitmentState, Role
-from bot.services.commitments import falling_due, warning_due
+from bot.domain.enums import PromiseKind, PromiseState, Role
+from bot.services.promises import falling_due, warning_due
 from bot.services.stats import promise_stats
-from bot.storage.models import Commitment
+from bot.storage.models import Promise
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import TEST_SHOP, Desk, open_flow
 
@@ -32,7 +32,7 @@ async def test_a_friday_evening_case_falls_due_after_the_weekend_and_a_holiday(d
     await anna.tap("photos_done")
     assert "by Tue, Nov 24 14:00 (Central European Standard Time)" in anna.last.plain  # Berlin
     assert "by Tue, Nov 24 16:00 (Moscow Standard Time)" in nina.last.plain
-    [promise] = await desk.commitments((await desk.latest_case()).id)
+    [promise] = await desk.promises((await desk.latest_case()).id)
     assert promise.due_at == datetime.fromisoformat("2026-11-24T13:00:00+00:00")
     # Reminded when 6 of the 8 working hours have passed: Tuesday 14:00 Moscow.
     assert promise.warn_at == datetime.fromisoformat("2026-11-24T11:00:00+00:00")
@@ -56,10 +56,10 @@ async def test_ten_thousand_open_promises_are_swept_through_the_indexes(desk: De
     rows = [
         {
             "case_id": case.id,
-            "kind": CommitmentKind.FIRST_REPLY,
+            "kind": PromiseKind.FIRST_REPLY,
             "owner_role": Role.SELLER,
             "owner_ref": "acme",
-            "state": CommitmentState.OPEN,
+            "state": PromiseState.OPEN,
             "created_at": now,
             "due_at": now + timedelta(days=30, minutes=n),
             "warn_at": now + timedelta(days=20, minutes=n),
@@ -67,12 +67,12 @@ async def test_ten_thousand_open_promises_are_swept_through_the_indexes(desk: De
         for n in range(10_000)
     ]
     async with desk.db.transaction() as session:
-        await session.execute(insert(Commitment), rows)
+        await session.execute(insert(Promise), rows)
     done = await desk.sweep()
     assert (done.breached, done.reminded) == (0, 0)
     for query, index in (
-        (falling_due(now), "ix_commitments_open_due"),
-        (warning_due(now), "ix_commitments_open_warn"),
+        (falling_due(now), "ix_promises_open_due"),
+        (warning_due(now), "ix_promises_open_warn"),
     ):
         plan = await explain(desk, query)
         assert index in plan, plan
@@ -87,7 +87,7 @@ async def explain(desk: Desk, query: object) -> str:
         if desk.db.is_sqlite:
             rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
         else:
-            await connection.exec_driver_sql("ANALYZE commitments")
+            await connection.exec_driver_sql("ANALYZE promises")
             rows = await connection.execute(text(f"EXPLAIN {compiled}"))
         return "\n".join(str(row[-1]) for row in rows)
 
@@ -102,9 +102,9 @@ async def test_the_numbers_count_kept_and_missed_promises(desk: Desk) -> None:
     await desk.sweep()  # missed: the case goes to support
     async with desk.db.reading() as tx:
         numbers = await promise_stats(tx)
-    decisions = numbers.by_seller_and_kind["acme", CommitmentKind.SELLER_DECISION]
+    decisions = numbers.by_seller_and_kind["acme", PromiseKind.SELLER_DECISION]
     assert (decisions.kept, decisions.breached, decisions.share) == (1, 1, 0.5)
-    support = numbers.by_seller_and_kind["acme", CommitmentKind.SUPPORT_REPLY]
+    support = numbers.by_seller_and_kind["acme", PromiseKind.SUPPORT_REPLY]
     assert (support.open, support.share) == (1, None)
     # First replies: 2 hours, and 24 hours (the breach), so the median is 13 hours.
     assert numbers.first_reply == timedelta(hours=13)

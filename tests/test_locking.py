@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from bot.domain.enums import CaseState, CommitmentKind, OfferStatus
+from bot.domain.enums import CaseState, OfferStatus, PromiseKind
 from bot.domain.money import Money
 from bot.engine.events import Incoming
 from bot.sandbox import Participant
@@ -246,6 +246,6 @@ async def test_asking_for_a_person_by_order_locks_the_case_before_its_promises(
     # The escalation saw the approval, which came first: the case went to support from there.
     case = await desk.latest_case()
     assert (case.state, case.escalated_from) == (CaseState.ESCALATED, CaseState.AWAITING_BUYER)
-    assert [c.kind for c in await desk.commitments(case.id) if c.state.value == "open"] == [
-        CommitmentKind.SUPPORT_REPLY
+    assert [c.kind for c in await desk.promises(case.id) if c.state.value == "open"] == [
+        PromiseKind.SUPPORT_REPLY
     ]

@@ -74,10 +74,10 @@ THE_WAY = (ROOT / "bot" / "services" / "cases.py", "move")
 def _state_assignments(tree: ast.Module) -> Iterator[tuple[int, str | None]]:
     """Where `<something>.state` is assigned (by `=`, an augmented assignment or setattr; or
     as `state=` of a step of a case's history), and in which function. Besides a case only a
-    promise (a commitment) has a state: every other `.state` is taken for a case's."""
+    promise (a promise) has a state: every other `.state` is taken for a case's."""
 
     def casey(target: ast.expr) -> bool:
-        return "commitment" not in ast.unparse(target).lower()
+        return "promise" not in ast.unparse(target).lower()
 
     def visit(node: ast.AST, function: str | None) -> Iterator[tuple[int, str | None]]:
         line: int = getattr(node, "lineno", 0)
@@ -125,7 +125,7 @@ def test_the_scan_sees_a_state_changed_by_hand() -> None:
         "    existing.state = CaseState.WANT\n"
         "    setattr(case, 'state', CaseState.WANT)\n"
         "    await cases.record(ctx.tx, case, ctx.now, 'x', state=CaseState.WANT)\n"
-        "    commitment.state = CommitmentState.KEPT\n"  # not a case
+        "    promise.state = PromiseState.KEPT\n"  # not a case
     )
     assert [line for line, _ in _state_assignments(tree)] == [2, 3, 4, 5]
 

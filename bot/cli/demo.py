@@ -14,9 +14,9 @@ from bot.clock import FakeClock
 from bot.demo import DEMO_ORDERS
 from bot.demo.narrator import Narrator
 from bot.demo.script import Script, play
-from bot.domain.enums import CommitmentState
+from bot.domain.enums import PromiseState
 from bot.sandbox import Sandbox
-from bot.storage.models import Case, Commitment, Order, Refund
+from bot.storage.models import Case, Order, Promise, Refund
 
 # A fixed moment, so the demo prints the same every time: Monday 16 November 2026, 09:00 Moscow.
 DEMO_START = datetime.fromisoformat("2026-11-16T09:00:00+03:00")
@@ -73,22 +73,22 @@ async def _summary(sandbox: Sandbox) -> None:
 
         rows = (
             await session.execute(
-                select(Commitment, Case)
-                .join(Case, Commitment.case_id == Case.id)
-                .where(Commitment.state == CommitmentState.OPEN)
-                .order_by(Commitment.due_at)
+                select(Promise, Case)
+                .join(Case, Promise.case_id == Case.id)
+                .where(Promise.state == PromiseState.OPEN)
+                .order_by(Promise.due_at)
             )
         ).all()
-        promises = Table(title="Open commitments", title_justify="left")
+        promises = Table(title="Open promises", title_justify="left")
         for column in ("#", "case", "owed", "by", "due (UTC)"):
             promises.add_column(column)
-        for commitment, case in rows:
+        for promise, case in rows:
             promises.add_row(
-                str(commitment.id),
+                str(promise.id),
                 str(case.id),
-                commitment.kind.value,
-                f"{commitment.owner_role.value} {commitment.owner_ref}",
-                _when(commitment.due_at),
+                promise.kind.value,
+                f"{promise.owner_role.value} {promise.owner_ref}",
+                _when(promise.due_at),
             )
         console.print(promises)
 

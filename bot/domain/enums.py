@@ -157,7 +157,7 @@ class RefundStatus(StrEnum):
         return self is not RefundStatus.FAILED
 
 
-class CommitmentKind(StrEnum):
+class PromiseKind(StrEnum):
     FIRST_REPLY = "first_reply"
     SELLER_DECISION = "seller_decision"
     REFUND_EXECUTION = "refund_execution"
@@ -166,7 +166,7 @@ class CommitmentKind(StrEnum):
     SUPPORT_REPLY = "support_reply"
 
 
-class CommitmentState(StrEnum):
+class PromiseState(StrEnum):
     OPEN = "open"
     KEPT = "kept"
     BREACHED = "breached"

@@ -24,7 +24,7 @@ from pydantic import (
 from bot.domain.calendar import Target
 from bot.domain.claims import CheckKind
 from bot.domain.durations import format_duration, parse_duration
-from bot.domain.enums import CommitmentKind, Reason, Remedy, Want
+from bot.domain.enums import PromiseKind, Reason, Remedy, Want
 from bot.domain.money import Money
 
 Duration = Annotated[
@@ -150,7 +150,7 @@ class Policy(_Strict):
     keep_order_discount: Annotated[Decimal, Field(ge=0, le=50)] = Decimal(0)
     auto_approve: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(default_factory=dict)
     escalation: Escalation = Field(default_factory=Escalation)
-    reply_targets: dict[CommitmentKind, ReplyTarget] = Field(default_factory=dict)
+    reply_targets: dict[PromiseKind, ReplyTarget] = Field(default_factory=dict)
     reasons: dict[Reason, ReasonRule] = Field(default_factory=dict)
     claiming: Claiming = Field(default_factory=Claiming)
 
@@ -164,7 +164,7 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> Policy:
-        missing = [kind.value for kind in CommitmentKind if kind not in self.reply_targets]
+        missing = [kind.value for kind in PromiseKind if kind not in self.reply_targets]
         if missing:
             raise ValueError(f"reply_targets lacks {', '.join(missing)}")
         unknown = [r.value for r in self.return_reasons if r not in self.reasons]
@@ -179,5 +179,5 @@ class Policy(_Strict):
         """Reasons the buyer can pick, in the playbook's order."""
         return [reason for reason in Reason if reason in self.reasons]
 
-    def target(self, kind: CommitmentKind) -> Target:
+    def target(self, kind: PromiseKind) -> Target:
         return self.reply_targets[kind]

@@ -12,8 +12,8 @@ from bot.engine.payloads import Payload, RowId
 
 
 class Remind(Payload, prefix="swr"):
-    commitment_id: RowId  # a promise reached its warning point
+    promise_id: RowId  # a promise reached its warning point
 
 
 class Breach(Payload, prefix="swb"):
-    commitment_id: RowId  # a promise fell due unkept
+    promise_id: RowId  # a promise fell due unkept

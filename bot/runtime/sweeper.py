@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.engine.events import Author, Incoming
 from bot.engine.own_events import Breach, Remind
 from bot.engine.processor import Engine
-from bot.services import commitments
+from bot.services import promises
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -45,11 +45,11 @@ class Sweeper:
             if not found:
                 return result
             fresh = 0
-            for action, commitment_id, chat_id in found:
-                payload = (Breach if action == "breach" else Remind)(commitment_id=commitment_id)
+            for action, promise_id, chat_id in found:
+                payload = (Breach if action == "breach" else Remind)(promise_id=promise_id)
                 outcome = await self.engine.process(
                     Incoming(
-                        key=f"sweep:{action}:{commitment_id}",
+                        key=f"sweep:{action}:{promise_id}",
                         author=SWEEPER,
                         chat_id=chat_id,
                         payload=payload.pack(),
@@ -71,7 +71,7 @@ class Sweeper:
         """(action, promise, the buyer's chat) for promises due or at their warning point."""
         now = self.clock.now()
         async with self.db.reading() as tx:
-            breaches, reminders = await commitments.due_for_sweep(tx, now)
+            breaches, reminders = await promises.due_for_sweep(tx, now)
         return [("breach", c, chat) for c, chat in breaches] + [
             ("remind", c, chat) for c, chat in reminders
         ]

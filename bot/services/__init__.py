@@ -1,4 +1,4 @@
-"""What changes the database, one rule each: cases, offers, the ledger, commitments, audit.
+"""What changes the database, one rule each: cases, offers, the ledger, promises, audit.
 
 Services work inside the transaction the engine opened for the update; they never commit.
 """

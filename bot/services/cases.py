@@ -11,19 +11,19 @@ from sqlalchemy import Select, Table, bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.domain.enums import CaseKind, CaseState, CommitmentState, RefundStatus, Role
+from bot.domain.enums import CaseKind, CaseState, PromiseState, RefundStatus, Role
 from bot.domain.money import Money
 from bot.domain.offers import EarlierRequest
 from bot.engine.events import Photo
-from bot.services.commitments import OWED
+from bot.services.promises import OWED
 from bot.storage.models import (
     Buyer,
     Case,
     CaseEvent,
-    Commitment,
     Evidence,
     Offer,
     Order,
+    Promise,
     Refund,
 )
 from bot.storage.transaction import Transaction
@@ -312,8 +312,8 @@ async def waiting_for_sellers(
     once: those waiting for a decision, an answer or an inspection, and any with a refund or
     shipment agreed, whatever the case is doing now. At most `limit` promises are read."""
     due = (
-        select(Commitment.case_id, Commitment.due_at, Commitment.kind)
-        .where(Commitment.state == CommitmentState.OPEN)
+        select(Promise.case_id, Promise.due_at, Promise.kind)
+        .where(Promise.state == PromiseState.OPEN)
         .subquery()
     )
     rows = await tx.session.scalars(
@@ -333,8 +333,8 @@ async def escalated_with_due(tx: Transaction, *, limit: int) -> list[tuple[Case,
     """Cases with support, each with when support's open promise on it falls due, the most
     urgent first (those without one last)."""
     due = (
-        select(Commitment.case_id, Commitment.due_at)
-        .where(Commitment.state == CommitmentState.OPEN, Commitment.owner_role == Role.SUPPORT)
+        select(Promise.case_id, Promise.due_at)
+        .where(Promise.state == PromiseState.OPEN, Promise.owner_role == Role.SUPPORT)
         .subquery()
     )
     rows = await tx.session.execute(

@@ -1,4 +1,4 @@
-"""How well promises are kept, from the commitments table: the share kept per seller and kind,
+"""How well promises are kept, from the promises table: the share kept per seller and kind,
 and the median time to the first reply and to resolution.
 
 The first reply of a case is when its first promise was settled: kept, or done late, or broken
@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState
-from bot.storage.models import Case, Commitment
+from bot.domain.enums import CaseState, PromiseKind, PromiseState
+from bot.storage.models import Case, Promise
 from bot.storage.transaction import Transaction
 
 
@@ -34,7 +34,7 @@ class Kept:
 
 @dataclass
 class PromiseStats:
-    by_seller_and_kind: dict[tuple[str, CommitmentKind], Kept] = field(default_factory=dict)
+    by_seller_and_kind: dict[tuple[str, PromiseKind], Kept] = field(default_factory=dict)
     first_reply: timedelta | None = None  # median over cases
     resolution: timedelta | None = None  # median over resolved cases
     cases: int = 0
@@ -43,32 +43,32 @@ class PromiseStats:
 async def promise_stats(
     tx: Transaction, *, since: datetime | None = None, seller: str | None = None
 ) -> PromiseStats:
-    query = select(Commitment, Case.seller_id).join(Case, Case.id == Commitment.case_id)
+    query = select(Promise, Case.seller_id).join(Case, Case.id == Promise.case_id)
     if since is not None:
-        query = query.where(Commitment.created_at >= since)
+        query = query.where(Promise.created_at >= since)
     if seller is not None:
         query = query.where(Case.seller_id == seller)
-    rows = (await tx.session.execute(query.order_by(Commitment.case_id, Commitment.id))).all()
+    rows = (await tx.session.execute(query.order_by(Promise.case_id, Promise.id))).all()
 
     result = PromiseStats()
-    tallies: defaultdict[tuple[str, CommitmentKind], Kept] = defaultdict(Kept)
-    first_by_case: dict[int, Commitment] = {}
-    for commitment, seller_id in rows:
-        tally = tallies[seller_id, commitment.kind]
-        match commitment.state:
-            case CommitmentState.KEPT:
+    tallies: defaultdict[tuple[str, PromiseKind], Kept] = defaultdict(Kept)
+    first_by_case: dict[int, Promise] = {}
+    for promise, seller_id in rows:
+        tally = tallies[seller_id, promise.kind]
+        match promise.state:
+            case PromiseState.KEPT:
                 tally.kept += 1
-            case CommitmentState.BREACHED:
+            case PromiseState.BREACHED:
                 tally.breached += 1
-            case CommitmentState.OPEN:
+            case PromiseState.OPEN:
                 tally.open += 1
-        first_by_case.setdefault(commitment.case_id, commitment)
+        first_by_case.setdefault(promise.case_id, promise)
     result.by_seller_and_kind = dict(sorted(tallies.items()))
 
     replies = [
         c.closed_at - c.created_at
         for c in first_by_case.values()
-        if c.closed_at is not None and c.state in (CommitmentState.KEPT, CommitmentState.BREACHED)
+        if c.closed_at is not None and c.state in (PromiseState.KEPT, PromiseState.BREACHED)
     ]
     result.first_reply = _median(replies)
 

@@ -22,12 +22,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from bot.domain.enums import (
     CaseKind,
     CaseState,
-    CommitmentKind,
-    CommitmentState,
     EscalationReason,
     ItemCondition,
     OfferStatus,
     OrderStatus,
+    PromiseKind,
+    PromiseState,
     Reason,
     RefundStatus,
     Remedy,
@@ -368,28 +368,28 @@ class Refund(Base):
         return Money.from_minor(self.amount_minor, self.currency)
 
 
-class Commitment(Base):
+class Promise(Base):
     """A promise made to a buyer: who owes what, by when (docs/design.md#promises-are-rows)."""
 
-    __tablename__ = "commitments"
+    __tablename__ = "promises"
     # The sweeper looks for open promises by due time and by warning time.
     __table_args__ = (
-        Index("ix_commitments_open_due", "state", "due_at"),
-        Index("ix_commitments_open_warn", "state", "warn_at"),
+        Index("ix_promises_open_due", "state", "due_at"),
+        Index("ix_promises_open_warn", "state", "warn_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[CommitmentKind] = mapped_column(StrEnumType(CommitmentKind))
+    kind: Mapped[PromiseKind] = mapped_column(StrEnumType(PromiseKind))
     owner_role: Mapped[Role] = mapped_column(StrEnumType(Role))
     owner_ref: Mapped[str] = mapped_column(String(64))  # seller id, or "support"
-    state: Mapped[CommitmentState] = mapped_column(StrEnumType(CommitmentState))
+    state: Mapped[PromiseState] = mapped_column(StrEnumType(PromiseState))
     created_at: Mapped[datetime]
     due_at: Mapped[datetime]
     warn_at: Mapped[datetime]
     reminded_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("commitments.id"))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id"))
 
 
 class ClaimAttempt(Base):

@@ -3,7 +3,7 @@ buyer may refuse it at delivery, or keep it (with the policy's discount, if any)
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentKind, OrderStatus, Reason, Remedy, Role, Want
+from bot.domain.enums import CaseState, OrderStatus, PromiseKind, Reason, Remedy, Role, Want
 from bot.domain.offers import StandardOffer, auto_approves
 from bot.engine.context import Context
 from bot.engine.errors import Stale
@@ -11,7 +11,7 @@ from bot.engine.router import Router
 from bot.services import cases, ledger
 from bot.storage.models import Case
 from handlers.payloads import CancelOrder
-from handlers.workflow import agreement, cards, promises
+from handlers.workflow import agreement, cards, promising
 from handlers.workflow.access import case_at
 from handlers.workflow.menu import show_menu
 from handlers.workflow.proposals import propose
@@ -112,8 +112,8 @@ async def _refuse_at_delivery(ctx: Context, case: Case) -> None:
     )
     # The parcel has to come back first: the refund is owed by the time a returned item is
     # checked (the policy's `return_inspection` target), not the sooner one of a refund.
-    due = await promises.promise(
-        ctx, case, CommitmentKind.REFUND_EXECUTION, timed_as=CommitmentKind.RETURN_INSPECTION
+    due = await promising.promise(
+        ctx, case, PromiseKind.REFUND_EXECUTION, timed_as=PromiseKind.RETURN_INSPECTION
     )
     cards.show(ctx, case, cards.refusal_card(case, amount, due))
     show_menu(ctx, "buyer/refuse_at_delivery", amount=amount, due=due)

@@ -8,7 +8,7 @@ from bot.domain.money import AmountError, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
-from bot.services import cases, commitments, offers
+from bot.services import cases, offers, promises
 from handlers.payloads import (
     ChangeReason,
     PhotosDone,
@@ -207,7 +207,7 @@ async def withdraw(ctx: Context, data: Withdraw) -> None:
             actor_name=ctx.actor.buyer.name,
             now=ctx.now,
         )
-    await commitments.end_conversation(ctx.tx, case.id, ctx.now)
+    await promises.end_conversation(ctx.tx, case.id, ctx.now)
     # Withdrawing a later request does not undo what was agreed before it.
     owed = await agreement.still_owed(ctx, case)
     if was_with_seller:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from bot.domain.enums import CaseState, CommitmentKind, Role
+from bot.domain.enums import CaseState, PromiseKind, Role
 from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases
 from handlers.payloads import ReturnSent
-from handlers.workflow import cards, promises
+from handlers.workflow import cards, promising
 from handlers.workflow.access import case_at
 from handlers.workflow.awaiting import Awaiting
 
@@ -43,7 +43,7 @@ async def tracking(ctx: Context) -> None:
         actor_id=ctx.event.author.id,
         tracking=case.return_tracking,
     )
-    due = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)
+    due = await promising.promise(ctx, case, PromiseKind.RETURN_INSPECTION)
     cards.show(ctx, case, cards.return_card(case, due))
     ctx.expect(Awaiting.CASE, case_id=case.id)
     ctx.reply("buyer/return_registered", case=case, due=due)

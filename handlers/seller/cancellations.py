@@ -4,11 +4,11 @@ for an order on its way) (docs/conversations.md)."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, OrderStatus, Role
+from bot.domain.enums import CaseState, OrderStatus, PromiseKind, PromiseState, Role
 from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
-from bot.services import cases, commitments, ledger
+from bot.services import cases, ledger, promises
 from bot.storage.models import Case
 from handlers.payloads import StopShipment
 from handlers.workflow import cards
@@ -49,12 +49,12 @@ async def _shipped_after_all(ctx: Context, case: Case) -> None:
     refunds = await ledger.refunds_of_case(ctx.tx, case.id)
     for refund in refunds:
         await ledger.mark_failed(ctx.tx, refund, ctx.now, "the order had already shipped")
-    await commitments.close(
+    await promises.close(
         ctx.tx,
         case.id,
         ctx.now,
-        kinds=[CommitmentKind.REFUND_EXECUTION],
-        state=CommitmentState.CLOSED,
+        kinds=[PromiseKind.REFUND_EXECUTION],
+        state=PromiseState.CLOSED,
     )
     order = case.order
     order.status, order.cancelled_at = OrderStatus.SHIPPED, None

@@ -7,10 +7,10 @@ resolved by it; one with support stays with support, which is told."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentKind, RefundStatus, Role
+from bot.domain.enums import CaseState, PromiseKind, RefundStatus, Role
 from bot.engine.context import Context
 from bot.engine.router import Router
-from bot.services import cases, commitments, ledger, offers
+from bot.services import cases, ledger, offers, promises
 from handlers.payloads import Done
 from handlers.workflow import desk
 from handlers.workflow.access import decider_case, decider_name
@@ -21,7 +21,7 @@ router = Router()
 @router.button(Done)
 async def done(ctx: Context, data: Done) -> None:
     case = await decider_case(ctx, data.case_id)
-    owed = await commitments.owed(ctx.tx, case.id)
+    owed = await promises.owed(ctx.tx, case.id)
     refunds = await ledger.refunds_of_case(ctx.tx, case.id)
     executed = [r for r in refunds if r.status is RefundStatus.APPROVED]
     if not owed and not executed and case.state is not CaseState.EXECUTING:
@@ -30,8 +30,8 @@ async def done(ctx: Context, data: Done) -> None:
     amount = ledger.approved_total(executed)  # told before they are marked sent
     for refund in executed:
         ledger.mark_executed(refund, ctx.now)
-    await commitments.keep(
-        ctx.tx, case.id, ctx.now, CommitmentKind.REFUND_EXECUTION, CommitmentKind.FULFILMENT
+    await promises.keep(
+        ctx.tx, case.id, ctx.now, PromiseKind.REFUND_EXECUTION, PromiseKind.FULFILMENT
     )
     waiting = case.state is CaseState.EXECUTING
     cases.move(case, CaseState.RESOLVED if waiting else None, ctx.now)

@@ -3,12 +3,12 @@ alternative. Several deciders may see the same offer; the first decision wins.""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentKind, EscalationReason, OfferStatus, Remedy, Role
+from bot.domain.enums import CaseState, EscalationReason, OfferStatus, PromiseKind, Remedy, Role
 from bot.domain.money import AmountError, Money, parse_amount
 from bot.engine.context import Context, button
 from bot.engine.errors import Stale
 from bot.engine.router import Router
-from bot.services import cases, commitments, offers
+from bot.services import cases, offers, promises
 from bot.storage.models import Case, Offer
 from handlers.payloads import Alternative, SellerOffer
 from handlers.workflow import desk, notify
@@ -156,7 +156,7 @@ async def _decided(
     )
     if not won:
         raise Stale("seller/already_decided", offer=offer)
-    await commitments.keep(ctx.tx, case.id, ctx.now, CommitmentKind.SELLER_DECISION)
+    await promises.keep(ctx.tx, case.id, ctx.now, PromiseKind.SELLER_DECISION)
     if status is OfferStatus.OFFERED:
         cases.move(case, CaseState.AWAITING_BUYER, ctx.now)
         await cases.record(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentKind, Role
+from bot.domain.enums import CaseState, PromiseKind, Role
 from bot.engine.context import Context
 from bot.engine.router import Router
-from bot.services import cases, commitments
+from bot.services import cases, promises
 from handlers.payloads import AnswerQuestion
 from handlers.workflow.access import decider_case, decider_name
 from handlers.workflow.awaiting import Awaiting
@@ -35,7 +35,7 @@ async def answer(ctx: Context) -> None:
     if len(text) > MAX_ANSWER:
         ctx.reply("common/too_long", length=len(text), max_length=MAX_ANSWER)
         return
-    await commitments.keep(ctx.tx, case.id, ctx.now, CommitmentKind.FIRST_REPLY)
+    await promises.keep(ctx.tx, case.id, ctx.now, PromiseKind.FIRST_REPLY)
     cases.move(case, CaseState.RESOLVED, ctx.now)
     await cases.record(
         ctx.tx,

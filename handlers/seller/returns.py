@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.enums import CaseState, CommitmentKind, Role
+from bot.domain.enums import CaseState, PromiseKind, Role
 from bot.domain.money import AmountError, Money, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.events import Photo
 from bot.engine.router import Router
-from bot.services import cases, commitments
+from bot.services import cases, promises
 from bot.storage.models import Case
 from handlers.payloads import Inspect
 from handlers.workflow import agreement, deductions
@@ -135,7 +135,7 @@ async def _refund(
     ctx: Context, case: Case, amount: Money | None, *, deduction: Money | None, note: str | None
 ) -> None:
     photos = await _keep_photos(ctx, case, note) if deduction is not None else []
-    await commitments.keep(ctx.tx, case.id, ctx.now, CommitmentKind.RETURN_INSPECTION)
+    await promises.keep(ctx.tx, case.id, ctx.now, PromiseKind.RETURN_INSPECTION)
     await cases.record(
         ctx.tx,
         case,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from bot.domain.enums import (
     CaseKind,
     CaseState,
-    CommitmentKind,
     OfferStatus,
+    PromiseKind,
     Remedy,
     Role,
 )
@@ -20,11 +20,11 @@ from bot.domain.money import AmountError, Money, parse_amount
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
 from bot.engine.router import Router
-from bot.services import cases, claims, commitments, ledger, offers, orders, topics
+from bot.services import cases, claims, ledger, offers, orders, promises, topics
 from bot.storage import audit
 from bot.storage.models import Case
 from handlers.payloads import OpenCases, Take, WorkOn
-from handlers.workflow import agreement, cards, desk, notify, private_desk, promises
+from handlers.workflow import agreement, cards, desk, notify, private_desk, promising
 from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.wizard import WANTS, advance, want_keyboard
 
@@ -78,7 +78,7 @@ async def _take(ctx: Context, case: Case, agent: str) -> None:
 
 async def _replied(ctx: Context, case: Case) -> None:
     """Support answered the buyer: the promise of a reply is kept."""
-    await commitments.keep(ctx.tx, case.id, ctx.now, CommitmentKind.SUPPORT_REPLY)
+    await promises.keep(ctx.tx, case.id, ctx.now, PromiseKind.SUPPORT_REPLY)
 
 
 @router.button(Take)
@@ -228,7 +228,7 @@ async def hand_back(ctx: Context, _args: str) -> None:
     """The bot takes the case over again, where it was before the escalation."""
     case, agent = await _escalated(ctx)
     await _replied(ctx, case)
-    await commitments.end_conversation(ctx.tx, case.id, ctx.now)
+    await promises.end_conversation(ctx.tx, case.id, ctx.now)
     pending = await offers.current(ctx.tx, case.id)
     case.taken_by = case.taken_by_name = None
     await cases.record(
@@ -240,12 +240,12 @@ async def hand_back(ctx: Context, _args: str) -> None:
     if case.escalated_from is CaseState.AWAITING_SELLER and waiting_seller:
         cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
         buttons = []
-        due = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
+        due = await promising.promise(ctx, case, PromiseKind.SELLER_DECISION)
     elif case.escalated_from is CaseState.RETURN_IN_TRANSIT and owed is None:
         # The item is on its way back: the seller inspects it when it arrives.
         cases.move(case, CaseState.RETURN_IN_TRANSIT, ctx.now)
         buttons = []
-        due = await promises.promise(ctx, case, CommitmentKind.RETURN_INSPECTION)
+        due = await promising.promise(ctx, case, PromiseKind.RETURN_INSPECTION)
     elif owed is not None:
         # What was agreed is still to be done: the case waits for the seller's "done", not for
         # a new request from the buyer.
@@ -295,7 +295,7 @@ def resumed_at(left: CaseState | None) -> CaseState:
 async def resolve(ctx: Context, args: str) -> None:
     case, agent = await _escalated(ctx)
     await _replied(ctx, case)
-    await commitments.end_conversation(ctx.tx, case.id, ctx.now)
+    await promises.end_conversation(ctx.tx, case.id, ctx.now)
     note = args.strip()[:MAX_RELAY]
     # Support's part ends here; a refund or shipment agreed earlier is still the seller's to do.
     owed = await agreement.still_owed(ctx, case)

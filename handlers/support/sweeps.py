@@ -6,58 +6,58 @@ so each is applied once even with several sweepers running, and in the buyer cha
 
 from __future__ import annotations
 
-from bot.domain.enums import CommitmentKind, CommitmentState, EscalationReason, Role
+from bot.domain.enums import EscalationReason, PromiseKind, PromiseState, Role
 from bot.engine.context import Context
 from bot.engine.errors import Refusal
 from bot.engine.own_events import Breach, Remind
 from bot.engine.router import Router
-from bot.services import cases, commitments
-from bot.storage.models import Case, Commitment
-from handlers.workflow import cards, desk, promises
+from bot.services import cases, promises
+from bot.storage.models import Case, Promise
+from handlers.workflow import cards, desk, promising
 
 router = Router()
 
 
-async def _locked(ctx: Context, commitment_id: int) -> tuple[Case, Commitment] | None:
+async def _locked(ctx: Context, promise_id: int) -> tuple[Case, Promise] | None:
     """The promise, still open, with its case locked first (the order every update locks in)."""
     if not ctx.event.system:
         raise Refusal("common/not_allowed", audit="sweeper.forged")
-    case_id = await commitments.case_id_of(ctx.tx, commitment_id)
+    case_id = await promises.case_id_of(ctx.tx, promise_id)
     case = await cases.lock_case(ctx.tx, case_id) if case_id else None
     if case is None:
         return None
-    commitment = await commitments.lock_commitment(ctx.tx, commitment_id)
-    if commitment is None or commitment.state is not CommitmentState.OPEN:
+    promise = await promises.lock_promise(ctx.tx, promise_id)
+    if promise is None or promise.state is not PromiseState.OPEN:
         return None
-    if not case.state.is_open and commitment.kind not in commitments.OWED:
+    if not case.state.is_open and promise.kind not in promises.OWED:
         # The case ended another way: its next step is not owed any more. What was agreed
         # still is, however the case ended.
-        commitments.set_aside(commitment, ctx.now)
+        promises.set_aside(promise, ctx.now)
         return None
-    return case, commitment
+    return case, promise
 
 
 @router.button(Remind)
 async def remind(ctx: Context, data: Remind) -> None:
-    found = await _locked(ctx, data.commitment_id)
+    found = await _locked(ctx, data.promise_id)
     if found is None:
         return
-    case, commitment = found
-    if not commitments.reminded(commitment, ctx.now):
+    case, promise = found
+    if not promises.reminded(promise, ctx.now):
         return
-    if commitment.due_at <= ctx.now:
-        await _breach(ctx, case, commitment)  # it fell due while nobody was sweeping
+    if promise.due_at <= ctx.now:
+        await _breach(ctx, case, promise)  # it fell due while nobody was sweeping
         return
-    if commitment.owner_role is Role.SUPPORT:
+    if promise.owner_role is Role.SUPPORT:
         await desk.show_topic(ctx, case, desk.DUE_SOON)
-        desk.to_desk(ctx, case, "support/reminder", case=case, commitment=commitment)
+        desk.to_desk(ctx, case, "support/reminder", case=case, promise=promise)
         return
     ctx.to_deciders(
         case.seller_id,
         "seller/reminder",
         case=case,
         order=case.order,
-        commitment=commitment,
+        promise=promise,
         case_id=case.id,
     )
     card = await cards.current_card(ctx.tx, case)
@@ -67,13 +67,13 @@ async def remind(ctx: Context, data: Remind) -> None:
 
 @router.button(Breach)
 async def breach(ctx: Context, data: Breach) -> None:
-    found = await _locked(ctx, data.commitment_id)
+    found = await _locked(ctx, data.promise_id)
     if found is not None:
         await _breach(ctx, *found)
 
 
-async def _breach(ctx: Context, case: Case, commitment: Commitment) -> None:
-    commitments.breached(commitment, ctx.now)
+async def _breach(ctx: Context, case: Case, promise: Promise) -> None:
+    promises.breached(promise, ctx.now)
     await cases.record(
         ctx.tx,
         case,
@@ -81,18 +81,18 @@ async def _breach(ctx: Context, case: Case, commitment: Commitment) -> None:
         "promise_breached",
         role=Role.SYSTEM,
         actor_id=None,
-        kind=commitment.kind.value,
+        kind=promise.kind.value,
     )
-    if commitment.kind in commitments.OWED:
+    if promise.kind in promises.OWED:
         # Late is not cancelled: the refund or shipment is still owed, under a new promise the
         # sweeper keeps watching, while support chases it (docs/offers-and-promises.md).
-        await promises.promise(ctx, case, commitment.kind, replaces=commitment)
-    if commitment.owner_role is not Role.SUPPORT:
+        await promising.promise(ctx, case, promise.kind, replaces=promise)
+    if promise.owner_role is not Role.SUPPORT:
         await desk.escalate(ctx, case, EscalationReason.BREACH, role=Role.SYSTEM)
         return
     # Support's own promise was missed: say so to the buyer, promise again, flag the topic.
-    due = await promises.promise(
-        ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT, replaces=commitment
+    due = await promising.promise(
+        ctx, case, PromiseKind.SUPPORT_REPLY, owner=Role.SUPPORT, replaces=promise
     )
     await desk.show_topic(ctx, case, desk.BREACHED)
     desk.to_desk(ctx, case, "support/breached", case=case, due=due)

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Reason, Remedy, Role
+from bot.domain.enums import CaseState, OfferStatus, PromiseKind, Reason, Remedy, Role
 from bot.domain.money import Money
 from bot.engine.context import Context
 from bot.engine.errors import Refusal, Stale
-from bot.services import cases, commitments, ledger, offers
+from bot.services import cases, ledger, offers, promises
 from bot.storage.models import Case, Offer
-from handlers.workflow import cards, promises
+from handlers.workflow import cards, promising
 
 
 async def accept(ctx: Context, case: Case, offer: Offer) -> None:
@@ -76,9 +76,9 @@ async def agree(
                 requested=error.requested,
                 refundable=error.refundable,
             ) from error
-        kind = CommitmentKind.REFUND_EXECUTION
+        kind = PromiseKind.REFUND_EXECUTION
     else:
-        kind = CommitmentKind.FULFILMENT
+        kind = PromiseKind.FULFILMENT
     cases.move(case, CaseState.EXECUTING, ctx.now)
     await cases.record(
         ctx.tx,
@@ -90,7 +90,7 @@ async def agree(
         amount=amount or "",
         offer=offer.id if offer else "",
     )
-    due = await promises.promise(ctx, case, kind)
+    due = await promising.promise(ctx, case, kind)
     remedy = offer.remedy if offer else None
     terms = cards.Terms(
         amount=amount,
@@ -123,11 +123,11 @@ def owed_variables(owed: Owed | None) -> dict[str, Any]:
 
 async def still_owed(ctx: Context, case: Case) -> Owed | None:
     """What was agreed and not yet done on the case, if anything."""
-    promises = await commitments.owed(ctx.tx, case.id)
-    if not promises:
+    owed_now = await promises.owed(ctx.tx, case.id)
+    if not owed_now:
         return None
     amount = ledger.approved_total(await ledger.refunds_of_case(ctx.tx, case.id))
-    return Owed(amount, max(p.due_at for p in promises))
+    return Owed(amount, max(p.due_at for p in owed_now))
 
 
 def end_state(owed: Owed | None, otherwise: CaseState) -> CaseState:

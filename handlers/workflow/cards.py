@@ -12,7 +12,7 @@ from typing import Any
 from bot.domain.enums import CaseKind, CaseState, OfferStatus, OrderStatus, Remedy, Want
 from bot.domain.money import Money
 from bot.engine.context import Context, Keyboard, button, column, seller_reader
-from bot.services import cases, commitments, ledger, offers
+from bot.services import cases, ledger, offers, promises
 from bot.storage.models import Case, Offer
 from bot.storage.transaction import Transaction
 from handlers.payloads import AnswerQuestion, Done, Inspect, SellerOffer, StopShipment
@@ -139,10 +139,10 @@ def refusal_card(case: Case, amount: Money, due: datetime) -> Card:
 
 async def current_card(tx: Transaction, case: Case) -> Card | None:
     """The card for what the case waits for from the seller now, if anything."""
-    promises = await commitments.open_commitments(tx, case.id)
-    if not promises:
+    open_now = await promises.open_promises(tx, case.id)
+    if not open_now:
         return None
-    due = promises[0].due_at
+    due = open_now[0].due_at
     offer = await offers.current(tx, case.id)
     match case.state:
         case CaseState.AWAITING_SELLER if offer and offer.status is OfferStatus.PENDING_SELLER:
@@ -153,7 +153,7 @@ async def current_card(tx: Transaction, case: Case) -> Card | None:
             return return_card(case, due)
     # What was agreed is owed whatever the conversation is doing now (with support, resolved
     # by support, a later request): the seller's "done" stays one tap away.
-    owed = [p for p in promises if p.kind in commitments.OWED]
+    owed = [p for p in open_now if p.kind in promises.OWED]
     if case.state is not CaseState.EXECUTING and not owed:
         return None
     amount = ledger.approved_total(await ledger.refunds_of_case(tx, case.id))

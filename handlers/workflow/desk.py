@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain.enums import CaseState, CommitmentKind, EscalationReason, Role
+from bot.domain.enums import CaseState, EscalationReason, PromiseKind, Role
 from bot.domain.policy import ReturnHistory
 from bot.engine.context import Context, button, column
 from bot.rendering import plain_text
-from bot.services import cases, commitments, ledger, offers, topics
+from bot.services import cases, ledger, offers, promises, topics
 from bot.services.history import of_buyer
 from bot.storage.models import Case
 from handlers.payloads import Take
-from handlers.workflow import private_desk, promises
+from handlers.workflow import private_desk, promising
 
 # Where a case stands on the desk, as its topic's name shows it.
 WAITING, TAKEN, DUE_SOON, BREACHED, OFFERED, HANDED_BACK, RESOLVED = (
@@ -34,7 +34,7 @@ WAITING, TAKEN, DUE_SOON, BREACHED, OFFERED, HANDED_BACK, RESOLVED = (
 async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: Role) -> None:
     """Hand the case to support, with the reason, the summary and a new promise to the buyer.
     Promises of the conversation's next step end here; what was agreed stays owed."""
-    await commitments.end_conversation(ctx.tx, case.id, ctx.now)
+    await promises.end_conversation(ctx.tx, case.id, ctx.now)
     if case.state is not CaseState.ESCALATED:
         case.escalated_from = case.state
         case.taken_by = None
@@ -52,7 +52,7 @@ async def escalate(ctx: Context, case: Case, reason: EscalationReason, *, role: 
         actor_id=ctx.event.author.id or None,
         reason=reason.value,
     )
-    due = await promises.promise(ctx, case, CommitmentKind.SUPPORT_REPLY, owner=Role.SUPPORT)
+    due = await promising.promise(ctx, case, PromiseKind.SUPPORT_REPLY, owner=Role.SUPPORT)
     status = BREACHED if reason is EscalationReason.BREACH else WAITING
     await show_topic(ctx, case, status)
     await post_summary(ctx, case, reason, due)

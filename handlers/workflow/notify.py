@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.enums import CaseState, CommitmentKind, OfferStatus, Remedy, Role
+from bot.domain.enums import CaseState, OfferStatus, PromiseKind, Remedy, Role
 from bot.domain.money import Money
 from bot.engine.context import Context, button
 from bot.services import cases, offers
 from bot.storage.models import Case, Offer
 from handlers.payloads import BuyerOffer
-from handlers.workflow import cards, promises
+from handlers.workflow import cards, promising
 
 
 def offer_to_buyer(
@@ -41,7 +41,7 @@ async def ask_seller(
     """Put a pending offer before the seller's deciders and promise the buyer an answer by the
     time returned."""
     assert offer.status is OfferStatus.PENDING_SELLER
-    due = await promises.promise(ctx, case, CommitmentKind.SELLER_DECISION)
+    due = await promising.promise(ctx, case, PromiseKind.SELLER_DECISION)
     card = await cards.offer_card(ctx.tx, case, offer, due, **extra)
     card.template = template
     cards.show(ctx, case, card)

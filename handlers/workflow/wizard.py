@@ -14,9 +14,9 @@ from bot.domain.enums import (
     CANCEL_REASONS,
     CaseKind,
     CaseState,
-    CommitmentKind,
     ItemCondition,
     OfferStatus,
+    PromiseKind,
     Reason,
     Remedy,
     Role,
@@ -32,7 +32,7 @@ from bot.domain.offers import (
 )
 from bot.domain.policy import Policy
 from bot.engine.context import Context, Keyboard, button, column
-from bot.services import cases, commitments, offers
+from bot.services import cases, offers, promises
 from bot.storage.models import Case
 from handlers.payloads import (
     CancelOrder,
@@ -45,7 +45,7 @@ from handlers.payloads import (
     PickWant,
     ReturnSent,
 )
-from handlers.workflow import cards, notify, promises
+from handlers.workflow import cards, notify, promising
 from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.proposals import propose
 
@@ -418,7 +418,7 @@ async def send_question(ctx: Context, case: Case, question: str) -> None:
         role=BUYER,
         actor_id=ctx.event.author.id,
     )
-    due = await promises.promise(ctx, case, CommitmentKind.FIRST_REPLY)
+    due = await promising.promise(ctx, case, PromiseKind.FIRST_REPLY)
     cards.show(ctx, case, cards.question_card(case, due))
     ctx.expect(Awaiting.CASE, case_id=case.id)
     ctx.reply("buyer/question_sent", case=case, due=due)
@@ -434,7 +434,7 @@ async def add_to_question(ctx: Context, case: Case, text: str) -> None:
     await cases.record(
         ctx.tx, case, ctx.now, "question_added", role=BUYER, actor_id=ctx.event.author.id
     )
-    promised = await commitments.open_commitments(ctx.tx, case.id)
+    promised = await promises.open_promises(ctx.tx, case.id)
     due = promised[0].due_at if promised else None
     cards.show(ctx, case, cards.question_added_card(case, text, due))
     ctx.expect(Awaiting.CASE, case_id=case.id)
@@ -458,5 +458,5 @@ async def resume(ctx: Context, case: Case) -> None:
 
 async def tell_status(ctx: Context, case: Case) -> None:
     """Where the case stands and when the next answer is due ("where is my refund")."""
-    due = await commitments.open_commitments(ctx.tx, case.id)
+    due = await promises.open_promises(ctx.tx, case.id)
     ctx.reply("buyer/case_status", case=case, order=case.order, due=due[0].due_at if due else None)

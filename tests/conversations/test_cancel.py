@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from bot.domain.enums import (
     CaseState,
-    CommitmentKind,
-    CommitmentState,
     EscalationReason,
     OrderStatus,
+    PromiseKind,
+    PromiseState,
     Reason,
     RefundStatus,
     Role,
@@ -76,7 +76,7 @@ async def test_an_order_that_had_already_shipped_gives_the_buyer_the_on_the_way_
     assert refund.status is RefundStatus.FAILED  # withdrawn: nothing refunded for it
     case = await desk.latest_case()
     assert case.state is CaseState.CANCEL_CONFIRM
-    assert not [p for p in await desk.commitments(case.id) if p.state is CommitmentState.OPEN]
+    assert not [p for p in await desk.promises(case.id) if p.state is PromiseState.OPEN]
 
     await anna.click("refuse it at delivery")  # the whole amount is refundable again
     assert "your RUB1,700.00 is refunded" in anna.last.plain
@@ -111,11 +111,11 @@ async def test_refusing_at_delivery_leaves_the_seller_a_refund_to_send_when_it_i
     assert dora.last.labels == ["Returned to us: refund of RUB1,700.00 sent"]
     case = await desk.latest_case()
     assert case.state is CaseState.EXECUTING  # open until the money is back with the buyer
-    [promise] = await desk.commitments(case.id)
+    [promise] = await desk.promises(case.id)
     assert (promise.kind, promise.owner_role, promise.state) == (
-        CommitmentKind.REFUND_EXECUTION,
+        PromiseKind.REFUND_EXECUTION,
         Role.SELLER,
-        CommitmentState.OPEN,
+        PromiseState.OPEN,
     )
     # The parcel comes back first: the time a returned item is checked in, not a refund's 2 days.
     assert promise.due_at - promise.created_at == timedelta(days=14)
@@ -125,8 +125,8 @@ async def test_refusing_at_delivery_leaves_the_seller_a_refund_to_send_when_it_i
     assert (await desk.latest_case()).state is CaseState.RESOLVED
     [refund] = await desk.refunds(number)
     assert refund.status is RefundStatus.EXECUTED
-    [promise] = await desk.commitments(case.id)
-    assert promise.state is CommitmentState.KEPT
+    [promise] = await desk.promises(case.id)
+    assert promise.state is PromiseState.KEPT
 
 
 async def test_a_refund_after_a_refusal_not_sent_in_time_goes_to_support(desk: Desk) -> None:
@@ -134,7 +134,7 @@ async def test_a_refund_after_a_refusal_not_sent_in_time_goes_to_support(desk: D
     await ask_to_cancel(desk, "in_transit")
     await anna.click("refuse it at delivery")
     case = await desk.latest_case()
-    [promise] = await desk.commitments(case.id)
+    [promise] = await desk.promises(case.id)
     desk.at(promise.due_at)
     assert (await desk.sweep()).breached == 1
     assert "because a promised reply time was missed" in dora.last.plain
@@ -142,11 +142,9 @@ async def test_a_refund_after_a_refusal_not_sent_in_time_goes_to_support(desk: D
     assert (case.state, case.escalation_reason) == (CaseState.ESCALATED, EscalationReason.BREACH)
     # Still owed, under a new promise the sweeper watches, and one tap away for the seller.
     refund_promises = [
-        p.state
-        for p in await desk.commitments(case.id)
-        if p.kind is CommitmentKind.REFUND_EXECUTION
+        p.state for p in await desk.promises(case.id) if p.kind is PromiseKind.REFUND_EXECUTION
     ]
-    assert refund_promises == [CommitmentState.BREACHED, CommitmentState.OPEN]
+    assert refund_promises == [PromiseState.BREACHED, PromiseState.OPEN]
 
 
 async def test_a_delivered_order_is_returned_rather_than_cancelled(desk: Desk) -> None:

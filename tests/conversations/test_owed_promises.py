@@ -4,9 +4,9 @@ resolving or handing back the case, a new request the buyer withdraws, a missed 
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, RefundStatus
+from bot.domain.enums import CaseState, PromiseKind, PromiseState, RefundStatus
 from bot.domain.money import Money
-from bot.storage.models import Commitment
+from bot.storage.models import Promise
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk, open_flow
 
@@ -24,11 +24,11 @@ async def accepted_then_escalated(desk: Desk) -> int:
     return case.id
 
 
-async def owed(desk: Desk, case_id: int) -> list[Commitment]:
+async def owed(desk: Desk, case_id: int) -> list[Promise]:
     return [
         p
-        for p in await desk.commitments(case_id)
-        if p.kind is CommitmentKind.REFUND_EXECUTION and p.state is CommitmentState.OPEN
+        for p in await desk.promises(case_id)
+        if p.kind is PromiseKind.REFUND_EXECUTION and p.state is PromiseState.OPEN
     ]
 
 
@@ -37,9 +37,9 @@ async def assert_sent(desk: Desk, case_id: int) -> None:
     assert "has sent your refund of RUB600.00" in desk.buyer("anna").last.plain
     [refund] = await desk.refunds()
     assert refund.status is RefundStatus.EXECUTED
-    kept = [p for p in await desk.commitments(case_id) if p.kind is CommitmentKind.REFUND_EXECUTION]
-    assert kept and all(p.state is not CommitmentState.OPEN for p in kept)
-    assert kept[-1].state is CommitmentState.KEPT
+    kept = [p for p in await desk.promises(case_id) if p.kind is PromiseKind.REFUND_EXECUTION]
+    assert kept and all(p.state is not PromiseState.OPEN for p in kept)
+    assert kept[-1].state is PromiseState.KEPT
 
 
 async def test_a_refund_owed_before_an_escalation_is_owed_after_support_resolves(
@@ -127,10 +127,8 @@ async def test_a_missed_refund_is_escalated_and_still_owed(desk: Desk) -> None:
     desk.later(days=3)
     assert (await desk.sweep()).breached == 1
     assert (await desk.latest_case()).state is CaseState.ESCALATED
-    promises = [
-        p for p in await desk.commitments(case_id) if p.kind is CommitmentKind.REFUND_EXECUTION
-    ]
-    assert [p.state for p in promises] == [CommitmentState.BREACHED, CommitmentState.OPEN]
+    promises = [p for p in await desk.promises(case_id) if p.kind is PromiseKind.REFUND_EXECUTION]
+    assert [p.state for p in promises] == [PromiseState.BREACHED, PromiseState.OPEN]
     assert promises[1].replaces_id == promises[0].id
 
     await sam.send("/resolve", topic=await desk.topic(case_id))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.domain.enums import (
     CaseState,
-    CommitmentKind,
-    CommitmentState,
     OfferStatus,
+    PromiseKind,
+    PromiseState,
     RefundStatus,
     Remedy,
     Role,
@@ -49,8 +49,8 @@ async def test_small_defect_is_offered_at_once_and_refunded(desk: Desk) -> None:
     assert refund.status is RefundStatus.EXECUTED
     case = await desk.latest_case()
     assert case.state is CaseState.RESOLVED
-    kinds = {(c.kind, c.state) for c in await desk.commitments(case.id)}
-    assert kinds == {(CommitmentKind.REFUND_EXECUTION, CommitmentState.KEPT)}
+    kinds = {(c.kind, c.state) for c in await desk.promises(case.id)}
+    assert kinds == {(PromiseKind.REFUND_EXECUTION, PromiseState.KEPT)}
 
 
 async def test_offer_above_the_limit_waits_for_the_seller_with_a_promised_time(desk: Desk) -> None:
@@ -70,17 +70,17 @@ async def test_offer_above_the_limit_waits_for_the_seller_with_a_promised_time(d
             "Refuse, offer an alternative",
         ]
     case = await desk.latest_case()
-    [promise] = await desk.commitments(case.id)
+    [promise] = await desk.promises(case.id)
     assert (promise.kind, promise.owner_role, promise.state) == (
-        CommitmentKind.SELLER_DECISION,
+        PromiseKind.SELLER_DECISION,
         Role.SELLER,
-        CommitmentState.OPEN,
+        PromiseState.OPEN,
     )
 
     await dora.click("Approve")
     assert "the seller offers a refund of RUB1,500.00" in anna.last.plain
-    [promise] = await desk.commitments(case.id)
-    assert promise.state is CommitmentState.KEPT
+    [promise] = await desk.promises(case.id)
+    assert promise.state is PromiseState.KEPT
     [offer] = await desk.offers(case.id)
     assert (offer.status, offer.decided_by_name, offer.deviation) == (
         OfferStatus.OFFERED,
@@ -163,9 +163,9 @@ async def test_buyer_declines_once_then_the_seller_gets_another_round_then_suppo
     assert "handed your request to our support team" in anna.last.plain
     case = await desk.latest_case()
     assert case.state is CaseState.ESCALATED and case.buyer_declines == 2
-    open_promises = [c for c in await desk.commitments(case.id) if c.state is CommitmentState.OPEN]
+    open_promises = [c for c in await desk.promises(case.id) if c.state is PromiseState.OPEN]
     assert [(c.kind, c.owner_role) for c in open_promises] == [
-        (CommitmentKind.SUPPORT_REPLY, Role.SUPPORT)
+        (PromiseKind.SUPPORT_REPLY, Role.SUPPORT)
     ]
     assert await desk.refunds() == []
 
@@ -196,5 +196,5 @@ async def test_a_question_goes_to_the_seller_whose_answer_keeps_the_promise(desk
     await dora.send("Vinegar and water, <1:1>, boil twice & rinse.")
     assert "Vinegar and water, <1:1>, boil twice & rinse." in anna.last.plain
     case = await desk.latest_case()
-    [promise] = await desk.commitments(case.id)
-    assert (promise.kind, promise.state) == (CommitmentKind.FIRST_REPLY, CommitmentState.KEPT)
+    [promise] = await desk.promises(case.id)
+    assert (promise.kind, promise.state) == (PromiseKind.FIRST_REPLY, PromiseState.KEPT)

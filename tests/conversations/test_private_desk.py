@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FakeClock
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState
+from bot.domain.enums import CaseState, PromiseKind, PromiseState
 from bot.domain.money import Money
 from bot.storage.database import Database
 from bot.storage.models import CaseEvent, TranscriptEntry
@@ -73,10 +73,8 @@ async def test_a_member_takes_a_case_and_talks_with_the_buyer_from_their_chat(de
     [relayed] = anna.inbox[seen:]
     assert relayed.plain == "Acme Goods:\nHello Anna, could you show me the seal?"
     assert not any("didn't quite get that" in m.plain for m in sam.inbox)
-    [promise] = [
-        p for p in await desk.commitments(case_id) if p.kind is CommitmentKind.SUPPORT_REPLY
-    ]
-    assert promise.state is CommitmentState.KEPT
+    [promise] = [p for p in await desk.promises(case_id) if p.kind is PromiseKind.SUPPORT_REPLY]
+    assert promise.state is PromiseState.KEPT
 
     await anna.send("Sure, here it is")
     await anna.send_photo(caption="the seal")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, EscalationReason, Role
+from bot.domain.enums import CaseState, EscalationReason, PromiseKind, PromiseState, Role
 from bot.runtime.sweeper import Sweeper
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk
@@ -39,10 +39,10 @@ async def test_a_seller_who_never_answers_is_reminded_then_support_takes_over(de
     assert "because a promised reply time was missed" in dora.last.plain
     case = await desk.latest_case()
     assert (case.state, case.escalation_reason) == (CaseState.ESCALATED, EscalationReason.BREACH)
-    promises = await desk.commitments(case_id)
+    promises = await desk.promises(case_id)
     assert [(p.kind, p.owner_role, p.state) for p in promises] == [
-        (CommitmentKind.SELLER_DECISION, Role.SELLER, CommitmentState.BREACHED),
-        (CommitmentKind.SUPPORT_REPLY, Role.SUPPORT, CommitmentState.OPEN),
+        (PromiseKind.SELLER_DECISION, Role.SELLER, PromiseState.BREACHED),
+        (PromiseKind.SUPPORT_REPLY, Role.SUPPORT, PromiseState.OPEN),
     ]
     summary = (await desk.in_topic(case_id))[-1]
     assert "Escalated: a promised reply time was missed" in summary.plain
@@ -58,8 +58,8 @@ async def test_an_answer_at_74_percent_keeps_the_promise_and_nobody_is_reminded(
     await dora.click("Approve")
     desk.later(hours=12)
     assert (await desk.sweep()).breached == 0
-    [promise] = await desk.commitments(case_id)
-    assert promise.state is CommitmentState.KEPT and promise.reminded_at is None
+    [promise] = await desk.promises(case_id)
+    assert promise.state is PromiseState.KEPT and promise.reminded_at is None
     assert not any("Reminder:" in m.plain for m in dora.inbox)
 
 
@@ -74,8 +74,8 @@ async def test_an_answer_at_101_percent_comes_after_support_took_over(desk: Desk
     assert dora.answers[-1] == "Support has taken this case over; they answer the buyer now."
     case = await desk.latest_case()
     assert case.state is CaseState.ESCALATED
-    first, *_ = await desk.commitments(case_id)
-    assert first.state is CommitmentState.BREACHED
+    first, *_ = await desk.promises(case_id)
+    assert first.state is PromiseState.BREACHED
 
 
 async def test_a_late_answer_with_no_sweeper_running_still_counts_as_missed(desk: Desk) -> None:
@@ -83,8 +83,8 @@ async def test_a_late_answer_with_no_sweeper_running_still_counts_as_missed(desk
     case_id = await waiting_for_dora(desk)
     desk.later(hours=24, minutes=15)  # nobody swept: the bot was down
     await dora.click("Approve")  # the seller answered late
-    [promise] = await desk.commitments(case_id)
-    assert promise.state is CommitmentState.BREACHED  # done, but not on time
+    [promise] = await desk.promises(case_id)
+    assert promise.state is PromiseState.BREACHED  # done, but not on time
     assert (await desk.sweep()).breached == 0  # nothing left to escalate
 
 
@@ -97,9 +97,7 @@ async def test_what_fell_due_while_the_bot_was_down_is_handled_once(desk: Desk) 
     again = await desk.sweep()
     assert (first.breached, first.reminded, again.breached, again.reminded) == (1, 0, 0, 0)
     assert not any("Reminder:" in m.plain for m in dora.inbox[seen:])  # straight to the breach
-    assert (
-        sum(1 for p in await desk.commitments(case_id) if p.state is CommitmentState.BREACHED) == 1
-    )
+    assert sum(1 for p in await desk.promises(case_id) if p.state is PromiseState.BREACHED) == 1
 
 
 async def test_two_sweepers_racing_handle_each_breach_once(desk: Desk) -> None:

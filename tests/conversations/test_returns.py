@@ -6,9 +6,9 @@ from __future__ import annotations
 from bot.domain.enums import (
     CaseKind,
     CaseState,
-    CommitmentKind,
-    CommitmentState,
     EscalationReason,
+    PromiseKind,
+    PromiseState,
     RefundStatus,
 )
 from bot.domain.money import Money
@@ -46,10 +46,10 @@ async def test_return_inside_the_window_is_inspected_and_refunded_in_full(desk: 
     await dora.click("Refund of RUB5,200.00 sent")
     case = await desk.latest_case()
     assert (case.kind, case.state) == (CaseKind.RETURN, CaseState.RESOLVED)
-    promises = {c.kind: c.state for c in await desk.commitments(case.id)}
+    promises = {c.kind: c.state for c in await desk.promises(case.id)}
     assert promises == {
-        CommitmentKind.RETURN_INSPECTION: CommitmentState.KEPT,
-        CommitmentKind.REFUND_EXECUTION: CommitmentState.KEPT,
+        PromiseKind.RETURN_INSPECTION: PromiseState.KEPT,
+        PromiseKind.REFUND_EXECUTION: PromiseState.KEPT,
     }
 
 
@@ -154,8 +154,8 @@ async def test_a_deduction_is_told_as_the_sellers_not_as_agreed_and_may_be_dispu
     summary = "\n".join(m.plain for m in await desk.in_topic(case_id))
     assert "disputes the deduction" in summary and "The ear cushion is torn" in summary
     # The undisputed part is still owed by the seller.
-    owed = [p for p in await desk.commitments(case_id) if p.kind is CommitmentKind.REFUND_EXECUTION]
-    assert [p.state for p in owed] == [CommitmentState.OPEN]
+    owed = [p for p in await desk.promises(case_id) if p.kind is PromiseKind.REFUND_EXECUTION]
+    assert [p.state for p in owed] == [PromiseState.OPEN]
     assert sam  # support works it from the topic
 
 

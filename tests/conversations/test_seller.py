@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from bot.domain.enums import (
     CaseState,
-    CommitmentKind,
-    CommitmentState,
     EscalationReason,
     OfferStatus,
+    PromiseKind,
+    PromiseState,
     Remedy,
 )
 from bot.domain.money import Money
@@ -41,9 +41,9 @@ async def test_an_approved_reship_is_shipped_and_the_buyer_told(desk: Desk) -> N
     case = await desk.latest_case()
     assert case.state is CaseState.RESOLVED
     assert await desk.refunds() == []
-    [decision, fulfilment] = await desk.commitments(case.id)
-    assert (fulfilment.kind, fulfilment.state) == (CommitmentKind.FULFILMENT, CommitmentState.KEPT)
-    assert decision.state is CommitmentState.KEPT
+    [decision, fulfilment] = await desk.promises(case.id)
+    assert (fulfilment.kind, fulfilment.state) == (PromiseKind.FULFILMENT, PromiseState.KEPT)
+    assert decision.state is PromiseState.KEPT
 
 
 async def test_a_coupon_instead_of_money_moves_nothing_in_the_ledger(desk: Desk) -> None:
@@ -89,7 +89,7 @@ async def test_a_withdrawn_request_tells_the_seller_and_closes_the_promise(desk:
     assert "The buyer withdrew" in dora.last.plain
     case = await desk.latest_case()
     assert case.state is CaseState.CLOSED
-    assert [c.state for c in await desk.commitments(case.id)] == [CommitmentState.CLOSED]
+    assert [c.state for c in await desk.promises(case.id)] == [PromiseState.CLOSED]
     [offer] = await desk.offers(case.id)
     assert offer.status is OfferStatus.WITHDRAWN
     await dora.click("Approve")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, Reason
+from bot.domain.enums import CaseState, PromiseKind, PromiseState, Reason
 from bot.domain.money import Money
 from bot.services import cases
 from bot.storage.models import Case
@@ -53,8 +53,8 @@ async def test_writing_again_after_a_question_adds_to_it_and_the_promise_stands(
     assert "Yes, 2 spoons a litre." in anna.last.plain
     case = await desk.latest_case()
     assert case.question == "How do I descale it?\n\nAnd can I use citric acid?"
-    [promise] = await desk.commitments(case.id)
-    assert (promise.kind, promise.state) == (CommitmentKind.FIRST_REPLY, CommitmentState.KEPT)
+    [promise] = await desk.promises(case.id)
+    assert (promise.kind, promise.state) == (PromiseKind.FIRST_REPLY, PromiseState.KEPT)
 
 
 @pytest.mark.engine_only  # a sweep over the engine's states; the frameworks add nothing here

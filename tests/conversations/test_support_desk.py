@@ -3,7 +3,7 @@ talks to the buyer through the bot, proposes, refunds, hands back, resolves."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, CommitmentKind, CommitmentState, EscalationReason
+from bot.domain.enums import CaseState, EscalationReason, PromiseKind, PromiseState
 from bot.domain.money import Money
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk, open_flow
@@ -33,8 +33,8 @@ async def test_asking_for_a_person_opens_a_topic_with_the_case(desk: Desk) -> No
     summary = (await desk.in_topic(case_id))[-1]
     assert "Escalated: the buyer asked for a person" in summary.plain
     assert summary.labels == ["Take this case"]
-    [promise] = [p for p in await desk.commitments(case_id) if p.state is CommitmentState.OPEN]
-    assert (promise.kind, promise.owner_ref) == (CommitmentKind.SUPPORT_REPLY, "support")
+    [promise] = [p for p in await desk.promises(case_id) if p.state is PromiseState.OPEN]
+    assert (promise.kind, promise.owner_ref) == (PromiseKind.SUPPORT_REPLY, "support")
 
 
 async def test_the_menu_button_asks_for_a_person_too(desk: Desk) -> None:
@@ -59,10 +59,8 @@ async def test_an_agent_takes_over_and_messages_go_both_ways(desk: Desk) -> None
     await sam.send("Hello Anna, could you show me <the lid> & the seal?", topic=topic)
     [relayed] = anna.inbox[seen:]
     assert relayed.plain == "Acme Goods:\nHello Anna, could you show me <the lid> & the seal?"
-    [promise] = [
-        p for p in await desk.commitments(case_id) if p.kind is CommitmentKind.SUPPORT_REPLY
-    ]
-    assert promise.state is CommitmentState.KEPT
+    [promise] = [p for p in await desk.promises(case_id) if p.kind is PromiseKind.SUPPORT_REPLY]
+    assert promise.state is PromiseState.KEPT
 
     await anna.send("Sure, here it is")
     await anna.send_photo(caption="the lid")
@@ -205,8 +203,8 @@ async def test_support_is_reminded_and_a_missed_reply_is_owned_up_to(desk: Desk)
     assert (await desk.sweep()).breached == 1
     assert "has not answered you in the time we promised" in anna.last.plain
     assert (await desk.topic_name(case_id)).endswith("reply overdue")
-    support = [p for p in await desk.commitments(case_id) if p.kind is CommitmentKind.SUPPORT_REPLY]
-    assert [p.state for p in support] == [CommitmentState.BREACHED, CommitmentState.OPEN]
+    support = [p for p in await desk.promises(case_id) if p.kind is PromiseKind.SUPPORT_REPLY]
+    assert [p.state for p in support] == [PromiseState.BREACHED, PromiseState.OPEN]
     assert support[1].replaces_id == support[0].id
 
 

@@ -5,26 +5,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.enums import CommitmentKind, Role
+from bot.domain.enums import PromiseKind, Role
 from bot.engine.context import Context
-from bot.services import commitments
-from bot.storage.models import Case, Commitment
+from bot.services import promises
+from bot.storage.models import Case, Promise
 
 
 async def promise(
     ctx: Context,
     case: Case,
-    kind: CommitmentKind,
+    kind: PromiseKind,
     *,
     owner: Role = Role.SELLER,
-    replaces: Commitment | None = None,
-    timed_as: CommitmentKind | None = None,
+    replaces: Promise | None = None,
+    timed_as: PromiseKind | None = None,
 ) -> datetime:
     """Promise the buyer `kind` by the owner's target for it, or for `timed_as` when what is
     owed must wait for that first; returns when it falls due."""
     seller = ctx.seller(case.seller_id)
     calendar = ctx.shop.support.calendar if owner is Role.SUPPORT else seller.calendar
-    return await commitments.promise(
+    return await promises.promise(
         ctx.tx,
         case,
         kind,

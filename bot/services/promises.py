@@ -15,58 +15,58 @@ from typing import cast
 from sqlalchemy import Select, Table, bindparam, select
 
 from bot.domain.calendar import Calendar, Target
-from bot.domain.enums import CommitmentKind, CommitmentState, Role
-from bot.storage.models import Case, Commitment
+from bot.domain.enums import PromiseKind, PromiseState, Role
+from bot.storage.models import Case, Promise
 from bot.storage.transaction import Transaction
 
-COMMITMENTS = cast(Table, Commitment.__table__)
+PROMISES = cast(Table, Promise.__table__)
 _OPEN = (
-    select(Commitment)
-    .where(Commitment.case_id == bindparam("case"), Commitment.state == CommitmentState.OPEN)
-    .order_by(Commitment.id)
+    select(Promise)
+    .where(Promise.case_id == bindparam("case"), Promise.state == PromiseState.OPEN)
+    .order_by(Promise.id)
     .execution_options(autoflush=False)
 )
-_OPEN_OF_KINDS = _OPEN.where(Commitment.kind.in_(bindparam("kinds", expanding=True)))
+_OPEN_OF_KINDS = _OPEN.where(Promise.kind.in_(bindparam("kinds", expanding=True)))
 # What was agreed: each is its own debt, kept only by doing it (`keep`).
-OWED = frozenset({CommitmentKind.REFUND_EXECUTION, CommitmentKind.FULFILMENT})
+OWED = frozenset({PromiseKind.REFUND_EXECUTION, PromiseKind.FULFILMENT})
 # The conversation's next step: what `end_conversation` closes.
-CONVERSATION = tuple(kind for kind in CommitmentKind if kind not in OWED)
+CONVERSATION = tuple(kind for kind in PromiseKind if kind not in OWED)
 SWEEP_BATCH = 500  # promises of each action one sweep reads at a time
 
 
 async def promise(
     tx: Transaction,
     case: Case,
-    kind: CommitmentKind,
+    kind: PromiseKind,
     *,
     target: Target,
     calendar: Calendar,
     warn_share: float,
     now: datetime,
     owner_role: Role = Role.SELLER,
-    replaces: Commitment | None = None,
+    replaces: Promise | None = None,
 ) -> datetime:
     """Open a promise due `target` from now on the owner's calendar, computed once and stored;
     an open promise of the same kind on the case is superseded by it, unless what it owes is a
     debt of its own (OWED: a second refund does not excuse the first). Returns when it falls
     due."""
     if kind not in OWED:
-        await close(tx, case.id, now, kinds=[kind], state=CommitmentState.CLOSED)
+        await close(tx, case.id, now, kinds=[kind], state=PromiseState.CLOSED)
     due = calendar.add(now, target)
     if target.business:
         warn = calendar.share(now, due, warn_share)
     else:
         warn = now + (due - now) * warn_share
-    # Held for the commit, as a row rather than an entity to flush: open_commitments writes
+    # Held for the commit, as a row rather than an entity to flush: open_promises writes
     # what is held before it reads.
     tx.insert_later(
-        COMMITMENTS,
+        PROMISES,
         {
             "case_id": case.id,
             "kind": kind,
             "owner_role": owner_role,
             "owner_ref": case.seller_id if owner_role is Role.SELLER else "support",
-            "state": CommitmentState.OPEN,
+            "state": PromiseState.OPEN,
             "created_at": now,
             "due_at": due,
             "warn_at": warn,
@@ -76,19 +76,19 @@ async def promise(
     return due
 
 
-async def open_commitments(
-    tx: Transaction, case_id: int, kinds: Iterable[CommitmentKind] | None = None
-) -> list[Commitment]:
+async def open_promises(
+    tx: Transaction, case_id: int, kinds: Iterable[PromiseKind] | None = None
+) -> list[Promise]:
     # Without flushing the session first: a promise is a row once what is held is written
     # (`promise`), and promises only ever leave the open state, so the rows read here are all
     # there is, and one this transaction closed but has not flushed yet is told by its state in
     # memory.
-    await tx.write_now(COMMITMENTS)
+    await tx.write_now(PROMISES)
     if kinds is None:
         rows = await tx.session.scalars(_OPEN, {"case": case_id})
     else:
         rows = await tx.session.scalars(_OPEN_OF_KINDS, {"case": case_id, "kinds": list(kinds)})
-    return [commitment for commitment in rows if commitment.state is CommitmentState.OPEN]
+    return [promise for promise in rows if promise.state is PromiseState.OPEN]
 
 
 async def close(
@@ -96,40 +96,36 @@ async def close(
     case_id: int,
     now: datetime,
     *,
-    kinds: Iterable[CommitmentKind],
-    state: CommitmentState = CommitmentState.KEPT,
-) -> list[Commitment]:
+    kinds: Iterable[PromiseKind],
+    state: PromiseState = PromiseState.KEPT,
+) -> list[Promise]:
     """Mark open promises of `kinds` kept (the owner did what was owed) or closed (no longer
     owed)."""
-    closed = await open_commitments(tx, case_id, kinds)
-    for commitment in closed:
-        commitment.state = state
-        commitment.closed_at = now
+    closed = await open_promises(tx, case_id, kinds)
+    for promise in closed:
+        promise.state = state
+        promise.closed_at = now
     return closed
 
 
 async def end_conversation(tx: Transaction, case_id: int, now: datetime) -> None:
     """The case's conversation moved elsewhere (escalated, handed back, resolved, withdrawn):
     the promises of its next step are no longer owed. What was agreed stays owed."""
-    await close(tx, case_id, now, kinds=CONVERSATION, state=CommitmentState.CLOSED)
+    await close(tx, case_id, now, kinds=CONVERSATION, state=PromiseState.CLOSED)
 
 
-async def owed(tx: Transaction, case_id: int) -> list[Commitment]:
+async def owed(tx: Transaction, case_id: int) -> list[Promise]:
     """The case's open promises of what was agreed, oldest first."""
-    return await open_commitments(tx, case_id, OWED)
+    return await open_promises(tx, case_id, OWED)
 
 
-async def keep(
-    tx: Transaction, case_id: int, now: datetime, *kinds: CommitmentKind
-) -> list[Commitment]:
+async def keep(tx: Transaction, case_id: int, now: datetime, *kinds: PromiseKind) -> list[Promise]:
     """The owner did what was owed. Done after the due time, the promise still counts as
     breached (the numbers stay honest), though nobody is escalated for it any more."""
-    done = await open_commitments(tx, case_id, kinds)
-    for commitment in done:
-        commitment.state = (
-            CommitmentState.KEPT if now <= commitment.due_at else CommitmentState.BREACHED
-        )
-        commitment.closed_at = now
+    done = await open_promises(tx, case_id, kinds)
+    for promise in done:
+        promise.state = PromiseState.KEPT if now <= promise.due_at else PromiseState.BREACHED
+        promise.closed_at = now
     return done
 
 
@@ -146,10 +142,10 @@ async def due_for_sweep(
 def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
     """Open promises past their due time, oldest first: read from the (state, due_at) index."""
     return (
-        select(Commitment.id, Case.buyer_id)
-        .join(Case, Case.id == Commitment.case_id)
-        .where(Commitment.state == CommitmentState.OPEN, Commitment.due_at <= now)
-        .order_by(Commitment.due_at)
+        select(Promise.id, Case.buyer_id)
+        .join(Case, Case.id == Promise.case_id)
+        .where(Promise.state == PromiseState.OPEN, Promise.due_at <= now)
+        .order_by(Promise.due_at)
         .limit(limit)
     )
 
@@ -157,50 +153,50 @@ def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
 def warning_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
     """Open promises at their warning point, not yet reminded: the (state, warn_at) index."""
     return (
-        select(Commitment.id, Case.buyer_id)
-        .join(Case, Case.id == Commitment.case_id)
+        select(Promise.id, Case.buyer_id)
+        .join(Case, Case.id == Promise.case_id)
         .where(
-            Commitment.state == CommitmentState.OPEN,
-            Commitment.warn_at <= now,
-            Commitment.reminded_at.is_(None),
-            Commitment.due_at > now,
+            Promise.state == PromiseState.OPEN,
+            Promise.warn_at <= now,
+            Promise.reminded_at.is_(None),
+            Promise.due_at > now,
         )
-        .order_by(Commitment.warn_at)
+        .order_by(Promise.warn_at)
         .limit(limit)
     )
 
 
-async def case_id_of(tx: Transaction, commitment_id: int) -> int | None:
+async def case_id_of(tx: Transaction, promise_id: int) -> int | None:
     """The id of the case a promise is on; None when there is no such promise."""
-    return await tx.session.scalar(select(Commitment.case_id).where(Commitment.id == commitment_id))
+    return await tx.session.scalar(select(Promise.case_id).where(Promise.id == promise_id))
 
 
-async def lock_commitment(tx: Transaction, commitment_id: int) -> Commitment | None:
+async def lock_promise(tx: Transaction, promise_id: int) -> Promise | None:
     """The promise, its row locked until the transaction ends and read afresh. Its case must be
     locked first (docs/locking.md). Waits for, rather than skips, a sweeper holding it: the
     other action on the same promise (a reminder and a breach) must see what the first did."""
     return await tx.session.scalar(
-        select(Commitment)
-        .where(Commitment.id == commitment_id)
-        .with_for_update(of=Commitment, key_share=True)
+        select(Promise)
+        .where(Promise.id == promise_id)
+        .with_for_update(of=Promise, key_share=True)
         .execution_options(populate_existing=True)
     )
 
 
-def set_aside(commitment: Commitment, now: datetime) -> None:
+def set_aside(promise: Promise, now: datetime) -> None:
     """A promise the sweeper found no longer owed: its case ended another way."""
-    commitment.state, commitment.closed_at = CommitmentState.CLOSED, now
+    promise.state, promise.closed_at = PromiseState.CLOSED, now
 
 
-def reminded(commitment: Commitment, now: datetime) -> bool:
+def reminded(promise: Promise, now: datetime) -> bool:
     """Mark a promise reminded at `now`; False when it had been already (once is enough)."""
-    if commitment.reminded_at is not None:
+    if promise.reminded_at is not None:
         return False
-    commitment.reminded_at = now
+    promise.reminded_at = now
     return True
 
 
-def breached(commitment: Commitment, now: datetime) -> None:
+def breached(promise: Promise, now: datetime) -> None:
     """A promise missed: it broke at its due time, whenever the sweeper noticed (`now`)."""
-    commitment.state, commitment.closed_at = CommitmentState.BREACHED, commitment.due_at
-    commitment.reminded_at = commitment.reminded_at or now
+    promise.state, promise.closed_at = PromiseState.BREACHED, promise.due_at
+    promise.reminded_at = promise.reminded_at or now
