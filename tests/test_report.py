@@ -5,7 +5,14 @@ are written as rows, at the moments the month needs."""
 
 from __future__ import annotations
 
+import csv
+import os
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
 
 from bot.domain.enums import (
     CaseKind,
@@ -18,8 +25,11 @@ from bot.domain.enums import (
     Role,
 )
 from bot.domain.money import Money
+from bot.rendering import Reader
+from bot.rendering.fonts import find_font
 from bot.services import ledger
 from bot.services.report import WHOLE_ORDER, Month, month_report
+from bot.services.report_files import Words, write_charts, write_csv, write_html
 from bot.storage.models import Case, Offer, Order, Promise
 from bot.storage.transaction import Transaction
 from tests.desk import BUYERS, Desk
@@ -232,3 +242,94 @@ def test_months() -> None:
         "2027-01",
         "2027-02",
     ]
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "zh"])
+async def test_the_files_in_each_language(desk: Desk, tmp_path: Path, locale: str) -> None:
+    await seed_november(desk)
+    async with desk.db.reading() as tx:
+        report = await month_report(tx, Month(2026, 11), seller="acme")
+    words = Words(desk.sandbox.app.renderer, Reader(locale, "Europe/Berlin"))
+
+    charts = write_charts(report, words, find_font(None), tmp_path)
+    assert [p.name for p in charts] == [
+        "report-acme-2026-11-by_reason.png",
+        "report-acme-2026-11-by_sku.png",
+        "report-acme-2026-11-kept.png",
+    ]
+    for chart in charts:
+        with Image.open(chart) as image:
+            image.verify()
+        with Image.open(chart) as image:
+            assert image.format == "PNG"
+            assert image.size == (900, 1200)  # portrait, for a phone
+    if os.environ.get("RETURNDESK_KEEP_CHARTS"):  # to look at them
+        for chart in charts:
+            shutil.copy(
+                chart, Path(os.environ["RETURNDESK_KEEP_CHARTS"]) / f"{locale}-{chart.name}"
+            )
+
+    page = write_html(report, words, charts, tmp_path / "report.html").read_text("utf-8")
+    assert page.count('src="data:image/png;base64,') == 3
+    assert words("by_reason") in page
+    expected = {
+        "en": "Refunds by reason",
+        "ru": "Возвраты денег по причинам",
+        "zh": "按原因统计的退款",
+    }
+    assert words("by_reason") == expected[locale]
+    assert words.money(180000, "RUB") in page
+    assert words.reason("wrong_item") in page
+
+
+async def test_the_csv_has_every_figure_in_decimal_amounts(desk: Desk, tmp_path: Path) -> None:
+    await seed_november(desk)
+    async with desk.db.reading() as tx:
+        report = await month_report(tx, Month(2026, 11), seller="acme")
+    path = write_csv(report, tmp_path / "report.csv")
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    by = {(r["section"], r["key"]): r for r in rows}
+    assert by["reason", "defect"]["amount"] == "800.00"
+    assert by["reason", "defect"]["count"] == "2"
+    assert by["sku", ""]["amount"] == "300.00"
+    assert by["marketplace", "ozon"]["share"] == "0.3600"
+    assert by["above_standard", "Dora"]["amount"] == "100.00"
+    assert by["below_standard", "Dora"]["amount"] == "200.00"
+    assert by["promise_kept", "first_reply:acme"]["count"] == "2"
+    assert by["first_reply_median_hours", ""]["amount"] == "1.00"
+    assert by["resolution_p90_hours", ""]["amount"] == "21.80"
+    assert by["this_month_refunds", ""]["amount"] == "1800.00"
+    assert by["previous_month_refunds", ""]["amount"] == "200.00"
+    assert {r["month"] for r in rows} == {"2026-11"}
+
+
+def test_the_command_prints_the_tables_and_writes_files(tmp_path: Path) -> None:
+    """An empty month on a fresh database: the command runs through every format."""
+    from tests.test_cli import returndesk
+
+    env = {"RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    shop = str(Path(__file__).parent / "data" / "shop.toml")
+    text = returndesk(
+        "report", "--month", "2026-11", "--seller", "acme", "--config", shop, cwd=tmp_path, env=env
+    )
+    assert text.returncode == 0, text.stderr
+    assert "Returns and refunds · acme · 2026-11" in text.stdout
+    assert "Refunds by reason" in text.stdout
+    for format, suffix in (("csv", ".csv"), ("png", ".png"), ("html", ".html")):
+        made = returndesk(
+            "report",
+            "--months",
+            "2026-10..2026-11",
+            "--format",
+            format,
+            "--out",
+            "out",
+            "--config",
+            shop,
+            cwd=tmp_path,
+            env=env,
+        )
+        assert made.returncode == 0, made.stderr
+        files = sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix == suffix)
+        assert files[0].startswith("report-all-2026-10"), files
+        assert any(name.startswith("report-all-2026-11") for name in files)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat, data, demo, inbox, links, logs, promises, telegram, understand
+from bot.cli import chat, data, demo, inbox, links, logs, promises, report, telegram, understand
 
 app = typer.Typer(
     name="returndesk",
@@ -18,6 +18,7 @@ app.command("chat")(chat.chat)
 app.command("run")(telegram.run_bot)
 app.command("sweep")(promises.sweep)
 app.command("stats")(promises.stats)
+app.command("report")(report.report)
 app.command("links")(links.links)
 app.command("understand")(understand.understand)
 app.add_typer(data.orders, name="orders")

@@ -1,26 +1,16 @@
 """Parcel-insert cards (docs/claiming.md): a QR code of each order's link, and sheets of cards to
 print, as PDF or PNG, with the text in the buyer's language from the catalogs.
 
-The font must draw Latin, Cyrillic and Chinese: RETURNDESK_LINK_FONT if set, else Noto Sans CJK
-from the `cvttf-NotoSansCJK-Regular` package (a dependency), else one the system has."""
+The font must draw Latin, Cyrillic and Chinese: bot/rendering/fonts.py finds it."""
 
 from __future__ import annotations
 
-import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-FONT_PACKAGE = "cvttf_NotoSansCJK_Regular"
-FONT_FILE = "NotoSansCJKtc-Regular.otf"
-# Debian's and most distributions' places for a font with Chinese and Cyrillic.
-SYSTEM_FONTS = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-)
 # A4 at 150 dots an inch, two columns of four cards: each about 105 x 74 mm, a common label.
 PAGE = (1240, 1754)
 COLUMNS, ROWS = 2, 4
@@ -33,24 +23,6 @@ class Card:
     link: str
     lines: list[str]  # the card's text, rendered in the buyer's language
     qr: Path
-
-
-def find_font(configured: Path | None) -> Path:
-    if configured is not None:
-        return configured
-    try:
-        packaged = importlib.resources.files(FONT_PACKAGE) / FONT_FILE
-        if packaged.is_file():
-            return Path(str(packaged))
-    except ModuleNotFoundError:
-        pass
-    for candidate in SYSTEM_FONTS:
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise FileNotFoundError(
-        "no font that draws Chinese and Cyrillic: set RETURNDESK_LINK_FONT to one "
-        "(e.g. NotoSansCJK-Regular.ttc from the fonts-noto-cjk package)"
-    )
 
 
 def write_qr(link: str, path: Path) -> None:

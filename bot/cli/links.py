@@ -12,10 +12,11 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.cards import Card, find_font, pdf_sheet, png_sheets, write_qr
+from bot.cli.cards import Card, pdf_sheet, png_sheets, write_qr
 from bot.cli.common import ConfigOption, DatabaseOption, console, errors, open_app, run
 from bot.config.settings import LinkSettings, TelegramSettings, read
 from bot.rendering import Reader, plain_text
+from bot.rendering.fonts import find_font
 from bot.services import claims
 
 

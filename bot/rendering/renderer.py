@@ -121,6 +121,12 @@ def _formatted_money(value: Money, locale: str) -> str:
     return str(format_currency(value.amount, value.currency, locale=locale))
 
 
+def format_money(value: Money, locale: str) -> str:
+    """An amount as the templates' `money` filter writes it, for text made outside a template
+    (the report's tables and charts: docs/reports.md)."""
+    return _formatted_money(value, locale)
+
+
 @pass_context
 def _number(context: Context, value: Any) -> str:
     return str(format_decimal(value, locale=_reader(context).locale))
