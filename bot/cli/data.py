@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from bot.cli.common import ConfigOption, DatabaseOption, console, errors, open_app, run
 from bot.config.shop import ConfigError, load_policy
@@ -47,16 +48,28 @@ def import_command(
 
     async def go() -> ImportReport:
         app = await open_app(database_url, config)
+        # Rows are counted as they are read (a CSV is streamed): the bar shows how many, and
+        # goes away when the summary line is printed.
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.completed} rows"),
+            console=errors,
+            transient=True,
+            disable=not errors.is_terminal,  # a log or a pipe gets the summary alone
+        )
+        task = progress.add_task("import", total=None)
         try:
-            async with app.db.unit() as tx:
-                return await import_orders(
-                    tx,
-                    file,
-                    shop=app.shop,
-                    now=app.clock.now(),
-                    encoding=encoding,
-                    keys=app.claim_keys,
-                )
+            with progress:
+                async with app.db.unit() as tx:
+                    return await import_orders(
+                        tx,
+                        file,
+                        shop=app.shop,
+                        now=app.clock.now(),
+                        encoding=encoding,
+                        keys=app.claim_keys,
+                        on_row=lambda: progress.advance(task),
+                    )
         finally:
             await app.close()
 

@@ -68,7 +68,9 @@ def report(  # noqa: PLR0917 - a command's arguments and options
                 wanted = [Month.of(today).previous]
             words = Words(app.renderer, reader)
             made: list[Path] = []
-            with Progress(console=console, transient=True, disable=len(wanted) < 2) as progress:
+            with Progress(
+                console=console, transient=True, disable=len(wanted) < 2 or not console.is_terminal
+            ) as progress:
                 task = progress.add_task("report", total=len(wanted))
                 for one in wanted:
                     async with app.db.reading() as tx:

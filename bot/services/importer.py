@@ -5,6 +5,7 @@ A bad row is reported with its position and skipped; the good rows are kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -210,10 +211,12 @@ async def import_orders(
     now: datetime,
     encoding: str | None = None,
     keys: ClaimKeys | None = None,
+    on_row: Callable[[], None] | None = None,
 ) -> ImportReport:
     """Import the file's orders; `encoding` names the file's, else it is told from its bytes.
     `keys` hash the phone digits and postal codes (without them, an order carrying either is
-    refused rather than stored in the clear)."""
+    refused rather than stored in the clear). `on_row` is called as each row is done (a
+    progress bar)."""
     report = ImportReport()
     sellers = {s.id for s in shop.sellers}
     opened = open_order_file(path, encoding)
@@ -222,6 +225,8 @@ async def import_orders(
         return report
     report.encoding = opened.encoding
     for position, raw in opened.rows():
+        if on_row is not None:
+            on_row()
         if isinstance(raw, ImportProblem):
             report.problems.append(raw)
             continue
