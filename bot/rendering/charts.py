@@ -15,6 +15,7 @@ import matplotlib as mpl
 mpl.use("Agg")
 
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
@@ -45,6 +46,19 @@ def _wrap(label: str) -> str:
     return "\n".join(textwrap.wrap(label, LABEL_WIDTH, break_long_words=True)[:2]) or label
 
 
+def _figure(title: str, font: Path) -> tuple[Figure, Axes]:
+    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    figure.suptitle(title, fontproperties=_font(font, 20))
+    return figure, figure.add_subplot()
+
+
+def _say(figure: Figure, axes: Axes, text: str, font: Path, path: Path) -> None:
+    """A chart with nothing to show says so, at the same size as the others."""
+    axes.set_axis_off()
+    axes.text(0.5, 0.5, text, ha="center", va="center", fontproperties=_font(font, 18))
+    figure.savefig(path, format="png")
+
+
 def bar_chart(
     path: Path,
     *,
@@ -56,13 +70,9 @@ def bar_chart(
     empty: str,
 ) -> None:
     """Horizontal bars, largest on top, each with its value written beside it."""
-    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
-    axes = figure.add_subplot()
-    figure.suptitle(title, fontproperties=_font(font, 20))
+    figure, axes = _figure(title, font)
     if not values:
-        axes.set_axis_off()
-        axes.text(0.5, 0.5, empty, ha="center", va="center", fontproperties=_font(font, 18))
-        figure.savefig(path, format="png")
+        _say(figure, axes, empty, font, path)
         return
     positions = list(range(len(values)))[::-1]
     bars = axes.barh(positions, values, color=BAR, height=0.6)
@@ -89,13 +99,9 @@ def kept_chart(
     empty: str,
 ) -> None:
     """Promises that came due each day of the month: kept, and missed stacked above."""
-    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
-    axes = figure.add_subplot()
-    figure.suptitle(title, fontproperties=_font(font, 20))
+    figure, axes = _figure(title, font)
     if not any(k + b for k, b in days):
-        axes.set_axis_off()
-        axes.text(0.5, 0.5, empty, ha="center", va="center", fontproperties=_font(font, 18))
-        figure.savefig(path, format="png")
+        _say(figure, axes, empty, font, path)
         return
     numbers = list(range(1, len(days) + 1))
     kept_counts = [k for k, _ in days]

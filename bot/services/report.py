@@ -182,7 +182,8 @@ async def month_report(tx: Transaction, month: Month, *, seller: str | None = No
     window = _Window(starts[0], starts[-1], seller)
     before = month.previous.day_starts(zone)
     previous = _Window(before[0], before[-1], seller)
-    totals = await _totals(tx, window)
+    first_reply = await _first_reply(tx, window)
+    totals = await _totals(tx, window, first_reply)
     return Report(
         month=month,
         seller=seller,
@@ -193,11 +194,11 @@ async def month_report(tx: Transaction, month: Month, *, seller: str | None = No
         deviations=await _deviations(tx, window),
         promises=await _promises(tx, window),
         kept_by_day=await _kept_by_day(tx, window, starts),
-        first_reply=await _first_reply(tx, window),
+        first_reply=first_reply,
         resolution=await _resolution(tx, window),
         top_buyers=await _top_buyers(tx, window),
         totals=totals,
-        previous=await _totals(tx, previous),
+        previous=await _totals(tx, previous, await _first_reply(tx, previous)),
     )
 
 
@@ -422,7 +423,7 @@ async def _top_buyers(tx: Transaction, window: _Window, limit: int = 5) -> list[
     return [TopBuyer(int(b), name or "", int(n)) for b, name, n in await tx.session.execute(query)]
 
 
-async def _totals(tx: Transaction, window: _Window) -> Totals:
+async def _totals(tx: Transaction, window: _Window, first_reply: Times) -> Totals:
     cases = await tx.session.scalar(
         select(func.count(Case.id)).where(
             window.during(Case.created_at), window.of_seller(Case.seller_id)
@@ -443,5 +444,5 @@ async def _totals(tx: Transaction, window: _Window) -> Totals:
         refunded_minor=dict(sorted(refunded.items())),
         kept=kept,
         breached=breached,
-        first_reply_median=(await _first_reply(tx, window)).median,
+        first_reply_median=first_reply.median,
     )
