@@ -4,8 +4,8 @@ cases, and the change against the month before.
 
 Every figure is an SQL aggregate over the tables except the median and p90 times: SQLite has
 no percentile function (PostgreSQL's is percentile_cont), so those are computed here over one
-pair of timestamps a case, which is all that is held in memory. Money stays integer minor
-units per currency; nothing is added across currencies.
+column of durations (seconds, computed by the database), which is all that is held in memory.
+Money stays integer minor units per currency; nothing is added across currencies.
 
 A seller's month runs midnight to midnight in the seller's zone; the month of all sellers
 together runs in UTC, since the sellers' zones differ."""
@@ -13,14 +13,26 @@ together runs in UTC, since the sellers' zones differ."""
 from __future__ import annotations
 
 import math
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.orm import QueryableAttribute, aliased
 
 from bot.domain.enums import CaseState, PromiseKind, PromiseState, RefundStatus
@@ -362,7 +374,8 @@ async def _first_reply(tx: Transaction, window: _Window) -> Times:
     )
     settled = aliased(Promise)
     query = (
-        select(Case.created_at, settled.closed_at)
+        select(_seconds(tx, Case.created_at, settled.closed_at))
+        .select_from(Case)
         .join(first, first.c.case_id == Case.id)
         .join(settled, settled.id == first.c.id)
         .where(
@@ -376,7 +389,7 @@ async def _first_reply(tx: Transaction, window: _Window) -> Times:
 
 
 async def _resolution(tx: Transaction, window: _Window) -> Times:
-    query = select(Case.created_at, Case.closed_at).where(
+    query = select(_seconds(tx, Case.created_at, Case.closed_at)).where(
         Case.state == CaseState.RESOLVED,
         Case.closed_at.is_not(None),
         window.during(Case.created_at),
@@ -385,15 +398,24 @@ async def _resolution(tx: Transaction, window: _Window) -> Times:
     return await _times(tx, query)
 
 
-async def _times(tx: Transaction, query: Select[datetime, datetime | None]) -> Times:
-    seconds = [
-        (closed - opened).total_seconds()
-        for opened, closed in await tx.session.execute(query)
-        if closed is not None
-    ]
+def _seconds(
+    tx: Transaction,
+    opened: QueryableAttribute[datetime],
+    closed: QueryableAttribute[datetime | None],
+) -> ColumnElement[float]:
+    """The seconds between two times, computed by the database: one number a case comes back,
+    not two datetimes. SQLite keeps times as UTC text, which julianday() reads."""
+    if tx.session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(closed) - func.julianday(opened)) * 86400.0
+    return cast(extract("epoch", closed - opened), Float)
+
+
+async def _times(tx: Transaction, query: Select[float]) -> Times:
+    # A column of doubles, 8 bytes a case; rounded to the millisecond, which julianday's
+    # floating point keeps exactly.
+    seconds = array("d", sorted(round(float(v), 3) for v in await tx.session.scalars(query)))
     if not seconds:
         return Times()
-    seconds.sort()
     return Times(
         count=len(seconds),
         median=timedelta(seconds=_percentile(seconds, 0.5)),
@@ -401,7 +423,7 @@ async def _times(tx: Transaction, query: Select[datetime, datetime | None]) -> T
     )
 
 
-def _percentile(ordered: list[float], q: float) -> float:
+def _percentile(ordered: Sequence[float], q: float) -> float:
     """Linear interpolation between the closest ranks, as PostgreSQL's percentile_cont."""
     position = (len(ordered) - 1) * q
     low = math.floor(position)
