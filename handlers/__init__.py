@@ -19,12 +19,20 @@ def routers() -> list[Router]:
         returns,
         understood,
     )
-    from handlers.seller import cancellations, execution, pending, questions
+    from handlers.seller import cancellations, execution, failed_refunds, pending, questions
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
     from handlers.support import agents, sweeps
 
-    first = (seller_offers, seller_returns, cancellations, execution, questions, pending)
+    first = (
+        seller_offers,
+        seller_returns,
+        cancellations,
+        execution,
+        failed_refunds,
+        questions,
+        pending,
+    )
     # Last: the buyer's menu is the answer to anything no other handler takes.
     last = (person, menu, orders, claims, problem, returns, cancel, offers, disputes, understood)
     return [module.router for module in (*first, agents, sweeps, *last)]

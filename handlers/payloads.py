@@ -89,6 +89,11 @@ class Done(Payload, prefix="ex"):
     case_id: RowId  # the seller did what the accepted offer asked (refund sent, item shipped)
 
 
+class RefundFailed(Payload, prefix="rf"):
+    case_id: RowId  # the seller's refund that was sent did not go through
+    refund_id: RowId
+
+
 class StopShipment(Payload, prefix="ss"):
     case_id: RowId  # an order cancelled before shipping: the seller stopped it, or it had shipped
     action: str  # stopped, shipped

@@ -126,9 +126,13 @@ def mark_executed(refund: Refund, now: datetime) -> bool:
     return True
 
 
+FAILABLE = (RefundStatus.APPROVED, RefundStatus.EXECUTED)
+
+
 async def mark_failed(tx: Transaction, refund: Refund, now: datetime, why: str) -> bool:
-    """The payment did not go through: the amount becomes refundable again."""
-    if refund.status is not RefundStatus.APPROVED:
+    """The payment did not go through, before it was sent or after the seller said it was:
+    the amount becomes refundable again. False when it was already marked failed."""
+    if refund.status not in FAILABLE:
         return False
     order = await lock_order(tx, refund.order_id)
     await _count(tx, order, -refund.amount_minor)

@@ -129,6 +129,17 @@ async def keep(tx: Transaction, case_id: int, now: datetime, *kinds: PromiseKind
     return done
 
 
+async def latest(tx: Transaction, case_id: int, kind: PromiseKind) -> Promise | None:
+    """The case's most recent promise of `kind`, in whatever state."""
+    await tx.write_now(PROMISES)
+    return await tx.session.scalar(
+        select(Promise)
+        .where(Promise.case_id == case_id, Promise.kind == kind)
+        .order_by(Promise.id.desc())
+        .limit(1)
+    )
+
+
 async def due_for_sweep(
     tx: Transaction, now: datetime, limit: int = SWEEP_BATCH
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

@@ -8,10 +8,10 @@ resolved by it; one with support stays with support, which is told."""
 from __future__ import annotations
 
 from bot.domain.enums import CaseState, PromiseKind, RefundStatus, Role
-from bot.engine.context import Context
+from bot.engine.context import Context, button, column
 from bot.engine.router import Router
 from bot.services import cases, ledger, offers, promises
-from handlers.payloads import Done
+from handlers.payloads import Done, RefundFailed
 from handlers.workflow import desk
 from handlers.workflow.access import decider_case, decider_name
 
@@ -59,4 +59,16 @@ async def done(ctx: Context, data: Done) -> None:
             amount=amount,
         )
     outcome = "resolved" if waiting else "with_support" if with_support else "open"
-    ctx.reply("seller/done_recorded", case=case, remedy=remedy, amount=amount, outcome=outcome)
+    # Should the money not go through, the seller says so here (handlers/seller/failed_refunds.py).
+    failable = [
+        button("refund_failed", RefundFailed(case_id=case.id, refund_id=r.id), amount=r.amount)
+        for r in executed
+    ]
+    ctx.reply(
+        "seller/done_recorded",
+        case=case,
+        remedy=remedy,
+        amount=amount,
+        outcome=outcome,
+        buttons=column(*failable),
+    )

@@ -24,6 +24,7 @@ class Awaiting(StrEnum):
     SELLER_ANSWER = "seller.answer"  # a decider's answer to the buyer's question
     SELLER_DEDUCTION = "seller.deduction"  # the amount deducted at a return's inspection
     SELLER_DEDUCTION_REASON = "seller.deduction_reason"  # and why
+    SELLER_REFUND_FAILED = "seller.refund_failed"  # why a refund sent did not go through
     SUPPORT_DESK = "support_desk"  # a member works a case from their private chat
 
 
