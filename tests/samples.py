@@ -299,6 +299,23 @@ def _variants() -> list[dict[str, Any]]:
                 ]
                 if index % 2
                 else [],
+                "failed": [
+                    Refund(
+                        id=2,
+                        order_id=7,
+                        amount_minor=10000,
+                        currency="RUB",
+                        reason=Reason.DEFECT,
+                        status=RefundStatus.FAILED,
+                        idempotency_key="f",
+                        note="Card <closed> & gone",
+                        created_at=NOW,
+                        executed_at=NOW,
+                        failed_at=NOW,
+                    )
+                ]
+                if index % 2
+                else [],
                 "entries": [(the_case, NOW + timedelta(hours=1)), (the_case, None)]
                 if index % 2
                 else [],

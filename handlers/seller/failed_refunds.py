@@ -86,8 +86,7 @@ async def reason(ctx: Context) -> None:
     ctx.to_buyer(
         case.buyer, "buyer/refund_failed", case=case, amount=amount, due=due, case_id=case.id
     )
-    ctx.reply("seller/refund_failed_recorded", case=case, amount=amount, due=due, reason=why)
+    ctx.reply("seller/refund_failed_recorded", case=case, amount=amount, due=due, why=why)
     card = await cards.current_card(ctx.tx, case)
     if card is not None:
         cards.show(ctx, case, card, only_chat=ctx.event.chat_id)
-

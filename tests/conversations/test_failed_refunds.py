@@ -34,6 +34,8 @@ async def test_a_failed_refund_is_recorded_told_renewed_and_sent_again(desk: Des
     assert "Recorded: the refund of RUB600.00 on case" in recorded
     assert "failed (the buyer's card is closed)" in recorded
     assert dora.last.labels == ["Refund of RUB600.00 sent"]  # the card, to send it again
+    assert "Failed earlier: a refund of RUB600.00" in dora.last.plain
+    assert "(the buyer's card is closed)" in dora.last.plain
     assert "Your refund of RUB600.00 did not go through" in anna.last.plain
     assert "will send it again by" in anna.last.plain
 
