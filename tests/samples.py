@@ -117,6 +117,20 @@ def offer(remedy: Remedy, amount: Money | None, decided_by: str | None = "Dora")
     )
 
 
+def refund(id: int, status: RefundStatus, **more: Any) -> Refund:
+    return Refund(
+        id=id,
+        order_id=7,
+        amount_minor=10000,
+        currency="RUB",
+        reason=Reason.DEFECT,
+        status=status,
+        idempotency_key=f"k{id}",
+        created_at=NOW,
+        **more,
+    )
+
+
 # Templates where "no amount" is a meaning of its own (a replacement, nothing deducted).
 AMOUNT_OPTIONAL = {
     "buyer/agreed",
@@ -285,31 +299,12 @@ def _variants() -> list[dict[str, Any]]:
                 ]
                 if index % 2
                 else [],
-                "refunds": [
-                    Refund(
-                        id=1,
-                        order_id=7,
-                        amount_minor=10000,
-                        currency="RUB",
-                        reason=Reason.DEFECT,
-                        status=RefundStatus.APPROVED,
-                        idempotency_key="k",
-                        created_at=NOW,
-                    )
-                ]
-                if index % 2
-                else [],
+                "refunds": [refund(1, RefundStatus.APPROVED)] if index % 2 else [],
                 "failed": [
-                    Refund(
-                        id=2,
-                        order_id=7,
-                        amount_minor=10000,
-                        currency="RUB",
-                        reason=Reason.DEFECT,
-                        status=RefundStatus.FAILED,
-                        idempotency_key="f",
+                    refund(
+                        2,
+                        RefundStatus.FAILED,
                         note="Card <closed> & gone",
-                        created_at=NOW,
                         executed_at=NOW,
                         failed_at=NOW,
                     )

@@ -5,8 +5,8 @@ when it will be sent (docs/offers-and-promises.md#failed-refunds)."""
 from __future__ import annotations
 
 from bot.domain.enums import CaseState, PromiseKind, Role
-from bot.engine.context import Context
-from bot.engine.errors import Stale
+from bot.engine.context import Context, button, column
+from bot.engine.errors import Refusal, Stale
 from bot.engine.router import Router
 from bot.services import cases, ledger, promises
 from bot.storage.models import Case, Refund
@@ -17,6 +17,7 @@ from handlers.workflow.awaiting import Awaiting
 
 router = Router()
 MAX_REASON = 1000
+MOST = 10  # refunds /failed offers to choose from
 FAILED = "refund_failed"  # the case event that records it
 
 
@@ -36,6 +37,27 @@ async def failed(ctx: Context, data: RefundFailed) -> None:
         raise Stale()
     ctx.expect(Awaiting.SELLER_REFUND_FAILED, case_id=case.id, refund_id=refund.id)
     ctx.reply("seller/ask_refund_failed", case=case, amount=refund.amount)
+
+
+@router.command("failed")
+async def choose(ctx: Context, _args: str) -> None:
+    """The way to it when the "sent" message is far up the chat: the latest refunds sent, each
+    with its button."""
+    if not ctx.actor.seller_ids:
+        raise Refusal("common/not_allowed", audit="seller.not_decider")
+    ctx.act_as_seller(sorted(ctx.actor.seller_ids)[0])
+    sent = await ledger.sent_refunds(ctx.tx, ctx.actor.seller_ids, MOST)
+    ctx.expect(None)
+    failable = [
+        button(
+            "refund_failed_on",
+            RefundFailed(case_id=refund.case_id or 0, refund_id=refund.id),
+            amount=refund.amount,
+            case_id=refund.case_id,
+        )
+        for refund in sent
+    ]
+    ctx.reply("seller/failed_choose", count=len(sent), buttons=column(*failable))
 
 
 @router.text(Awaiting.SELLER_REFUND_FAILED)

@@ -92,3 +92,23 @@ async def test_a_failure_reason_must_be_said_and_short(desk: Desk) -> None:
         RefundStatus.FAILED,
         RefundStatus.APPROVED,
     ]
+
+
+async def test_failed_lists_the_refunds_sent_when_the_message_is_far_up(desk: Desk) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    number = await _refund_sent(desk)
+    case = await desk.latest_case()
+    await dora.send("/failed")
+    assert "Which refund did not go through?" in dora.last.plain
+    assert dora.last.labels == [f"Case #{case.id}: the refund of RUB600.00 failed"]
+    await dora.click(f"Case #{case.id}")
+    await dora.send("the marketplace refused it")
+    assert "Your refund of RUB600.00 did not go through" in anna.last.plain
+    assert [r.status for r in await desk.refunds(number)] == [
+        RefundStatus.FAILED,
+        RefundStatus.APPROVED,
+    ]
+    await dora.send("/failed")
+    assert "No refund of yours is marked sent" in dora.last.plain
+    await anna.send("/failed")
+    assert anna.last.plain == "Sorry, that is not available to you."
