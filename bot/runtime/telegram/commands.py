@@ -24,8 +24,8 @@ async def register_commands(
     adapter: TelegramAdapter[Any], shop: ShopConfig, renderer: Renderer
 ) -> None:
     """Buyers get their commands in their app's language (English as the fallback); each
-    decider's chat also lists /pending and /failed, in the seller's language; the support group lists the
-    desk's commands, or, with no group, each support member's own chat does."""
+    decider's chat also lists /pending and /failed, in the seller's language; the support group
+    lists the desk's commands, or, with no group, each support member's own chat does."""
     await adapter.set_commands(
         describe(renderer, "en", BUYER_COMMANDS), language=None, chat_id=None
     )
