@@ -19,7 +19,14 @@ def routers() -> list[Router]:
         returns,
         understood,
     )
-    from handlers.seller import cancellations, execution, failed_refunds, pending, questions
+    from handlers.seller import (
+        cancellations,
+        execution,
+        failed_refunds,
+        pending,
+        questions,
+        reshipment,
+    )
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
     from handlers.support import agents, sweeps
@@ -30,6 +37,7 @@ def routers() -> list[Router]:
         cancellations,
         execution,
         failed_refunds,
+        reshipment,
         questions,
         pending,
     )

@@ -314,6 +314,7 @@ def _variants() -> list[dict[str, Any]]:
                 "entries": [(the_case, NOW + timedelta(hours=1)), (the_case, None)]
                 if index % 2
                 else [],
+                "tracking": "RR123456789CN",
                 "now": NOW,
                 "in_private": bool(index % 2),
             }

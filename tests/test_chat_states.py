@@ -27,6 +27,7 @@ def test_the_stored_values_are_the_ones_chats_already_wait_in() -> None:
         "seller.deduction",
         "seller.deduction_reason",
         "seller.refund_failed",
+        "seller.tracking",
         "support_desk",
     }
 

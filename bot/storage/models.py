@@ -229,6 +229,8 @@ class Case(Base):
     claimed_minor: Mapped[int | None] = mapped_column(BigInteger)
     question: Mapped[str | None] = mapped_column(Text)
     return_tracking: Mapped[str | None] = mapped_column(String(64))
+    # What the seller shipped again or as a replacement (docs/offers-and-promises.md#reshipments).
+    reship_tracking: Mapped[str | None] = mapped_column(String(64))
     evidence_done: Mapped[bool] = mapped_column(Boolean, default=False)
     buyer_declines: Mapped[int] = mapped_column(Integer, default=0)
     escalation_reason: Mapped[EscalationReason | None] = mapped_column(

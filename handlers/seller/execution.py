@@ -7,15 +7,17 @@ resolved by it; one with support stays with support, which is told."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, PromiseKind, RefundStatus, Role
+from bot.domain.enums import CaseState, PromiseKind, RefundStatus, Remedy, Role
 from bot.engine.context import Context, button, column
 from bot.engine.router import Router
 from bot.services import cases, ledger, offers, promises
 from handlers.payloads import Done, RefundFailed
 from handlers.workflow import desk
 from handlers.workflow.access import decider_case, decider_name
+from handlers.workflow.awaiting import Awaiting
 
 router = Router()
+SHIPPED = (Remedy.RESHIP, Remedy.REPLACEMENT)  # what goes out as a parcel with a number
 
 
 @router.button(Done)
@@ -72,3 +74,7 @@ async def done(ctx: Context, data: Done) -> None:
         outcome=outcome,
         buttons=column(*failable),
     )
+    if remedy in SHIPPED and not amount:
+        # The buyer follows the parcel by its number (handlers/seller/reshipment.py).
+        ctx.expect(Awaiting.SELLER_TRACKING, case_id=case.id)
+        ctx.reply("seller/ask_reship_tracking", case=case)

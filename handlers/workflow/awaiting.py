@@ -25,6 +25,7 @@ class Awaiting(StrEnum):
     SELLER_DEDUCTION = "seller.deduction"  # the amount deducted at a return's inspection
     SELLER_DEDUCTION_REASON = "seller.deduction_reason"  # and why
     SELLER_REFUND_FAILED = "seller.refund_failed"  # why a refund sent did not go through
+    SELLER_TRACKING = "seller.tracking"  # the tracking number of an item shipped again
     SUPPORT_DESK = "support_desk"  # a member works a case from their private chat
 
 
