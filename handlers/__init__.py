@@ -17,16 +17,29 @@ def routers() -> list[Router]:
         person,
         problem,
         returns,
+        survey,
         understood,
     )
-    from handlers.seller import cancellations, execution, pending, questions
+    from handlers.seller import cancellations, execution, pending, questions, ratings
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
     from handlers.support import agents, sweeps
 
-    first = (seller_offers, seller_returns, cancellations, execution, questions, pending)
+    first = (seller_offers, seller_returns, cancellations, execution, questions, ratings, pending)
     # Last: the buyer's menu is the answer to anything no other handler takes.
-    last = (person, menu, orders, claims, problem, returns, cancel, offers, disputes, understood)
+    last = (
+        person,
+        menu,
+        orders,
+        claims,
+        problem,
+        returns,
+        cancel,
+        offers,
+        disputes,
+        survey,
+        understood,
+    )
     return [module.router for module in (*first, agents, sweeps, *last)]
 
 

@@ -136,6 +136,14 @@ class Claiming(_Strict):
     link_valid: Duration = timedelta(days=180)
 
 
+class Aftersales(_Strict):
+    """What follows a resolution (docs/aftersales.md): how long after it the buyer is asked,
+    once, to rate how the case went. A rating of 1 or 2 opens a follow-up the seller owes by
+    reply_targets.follow_up."""
+
+    survey_after: Duration = timedelta(days=1)
+
+
 class Policy(_Strict):
     return_window: Duration = timedelta(days=14)
     return_reasons: list[Reason] = Field(
@@ -153,6 +161,7 @@ class Policy(_Strict):
     reply_targets: dict[PromiseKind, ReplyTarget] = Field(default_factory=dict)
     reasons: dict[Reason, ReasonRule] = Field(default_factory=dict)
     claiming: Claiming = Field(default_factory=Claiming)
+    aftersales: Aftersales = Field(default_factory=Aftersales)
 
     @field_validator("auto_approve")
     @classmethod

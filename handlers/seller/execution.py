@@ -12,7 +12,7 @@ from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases, ledger, offers, promises
 from handlers.payloads import Done
-from handlers.workflow import desk
+from handlers.workflow import aftersales, desk
 from handlers.workflow.access import decider_case, decider_name
 
 router = Router()
@@ -35,6 +35,7 @@ async def done(ctx: Context, data: Done) -> None:
     )
     waiting = case.state is CaseState.EXECUTING
     cases.move(case, CaseState.RESOLVED if waiting else None, ctx.now)
+    aftersales.resolved(ctx, case)
     await cases.record(
         ctx.tx,
         case,
