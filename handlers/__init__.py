@@ -11,6 +11,7 @@ def routers() -> list[Router]:
         cancel,
         claims,
         disputes,
+        follow_up,
         menu,
         offers,
         orders,
@@ -38,6 +39,7 @@ def routers() -> list[Router]:
         offers,
         disputes,
         survey,
+        follow_up,
         understood,
     )
     return [module.router for module in (*first, agents, sweeps, *last)]

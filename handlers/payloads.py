@@ -115,6 +115,15 @@ class AnswerRating(Payload, prefix="ar"):
     case_id: RowId  # a decider answers a buyer's low rating
 
 
+class StillNotRight(Payload, prefix="snr"):
+    case_id: RowId  # the buyer of a resolved case says it is still not right
+
+
+class SecondRound(Payload, prefix="sr"):
+    case_id: RowId
+    choice: str  # refund, replacement, support (the policy's [aftersales] second_round)
+
+
 class Take(Payload, prefix="tk"):
     case_id: RowId  # a support member takes the escalated case
 

@@ -136,12 +136,22 @@ class Claiming(_Strict):
     link_valid: Duration = timedelta(days=180)
 
 
+SecondRound = Literal["refund", "replacement", "support"]
+
+
+def _every_second_round() -> list[SecondRound]:
+    return ["refund", "replacement", "support"]
+
+
 class Aftersales(_Strict):
     """What follows a resolution (docs/aftersales.md): how long after it the buyer is asked,
-    once, to rate how the case went. A rating of 1 or 2 opens a follow-up the seller owes by
-    reply_targets.follow_up."""
+    once, to rate how the case went (a rating of 1 or 2 opens a follow-up the seller owes by
+    reply_targets.follow_up), and how long "still not right" reopens the same case, with what
+    its second round may offer."""
 
     survey_after: Duration = timedelta(days=1)
+    follow_up_window: Duration = timedelta(days=14)
+    second_round: list[SecondRound] = Field(default_factory=_every_second_round, min_length=1)
 
 
 class Policy(_Strict):

@@ -46,7 +46,15 @@ async def done(ctx: Context, data: Done) -> None:
     )
     offer = await offers.current(ctx.tx, case.id)
     remedy = offer.remedy if offer else None
-    ctx.to_buyer(case.buyer, "buyer/done", case=case, remedy=remedy, amount=amount, case_id=case.id)
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/done",
+        case=case,
+        remedy=remedy,
+        amount=amount,
+        case_id=case.id,
+        buttons=aftersales.still_not_right(case) if waiting else (),
+    )
     with_support = case.state is CaseState.ESCALATED
     if with_support:
         desk.to_desk(

@@ -3,9 +3,10 @@ low rating is a promise the seller keeps (docs/aftersales.md)."""
 
 from __future__ import annotations
 
-from bot.domain.enums import PromiseKind, PromiseState, Role
+from bot.domain.enums import CaseState, PromiseKind, PromiseState, Role
+from bot.domain.money import Money
 from tests.conversations.test_partial_refund import describe_defect
-from tests.desk import Desk
+from tests.desk import Desk, open_flow
 
 STARS = ["★", "★★", "★★★", "★★★★", "★★★★★", "Skip"]
 
@@ -97,3 +98,69 @@ async def test_a_two_opens_a_follow_up_the_seller_answers(desk: Desk) -> None:
     assert "has been sent to the buyer" in dora.last.plain
     follow_up = (await desk.promises(case_id))[-1]
     assert (follow_up.kind, follow_up.state) == (PromiseKind.FOLLOW_UP, PromiseState.KEPT)
+
+
+async def test_still_not_right_reopens_the_case_for_a_second_refund_the_seller_sets(
+    desk: Desk,
+) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    case_id = await refunded(desk)
+    assert anna.last.labels == ["Still not right"]
+    desk.later(days=3)
+
+    await anna.click("Still not right")
+    assert f"Your request #{case_id} about order" in anna.last.plain
+    assert "is open again" in anna.last.plain
+    assert anna.last.labels == ["Another refund", "A replacement", "Talk to a person"]
+    await anna.click("Another refund")
+    assert "passed this to the seller" in anna.last.plain
+    card = dora.last
+    assert "Still not right" in card.plain
+    assert "First round: RUB600.00 refunded on" in card.plain
+    assert "never approved automatically" in card.plain
+    assert "Approve" not in " ".join(card.labels)  # no amount yet: the seller sets it
+    case = await desk.latest_case()
+    assert (case.id, case.state) == (case_id, CaseState.AWAITING_SELLER)
+    assert len(await desk.cases()) == 1
+
+    await dora.click("Set the amount")
+    await dora.send("2000")  # more than is left of the 2000 paid
+    assert "RUB1,400.00" in dora.last.plain
+    await dora.send("400")
+    assert "RUB400.00" in anna.last.plain
+    await anna.click("Accept")
+    await dora.click("Refund of RUB400.00 sent")
+    assert [r.amount for r in await desk.refunds()] == [
+        Money.of("600", "RUB"),
+        Money.of("400", "RUB"),
+    ]
+    assert (await desk.latest_case()).state is CaseState.RESOLVED
+
+
+async def test_words_about_the_problem_within_the_window_reopen_the_same_case(desk: Desk) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    case_id = await refunded(desk)
+    desk.later(days=13)
+    await anna.send("the kettle doesnt work")
+    assert "is open again" in anna.last.plain
+    await anna.click("Talk to a person")
+    case = await desk.latest_case()
+    assert (case.id, case.state) == (case_id, CaseState.ESCALATED)
+    assert len(await desk.cases()) == 1
+    assert dora.last is not None
+
+
+async def test_after_the_window_a_new_request_is_a_new_case_as_before(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    case_id = await refunded(desk)
+    number = (await desk.latest_case()).order.number
+    desk.later(days=15)  # follow_up_window = 14d
+    await anna.send("the kettle doesnt work")
+    assert "is open again" not in anna.last.plain
+    await anna.click("Still not right")
+    assert "is open again" not in anna.last.plain
+    await open_flow(anna, "problem", number)
+    await anna.click("A defect")
+    case = await desk.latest_case()
+    assert case.id != case_id and case.state is not CaseState.RESOLVED
+    assert len(await desk.cases()) == 2
