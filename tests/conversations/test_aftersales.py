@@ -3,8 +3,11 @@ low rating is a promise the seller keeps (docs/aftersales.md)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.domain.enums import CaseState, PromiseKind, PromiseState, Role
 from bot.domain.money import Money
+from bot.runtime.sweeper import Sweeper
 from tests.conversations.test_partial_refund import describe_defect
 from tests.desk import Desk, open_flow
 
@@ -37,6 +40,18 @@ async def test_the_survey_comes_after_the_policy_s_delay_once(desk: Desk) -> Non
     assert len(anna.inbox) == asked
     case = await desk.latest_case()
     assert case.id == case_id and case.surveyed_at is not None and case.rating is None
+
+
+async def test_two_sweepers_at_once_ask_once(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    await refunded(desk)
+    desk.later(days=1)
+    app = desk.sandbox.app
+    sweepers = [Sweeper(db=app.db, clock=app.clock, engine=app.engine) for _ in range(2)]
+    results = await asyncio.gather(*(s.sweep() for s in sweepers))
+    await desk.sweep()  # delivers what they owe
+    assert sum(r.surveyed for r in results) == 1
+    assert sum("rate it from 1 to 5" in m.plain for m in anna.inbox) == 1
 
 
 async def test_a_five_with_a_comment_is_shown_to_the_seller(desk: Desk) -> None:
