@@ -8,7 +8,7 @@ from bot.domain.enums import CaseState, EscalationReason, OfferStatus, Remedy, R
 from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
-from bot.services import cases, ledger, offers
+from bot.services import cases, offers
 from handlers.payloads import SecondRound, StillNotRight
 from handlers.workflow import aftersales, desk, notify
 from handlers.workflow.access import owned_case
@@ -58,6 +58,5 @@ async def second_round(ctx: Context, data: SecondRound) -> None:
         now=ctx.now,
     )
     cases.move(case, CaseState.AWAITING_SELLER, ctx.now)
-    refunds = await ledger.refunds_of_case(ctx.tx, case.id)
-    due = await notify.ask_seller(ctx, case, offer, template="seller/second_round", refunds=refunds)
+    due = await notify.ask_seller(ctx, case, offer)
     ctx.reply("buyer/waiting_for_seller", case=case, offer=offer, due=due)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.domain.enums import CaseKind, CaseState, OfferStatus, OrderStatus, Remedy, Want
+from bot.domain.enums import CaseKind, CaseState, OfferStatus, OrderStatus, Remedy, Role, Want
 from bot.domain.money import Money
 from bot.engine.context import Context, Keyboard, button, column, seller_reader
 from bot.services import cases, ledger, offers, promises
@@ -37,8 +37,12 @@ async def offer_card(
     # approved as it stands: the seller sets the amount or refuses with an alternative.
     approvable = offer.amount is not None or not offer.remedy.moves_money
     actions = [a for a in SELLER_ACTIONS if a != "approve" or approvable]
+    if offer.proposed_by_role is Role.BUYER:
+        # The buyer's own ask is a reopened case's second round (docs/aftersales.md): the card
+        # says so, with what the first round refunded, each time it is sent.
+        extra = {"refunds": await ledger.refunds_of_case(tx, case.id), **extra}
     return Card(
-        "seller/new_offer",
+        "seller/second_round" if offer.proposed_by_role is Role.BUYER else "seller/new_offer",
         {
             "case": case,
             "order": case.order,

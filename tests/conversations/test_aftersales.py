@@ -138,6 +138,8 @@ async def test_still_not_right_reopens_the_case_for_a_second_refund_the_seller_s
     assert (case.id, case.state) == (case_id, CaseState.AWAITING_SELLER)
     assert len(await desk.cases()) == 1
 
+    await dora.send("/pending")  # the same card again, saying what it is
+    assert "First round: RUB600.00 refunded on" in dora.last.plain
     await dora.click("Set the amount")
     await dora.send("2000")  # more than is left of the 2000 paid
     assert "RUB1,400.00" in dora.last.plain
