@@ -11,12 +11,14 @@ def routers() -> list[Router]:
         cancel,
         claims,
         disputes,
+        follow_up,
         menu,
         offers,
         orders,
         person,
         problem,
         returns,
+        survey,
         understood,
     )
     from handlers.seller import (
@@ -25,6 +27,7 @@ def routers() -> list[Router]:
         failed_refunds,
         pending,
         questions,
+        ratings,
         reshipment,
     )
     from handlers.seller import offers as seller_offers
@@ -39,10 +42,24 @@ def routers() -> list[Router]:
         failed_refunds,
         reshipment,
         questions,
+        ratings,
         pending,
     )
     # Last: the buyer's menu is the answer to anything no other handler takes.
-    last = (person, menu, orders, claims, problem, returns, cancel, offers, disputes, understood)
+    last = (
+        person,
+        menu,
+        orders,
+        claims,
+        problem,
+        returns,
+        cancel,
+        offers,
+        disputes,
+        survey,
+        follow_up,
+        understood,
+    )
     return [module.router for module in (*first, agents, sweeps, *last)]
 
 

@@ -162,6 +162,8 @@ def _variants() -> list[dict[str, Any]]:
         )
         the_order = order(list(OrderStatus)[index % len(OrderStatus)])
         the_case.order = the_order
+        the_case.rating = index % 5 + 1
+        the_case.rating_comment = "Too <little> & late" if index % 2 else None
         variants.append(
             {
                 "name": "Anna <A&B>" if index % 2 else "",

@@ -20,6 +20,7 @@ def test_the_stored_values_are_the_ones_chats_already_wait_in() -> None:
         "case.tracking",
         "case.decline_reason",
         "case.cancel_why",
+        "case.rating_comment",
         "order_number",
         "claim.check",
         "seller.amount",
@@ -28,6 +29,7 @@ def test_the_stored_values_are_the_ones_chats_already_wait_in() -> None:
         "seller.deduction_reason",
         "seller.refund_failed",
         "seller.tracking",
+        "seller.rating_answer",
         "support_desk",
     }
 

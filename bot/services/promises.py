@@ -31,6 +31,9 @@ _OPEN_OF_KINDS = _OPEN.where(Promise.kind.in_(bindparam("kinds", expanding=True)
 OWED = frozenset({PromiseKind.REFUND_EXECUTION, PromiseKind.FULFILMENT})
 # The conversation's next step: what `end_conversation` closes.
 CONVERSATION = tuple(kind for kind in PromiseKind if kind not in OWED)
+# Owed after the case ended: what was agreed, and the seller's answer to a low rating, which is
+# only ever asked of a resolved case (docs/aftersales.md).
+AFTER_THE_END = OWED | {PromiseKind.FOLLOW_UP}
 SWEEP_BATCH = 500  # promises of each action one sweep reads at a time
 
 

@@ -12,7 +12,7 @@ from bot.engine.context import Context, button, column
 from bot.engine.router import Router
 from bot.services import cases, ledger, offers, promises
 from handlers.payloads import Done, RefundFailed
-from handlers.workflow import desk
+from handlers.workflow import aftersales, desk
 from handlers.workflow.access import decider_case, decider_name
 from handlers.workflow.awaiting import Awaiting
 
@@ -37,6 +37,7 @@ async def done(ctx: Context, data: Done) -> None:
     )
     waiting = case.state is CaseState.EXECUTING
     cases.move(case, CaseState.RESOLVED if waiting else None, ctx.now)
+    aftersales.resolved(ctx, case)
     await cases.record(
         ctx.tx,
         case,
@@ -47,7 +48,15 @@ async def done(ctx: Context, data: Done) -> None:
     )
     offer = await offers.current(ctx.tx, case.id)
     remedy = offer.remedy if offer else None
-    ctx.to_buyer(case.buyer, "buyer/done", case=case, remedy=remedy, amount=amount, case_id=case.id)
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/done",
+        case=case,
+        remedy=remedy,
+        amount=amount,
+        case_id=case.id,
+        buttons=aftersales.still_not_right(case) if waiting else (),
+    )
     with_support = case.state is CaseState.ESCALATED
     if with_support:
         desk.to_desk(

@@ -17,6 +17,7 @@ from bot.domain.enums import (
     OrderStatus,
     RefundStatus,
     Remedy,
+    Role,
     Want,
 )
 from bot.domain.money import Money
@@ -46,8 +47,12 @@ async def offer_card(
     # approved as it stands: the seller sets the amount or refuses with an alternative.
     approvable = offer.amount is not None or not offer.remedy.moves_money
     actions = [a for a in SELLER_ACTIONS if a != "approve" or approvable]
+    if offer.proposed_by_role is Role.BUYER:
+        # The buyer's own ask is a reopened case's second round (docs/aftersales.md): the card
+        # says so, with what the first round refunded, each time it is sent.
+        extra = {"refunds": await ledger.refunds_of_case(tx, case.id), **extra}
     return Card(
-        "seller/new_offer",
+        "seller/second_round" if offer.proposed_by_role is Role.BUYER else "seller/new_offer",
         {
             "case": case,
             "order": case.order,
