@@ -11,22 +11,55 @@ def routers() -> list[Router]:
         cancel,
         claims,
         disputes,
+        follow_up,
         menu,
         offers,
         orders,
         person,
         problem,
         returns,
+        survey,
         understood,
     )
-    from handlers.seller import cancellations, execution, pending, questions
+    from handlers.seller import (
+        cancellations,
+        execution,
+        failed_refunds,
+        pending,
+        questions,
+        ratings,
+        reshipment,
+    )
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
     from handlers.support import agents, sweeps
 
-    first = (seller_offers, seller_returns, cancellations, execution, questions, pending)
+    first = (
+        seller_offers,
+        seller_returns,
+        cancellations,
+        execution,
+        failed_refunds,
+        reshipment,
+        questions,
+        ratings,
+        pending,
+    )
     # Last: the buyer's menu is the answer to anything no other handler takes.
-    last = (person, menu, orders, claims, problem, returns, cancel, offers, disputes, understood)
+    last = (
+        person,
+        menu,
+        orders,
+        claims,
+        problem,
+        returns,
+        cancel,
+        offers,
+        disputes,
+        survey,
+        follow_up,
+        understood,
+    )
     return [module.router for module in (*first, agents, sweeps, *last)]
 
 

@@ -89,6 +89,11 @@ class Done(Payload, prefix="ex"):
     case_id: RowId  # the seller did what the accepted offer asked (refund sent, item shipped)
 
 
+class RefundFailed(Payload, prefix="rf"):
+    case_id: RowId  # the seller's refund that was sent did not go through
+    refund_id: RowId
+
+
 class StopShipment(Payload, prefix="ss"):
     case_id: RowId  # an order cancelled before shipping: the seller stopped it, or it had shipped
     action: str  # stopped, shipped
@@ -100,6 +105,28 @@ class DisputeDeduction(Payload, prefix="dd"):
 
 class AnswerQuestion(Payload, prefix="aq"):
     case_id: RowId
+
+
+class Rate(Payload, prefix="rate"):
+    case_id: RowId  # the buyer's answer to the satisfaction survey (docs/aftersales.md)
+    stars: int  # 1-5; 0 skips the survey
+
+
+class NoComment(Payload, prefix="nc"):
+    case_id: RowId  # the buyer rated and has nothing to add
+
+
+class AnswerRating(Payload, prefix="ar"):
+    case_id: RowId  # a decider answers a buyer's low rating
+
+
+class StillNotRight(Payload, prefix="snr"):
+    case_id: RowId  # the buyer of a resolved case says it is still not right
+
+
+class SecondRound(Payload, prefix="sr"):
+    case_id: RowId
+    choice: str  # refund, replacement, support (the policy's [aftersales] second_round)
 
 
 class Take(Payload, prefix="tk"):

@@ -117,6 +117,20 @@ def offer(remedy: Remedy, amount: Money | None, decided_by: str | None = "Dora")
     )
 
 
+def refund(id: int, status: RefundStatus, **more: Any) -> Refund:
+    return Refund(
+        id=id,
+        order_id=7,
+        amount_minor=10000,
+        currency="RUB",
+        reason=Reason.DEFECT,
+        status=status,
+        idempotency_key=f"k{id}",
+        created_at=NOW,
+        **more,
+    )
+
+
 # Templates where "no amount" is a meaning of its own (a replacement, nothing deducted).
 AMOUNT_OPTIONAL = {
     "buyer/agreed",
@@ -148,6 +162,8 @@ def _variants() -> list[dict[str, Any]]:
         )
         the_order = order(list(OrderStatus)[index % len(OrderStatus)])
         the_case.order = the_order
+        the_case.rating = index % 5 + 1
+        the_case.rating_comment = "Too <little> & late" if index % 2 else None
         variants.append(
             {
                 "name": "Anna <A&B>" if index % 2 else "",
@@ -285,16 +301,14 @@ def _variants() -> list[dict[str, Any]]:
                 ]
                 if index % 2
                 else [],
-                "refunds": [
-                    Refund(
-                        id=1,
-                        order_id=7,
-                        amount_minor=10000,
-                        currency="RUB",
-                        reason=Reason.DEFECT,
-                        status=RefundStatus.APPROVED,
-                        idempotency_key="k",
-                        created_at=NOW,
+                "refunds": [refund(1, RefundStatus.APPROVED)] if index % 2 else [],
+                "failed": [
+                    refund(
+                        2,
+                        RefundStatus.FAILED,
+                        note="Card <closed> & gone",
+                        executed_at=NOW,
+                        failed_at=NOW,
                     )
                 ]
                 if index % 2
@@ -302,6 +316,7 @@ def _variants() -> list[dict[str, Any]]:
                 "entries": [(the_case, NOW + timedelta(hours=1)), (the_case, None)]
                 if index % 2
                 else [],
+                "tracking": "RR123456789CN",
                 "now": NOW,
                 "in_private": bool(index % 2),
             }

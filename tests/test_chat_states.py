@@ -20,12 +20,16 @@ def test_the_stored_values_are_the_ones_chats_already_wait_in() -> None:
         "case.tracking",
         "case.decline_reason",
         "case.cancel_why",
+        "case.rating_comment",
         "order_number",
         "claim.check",
         "seller.amount",
         "seller.answer",
         "seller.deduction",
         "seller.deduction_reason",
+        "seller.refund_failed",
+        "seller.tracking",
+        "seller.rating_answer",
         "support_desk",
     }
 

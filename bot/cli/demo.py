@@ -14,7 +14,7 @@ from bot.clock import FakeClock
 from bot.demo import DEMO_ORDERS
 from bot.demo.narrator import Narrator
 from bot.demo.script import Script, play
-from bot.domain.enums import PromiseState
+from bot.domain.enums import PromiseState, RefundStatus
 from bot.sandbox import Sandbox
 from bot.storage.models import Case, Order, Promise, Refund
 
@@ -57,7 +57,8 @@ async def _summary(sandbox: Sandbox) -> None:
             )
         ).all()
         ledger = Table(title="Refund ledger", title_justify="left")
-        for column in ("#", "order", "amount", "reason", "status", "approved (UTC)", "sent (UTC)"):
+        columns = ("#", "order", "amount", "reason", "status", "approved (UTC)", "sent (UTC)")
+        for column in (*columns, "failed (UTC)", "why it failed"):
             ledger.add_column(column)
         for refund, number in refunds:
             ledger.add_row(
@@ -68,6 +69,8 @@ async def _summary(sandbox: Sandbox) -> None:
                 refund.status.value,
                 _when(refund.approved_at),
                 _when(refund.executed_at),
+                _when(refund.failed_at),
+                (refund.note or "") if refund.status is RefundStatus.FAILED else "",
             )
         console.print(ledger)
 

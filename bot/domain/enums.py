@@ -164,6 +164,7 @@ class PromiseKind(StrEnum):
     FULFILMENT = "fulfilment"  # a replacement, a missing part or a coupon is owed
     RETURN_INSPECTION = "return_inspection"
     SUPPORT_REPLY = "support_reply"
+    FOLLOW_UP = "follow_up"  # the seller answers a buyer who rated the case 1 or 2
 
 
 class PromiseState(StrEnum):

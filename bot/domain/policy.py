@@ -136,6 +136,24 @@ class Claiming(_Strict):
     link_valid: Duration = timedelta(days=180)
 
 
+SecondRound = Literal["refund", "replacement", "support"]
+
+
+def _every_second_round() -> list[SecondRound]:
+    return ["refund", "replacement", "support"]
+
+
+class Aftersales(_Strict):
+    """What follows a resolution (docs/aftersales.md): how long after it the buyer is asked,
+    once, to rate how the case went (a rating of 1 or 2 opens a follow-up the seller owes by
+    reply_targets.follow_up), and how long "still not right" reopens the same case, with what
+    its second round may offer."""
+
+    survey_after: Duration = timedelta(days=1)
+    follow_up_window: Duration = timedelta(days=14)
+    second_round: list[SecondRound] = Field(default_factory=_every_second_round, min_length=1)
+
+
 class Policy(_Strict):
     return_window: Duration = timedelta(days=14)
     return_reasons: list[Reason] = Field(
@@ -153,6 +171,7 @@ class Policy(_Strict):
     reply_targets: dict[PromiseKind, ReplyTarget] = Field(default_factory=dict)
     reasons: dict[Reason, ReasonRule] = Field(default_factory=dict)
     claiming: Claiming = Field(default_factory=Claiming)
+    aftersales: Aftersales = Field(default_factory=Aftersales)
 
     @field_validator("auto_approve")
     @classmethod

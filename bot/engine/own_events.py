@@ -17,3 +17,7 @@ class Remind(Payload, prefix="swr"):
 
 class Breach(Payload, prefix="swb"):
     promise_id: RowId  # a promise fell due unkept
+
+
+class Survey(Payload, prefix="sws"):
+    case_id: RowId  # a resolved case's satisfaction survey fell due

@@ -4,30 +4,41 @@ engine act on each once (handlers/support/sweeps.py says what it does).
 Each action is an event of the bot's own with a key naming the promise and the action: two
 sweepers, in two processes, that find the same promise send the same key, and the engine
 applies it once. What fell due while the bot was down is found on the next sweep and acted on
-once; a promise that passed both points while nobody swept goes straight to its breach."""
+once; a promise that passed both points while nobody swept goes straight to its breach.
+
+The same holds for a resolved case's satisfaction survey (docs/aftersales.md): one key per
+case, so it is asked once."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.engine.events import Author, Incoming
-from bot.engine.own_events import Breach, Remind
+from bot.engine.own_events import Breach, Remind, Survey
+from bot.engine.payloads import Payload
 from bot.engine.processor import Engine
-from bot.services import promises
+from bot.services import promises, surveys
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 SWEEPER = Author(0, "sweeper")
+_EVENTS: dict[str, Callable[[int], Payload]] = {
+    "breach": lambda promise_id: Breach(promise_id=promise_id),
+    "remind": lambda promise_id: Remind(promise_id=promise_id),
+    "survey": lambda case_id: Survey(case_id=case_id),
+}
 
 
 @dataclass
 class Sweep:
     reminded: int = 0
     breached: int = 0
+    surveyed: int = 0
     already_done: int = 0  # another sweeper (or an earlier sweep) handled them
 
 
@@ -45,11 +56,11 @@ class Sweeper:
             if not found:
                 return result
             fresh = 0
-            for action, promise_id, chat_id in found:
-                payload = (Breach if action == "breach" else Remind)(promise_id=promise_id)
+            for action, row_id, chat_id in found:
+                payload = _EVENTS[action](row_id)
                 outcome = await self.engine.process(
                     Incoming(
-                        key=f"sweep:{action}:{promise_id}",
+                        key=f"sweep:{action}:{row_id}",
                         author=SWEEPER,
                         chat_id=chat_id,
                         payload=payload.pack(),
@@ -62,27 +73,38 @@ class Sweeper:
                 fresh += 1
                 if action == "breach":
                     result.breached += 1
+                elif action == "survey":
+                    result.surveyed += 1
                 else:
                     result.reminded += 1
             if not fresh:
                 return result  # what is left is another sweeper's, or was done before
 
     async def _due(self) -> list[tuple[str, int, int]]:
-        """(action, promise, the buyer's chat) for promises due or at their warning point."""
+        """(action, promise or case, the buyer's chat) for promises due or at their warning
+        point, then surveys due."""
         now = self.clock.now()
         async with self.db.reading() as tx:
             breaches, reminders = await promises.due_for_sweep(tx, now)
-        return [("breach", c, chat) for c, chat in breaches] + [
-            ("remind", c, chat) for c, chat in reminders
-        ]
+            asks = await surveys.due(tx, now)
+        return (
+            [("breach", c, chat) for c, chat in breaches]
+            + [("remind", c, chat) for c, chat in reminders]
+            + [("survey", c, chat) for c, chat in asks]
+        )
 
     async def run(self, stop: asyncio.Event, every: float) -> None:
         """Sweep every `every` seconds until `stop` is set; the first sweep is at once."""
         while not stop.is_set():
             try:
                 done = await self.sweep()
-                if done.reminded or done.breached:
-                    log.info("sweep: %s reminded, %s breached", done.reminded, done.breached)
+                if done.reminded or done.breached or done.surveyed:
+                    log.info(
+                        "sweep: %s reminded, %s breached, %s surveyed",
+                        done.reminded,
+                        done.breached,
+                        done.surveyed,
+                    )
             except Exception:
                 log.exception("sweep failed; trying again in %ss", every)
             with contextlib.suppress(TimeoutError):

@@ -294,6 +294,16 @@ async def earlier_requests(tx: Transaction, case: Case) -> tuple[EarlierRequest,
     return tuple(found)
 
 
+async def latest_resolved_of_buyer(tx: Transaction, buyer_id: int) -> int | None:
+    """The id of the buyer's most recently resolved case (docs/aftersales.md)."""
+    return await tx.session.scalar(
+        select(Case.id)
+        .where(Case.buyer_id == buyer_id, Case.state == CaseState.RESOLVED)
+        .order_by(Case.closed_at.desc(), Case.id.desc())
+        .limit(1)
+    )
+
+
 async def latest_case_id_of_buyer(tx: Transaction, buyer_id: int) -> int | None:
     """The id of the buyer's newest case, whatever its state."""
     return await tx.session.scalar(

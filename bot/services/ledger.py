@@ -7,6 +7,7 @@ this code were wrong. An idempotency key makes a replayed approval find the firs
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import cast
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.enums import Reason, RefundStatus
 from bot.domain.money import Money
-from bot.storage.models import Order, Refund
+from bot.storage.models import Case, Order, Refund
 from bot.storage.transaction import Transaction
 
 ORDERS = cast(Table, Order.__table__)
@@ -126,9 +127,13 @@ def mark_executed(refund: Refund, now: datetime) -> bool:
     return True
 
 
+FAILABLE = (RefundStatus.APPROVED, RefundStatus.EXECUTED)
+
+
 async def mark_failed(tx: Transaction, refund: Refund, now: datetime, why: str) -> bool:
-    """The payment did not go through: the amount becomes refundable again."""
-    if refund.status is not RefundStatus.APPROVED:
+    """The payment did not go through, before it was sent or after the seller said it was:
+    the amount becomes refundable again. False when it was already marked failed."""
+    if refund.status not in FAILABLE:
         return False
     order = await lock_order(tx, refund.order_id)
     await _count(tx, order, -refund.amount_minor)
@@ -149,5 +154,18 @@ async def refunds_of_case(tx: Transaction, case_id: int) -> list[Refund]:
     await tx.write_now(REFUNDS)
     rows = await tx.session.scalars(
         select(Refund).where(Refund.case_id == case_id).order_by(Refund.id)
+    )
+    return list(rows)
+
+
+async def sent_refunds(tx: Transaction, seller_ids: Collection[str], limit: int) -> list[Refund]:
+    """The refunds of these sellers' cases marked sent and not failed since, newest first: the
+    ones a seller may say did not go through."""
+    rows = await tx.session.scalars(
+        select(Refund)
+        .join(Case, Case.id == Refund.case_id)
+        .where(Case.seller_id.in_(list(seller_ids)), Refund.status == RefundStatus.EXECUTED)
+        .order_by(Refund.executed_at.desc(), Refund.id.desc())
+        .limit(limit)
     )
     return list(rows)

@@ -31,6 +31,9 @@ _OPEN_OF_KINDS = _OPEN.where(Promise.kind.in_(bindparam("kinds", expanding=True)
 OWED = frozenset({PromiseKind.REFUND_EXECUTION, PromiseKind.FULFILMENT})
 # The conversation's next step: what `end_conversation` closes.
 CONVERSATION = tuple(kind for kind in PromiseKind if kind not in OWED)
+# Owed after the case ended: what was agreed, and the seller's answer to a low rating, which is
+# only ever asked of a resolved case (docs/aftersales.md).
+AFTER_THE_END = OWED | {PromiseKind.FOLLOW_UP}
 SWEEP_BATCH = 500  # promises of each action one sweep reads at a time
 
 
@@ -127,6 +130,17 @@ async def keep(tx: Transaction, case_id: int, now: datetime, *kinds: PromiseKind
         promise.state = PromiseState.KEPT if now <= promise.due_at else PromiseState.BREACHED
         promise.closed_at = now
     return done
+
+
+async def latest(tx: Transaction, case_id: int, kind: PromiseKind) -> Promise | None:
+    """The case's most recent promise of `kind`, in whatever state."""
+    await tx.write_now(PROMISES)
+    return await tx.session.scalar(
+        select(Promise)
+        .where(Promise.case_id == case_id, Promise.kind == kind)
+        .order_by(Promise.id.desc())
+        .limit(1)
+    )
 
 
 async def due_for_sweep(

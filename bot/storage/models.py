@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -229,6 +230,8 @@ class Case(Base):
     claimed_minor: Mapped[int | None] = mapped_column(BigInteger)
     question: Mapped[str | None] = mapped_column(Text)
     return_tracking: Mapped[str | None] = mapped_column(String(64))
+    # What the seller shipped again or as a replacement (docs/offers-and-promises.md#reshipments).
+    reship_tracking: Mapped[str | None] = mapped_column(String(64))
     evidence_done: Mapped[bool] = mapped_column(Boolean, default=False)
     buyer_declines: Mapped[int] = mapped_column(Integer, default=0)
     escalation_reason: Mapped[EscalationReason | None] = mapped_column(
@@ -241,6 +244,13 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # The satisfaction survey (docs/aftersales.md): when the sweeper asks it (set at the
+    # resolution, from the seller's policy), when it did (once), and the buyer's answer.
+    survey_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    surveyed_at: Mapped[datetime | None]
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None]
 
     # Read-only: a case is written through its foreign keys, so a flush of a changed case need
     # not walk the order, its items and the buyer for changes.

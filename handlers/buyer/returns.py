@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.domain.enums import CaseState, PromiseKind, Role
 from bot.engine.context import Context
 from bot.engine.router import Router
@@ -12,9 +10,9 @@ from handlers.payloads import ReturnSent
 from handlers.workflow import cards, promising
 from handlers.workflow.access import case_at
 from handlers.workflow.awaiting import Awaiting
+from handlers.workflow.tracking import tracking_number
 
 router = Router()
-TRACKING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\- ]{3,39}$")
 
 
 @router.button(ReturnSent)
@@ -28,11 +26,11 @@ async def sent(ctx: Context, data: ReturnSent) -> None:
 @router.text(Awaiting.CASE_TRACKING)
 async def tracking(ctx: Context) -> None:
     case = await case_at(ctx, ctx.conversation.case_id or 0, CaseState.RETURN_TRACKING)
-    number = (ctx.event.text or "").strip()
-    if not TRACKING.match(number):
-        ctx.reply("buyer/bad_tracking", length=len(number))
+    number = tracking_number(ctx.event.text)
+    if number is None:
+        ctx.reply("buyer/bad_tracking")
         return
-    case.return_tracking = number.replace(" ", "").upper()
+    case.return_tracking = number
     cases.move(case, CaseState.RETURN_IN_TRANSIT, ctx.now)
     await cases.record(
         ctx.tx,

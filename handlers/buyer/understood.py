@@ -5,6 +5,7 @@ What is not understood gets today's answer: the question again, or the menu."""
 
 from __future__ import annotations
 
+from bot.domain.enums import CaseState
 from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases, orders, understanding
@@ -13,7 +14,7 @@ from bot.understanding import Intent, Understanding, order_numbers
 from handlers.buyer.menu import list_orders
 from handlers.buyer.orders import ask_order
 from handlers.buyer.person import person
-from handlers.workflow import claiming, deductions, opening
+from handlers.workflow import aftersales, claiming, deductions, opening
 from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.menu import menu_keyboard, show_menu
 from handlers.workflow.opening import WAITING_FOR_THE_BUYER
@@ -57,6 +58,8 @@ async def _at_the_menu(ctx: Context, meant: Understanding) -> bool:
         return False
     if meant.intent is Intent.PROBLEM and await deductions.offer_dispute(ctx):
         return True  # a complaint after a deduction gets the way to dispute it, as before
+    if meant.intent in (Intent.PROBLEM, Intent.STATUS) and await _still_not_right(ctx, meant):
+        return True
     match meant.intent:
         case Intent.GREETING:
             ctx.expect(None)
@@ -78,6 +81,12 @@ async def _at_a_question(ctx: Context, meant: Understanding) -> bool:
     if case.state in WAITING_FOR_THE_BUYER and meant.intent is Intent.PERSON:
         await person(ctx)  # an offer or a return to send: only a person is asked for instead
         return True
+    if (
+        meant.intent in (Intent.PROBLEM, Intent.STATUS)
+        and case.state is CaseState.RESOLVED
+        and await _still_not_right(ctx, meant)
+    ):
+        return True  # the chat still names a case that ended: words about it reopen it
     if case.state not in ANSWERED_IN_WORDS:
         return False  # a case with the seller or an offer: the step's own answer stands
     if await take_typed_reason(ctx, case, meant.reason):
@@ -113,6 +122,25 @@ async def _start(ctx: Context, meant: Understanding, current: Order | None) -> N
             return
         order = mine[0]
     await opening.start_flow(ctx, order, flow, meant.reason)
+
+
+async def _still_not_right(ctx: Context, meant: Understanding) -> bool:
+    """A problem, or a question of where it stands, about a case resolved within the policy's
+    window, with nothing else open: the same case again (docs/aftersales.md)."""
+    buyer = ctx.actor.buyer.telegram_id
+    case_id = await cases.latest_resolved_of_buyer(ctx.tx, buyer)
+    if case_id is None or await cases.open_cases_of_buyer(ctx.tx, buyer, limit=1):
+        return False
+    case = await cases.lock_case(ctx.tx, case_id)
+    if case is None or not aftersales.reopenable(ctx, case):
+        return False
+    if (
+        meant.order is not None
+        and meant.order.lstrip("#").casefold() != case.order.number.casefold()
+    ):
+        return False
+    aftersales.ask_second_round(ctx, case)
+    return True
 
 
 async def _status(ctx: Context) -> None:

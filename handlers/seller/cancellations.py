@@ -4,7 +4,7 @@ for an order on its way) (docs/conversations.md)."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, OrderStatus, PromiseKind, PromiseState, Role
+from bot.domain.enums import CaseState, OrderStatus, PromiseKind, PromiseState, RefundStatus, Role
 from bot.engine.context import Context
 from bot.engine.errors import Stale
 from bot.engine.router import Router
@@ -48,7 +48,8 @@ async def _shipped_after_all(ctx: Context, case: Case) -> None:
     buyer chooses again as for any order on its way."""
     refunds = await ledger.refunds_of_case(ctx.tx, case.id)
     for refund in refunds:
-        await ledger.mark_failed(ctx.tx, refund, ctx.now, "the order had already shipped")
+        if refund.status is RefundStatus.APPROVED:  # none was sent before the stop was asked
+            await ledger.mark_failed(ctx.tx, refund, ctx.now, "the order had already shipped")
     await promises.close(
         ctx.tx,
         case.id,

@@ -7,15 +7,17 @@ resolved by it; one with support stays with support, which is told."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, PromiseKind, RefundStatus, Role
-from bot.engine.context import Context
+from bot.domain.enums import CaseState, PromiseKind, RefundStatus, Remedy, Role
+from bot.engine.context import Context, button, column
 from bot.engine.router import Router
 from bot.services import cases, ledger, offers, promises
-from handlers.payloads import Done
-from handlers.workflow import desk
+from handlers.payloads import Done, RefundFailed
+from handlers.workflow import aftersales, desk
 from handlers.workflow.access import decider_case, decider_name
+from handlers.workflow.awaiting import Awaiting
 
 router = Router()
+SHIPPED = (Remedy.RESHIP, Remedy.REPLACEMENT)  # what goes out as a parcel with a number
 
 
 @router.button(Done)
@@ -35,6 +37,7 @@ async def done(ctx: Context, data: Done) -> None:
     )
     waiting = case.state is CaseState.EXECUTING
     cases.move(case, CaseState.RESOLVED if waiting else None, ctx.now)
+    aftersales.resolved(ctx, case)
     await cases.record(
         ctx.tx,
         case,
@@ -45,7 +48,15 @@ async def done(ctx: Context, data: Done) -> None:
     )
     offer = await offers.current(ctx.tx, case.id)
     remedy = offer.remedy if offer else None
-    ctx.to_buyer(case.buyer, "buyer/done", case=case, remedy=remedy, amount=amount, case_id=case.id)
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/done",
+        case=case,
+        remedy=remedy,
+        amount=amount,
+        case_id=case.id,
+        buttons=aftersales.still_not_right(case) if waiting else (),
+    )
     with_support = case.state is CaseState.ESCALATED
     if with_support:
         desk.to_desk(
@@ -59,4 +70,20 @@ async def done(ctx: Context, data: Done) -> None:
             amount=amount,
         )
     outcome = "resolved" if waiting else "with_support" if with_support else "open"
-    ctx.reply("seller/done_recorded", case=case, remedy=remedy, amount=amount, outcome=outcome)
+    # Should the money not go through, the seller says so here (handlers/seller/failed_refunds.py).
+    failable = [
+        button("refund_failed", RefundFailed(case_id=case.id, refund_id=r.id), amount=r.amount)
+        for r in executed
+    ]
+    ctx.reply(
+        "seller/done_recorded",
+        case=case,
+        remedy=remedy,
+        amount=amount,
+        outcome=outcome,
+        buttons=column(*failable),
+    )
+    if remedy in SHIPPED and not amount:
+        # The buyer follows the parcel by its number (handlers/seller/reshipment.py).
+        ctx.expect(Awaiting.SELLER_TRACKING, case_id=case.id)
+        ctx.reply("seller/ask_reship_tracking", case=case)

@@ -7,6 +7,7 @@ from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases, promises
 from handlers.payloads import AnswerQuestion
+from handlers.workflow import aftersales
 from handlers.workflow.access import decider_case, decider_name
 from handlers.workflow.awaiting import Awaiting
 
@@ -37,6 +38,7 @@ async def answer(ctx: Context) -> None:
         return
     await promises.keep(ctx.tx, case.id, ctx.now, PromiseKind.FIRST_REPLY)
     cases.move(case, CaseState.RESOLVED, ctx.now)
+    aftersales.resolved(ctx, case)
     await cases.record(
         ctx.tx,
         case,

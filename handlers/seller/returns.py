@@ -13,7 +13,7 @@ from bot.engine.router import Router
 from bot.services import cases, promises
 from bot.storage.models import Case
 from handlers.payloads import Inspect
-from handlers.workflow import agreement, deductions
+from handlers.workflow import aftersales, agreement, deductions
 from handlers.workflow.access import decider_case
 from handlers.workflow.awaiting import Awaiting
 
@@ -155,6 +155,7 @@ async def _refund(
     due = None
     if amount is None:
         cases.move(case, CaseState.RESOLVED, ctx.now)
+        aftersales.resolved(ctx, case)
         await cases.record(
             ctx.tx,
             case,

@@ -24,7 +24,7 @@ from bot.services import cases, claims, ledger, offers, orders, promises, topics
 from bot.storage import audit
 from bot.storage.models import Case
 from handlers.payloads import OpenCases, Take, WorkOn
-from handlers.workflow import agreement, cards, desk, notify, private_desk, promising
+from handlers.workflow import aftersales, agreement, cards, desk, notify, private_desk, promising
 from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.wizard import WANTS, advance, want_keyboard
 
@@ -300,6 +300,7 @@ async def resolve(ctx: Context, args: str) -> None:
     # Support's part ends here; a refund or shipment agreed earlier is still the seller's to do.
     owed = await agreement.still_owed(ctx, case)
     cases.move(case, agreement.end_state(owed, CaseState.RESOLVED), ctx.now)
+    aftersales.resolved(ctx, case)
     await cases.record(
         ctx.tx,
         case,

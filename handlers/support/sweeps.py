@@ -29,9 +29,9 @@ async def _locked(ctx: Context, promise_id: int) -> tuple[Case, Promise] | None:
     promise = await promises.lock_promise(ctx.tx, promise_id)
     if promise is None or promise.state is not PromiseState.OPEN:
         return None
-    if not case.state.is_open and promise.kind not in promises.OWED:
+    if not case.state.is_open and promise.kind not in promises.AFTER_THE_END:
         # The case ended another way: its next step is not owed any more. What was agreed
-        # still is, however the case ended.
+        # still is, however the case ended, and so is the answer to a low rating.
         promises.set_aside(promise, ctx.now)
         return None
     return case, promise

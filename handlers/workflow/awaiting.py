@@ -18,12 +18,16 @@ class Awaiting(StrEnum):
     CASE_TRACKING = "case.tracking"  # a returned parcel's tracking number
     CASE_DECLINE_REASON = "case.decline_reason"  # why the buyer declines an offer
     CASE_CANCEL_WHY = "case.cancel_why"  # the buyer's words for "Other" as a reason to cancel
+    CASE_RATING_COMMENT = "case.rating_comment"  # the buyer's comment on their rating
     ORDER_NUMBER = "order_number"  # an order's number, typed instead of picked
     CLAIM_CHECK = "claim.check"  # the check that a typed order nobody has claimed is theirs
     SELLER_AMOUNT = "seller.amount"  # a decider's amount for an offer
     SELLER_ANSWER = "seller.answer"  # a decider's answer to the buyer's question
     SELLER_DEDUCTION = "seller.deduction"  # the amount deducted at a return's inspection
     SELLER_DEDUCTION_REASON = "seller.deduction_reason"  # and why
+    SELLER_REFUND_FAILED = "seller.refund_failed"  # why a refund sent did not go through
+    SELLER_TRACKING = "seller.tracking"  # the tracking number of an item shipped again
+    SELLER_RATING_ANSWER = "seller.rating_answer"  # a decider's answer to a low rating
     SUPPORT_DESK = "support_desk"  # a member works a case from their private chat
 
 

@@ -5,15 +5,25 @@ The same card goes out when the case first needs the seller and again when a dec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.domain.enums import CaseKind, CaseState, OfferStatus, OrderStatus, Remedy, Want
+from bot.domain.enums import (
+    CaseKind,
+    CaseState,
+    OfferStatus,
+    OrderStatus,
+    RefundStatus,
+    Remedy,
+    Role,
+    Want,
+)
 from bot.domain.money import Money
 from bot.engine.context import Context, Keyboard, button, column, seller_reader
 from bot.services import cases, ledger, offers, promises
-from bot.storage.models import Case, Offer
+from bot.storage.models import Case, Offer, Refund
 from bot.storage.transaction import Transaction
 from handlers.payloads import AnswerQuestion, Done, Inspect, SellerOffer, StopShipment
 
@@ -37,8 +47,12 @@ async def offer_card(
     # approved as it stands: the seller sets the amount or refuses with an alternative.
     approvable = offer.amount is not None or not offer.remedy.moves_money
     actions = [a for a in SELLER_ACTIONS if a != "approve" or approvable]
+    if offer.proposed_by_role is Role.BUYER:
+        # The buyer's own ask is a reopened case's second round (docs/aftersales.md): the card
+        # says so, with what the first round refunded, each time it is sent.
+        extra = {"refunds": await ledger.refunds_of_case(tx, case.id), **extra}
     return Card(
-        "seller/new_offer",
+        "seller/second_round" if offer.proposed_by_role is Role.BUYER else "seller/new_offer",
         {
             "case": case,
             "order": case.order,
@@ -99,10 +113,12 @@ class Terms:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def agreed_card(case: Case, terms: Terms) -> Card:
+def agreed_card(case: Case, terms: Terms, failed: Sequence[Refund] = ()) -> Card:
+    """What is owed, with the refunds of the case that failed before and why (the ledger's
+    word, docs/offers-and-promises.md#failed-refunds)."""
     return Card(
         "seller/agreed",
-        {"case": case, "order": case.order, **terms.variables()},
+        {"case": case, "order": case.order, "failed": failed, **terms.variables()},
         column(button("done", Done(case_id=case.id), remedy=terms.remedy, amount=terms.amount)),
     )
 
@@ -156,7 +172,8 @@ async def current_card(tx: Transaction, case: Case) -> Card | None:
     owed = [p for p in open_now if p.kind in promises.OWED]
     if case.state is not CaseState.EXECUTING and not owed:
         return None
-    amount = ledger.approved_total(await ledger.refunds_of_case(tx, case.id))
+    refunds = await ledger.refunds_of_case(tx, case.id)
+    amount = ledger.approved_total(refunds)
     if case.want is Want.REFUSE and amount is not None and owed:
         return refusal_card(case, amount, owed[0].due_at)
     remedy = offer.remedy if offer else None
@@ -164,7 +181,9 @@ async def current_card(tx: Transaction, case: Case) -> Card | None:
     terms = Terms(amount, remedy, owed[0].due_at if owed else due, coupon=coupon)
     if case.state is CaseState.EXECUTING and await stop_unconfirmed(tx, case):
         return cancelled_card(case, terms)
-    return agreed_card(case, terms)
+    # Sent, then failed: not one a cancellation stopped before it went out.
+    failed = [r for r in refunds if r.status is RefundStatus.FAILED and r.executed_at]
+    return agreed_card(case, terms, failed)
 
 
 def show(ctx: Context, case: Case, card: Card, *, only_chat: int | None = None) -> None:

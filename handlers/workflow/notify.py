@@ -36,14 +36,14 @@ def offer_to_buyer(
 
 
 async def ask_seller(
-    ctx: Context, case: Case, offer: Offer, *, template: str = "seller/new_offer", **extra: object
+    ctx: Context, case: Case, offer: Offer, *, template: str | None = None, **extra: object
 ) -> datetime:
     """Put a pending offer before the seller's deciders and promise the buyer an answer by the
     time returned."""
     assert offer.status is OfferStatus.PENDING_SELLER
     due = await promising.promise(ctx, case, PromiseKind.SELLER_DECISION)
     card = await cards.offer_card(ctx.tx, case, offer, due, **extra)
-    card.template = template
+    card.template = template or card.template
     cards.show(ctx, case, card)
     return due
 
