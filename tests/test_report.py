@@ -114,6 +114,12 @@ async def seed_november(desk: Desk) -> None:
         resolve(one, "2026-11-03T10:00:00")  # 24 h
         resolve(two, "2026-11-05T02:00:00")  # 2 h
         resolve(october, "2026-10-21T09:00:00")
+        for case, rating, comment, at in (
+            (one, 5, None, "2026-11-04T10:00:00"),
+            (two, 2, "Still broken", "2026-11-06T10:00:00"),
+            (october, 1, "Never again", "2026-10-23T10:00:00"),
+        ):
+            case.rating, case.rating_comment, case.rated_at = rating, comment, utc(at)
         promise(
             one,
             PromiseKind.FIRST_REPLY,
@@ -216,6 +222,9 @@ async def test_a_month_whose_totals_are_known(desk: Desk) -> None:
     assert report.resolution.p90 == timedelta(hours=21, minutes=48)
 
     assert [(b.name, b.cases) for b in report.top_buyers] == [("Anna", 3)]
+    assert report.satisfaction.distribution == {5: 1, 2: 1}
+    assert report.satisfaction.average == 3.5
+    assert [(r, text) for _, r, text in report.satisfaction.lowest] == [(2, "Still broken")]
     assert report.totals.cases == 3
     assert report.totals.refunds == 3
     assert report.totals.refunded_minor == {"RUB": 180000}
@@ -255,6 +264,7 @@ async def test_the_files_in_each_language(desk: Desk, tmp_path: Path, locale: st
     assert [p.name for p in charts] == [
         "report-acme-2026-11-by_reason.png",
         "report-acme-2026-11-by_sku.png",
+        "report-acme-2026-11-satisfaction.png",
         "report-acme-2026-11-kept.png",
     ]
     for chart in charts:
@@ -270,7 +280,8 @@ async def test_the_files_in_each_language(desk: Desk, tmp_path: Path, locale: st
             )
 
     page = write_html(report, words, charts, tmp_path / "report.html").read_text("utf-8")
-    assert page.count('src="data:image/png;base64,') == 3
+    assert page.count('src="data:image/png;base64,') == 4
+    assert "Still broken" in page
     assert words("by_reason") in page
     expected = {
         "en": "Refunds by reason",
@@ -300,6 +311,9 @@ async def test_the_csv_has_every_figure_in_decimal_amounts(desk: Desk, tmp_path:
     assert by["resolution_p90_hours", ""]["amount"] == "21.80"
     assert by["this_month_refunds", ""]["amount"] == "1800.00"
     assert by["previous_month_refunds", ""]["amount"] == "200.00"
+    assert by["rating", "2"]["count"] == "1"
+    assert by["rating", "1"]["count"] == "0"
+    assert by["rating_average", ""]["amount"] == "3.50"
     assert {r["month"] for r in rows} == {"2026-11"}
 
 

@@ -154,6 +154,23 @@ class TopBuyer:
 
 
 @dataclass
+class Satisfaction:
+    """The buyers' ratings (1-5) given in the month (docs/aftersales.md)."""
+
+    distribution: dict[int, int] = field(default_factory=dict)  # rating -> ratings, 1 to 5
+    lowest: list[tuple[int, int, str]] = field(default_factory=list)  # case, rating, comment
+
+    @property
+    def count(self) -> int:
+        return sum(self.distribution.values())
+
+    @property
+    def average(self) -> float | None:
+        total = sum(rating * n for rating, n in self.distribution.items())
+        return total / self.count if self.count else None
+
+
+@dataclass
 class Totals:
     """The headline numbers, compared month on month."""
 
@@ -184,6 +201,7 @@ class Report:
     first_reply: Times
     resolution: Times
     top_buyers: list[TopBuyer]
+    satisfaction: Satisfaction
     totals: Totals
     previous: Totals
 
@@ -209,6 +227,7 @@ async def month_report(tx: Transaction, month: Month, *, seller: str | None = No
         first_reply=first_reply,
         resolution=await _resolution(tx, window),
         top_buyers=await _top_buyers(tx, window),
+        satisfaction=await _satisfaction(tx, window),
         totals=totals,
         previous=await _totals(tx, previous, await _first_reply(tx, previous)),
     )
@@ -220,7 +239,7 @@ class _Window:
     end: datetime
     seller: str | None
 
-    def during(self, column: QueryableAttribute[datetime]) -> ColumnElement[bool]:
+    def during(self, column: QueryableAttribute[datetime | None]) -> ColumnElement[bool]:
         return and_(column >= self.start, column < self.end)
 
     def of_seller(self, column: QueryableAttribute[str]) -> ColumnElement[bool]:
@@ -443,6 +462,29 @@ async def _top_buyers(tx: Transaction, window: _Window, limit: int = 5) -> list[
         .limit(limit)
     )
     return [TopBuyer(int(b), name or "", int(n)) for b, name, n in await tx.session.execute(query)]
+
+
+async def _satisfaction(tx: Transaction, window: _Window, lowest: int = 5) -> Satisfaction:
+    rated = (
+        Case.rating.is_not(None),
+        window.during(Case.rated_at),
+        window.of_seller(Case.seller_id),
+    )
+    counts = select(Case.rating, func.count()).where(*rated).group_by(Case.rating)
+    result = Satisfaction(
+        distribution={int(r or 0): int(n) for r, n in await tx.session.execute(counts)}
+    )
+    comments = (
+        select(Case.id, Case.rating, Case.rating_comment)
+        .where(*rated, Case.rating_comment.is_not(None), Case.rating_comment != "")
+        .order_by(Case.rating, Case.rated_at, Case.id)
+        .limit(lowest)
+    )
+    result.lowest = [
+        (int(case_id), int(rating or 0), str(comment))
+        for case_id, rating, comment in await tx.session.execute(comments)
+    ]
+    return result
 
 
 async def _totals(tx: Transaction, window: _Window, first_reply: Times) -> Totals:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from babel.dates import format_timedelta
-from babel.numbers import format_percent
+from babel.numbers import format_decimal, format_percent
 
 from bot.domain.money import Money
 from bot.rendering import Reader, Renderer
@@ -124,6 +124,22 @@ def tables(report: Report, words: Words) -> list[tuple[str, list[str], list[list
             [[f"{b.name} ({b.buyer_id})", str(b.cases)] for b in report.top_buyers],
         ),
         (
+            w("satisfaction"),
+            [w("rating"), w("ratings")],
+            [
+                *[
+                    [str(r), str(report.satisfaction.distribution.get(r, 0))]
+                    for r in range(5, 0, -1)
+                ],
+                [w("average"), _average(report.satisfaction.average, w)],
+            ],
+        ),
+        (
+            w("lowest_comments"),
+            [w("cases"), w("rating"), w("comment")],
+            [[str(c), str(r), text] for c, r, text in report.satisfaction.lowest],
+        ),
+        (
             w("change"),
             ["", w("this_month"), w("previous_month")],
             [
@@ -146,6 +162,12 @@ def tables(report: Report, words: Words) -> list[tuple[str, list[str], list[list
             ],
         ),
     ]
+
+
+def _average(value: float | None, words: Words) -> str:
+    if value is None:
+        return "—"
+    return str(format_decimal(round(value, 2), locale=words.reader.locale))
 
 
 def write_csv(report: Report, path: Path) -> Path:
@@ -197,6 +219,17 @@ def write_csv(report: Report, path: Path) -> Path:
             for stat, value in (("median", t.median), ("p90", t.p90)):
                 hours = "" if value is None else f"{value.total_seconds() / 3600:.2f}"
                 row(f"{name}_{stat}_hours", "", "", t.count, hours, "")
+        for rating in range(1, 6):
+            row("rating", str(rating), "", report.satisfaction.distribution.get(rating, 0), "", "")
+        average = report.satisfaction.average
+        row(
+            "rating_average",
+            "",
+            "",
+            report.satisfaction.count,
+            "" if average is None else f"{average:.2f}",
+            "",
+        )
         for b in report.top_buyers:
             row("buyer_cases", str(b.buyer_id), "", b.cases, "", "")
         for label, totals in (("this_month", report.totals), ("previous_month", report.previous)):
@@ -207,7 +240,8 @@ def write_csv(report: Report, path: Path) -> Path:
 
 
 def write_charts(report: Report, words: Words, font: Path, folder: Path) -> list[Path]:
-    """The charts as PNG: refunds by reason, by SKU (top 10), promises kept over the month.
+    """The charts as PNG: refunds by reason, by SKU (top 10), satisfaction, promises kept over
+    the month.
     Amounts of several currencies are not added: a chart shows the report's main currency
     (the one with the most refunded), and the CSV has the rest."""
     main = _main_currency(report)
@@ -229,6 +263,18 @@ def write_charts(report: Report, words: Words, font: Path, folder: Path) -> list
             empty=words("none"),
         )
         made.append(path)
+    ratings = report.satisfaction.distribution
+    path = folder / f"{stem}-satisfaction.png"
+    bar_chart(
+        path,
+        title=f"{words('satisfaction')}: {_average(report.satisfaction.average, words)}",
+        labels=[f"{'★' * r}" for r in range(5, 0, -1)],
+        values=[ratings.get(r, 0) for r in range(5, 0, -1)] if ratings else [],
+        value_texts=[str(ratings.get(r, 0)) for r in range(5, 0, -1)],
+        font=font,
+        empty=words("none"),
+    )
+    made.append(path)
     path = folder / f"{stem}-kept.png"
     kept_chart(
         path,
