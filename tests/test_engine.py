@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.engine.events import Incoming
+from bot.storage.database import application_name
 from bot.storage.models import Buyer, Conversation, OutboxMessage, TranscriptEntry
 from tests.desk import Desk
 
@@ -118,15 +119,17 @@ async def test_a_restarted_database_costs_no_update_and_no_reply(desk: Desk) -> 
     anna = desk.buyer("anna")
     await desk.order()
     await anna.send("/start")
-    # What a restart of the server does to the pool: every connection in it is closed.
+    # What a restart of the server does to the pool: every connection in it is closed. Only
+    # this test's own are (by their application_name), not another test run's on the server.
     admin = create_async_engine(desk.db.url)
     async with admin.connect() as connection:
         killed = await connection.scalar(
             text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND backend_type = 'client backend'"
-            )
+                "AND backend_type = 'client backend' AND application_name = :name"
+            ),
+            {"name": application_name(desk.db.schema)},
         )
     await admin.dispose()
     assert killed
