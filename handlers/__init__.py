@@ -10,6 +10,7 @@ def routers() -> list[Router]:
     from handlers.buyer import (
         cancel,
         claims,
+        delivery,
         disputes,
         follow_up,
         menu,
@@ -56,6 +57,7 @@ def routers() -> list[Router]:
         cancel,
         offers,
         disputes,
+        delivery,
         survey,
         follow_up,
         understood,

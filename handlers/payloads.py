@@ -124,6 +124,14 @@ class StillNotRight(Payload, prefix="snr"):
     case_id: RowId  # the buyer of a resolved case says it is still not right
 
 
+class Arrived(Payload, prefix="arv"):
+    case_id: RowId  # the buyer received the reshipment or replacement
+
+
+class NotArrived(Payload, prefix="narv"):
+    case_id: RowId  # the buyer says the reshipment or replacement has not arrived
+
+
 class SecondRound(Payload, prefix="sr"):
     case_id: RowId
     choice: str  # refund, replacement, support (the policy's [aftersales] second_round)

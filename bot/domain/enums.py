@@ -90,6 +90,9 @@ class CaseState(StrEnum):
     RETURN_IN_TRANSIT = "return_in_transit"
     # After agreement.
     EXECUTING = "executing"
+    # A reshipment or replacement is on its way: the case ends when it arrives
+    # (docs/offers-and-promises.md#reshipments).
+    AWAITING_DELIVERY = "awaiting_delivery"
     ESCALATED = "escalated"
     RESOLVED = "resolved"
     CLOSED = "closed"  # withdrawn by the buyer or ended without a remedy
@@ -182,3 +185,4 @@ class EscalationReason(StrEnum):
     OVER_THRESHOLD = "over_threshold"
     RETURN_HISTORY = "return_history"
     DEDUCTION_DISPUTED = "deduction_disputed"  # the buyer disputes a return inspection's deduction
+    NOT_DELIVERED = "not_delivered"  # a shipped reshipment or replacement has not arrived

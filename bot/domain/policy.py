@@ -151,6 +151,11 @@ class Aftersales(_Strict):
 
     survey_after: Duration = timedelta(days=1)
     follow_up_window: Duration = timedelta(days=14)
+    # A shipped reshipment or replacement the buyer has not confirmed counts as delivered this
+    # long after "Shipped" (docs/offers-and-promises.md#reshipments).
+    delivered_after: Duration = timedelta(days=21)
+    # After this long from "Shipped" the buyer may say it has not arrived: support takes it.
+    delivery_expected: Duration = timedelta(days=7)
     second_round: list[SecondRound] = Field(default_factory=_every_second_round, min_length=1)
 
 

@@ -19,5 +19,9 @@ class Breach(Payload, prefix="swb"):
     promise_id: RowId  # a promise fell due unkept
 
 
+class Delivered(Payload, prefix="swd"):
+    case_id: RowId  # a shipped reshipment the buyer did not confirm counts as delivered
+
+
 class Survey(Payload, prefix="sws"):
     case_id: RowId  # a resolved case's satisfaction survey fell due

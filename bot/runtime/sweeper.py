@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.engine.events import Author, Incoming
-from bot.engine.own_events import Breach, Remind, Survey
+from bot.engine.own_events import Breach, Delivered, Remind, Survey
 from bot.engine.payloads import Payload
 from bot.engine.processor import Engine
-from bot.services import promises, surveys
+from bot.services import deliveries, promises, surveys
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ _EVENTS: dict[str, Callable[[int], Payload]] = {
     "breach": lambda promise_id: Breach(promise_id=promise_id),
     "remind": lambda promise_id: Remind(promise_id=promise_id),
     "survey": lambda case_id: Survey(case_id=case_id),
+    "delivered": lambda case_id: Delivered(case_id=case_id),
 }
 
 
@@ -39,6 +40,7 @@ class Sweep:
     reminded: int = 0
     breached: int = 0
     surveyed: int = 0
+    delivered: int = 0  # reshipments counted as delivered by the policy's delay
     already_done: int = 0  # another sweeper (or an earlier sweep) handled them
 
 
@@ -75,6 +77,8 @@ class Sweeper:
                     result.breached += 1
                 elif action == "survey":
                     result.surveyed += 1
+                elif action == "delivered":
+                    result.delivered += 1
                 else:
                     result.reminded += 1
             if not fresh:
@@ -87,10 +91,12 @@ class Sweeper:
         async with self.db.reading() as tx:
             breaches, reminders = await promises.due_for_sweep(tx, now)
             asks = await surveys.due(tx, now)
+            arrivals = await deliveries.due(tx, now)
         return (
             [("breach", c, chat) for c, chat in breaches]
             + [("remind", c, chat) for c, chat in reminders]
             + [("survey", c, chat) for c, chat in asks]
+            + [("delivered", c, chat) for c, chat in arrivals]
         )
 
     async def run(self, stop: asyncio.Event, every: float) -> None:

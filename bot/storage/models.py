@@ -232,6 +232,9 @@ class Case(Base):
     return_tracking: Mapped[str | None] = mapped_column(String(64))
     # What the seller shipped again or as a replacement (docs/offers-and-promises.md#reshipments).
     reship_tracking: Mapped[str | None] = mapped_column(String(64))
+    # When a shipped reshipment counts as delivered if the buyer has not said so; the sweeper
+    # resolves the case then.
+    delivery_due_at: Mapped[datetime | None] = mapped_column(index=True)
     evidence_done: Mapped[bool] = mapped_column(Boolean, default=False)
     buyer_declines: Mapped[int] = mapped_column(Integer, default=0)
     escalation_reason: Mapped[EscalationReason | None] = mapped_column(

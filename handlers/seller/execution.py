@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.domain.enums import CaseState, PromiseKind, RefundStatus, Remedy, Role
 from bot.engine.context import Context, button, column
 from bot.engine.router import Router
-from bot.services import cases, ledger, offers, promises
+from bot.services import cases, deliveries, ledger, offers, promises
 from handlers.payloads import Done, RefundFailed
 from handlers.workflow import aftersales, desk
 from handlers.workflow.access import decider_case, decider_name
@@ -36,7 +36,17 @@ async def done(ctx: Context, data: Done) -> None:
         ctx.tx, case.id, ctx.now, PromiseKind.REFUND_EXECUTION, PromiseKind.FULFILMENT
     )
     waiting = case.state is CaseState.EXECUTING
-    cases.move(case, CaseState.RESOLVED if waiting else None, ctx.now)
+    offer = await offers.current(ctx.tx, case.id)
+    remedy = offer.remedy if offer else None
+    parcel = remedy in SHIPPED and not amount
+    # A parcel is followed until it arrives (docs/offers-and-promises.md#reshipments): the
+    # promise is kept now, the case ends when the buyer says it arrived or the policy's delay
+    # passes.
+    after = CaseState.AWAITING_DELIVERY if parcel else CaseState.RESOLVED
+    cases.move(case, after if waiting else None, ctx.now)
+    if case.state is CaseState.AWAITING_DELIVERY:
+        policy = ctx.seller(case.seller_id).policy
+        deliveries.wait(case, ctx.now, policy.aftersales.delivered_after)
     aftersales.resolved(ctx, case)
     await cases.record(
         ctx.tx,
@@ -46,8 +56,6 @@ async def done(ctx: Context, data: Done) -> None:
         role=Role.SELLER,
         actor_id=ctx.event.author.id,
     )
-    offer = await offers.current(ctx.tx, case.id)
-    remedy = offer.remedy if offer else None
     ctx.to_buyer(
         case.buyer,
         "buyer/done",
@@ -55,7 +63,11 @@ async def done(ctx: Context, data: Done) -> None:
         remedy=remedy,
         amount=amount,
         case_id=case.id,
-        buttons=aftersales.still_not_right(case) if waiting else (),
+        buttons=(
+            aftersales.still_not_right(case)
+            if case.state is CaseState.RESOLVED
+            else aftersales.on_its_way(case)
+        ),
     )
     with_support = case.state is CaseState.ESCALATED
     if with_support:
@@ -69,7 +81,15 @@ async def done(ctx: Context, data: Done) -> None:
             remedy=remedy,
             amount=amount,
         )
-    outcome = "resolved" if waiting else "with_support" if with_support else "open"
+    outcome = (
+        "resolved"
+        if case.state is CaseState.RESOLVED
+        else "delivery"
+        if case.state is CaseState.AWAITING_DELIVERY
+        else "with_support"
+        if with_support
+        else "open"
+    )
     # Should the money not go through, the seller says so here (handlers/seller/failed_refunds.py).
     failable = [
         button("refund_failed", RefundFailed(case_id=case.id, refund_id=r.id), amount=r.amount)
@@ -83,7 +103,7 @@ async def done(ctx: Context, data: Done) -> None:
         outcome=outcome,
         buttons=column(*failable),
     )
-    if remedy in SHIPPED and not amount:
+    if parcel:
         # The buyer follows the parcel by its number (handlers/seller/reshipment.py).
         ctx.expect(Awaiting.SELLER_TRACKING, case_id=case.id)
         ctx.reply("seller/ask_reship_tracking", case=case)

@@ -7,6 +7,7 @@ from bot.domain.enums import Role
 from bot.engine.context import Context
 from bot.engine.router import Router
 from bot.services import cases
+from handlers.workflow import aftersales
 from handlers.workflow.access import decider_case
 from handlers.workflow.awaiting import Awaiting
 from handlers.workflow.tracking import tracking_number
@@ -34,5 +35,12 @@ async def tracking(ctx: Context) -> None:
         actor_id=ctx.event.author.id,
         tracking=number,
     )
-    ctx.to_buyer(case.buyer, "buyer/reship_tracking", case=case, tracking=number, case_id=case.id)
+    ctx.to_buyer(
+        case.buyer,
+        "buyer/reship_tracking",
+        case=case,
+        tracking=number,
+        case_id=case.id,
+        buttons=aftersales.on_its_way(case),
+    )
     ctx.reply("seller/reship_tracking_recorded", case=case, tracking=number)

@@ -8,7 +8,7 @@ from bot.domain.enums import CaseState
 from bot.engine.context import Context, Keyboard, button, column
 from bot.services import surveys
 from bot.storage.models import Case
-from handlers.payloads import SecondRound, StillNotRight
+from handlers.payloads import Arrived, NotArrived, SecondRound, StillNotRight
 
 
 def resolved(ctx: Context, case: Case) -> None:
@@ -41,6 +41,17 @@ def ask_second_round(ctx: Context, case: Case) -> None:
         buttons=column(
             *(button(f"second_{c}", SecondRound(case_id=case.id, choice=c)) for c in choices)
         ),
+    )
+
+
+def on_its_way(case: Case) -> Keyboard:
+    """Under the buyer's messages about a reshipment or replacement while the case waits for it
+    (handlers/buyer/delivery.py)."""
+    if case.state is not CaseState.AWAITING_DELIVERY:
+        return ()
+    return column(
+        button("arrived", Arrived(case_id=case.id)),
+        button("not_arrived", NotArrived(case_id=case.id)),
     )
 
 

@@ -3,8 +3,12 @@ gets it (docs/offers-and-promises.md#reshipments)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
+from bot.domain.enums import CaseState, EscalationReason, Role
+from bot.runtime.sweeper import Sweeper
 from bot.storage.models import CaseEvent
 from tests.conversations.test_seller import missing_cable
 from tests.desk import Desk
@@ -45,3 +49,79 @@ async def test_an_empty_or_absurd_tracking_number_is_asked_again(desk: Desk) -> 
     assert (await desk.latest_case()).reship_tracking is None
     await dora.send("RR123456789CN")
     assert "Your parcel's tracking number is RR123456789CN" in anna.last.plain
+
+
+async def _tracked(desk: Desk) -> int:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await _shipped(desk)
+    await dora.send("RR123456789CN")
+    assert "Your parcel's tracking number is RR123456789CN" in anna.last.plain
+    assert anna.last.labels == ["It arrived", "It hasn't arrived"]
+    case = await desk.latest_case()
+    assert case.state is CaseState.AWAITING_DELIVERY and case.survey_due_at is None
+    return case.id
+
+
+async def test_the_buyer_says_it_arrived_and_the_case_is_resolved_with_its_survey(
+    desk: Desk,
+) -> None:
+    anna = desk.buyer("anna")
+    case_id = await _tracked(desk)
+    desk.later(days=2)
+    await anna.click("It arrived")
+    assert "Glad it arrived! Your request about order" in anna.last.plain
+    assert anna.last.labels == ["Still not right"]
+    case = await desk.latest_case()
+    assert case.id == case_id and case.state is CaseState.RESOLVED
+    assert case.survey_due_at is not None  # the survey is about the item delivered
+    desk.later(days=1)
+    assert (await desk.sweep()).surveyed == 1
+    assert "rate it from 1 to 5" in anna.last.plain
+
+
+async def test_unconfirmed_it_counts_as_delivered_after_the_policy_s_delay_once(
+    desk: Desk,
+) -> None:
+    anna = desk.buyer("anna")
+    await _tracked(desk)
+    desk.later(days=20)
+    assert (await desk.sweep()).delivered == 0  # delivered_after = 21d
+    assert (await desk.latest_case()).state is CaseState.AWAITING_DELIVERY
+    desk.later(days=1)
+    app = desk.sandbox.app
+    sweepers = [Sweeper(db=app.db, clock=app.clock, engine=app.engine) for _ in range(2)]
+    results = await asyncio.gather(*(s.sweep() for s in sweepers))
+    await desk.sweep()  # delivers what they owe
+    assert sum(r.delivered for r in results) == 1
+    assert sum("should have reached you by now" in m.plain for m in anna.inbox) == 1
+    assert (await desk.sweep()).delivered == 0
+    case = await desk.latest_case()
+    assert case.state is CaseState.RESOLVED and case.survey_due_at is not None
+    async with desk.db.session() as session:
+        events = list(
+            await session.scalars(
+                select(CaseEvent).where(
+                    CaseEvent.case_id == case.id, CaseEvent.action == "delivered"
+                )
+            )
+        )
+    assert [e.actor_role for e in events] == [Role.POLICY]
+
+
+async def test_it_hasn_t_arrived_goes_to_support_once_the_expected_time_passed(
+    desk: Desk,
+) -> None:
+    anna = desk.buyer("anna")
+    await _tracked(desk)
+    desk.later(days=3)
+    await anna.click("It hasn't arrived")
+    assert "Parcels can take a while" in anna.last.plain  # delivery_expected = 7d
+    assert (await desk.latest_case()).state is CaseState.AWAITING_DELIVERY
+    desk.later(days=5)
+    await anna.click("It hasn't arrived")
+    assert "I've handed your request to our support team" in anna.last.plain
+    case = await desk.latest_case()
+    assert case.state is CaseState.ESCALATED
+    assert case.escalation_reason is EscalationReason.NOT_DELIVERED
+    desk.later(days=30)
+    assert (await desk.sweep()).delivered == 0  # support has it: not resolved behind its back
