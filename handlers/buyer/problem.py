@@ -37,6 +37,8 @@ from handlers.workflow.wizard import (
 )
 
 router = Router()
+# What was agreed is under way (a shipped parcel too) or support has it: too late to withdraw.
+DONE_OR_WITH_SUPPORT = (CaseState.EXECUTING, CaseState.AWAITING_DELIVERY, CaseState.ESCALATED)
 MAX_REASON_NOTE = 500
 MAX_PHOTOS = 10
 
@@ -191,7 +193,7 @@ async def where_we_are(ctx: Context) -> None:
 @router.button(Withdraw)
 async def withdraw(ctx: Context, data: Withdraw) -> None:
     case = await owned_case(ctx, data.case_id)
-    if not case.state.is_open or case.state in (CaseState.EXECUTING, CaseState.ESCALATED):
+    if not case.state.is_open or case.state in DONE_OR_WITH_SUPPORT:
         raise Stale("buyer/cannot_withdraw", case=case)
     was_with_seller = case.state is CaseState.AWAITING_SELLER
     offer = await offers.current(ctx.tx, case.id)

@@ -11,16 +11,17 @@ from bot.domain.enums import CaseState, EscalationReason, Role
 from bot.runtime.sweeper import Sweeper
 from bot.storage.models import CaseEvent
 from tests.conversations.test_seller import missing_cable
-from tests.desk import Desk
+from tests.desk import Desk, open_flow
 
 
-async def _shipped(desk: Desk) -> None:
+async def _shipped(desk: Desk) -> str:
     anna, dora = desk.buyer("anna"), desk.staff("dora")
-    await missing_cable(desk)
+    number = await missing_cable(desk)
     await dora.click("Approve")
     await anna.click("Accept")
     await dora.click("Shipped")
     assert "What is the parcel's tracking number" in dora.last.plain
+    return number
 
 
 async def test_the_seller_s_tracking_number_goes_to_the_buyer(desk: Desk) -> None:
@@ -125,3 +126,13 @@ async def test_it_hasn_t_arrived_goes_to_support_once_the_expected_time_passed(
     assert case.escalation_reason is EscalationReason.NOT_DELIVERED
     desk.later(days=30)
     assert (await desk.sweep()).delivered == 0  # support has it: not resolved behind its back
+
+
+async def test_a_parcel_on_its_way_cannot_be_withdrawn(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    number = await _shipped(desk)
+    await open_flow(anna, "problem", number)
+    assert "it is shipped, on its way to you" in anna.last.plain
+    await anna.click("Withdraw this request")
+    assert "can't be withdrawn any more: it is shipped, on its way to you" in anna.answers[-1]
+    assert (await desk.latest_case()).state is CaseState.AWAITING_DELIVERY
