@@ -132,6 +132,11 @@ class NotArrived(Payload, prefix="narv"):
     case_id: RowId  # the buyer says the reshipment or replacement has not arrived
 
 
+class SettleItem(Payload, prefix="sti"):
+    case_id: RowId
+    choice: str  # keep, return (bot.domain.enums.ItemSettlement): the item a replacement replaces
+
+
 class SecondRound(Payload, prefix="sr"):
     case_id: RowId
     choice: str  # refund, replacement, support (the policy's [aftersales] second_round)

@@ -102,6 +102,13 @@ class CaseState(StrEnum):
         return self not in (CaseState.RESOLVED, CaseState.CLOSED)
 
 
+class ItemSettlement(StrEnum):
+    """What becomes of the item a replacement replaces (docs/offers-and-promises.md#reshipments)."""
+
+    KEEP = "keep"  # the buyer keeps it
+    RETURN = "return"  # the buyer sends it back, at the seller's cost; no refund is due for it
+
+
 class ItemCondition(StrEnum):
     UNUSED = "unused"
     USED = "used"

@@ -25,6 +25,7 @@ from bot.domain.enums import (
     CaseState,
     EscalationReason,
     ItemCondition,
+    ItemSettlement,
     OfferStatus,
     OrderStatus,
     PromiseKind,
@@ -235,6 +236,8 @@ class Case(Base):
     # When a shipped reshipment counts as delivered if the buyer has not said so; the sweeper
     # resolves the case then.
     delivery_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # What the seller decided for the item a replacement replaces: settled once.
+    item_settlement: Mapped[ItemSettlement | None] = mapped_column(StrEnumType(ItemSettlement))
     evidence_done: Mapped[bool] = mapped_column(Boolean, default=False)
     buyer_declines: Mapped[int] = mapped_column(Integer, default=0)
     escalation_reason: Mapped[EscalationReason | None] = mapped_column(

@@ -7,11 +7,18 @@ resolved by it; one with support stays with support, which is told."""
 
 from __future__ import annotations
 
-from bot.domain.enums import CaseState, PromiseKind, RefundStatus, Remedy, Role
+from bot.domain.enums import (
+    CaseState,
+    ItemSettlement,
+    PromiseKind,
+    RefundStatus,
+    Remedy,
+    Role,
+)
 from bot.engine.context import Context, button, column
 from bot.engine.router import Router
 from bot.services import cases, deliveries, ledger, offers, promises
-from handlers.payloads import Done, RefundFailed
+from handlers.payloads import Done, RefundFailed, SettleItem
 from handlers.workflow import aftersales, desk
 from handlers.workflow.access import decider_case, decider_name
 from handlers.workflow.awaiting import Awaiting
@@ -95,6 +102,12 @@ async def done(ctx: Context, data: Done) -> None:
         button("refund_failed", RefundFailed(case_id=case.id, refund_id=r.id), amount=r.amount)
         for r in executed
     ]
+    if remedy is Remedy.REPLACEMENT and case.item_settlement is None:
+        # The buyer holds the item the replacement replaces: the seller settles it explicitly
+        # (handlers/seller/reshipment.py).
+        failable += [
+            button(f"settle_{c}", SettleItem(case_id=case.id, choice=c)) for c in ItemSettlement
+        ]
     ctx.reply(
         "seller/done_recorded",
         case=case,

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from bot.domain.enums import CaseState, EscalationReason, Role
+from bot.domain.enums import CaseState, EscalationReason, ItemSettlement, Role
 from bot.runtime.sweeper import Sweeper
 from bot.storage.models import CaseEvent
 from tests.conversations.test_seller import missing_cable
@@ -136,3 +136,71 @@ async def test_a_parcel_on_its_way_cannot_be_withdrawn(desk: Desk) -> None:
     await anna.click("Withdraw this request")
     assert "can't be withdrawn any more: it is shipped, on its way to you" in anna.answers[-1]
     assert (await desk.latest_case()).state is CaseState.AWAITING_DELIVERY
+
+
+async def _replacement_shipped(desk: Desk) -> None:
+    """A wrong item, replaced: Anna still holds the one sent by mistake."""
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    order = await desk.order(items=[("Blue kettle", 1, "2500")])
+    await open_flow(anna, "problem", order)
+    await anna.tap("reason", reason="wrong_item")
+    await anna.tap("want", want="replace")
+    await anna.send_photo()
+    await anna.tap("photos_done")
+    await dora.click("Approve")
+    await anna.click("Accept")
+    await dora.click("Shipped")
+    assert "What is the parcel's tracking number" in dora.last.plain
+    recorded = dora.inbox[-2]
+    assert "is on its way" in recorded.plain
+    assert recorded.labels == ["The buyer keeps it", "Return it at my cost"]
+
+
+async def _settlements(desk: Desk, case_id: int) -> list[dict[str, object]]:
+    async with desk.db.session() as session:
+        return list(
+            await session.scalars(
+                select(CaseEvent.detail).where(
+                    CaseEvent.case_id == case_id, CaseEvent.action == "item_settled"
+                )
+            )
+        )
+
+
+async def test_the_buyer_keeps_the_wrongly_sent_item_and_is_told(desk: Desk) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await _replacement_shipped(desk)
+    await dora.click("The buyer keeps it")
+    assert "the buyer keeps the item the replacement replaces" in dora.last.plain
+    assert "the seller says you can keep it. There is nothing to send back" in anna.last.plain
+    case = await desk.latest_case()
+    assert case.item_settlement is ItemSettlement.KEEP
+    assert await _settlements(desk, case.id) == [{"settlement": "keep"}]
+    await dora.click("Return it at my cost")  # settled once: the other button is stale
+    assert (await desk.latest_case()).item_settlement is ItemSettlement.KEEP
+    assert len(await _settlements(desk, case.id)) == 1
+    assert await desk.refunds() == []
+    await dora.send("RR123456789CN")  # the tracking number still goes out
+    await anna.click("It arrived")
+    assert (await desk.latest_case()).state is CaseState.RESOLVED
+
+
+async def test_the_wrongly_sent_item_goes_back_at_the_seller_s_cost(desk: Desk) -> None:
+    anna, dora = desk.buyer("anna"), desk.staff("dora")
+    await _replacement_shipped(desk)
+    await dora.click("Return it at my cost")
+    assert "The buyer has been told how" in dora.last.plain
+    told = anna.last.plain
+    assert "the seller asks you to send it back, at their cost" in told
+    assert "Pack the item (Blue kettle)" in told and "Return shipping is paid by the seller" in told
+    case = await desk.latest_case()
+    assert case.item_settlement is ItemSettlement.RETURN
+    assert case.state is CaseState.AWAITING_DELIVERY
+    assert await _settlements(desk, case.id) == [{"settlement": "return"}]
+    assert await desk.refunds() == []  # no refund is due for it
+
+
+async def test_a_reship_of_a_missing_part_has_nothing_to_settle(desk: Desk) -> None:
+    dora = desk.staff("dora")
+    await _shipped(desk)
+    assert "The buyer keeps it" not in dora.inbox[-2].labels

@@ -1,4 +1,5 @@
-"""delivery: when a shipped reshipment or replacement counts as delivered
+"""delivery: when a shipped reshipment or replacement counts as delivered, and what becomes of
+the item a replacement replaces
 
 Revision ID: 0010
 Revises: 0008
@@ -19,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('delivery_due_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('item_settlement', sa.String(length=32), nullable=True))
         batch_op.create_index(
             batch_op.f('ix_cases_delivery_due_at'), ['delivery_due_at'], unique=False
         )
@@ -27,4 +29,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_delivery_due_at'))
+        batch_op.drop_column('item_settlement')
         batch_op.drop_column('delivery_due_at')
