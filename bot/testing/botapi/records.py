@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import itertools
+import mimetypes
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.testing.botapi.errors import JSON
+from bot.testing.botapi.errors import JSON, bad_request
 from bot.testing.botapi.html import parse_text
 from bot.testing.botapi.markup import inline_keyboard
 
@@ -107,6 +108,9 @@ class StoredFile:
     file_unique_id: str
     content: bytes
     file_path: str
+    # An uploaded document keeps the name it was sent with, and the type Telegram guesses from it.
+    file_name: str | None = None
+    mime_type: str | None = None
 
 
 def fake_content(size: int, head: bytes, tail: bytes = b"") -> bytes:
@@ -167,6 +171,16 @@ class Records:
             content, "photos" if is_jpeg else "documents", ".jpg" if is_jpeg else ""
         )
         return stored.file_id, stored.file_unique_id
+
+    def _store_upload(self, content: bytes, filename: str | None) -> StoredFile:
+        """A document the bot uploaded: Telegram names it after the part's filename."""
+        if not content:
+            raise bad_request("file must be non-empty")
+        stored = self._store(content, "documents", "")
+        stored.file_name = filename or "file"
+        guessed, _ = mimetypes.guess_type(stored.file_name)
+        stored.mime_type = guessed or "application/octet-stream"
+        return stored
 
     def _store(self, content: bytes, folder: str, suffix: str) -> StoredFile:
         serial = next(self._serial)

@@ -53,6 +53,7 @@ CALLBACK_ANSWER_LIMIT = 200
 MEDIA_GROUP_SIZES = range(2, 11)
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files
 UPLOAD_LIMIT = 50 * 1024 * 1024
+PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024  # "The photo must be at most 10 MB in size."
 GROUP_BURST = 20
 TOPIC_NAME_LIMIT = 128
 
@@ -352,19 +353,26 @@ class FakeBotAPI(SimulatedUsers):
         chat_id = params.chat_id()
         caption, parse_mode = params.text("caption"), params.text("parse_mode")
         check_caption(caption, parse_mode)
-        file_id = params.text("document") or ""
-        stored = self._files.get(file_id)
-        if stored is None:
-            raise bad_request("wrong file identifier/HTTP URL specified")
-        if not stored.file_path.startswith("documents/"):
-            raise bad_request("can't use file of type Photo as Document")
+        document_file = params.file("document")
+        if isinstance(document_file, bytes):
+            stored = self._store_upload(document_file, params.filename("document"))
+        else:
+            known = self._files.get(document_file or "")
+            if known is None:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            stored = known
+            if not stored.file_path.startswith("documents/"):
+                raise bad_request("can't use file of type Photo as Document")
         thread_id = self._thread_for_send(chat_id, params)
         self._admit_send(chat_id)
-        document = {
+        document: JSON = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.content),
         }
+        if stored.file_name is not None:
+            document["file_name"] = stored.file_name
+            document["mime_type"] = stored.mime_type
+        document["file_size"] = len(stored.content)
         message = self._record(
             chat_id,
             method="sendDocument",
@@ -413,6 +421,9 @@ class FakeBotAPI(SimulatedUsers):
 
     def _photo_file(self, photo: bytes | str | None) -> StoredFile:
         if isinstance(photo, bytes):
+            if len(photo) > PHOTO_UPLOAD_LIMIT:
+                # What Telegram answers for a photo over its 10 MB limit.
+                raise bad_request("PHOTO_SAVE_FILE_INVALID")
             return self._store(photo, "photos", ".jpg")
         if photo is None or photo == "":
             raise bad_request("there is no photo in the request")
