@@ -172,6 +172,10 @@ class Records:
         )
         return stored.file_id, stored.file_unique_id
 
+    def file_content(self, file_id: str) -> bytes:
+        """What is kept under a file id: what a user sent, or what the bot uploaded."""
+        return self._files[file_id].content
+
     def _store_upload(self, content: bytes, filename: str | None) -> StoredFile:
         """A document the bot uploaded: Telegram names it after the part's filename."""
         if not content:
