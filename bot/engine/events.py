@@ -86,7 +86,7 @@ class Outgoing:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     photos: tuple[str, ...] = ()
-    # Sent before the text, after `photos`; kept in the outbox row itself, so a restart between
+    # Sent after the text; kept in the outbox row itself, so a restart between
     # deciding and sending loses nothing.
     uploads: tuple[Upload, ...] = ()
     thread_id: int | None = None

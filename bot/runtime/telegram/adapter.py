@@ -303,6 +303,10 @@ class TelegramAdapter(ABC, Generic[U]):
         steps: list[Callable[[], Awaitable[int]]] = [
             partial(self._photo_group, message, group) for group in groups
         ]
+        for number, part in enumerate(parts, start=1):
+            buttons = message.buttons if number == len(parts) else None
+            steps.append(partial(self._text_part, message, part, buttons))
+        # Files the bot made follow the text that introduces them (a report's summary).
         charts = message.uploads("photo")
         for start in range(0, len(charts), MEDIA_GROUP):
             album = charts[start : start + MEDIA_GROUP]
@@ -311,9 +315,6 @@ class TelegramAdapter(ABC, Generic[U]):
             steps.append(
                 partial(self.upload_document, message.chat_id, message.thread_id, name, content)
             )
-        for number, part in enumerate(parts, start=1):
-            buttons = message.buttons if number == len(parts) else None
-            steps.append(partial(self._text_part, message, part, buttons))
         return steps
 
     async def _photo_group(self, message: Outbound, group: list[str]) -> int:

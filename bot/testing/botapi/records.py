@@ -32,6 +32,8 @@ class SentMessage:
     reply_markup: JSON | None
     photo: str | None  # file_id
     document: str | None = None  # file_id, for sendDocument
+    # The photo or document was uploaded (its bytes sent), not sent again by a file id.
+    uploaded: bool = False
     at: float = field(default_factory=time.monotonic)
     # Fields the server fills in (from, chat, date, photo sizes, media_group_id) so
     # that to_json() matches what Telegram returned to the bot.
@@ -288,6 +290,7 @@ class Records:
         markup: JSON | None = None,
         photo: StoredFile | None = None,
         extra: JSON | None = None,
+        uploaded: bool = False,
     ) -> SentMessage:
         fields: JSON = {
             "from": self._bot_user(),
@@ -307,6 +310,7 @@ class Records:
             parse_mode=parse_mode,
             reply_markup=markup,
             photo=photo.file_id if photo else None,
+            uploaded=uploaded,
             telegram_fields=fields | (extra or {}),
         )
         self.sent.append(message)

@@ -335,7 +335,8 @@ class FakeBotAPI(SimulatedUsers):
         check_caption(caption, parse_mode)
         markup = params.json("reply_markup")
         check_reply_markup(markup)
-        stored = self._photo_file(params.file("photo"))
+        photo = params.file("photo")
+        stored = self._photo_file(photo)
         thread_id = self._thread_for_send(chat_id, params)
         self._admit_send(chat_id)
         message = self._record(
@@ -346,6 +347,7 @@ class FakeBotAPI(SimulatedUsers):
             parse_mode=parse_mode,
             markup=markup,
             photo=stored,
+            uploaded=isinstance(photo, bytes),
         )
         return message.to_json()
 
@@ -380,6 +382,7 @@ class FakeBotAPI(SimulatedUsers):
             text=caption,
             parse_mode=parse_mode,
             extra={"document": document},
+            uploaded=isinstance(document_file, bytes),
         )
         message.document = stored.file_id
         return message.to_json()
@@ -403,11 +406,14 @@ class FakeBotAPI(SimulatedUsers):
                 parse_mode=mode,
                 photo=stored,
                 extra=group,
+                uploaded=uploaded,
             ).to_json()
-            for stored, caption, mode in items
+            for stored, caption, mode, uploaded in items
         ]
 
-    def _media_item(self, item: Any, params: Params) -> tuple[StoredFile, str | None, str | None]:
+    def _media_item(
+        self, item: Any, params: Params
+    ) -> tuple[StoredFile, str | None, str | None, bool]:
         if not isinstance(item, dict):
             raise bad_request("can't parse InputMedia JSON object")
         if item.get("type") != "photo":
@@ -417,7 +423,8 @@ class FakeBotAPI(SimulatedUsers):
         fields = Params(item)
         caption, parse_mode = fields.text("caption"), fields.text("parse_mode")
         check_caption(caption, parse_mode)
-        return self._photo_file(params.attachment(item.get("media"))), caption, parse_mode
+        media = params.attachment(item.get("media"))
+        return self._photo_file(media), caption, parse_mode, isinstance(media, bytes)
 
     def _photo_file(self, photo: bytes | str | None) -> StoredFile:
         if isinstance(photo, bytes):
