@@ -29,6 +29,7 @@ def routers() -> list[Router]:
         pending,
         questions,
         ratings,
+        report,
         reshipment,
     )
     from handlers.seller import offers as seller_offers
@@ -45,6 +46,7 @@ def routers() -> list[Router]:
         questions,
         ratings,
         pending,
+        report,
     )
     # Last: the buyer's menu is the answer to anything no other handler takes.
     last = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import product
+from types import SimpleNamespace
 from typing import Any
 
 from bot.config.shop import SellerConfig, load_shop
@@ -195,6 +196,13 @@ def _variants() -> list[dict[str, Any]]:
                     timedelta(days=90), index % 3, Money.of(str(index * 100), "RUB")
                 ),
                 "by": "Dora",
+                "report": SimpleNamespace(
+                    month="2026-11",
+                    seller=None if index % 2 else "acme",
+                    totals=SimpleNamespace(
+                        cases=index % 3, refunds=index % 4, kept=index % 5, breached=1
+                    ),
+                ),
                 "shipping_payer": ["seller", "buyer"][index % 2],
                 "refund": money,
                 "percent": [0, 5][index % 2],

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from bot.clock import FakeClock
+from bot.engine.events import Upload
 from bot.runtime.outbox import sender as outbox
 from bot.runtime.outbox.limits import NoLimits
 from bot.sandbox.memory import MemoryTransport
@@ -122,3 +123,31 @@ async def test_two_senders_share_one_outbox_and_deliver_each_row_once_in_order(
         assert [m.text for m in transport.chats[chat_id]] == texts
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(outbox.OUTBOX)) == 0
+
+
+async def test_files_the_bot_made_wait_in_the_outbox_row_and_a_new_sender_sends_them(
+    db: Database, clock: FakeClock
+) -> None:
+    chart = Upload("photo", "cases.png", b"\x89PNG cases")
+    csv = Upload("document", "report.csv", b"seller,cases\nacme,12\n")
+    async with db.transaction() as session:
+        row = {
+            "chat_id": 101,
+            "text": "November",
+            "files": [chart.to_json(), csv.to_json()],
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": clock.now(),
+            "created_at": clock.now(),
+        }
+        await session.execute(insert(outbox.OUTBOX), [row])
+    # A sender started after the row was written (a restart) finds the files in it.
+    transport = MemoryTransport()
+    sender = outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits())
+
+    assert await sender.drain() == 1
+    [delivered] = transport.chats[101]
+    assert delivered.uploads == (
+        ("photo", "cases.png", chart.content),
+        ("document", "report.csv", csv.content),
+    )

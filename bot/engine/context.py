@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from bot.config.shop import SellerConfig, ShopConfig
 from bot.domain.claims import ClaimKeys
-from bot.engine.events import Button, Incoming, Outgoing
+from bot.engine.events import Button, Incoming, Outgoing, Upload
 from bot.engine.identity import Actor
 from bot.engine.payloads import Payload
 from bot.rendering import Reader, Renderer, locale_for, plain_text
@@ -139,6 +139,7 @@ class Context:
         *,
         buttons: Keyboard = (),
         photos: Sequence[str] = (),
+        uploads: Sequence[Upload] = (),
         case_id: int | None = None,
         thread_id: int | None = None,
         topic_of: int | None = None,
@@ -156,6 +157,7 @@ class Context:
                     text=text,
                     buttons=keyboard,
                     photos=shown,
+                    uploads=tuple(uploads),
                     thread_id=thread_id,
                     case_id=case_id,
                     template=template,

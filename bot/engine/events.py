@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 
 
@@ -62,6 +63,21 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class Upload:
+    """A file the bot made (a report's chart or CSV), sent by uploading its bytes: "photo"s go
+    as an album, a "document" under its name."""
+
+    kind: str  # "photo" or "document"
+    name: str
+    content: bytes
+
+    def to_json(self) -> dict[str, str]:
+        """As the outbox row keeps it (a JSON column: the bytes as base64)."""
+        encoded = base64.b64encode(self.content).decode("ascii")
+        return {"kind": self.kind, "name": self.name, "base64": encoded}
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     """A rendered message owed to a chat, or an action on a forum topic (then `text` is the
     topic's name)."""
@@ -70,6 +86,9 @@ class Outgoing:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     photos: tuple[str, ...] = ()
+    # Sent after the text; kept in the outbox row itself, so a restart between
+    # deciding and sending loses nothing.
+    uploads: tuple[Upload, ...] = ()
     thread_id: int | None = None
     case_id: int | None = None
     template: str | None = None

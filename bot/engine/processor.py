@@ -231,6 +231,7 @@ def _outbox_row(reply: Outgoing, ctx: Context) -> dict[str, Any]:
         "buttons": [[{"text": b.text, "data": b.payload} for b in row] for row in reply.buttons]
         or None,
         "photos": list(reply.photos) or None,
+        "files": [upload.to_json() for upload in reply.uploads] or None,
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": ctx.now,

@@ -21,6 +21,8 @@ class Delivered:
     photos: tuple[str, ...] = ()
     thread_id: int | None = None
     outbox_id: int | None = None
+    # Files the bot made, as (kind, name, content): "photo"s shown as an album, "document"s.
+    uploads: tuple[tuple[str, str, bytes], ...] = ()
 
     @property
     def plain(self) -> str:
@@ -60,6 +62,11 @@ class MemoryTransport:
             photos=tuple(message.photos or ()),
             thread_id=message.thread_id,
             outbox_id=message.id,
+            uploads=tuple(
+                (kind, name, content)
+                for kind in ("photo", "document")
+                for name, content in message.uploads(kind)
+            ),
         )
         self.chats[message.chat_id].append(delivered)
         self.log.append(delivered)

@@ -503,6 +503,9 @@ class OutboxMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[list[dict[str, str]]] | None] = mapped_column(Json)
     photos: Mapped[list[str] | None] = mapped_column(Json)
+    # Files the bot made, uploaded when sent: [{"kind", "name", "base64"}] (bot/runtime/outbox/
+    # transport.py reads them); the row's deletion on delivery takes them with it.
+    files: Mapped[list[dict[str, str]] | None] = mapped_column(Json)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sending, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]

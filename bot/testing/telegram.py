@@ -12,7 +12,7 @@ import itertools
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,12 @@ class TelegramChannel:
         photos: list[str] = []
         for sent in self.server.messages_for(chat_id):
             attachment = sent.photo or sent.document
+            if attachment is not None and sent.uploaded and shown:
+                # Files the bot made follow the text that introduces them.
+                shown[-1] = replace(
+                    shown[-1], uploads=(*shown[-1].uploads, self._upload(sent, attachment))
+                )
+                continue
             if attachment is not None and not sent.text:
                 photos.append(attachment)
                 continue
@@ -130,6 +136,13 @@ class TelegramChannel:
             )
             photos = []
         return shown
+
+    def _upload(self, sent: SentMessage, file_id: str) -> tuple[str, str, bytes]:
+        """(kind, name, content) as the memory channel has it; Telegram keeps no photo's name."""
+        content = self.server.file_content(file_id)
+        if sent.document is not None:
+            return "document", sent.telegram_fields["document"]["file_name"], content
+        return "photo", "", content
 
     # -- acting ------------------------------------------------------------------------------
     def _user(self, author: Author) -> dict[str, Any]:

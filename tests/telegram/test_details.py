@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.app import App, build_app
 from bot.clock import FakeClock
 from bot.config.settings import TelegramSettings
-from bot.engine.events import Author
+from bot.engine.events import Author, Upload
 from bot.runtime.outbox.transport import Outbound
 from bot.runtime.telegram.service import make_adapter
 from bot.sandbox.people import Participant
@@ -212,6 +212,33 @@ async def test_a_text_longer_than_telegram_allows_goes_out_in_parts(
         assert [bool(m.buttons) for m in parts] == [False, False, False, True]
 
 
+async def test_files_the_bot_made_are_uploaded_as_an_album_and_a_document(
+    server: FakeBotAPI, tmp_path: Path
+) -> None:
+    settings = TelegramSettings(token=server.token, api_url=server.base_url, media_dir=tmp_path)
+    charts = [Upload("photo", f"chart{n}.png", b"\x89PNG chart %d" % n) for n in range(11)]
+    csv = Upload("document", "report-2026-11.csv", b"seller,cases\nacme,12\n")
+    files = [upload.to_json() for upload in (*charts, csv)]
+    for transport in ("aiogram", "ptb"):
+        adapter = make_adapter(transport, settings)
+        await adapter.start()
+        row = Outbound(1, 101, None, "<b>November</b>", None, None, files=files)
+        await adapter.deliver(row)
+        await adapter.close()
+    sent = server.messages_for(101)
+    assert len(sent) == 26
+    for one in (sent[:13], sent[13:]):
+        # Telegram's albums hold at most 10: the eleventh chart goes alone.
+        assert [m.method for m in one] == ["sendMessage"] + ["sendMediaGroup"] * 10 + [
+            "sendPhoto",
+            "sendDocument",
+        ]
+        document = one[12].telegram_fields["document"]
+        assert (document["file_name"], document["mime_type"]) == ("report-2026-11.csv", "text/csv")
+        assert server.file_content(document["file_id"]) == csv.content
+        assert one[0].plain == "November"
+
+
 async def test_command_menus_are_set_per_language_and_for_deciders(
     app: App, server: FakeBotAPI, tmp_path: Path
 ) -> None:
@@ -230,7 +257,8 @@ async def test_command_menus_are_set_per_language_and_for_deciders(
     chats = {scope: c for (scope, _), c in server.commands.items() if '"chat"' in scope}
     assert len(chats) == 5  # Dora, Dmitri (Acme), Li Wei (in Chinese), Nina, the support group
     li = next(c for scope, c in chats.items() if "601" in scope)
-    assert li[-1] == {"command": "pending", "description": "等待您处理的决定"}
+    assert {"command": "pending", "description": "等待您处理的决定"} in li
+    assert li[-1] == {"command": "report", "description": "上月报告（/report current：本月）"}
     desk = next(c for scope, c in chats.items() if "-1001000000001" in scope)
     assert [c["command"] for c in desk] == [
         "queue",
@@ -240,6 +268,7 @@ async def test_command_menus_are_set_per_language_and_for_deciders(
         "handback",
         "resolve",
         "rebind",
+        "report",
     ]
 
 

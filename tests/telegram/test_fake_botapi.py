@@ -29,6 +29,7 @@ from aiogram.exceptions import (
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
+    BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
@@ -214,6 +215,62 @@ async def test_media_groups_hold_two_to_ten_items(api: FakeBotAPI, bot: Bot) -> 
         await bot.send_media_group(ANNA, [InputMediaPhoto(media=file_id)])
     with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
         await bot.send_photo(ANNA, "no-such-file")
+
+
+PNG = b"\x89PNG\r\n\x1a\n a chart"
+
+
+async def test_uploaded_photos_go_as_an_album_by_attach_names(api: FakeBotAPI, bot: Bot) -> None:
+    charts = [
+        InputMediaPhoto(media=BufferedInputFile(PNG + bytes([n]), filename=f"chart{n}.png"))
+        for n in range(3)
+    ]
+
+    album = await bot.send_media_group(ANNA, charts)
+
+    assert len(album) == 3 and len({message.media_group_id for message in album}) == 1
+    assert all(message.photo and message.photo[-1].file_size == len(PNG) + 1 for message in album)
+    assert [sent.method for sent in api.sent] == ["sendMediaGroup"] * 3
+    # What was uploaded is kept: it can be downloaded again, like any file Telegram holds.
+    file = await bot.get_file(album[1].photo[-1].file_id)  # type: ignore[index]
+    content = await bot.download(file)
+    assert content is not None and content.read() == PNG + bytes([1])
+
+
+async def test_an_uploaded_document_keeps_its_filename(api: FakeBotAPI, bot: Bot) -> None:
+    csv = b"seller,cases\nacme,12\n"
+
+    message = await bot.send_document(
+        ANNA, BufferedInputFile(csv, filename="report-2026-11.csv"), caption="November"
+    )
+
+    assert message.document is not None
+    assert message.document.file_name == "report-2026-11.csv"
+    assert message.document.mime_type == "text/csv"
+    assert message.document.file_size == len(csv)
+    assert message.caption == "November"
+    # Sent again by its id, it is the same file.
+    again = await bot.send_document(BORIS, message.document.file_id)
+    assert again.document is not None and again.document.file_id == message.document.file_id
+    with pytest.raises(TelegramBadRequest, match="file must be non-empty"):
+        await bot.send_document(ANNA, BufferedInputFile(b"", filename="empty.csv"))
+
+
+async def test_uploaded_albums_hold_two_to_ten_photos_too(api: FakeBotAPI, bot: Bot) -> None:
+    def charts(count: int) -> list[InputMediaPhoto]:
+        return [
+            InputMediaPhoto(media=BufferedInputFile(PNG, filename=f"c{n}.png"))
+            for n in range(count)
+        ]
+
+    for count in (1, 11):
+        with pytest.raises(TelegramBadRequest, match="wrong number of media"):
+            await bot.send_media_group(ANNA, charts(count))
+    assert len(await bot.send_media_group(ANNA, charts(10))) == 10
+    # A photo over Telegram's 10 MB limit is refused.
+    big = BufferedInputFile(PNG + bytes(10 * 1024 * 1024), filename="big.png")
+    with pytest.raises(TelegramBadRequest, match="PHOTO_SAVE_FILE_INVALID"):
+        await bot.send_photo(ANNA, big)
 
 
 async def test_files_users_sent_can_be_downloaded(api: FakeBotAPI, bot: Bot) -> None:
@@ -478,6 +535,20 @@ async def test_ptb_downloads_files(api: FakeBotAPI, ptb: telegram.Bot) -> None:
 
     assert (file.file_unique_id, file.file_size) == (unique_id, 16)
     assert bytes(content) == b"%PDF-1.7 receipt"
+
+
+async def test_ptb_uploads_an_album_and_a_document(api: FakeBotAPI, ptb: telegram.Bot) -> None:
+    album = await ptb.send_media_group(
+        ANNA, [telegram.InputMediaPhoto(PNG, filename=f"c{n}.png") for n in range(2)]
+    )
+    document = await ptb.send_document(
+        ANNA, telegram.InputFile(b"a,b\n1,2\n", filename="report.csv")
+    )
+
+    assert len(album) == 2 and album[0].media_group_id == album[1].media_group_id
+    assert document.document is not None
+    assert (document.document.file_name, document.document.mime_type) == ("report.csv", "text/csv")
+    assert document.document.file_size == 8
 
 
 # --- forum topics -----------------------------------------------------------------------------

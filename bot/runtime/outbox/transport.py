@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -16,6 +17,15 @@ class Outbound:
     photos: list[str] | None
     topic_of: int | None = None
     action: str | None = None  # a topic action (topic_open, ...) instead of a message
+    files: list[dict[str, str]] | None = None  # uploads, as the outbox row keeps them
+
+    def uploads(self, kind: str) -> list[tuple[str, bytes]]:
+        """The (name, content) of the row's uploaded files of one kind, in order."""
+        return [
+            (file["name"], base64.b64decode(file["base64"]))
+            for file in self.files or []
+            if file["kind"] == kind
+        ]
 
     def in_thread(self, thread_id: int | None) -> Outbound:
         return replace(self, thread_id=thread_id)

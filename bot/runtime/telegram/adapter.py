@@ -225,6 +225,18 @@ class TelegramAdapter(ABC, Generic[U]):
         """Send a file the bot received as a document (an image a buyer sent as a file)."""
 
     @abstractmethod
+    async def upload_photos(
+        self, chat_id: int, thread_id: int | None, files: list[tuple[str, bytes]]
+    ) -> int:
+        """Upload images the bot made, (name, content) each: one photo, or an album of 2-10."""
+
+    @abstractmethod
+    async def upload_document(
+        self, chat_id: int, thread_id: int | None, name: str, content: bytes
+    ) -> int:
+        """Upload a file the bot made as a document named `name`."""
+
+    @abstractmethod
     async def create_topic(self, chat_id: int, name: str) -> int:
         """Open a forum topic; return its thread id."""
 
@@ -294,6 +306,15 @@ class TelegramAdapter(ABC, Generic[U]):
         for number, part in enumerate(parts, start=1):
             buttons = message.buttons if number == len(parts) else None
             steps.append(partial(self._text_part, message, part, buttons))
+        # Files the bot made follow the text that introduces them (a report's summary).
+        charts = message.uploads("photo")
+        for start in range(0, len(charts), MEDIA_GROUP):
+            album = charts[start : start + MEDIA_GROUP]
+            steps.append(partial(self.upload_photos, message.chat_id, message.thread_id, album))
+        for name, content in message.uploads("document"):
+            steps.append(
+                partial(self.upload_document, message.chat_id, message.thread_id, name, content)
+            )
         return steps
 
     async def _photo_group(self, message: Outbound, group: list[str]) -> int:

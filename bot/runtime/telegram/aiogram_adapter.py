@@ -24,6 +24,7 @@ from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
@@ -156,6 +157,27 @@ class AiogramAdapter(TelegramAdapter[Update]):
     async def send_document(self, chat_id: int, thread_id: int | None, file_id: str) -> int:
         async with _errors():
             sent = await self.bot.send_document(chat_id, file_id, message_thread_id=thread_id)
+        return sent.message_id
+
+    async def upload_photos(
+        self, chat_id: int, thread_id: int | None, files: list[tuple[str, bytes]]
+    ) -> int:
+        uploads = [BufferedInputFile(content, filename=name) for name, content in files]
+        async with _errors():
+            if len(uploads) == 1:
+                sent = await self.bot.send_photo(chat_id, uploads[0], message_thread_id=thread_id)
+                return sent.message_id
+            group = await self.bot.send_media_group(
+                chat_id, [InputMediaPhoto(media=u) for u in uploads], message_thread_id=thread_id
+            )
+        return group[-1].message_id
+
+    async def upload_document(
+        self, chat_id: int, thread_id: int | None, name: str, content: bytes
+    ) -> int:
+        upload = BufferedInputFile(content, filename=name)
+        async with _errors():
+            sent = await self.bot.send_document(chat_id, upload, message_thread_id=thread_id)
         return sent.message_id
 
     async def create_topic(self, chat_id: int, name: str) -> int:

@@ -9,8 +9,8 @@ from bot.rendering import LOCALES, Reader, Renderer
 from bot.runtime.telegram.adapter import TelegramAdapter
 
 BUYER_COMMANDS = ("start", "orders", "language", "cancel", "help")
-DECIDER_COMMANDS = (*BUYER_COMMANDS, "pending", "failed")
-SUPPORT_COMMANDS = ("queue", "take", "offer", "refund", "handback", "resolve", "rebind")
+DECIDER_COMMANDS = (*BUYER_COMMANDS, "pending", "failed", "report")
+SUPPORT_COMMANDS = ("queue", "take", "offer", "refund", "handback", "resolve", "rebind", "report")
 # With no support group, a member works the desk from their own chat (docs/support-desk.md).
 PRIVATE_DESK_COMMANDS = (*BUYER_COMMANDS, *SUPPORT_COMMANDS, "switch")
 
@@ -24,8 +24,9 @@ async def register_commands(
     adapter: TelegramAdapter[Any], shop: ShopConfig, renderer: Renderer
 ) -> None:
     """Buyers get their commands in their app's language (English as the fallback); each
-    decider's chat also lists /pending and /failed, in the seller's language; the support group
-    lists the desk's commands, or, with no group, each support member's own chat does."""
+    decider's chat also lists /pending, /failed and /report, in the seller's language; the
+    support group lists the desk's commands, or, with no group, each support member's own chat
+    does."""
     await adapter.set_commands(
         describe(renderer, "en", BUYER_COMMANDS), language=None, chat_id=None
     )

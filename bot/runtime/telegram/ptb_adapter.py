@@ -19,6 +19,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaPhoto,
     LinkPreviewOptions,
     Update,
@@ -185,6 +186,36 @@ class PtbAdapter(TelegramAdapter[Update]):
     async def send_document(self, chat_id: int, thread_id: int | None, file_id: str) -> int:
         try:
             sent = await self.bot.send_document(chat_id, file_id, message_thread_id=thread_id)
+        except TelegramError as error:
+            raise _translate(error) from error
+        return sent.message_id
+
+    async def upload_photos(
+        self, chat_id: int, thread_id: int | None, files: list[tuple[str, bytes]]
+    ) -> int:
+        try:
+            if len(files) == 1:
+                name, content = files[0]
+                sent = await self.bot.send_photo(
+                    chat_id, InputFile(content, filename=name), message_thread_id=thread_id
+                )
+                return sent.message_id
+            group = await self.bot.send_media_group(
+                chat_id,
+                [InputMediaPhoto(content, filename=name) for name, content in files],
+                message_thread_id=thread_id,
+            )
+        except TelegramError as error:
+            raise _translate(error) from error
+        return group[-1].message_id
+
+    async def upload_document(
+        self, chat_id: int, thread_id: int | None, name: str, content: bytes
+    ) -> int:
+        try:
+            sent = await self.bot.send_document(
+                chat_id, InputFile(content, filename=name), message_thread_id=thread_id
+            )
         except TelegramError as error:
             raise _translate(error) from error
         return sent.message_id

@@ -204,5 +204,6 @@ def _claim_statement(batch: int, per_chat: int, *, locking: bool) -> Update:
             OUTBOX.c.photos,
             OUTBOX.c.topic_of,
             OUTBOX.c.action,
+            OUTBOX.c.files,
         )
     )

@@ -17,8 +17,10 @@ class Params:
     and uploaded files as multipart parts; each getter accepts every one of these forms.
     """
 
-    def __init__(self, values: dict[str, Any]) -> None:
+    def __init__(self, values: dict[str, Any], filenames: dict[str, str] | None = None) -> None:
         self._values = values
+        # The filename each uploaded part was sent with, by part name.
+        self._filenames = filenames or {}
 
     def text(self, name: str) -> str | None:
         value = self._values.get(name)
@@ -69,9 +71,17 @@ class Params:
             value = self._values.get(value.removeprefix("attach://"))
         return value if isinstance(value, bytes | str) else None
 
+    def filename(self, name: str) -> str | None:
+        """The filename of the file uploaded as `name` (directly or through "attach://<part>")."""
+        value = self._values.get(name)
+        if isinstance(value, str) and value.startswith("attach://"):
+            name = value.removeprefix("attach://")
+        return self._filenames.get(name)
+
 
 async def read_params(request: web.Request) -> Params:
     values: dict[str, Any] = dict(request.query)
+    filenames: dict[str, str] = {}
     if request.content_type == "application/json":
         try:
             body = await request.json()
@@ -81,5 +91,9 @@ async def read_params(request: web.Request) -> Params:
             values |= body
     elif request.method == "POST":
         for name, value in (await request.post()).items():
-            values[name] = value.file.read() if isinstance(value, web.FileField) else value
-    return Params(values)
+            if isinstance(value, web.FileField):
+                values[name] = value.file.read()
+                filenames[name] = value.filename
+            else:
+                values[name] = value
+    return Params(values, filenames)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import itertools
+import mimetypes
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.testing.botapi.errors import JSON
+from bot.testing.botapi.errors import JSON, bad_request
 from bot.testing.botapi.html import parse_text
 from bot.testing.botapi.markup import inline_keyboard
 
@@ -31,6 +32,8 @@ class SentMessage:
     reply_markup: JSON | None
     photo: str | None  # file_id
     document: str | None = None  # file_id, for sendDocument
+    # The photo or document was uploaded (its bytes sent), not sent again by a file id.
+    uploaded: bool = False
     at: float = field(default_factory=time.monotonic)
     # Fields the server fills in (from, chat, date, photo sizes, media_group_id) so
     # that to_json() matches what Telegram returned to the bot.
@@ -107,6 +110,9 @@ class StoredFile:
     file_unique_id: str
     content: bytes
     file_path: str
+    # An uploaded document keeps the name it was sent with, and the type Telegram guesses from it.
+    file_name: str | None = None
+    mime_type: str | None = None
 
 
 def fake_content(size: int, head: bytes, tail: bytes = b"") -> bytes:
@@ -167,6 +173,20 @@ class Records:
             content, "photos" if is_jpeg else "documents", ".jpg" if is_jpeg else ""
         )
         return stored.file_id, stored.file_unique_id
+
+    def file_content(self, file_id: str) -> bytes:
+        """What is kept under a file id: what a user sent, or what the bot uploaded."""
+        return self._files[file_id].content
+
+    def _store_upload(self, content: bytes, filename: str | None) -> StoredFile:
+        """A document the bot uploaded: Telegram names it after the part's filename."""
+        if not content:
+            raise bad_request("file must be non-empty")
+        stored = self._store(content, "documents", "")
+        stored.file_name = filename or "file"
+        guessed, _ = mimetypes.guess_type(stored.file_name)
+        stored.mime_type = guessed or "application/octet-stream"
+        return stored
 
     def _store(self, content: bytes, folder: str, suffix: str) -> StoredFile:
         serial = next(self._serial)
@@ -270,6 +290,7 @@ class Records:
         markup: JSON | None = None,
         photo: StoredFile | None = None,
         extra: JSON | None = None,
+        uploaded: bool = False,
     ) -> SentMessage:
         fields: JSON = {
             "from": self._bot_user(),
@@ -289,6 +310,7 @@ class Records:
             parse_mode=parse_mode,
             reply_markup=markup,
             photo=photo.file_id if photo else None,
+            uploaded=uploaded,
             telegram_fields=fields | (extra or {}),
         )
         self.sent.append(message)

@@ -53,6 +53,7 @@ CALLBACK_ANSWER_LIMIT = 200
 MEDIA_GROUP_SIZES = range(2, 11)
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files
 UPLOAD_LIMIT = 50 * 1024 * 1024
+PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024  # "The photo must be at most 10 MB in size."
 GROUP_BURST = 20
 TOPIC_NAME_LIMIT = 128
 
@@ -334,7 +335,8 @@ class FakeBotAPI(SimulatedUsers):
         check_caption(caption, parse_mode)
         markup = params.json("reply_markup")
         check_reply_markup(markup)
-        stored = self._photo_file(params.file("photo"))
+        photo = params.file("photo")
+        stored = self._photo_file(photo)
         thread_id = self._thread_for_send(chat_id, params)
         self._admit_send(chat_id)
         message = self._record(
@@ -345,6 +347,7 @@ class FakeBotAPI(SimulatedUsers):
             parse_mode=parse_mode,
             markup=markup,
             photo=stored,
+            uploaded=isinstance(photo, bytes),
         )
         return message.to_json()
 
@@ -352,19 +355,26 @@ class FakeBotAPI(SimulatedUsers):
         chat_id = params.chat_id()
         caption, parse_mode = params.text("caption"), params.text("parse_mode")
         check_caption(caption, parse_mode)
-        file_id = params.text("document") or ""
-        stored = self._files.get(file_id)
-        if stored is None:
-            raise bad_request("wrong file identifier/HTTP URL specified")
-        if not stored.file_path.startswith("documents/"):
-            raise bad_request("can't use file of type Photo as Document")
+        document_file = params.file("document")
+        if isinstance(document_file, bytes):
+            stored = self._store_upload(document_file, params.filename("document"))
+        else:
+            known = self._files.get(document_file or "")
+            if known is None:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            stored = known
+            if not stored.file_path.startswith("documents/"):
+                raise bad_request("can't use file of type Photo as Document")
         thread_id = self._thread_for_send(chat_id, params)
         self._admit_send(chat_id)
-        document = {
+        document: JSON = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.content),
         }
+        if stored.file_name is not None:
+            document["file_name"] = stored.file_name
+            document["mime_type"] = stored.mime_type
+        document["file_size"] = len(stored.content)
         message = self._record(
             chat_id,
             method="sendDocument",
@@ -372,6 +382,7 @@ class FakeBotAPI(SimulatedUsers):
             text=caption,
             parse_mode=parse_mode,
             extra={"document": document},
+            uploaded=isinstance(document_file, bytes),
         )
         message.document = stored.file_id
         return message.to_json()
@@ -395,11 +406,14 @@ class FakeBotAPI(SimulatedUsers):
                 parse_mode=mode,
                 photo=stored,
                 extra=group,
+                uploaded=uploaded,
             ).to_json()
-            for stored, caption, mode in items
+            for stored, caption, mode, uploaded in items
         ]
 
-    def _media_item(self, item: Any, params: Params) -> tuple[StoredFile, str | None, str | None]:
+    def _media_item(
+        self, item: Any, params: Params
+    ) -> tuple[StoredFile, str | None, str | None, bool]:
         if not isinstance(item, dict):
             raise bad_request("can't parse InputMedia JSON object")
         if item.get("type") != "photo":
@@ -409,10 +423,14 @@ class FakeBotAPI(SimulatedUsers):
         fields = Params(item)
         caption, parse_mode = fields.text("caption"), fields.text("parse_mode")
         check_caption(caption, parse_mode)
-        return self._photo_file(params.attachment(item.get("media"))), caption, parse_mode
+        media = params.attachment(item.get("media"))
+        return self._photo_file(media), caption, parse_mode, isinstance(media, bytes)
 
     def _photo_file(self, photo: bytes | str | None) -> StoredFile:
         if isinstance(photo, bytes):
+            if len(photo) > PHOTO_UPLOAD_LIMIT:
+                # What Telegram answers for a photo over its 10 MB limit.
+                raise bad_request("PHOTO_SAVE_FILE_INVALID")
             return self._store(photo, "photos", ".jpg")
         if photo is None or photo == "":
             raise bad_request("there is no photo in the request")
