@@ -409,3 +409,13 @@ def test_a_calendar_that_makes_no_sense_is_refused_saying_what_to_write(
 def test_periods_that_touch_do_not_overlap() -> None:
     split = calendar({"mon": ["14:00-18:00", "09:00-14:00"]})
     assert [str(period) for period in split.hours["mon"]] == ["09:00-14:00", "14:00-18:00"]
+
+
+def test_the_first_opening_of_a_month_skips_its_holidays_and_weekend() -> None:
+    # 1 May 2027 is a Saturday; with the Monday after a holiday, Tuesday opens the month.
+    office = calendar(holidays=[date(2027, 5, 3)])
+    start, end = moscow("2027-05-01T00:00"), moscow("2027-06-01T00:00")
+    assert office.first_opening(start, end) == moscow("2027-05-04T09:00")
+    assert ALWAYS.first_opening(start, end) == start  # always open: its first instant
+    closed = calendar(holidays=[date(2027, 5, d) for d in range(1, 32)])
+    assert closed.first_opening(start, end) is None  # a month with no working time

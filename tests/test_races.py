@@ -47,6 +47,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm.exc import DetachedInstanceError
 
 from bot.clock import FakeClock
+from bot.config.shop import ShopConfig
 from bot.engine.events import Incoming, Outcome
 from bot.engine.processor import Engine
 from bot.runtime.sweeper import Sweeper
@@ -118,6 +119,10 @@ class Recording:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.seen: list[tuple[Incoming, Outcome]] = []
+
+    @property
+    def shop(self) -> ShopConfig:
+        return self.engine.shop
 
     async def process(self, event: Incoming) -> Outcome:
         outcome = await self.engine.process(event)

@@ -273,6 +273,10 @@ async def test_the_files_in_each_language(desk: Desk, tmp_path: Path, locale: st
         with Image.open(chart) as image:
             assert image.format == "PNG"
             assert image.size == (900, 1200)  # portrait, for a phone
+            # Nothing runs off the sides: the outermost columns are blank.
+            grey = image.convert("L")
+            edges = [grey.crop((x, 0, x + 2, 1200)).getextrema()[0] for x in (0, 898)]
+            assert min(edges) > 200, f"{chart.name} is cut off at a side"
     if os.environ.get("RETURNDESK_KEEP_CHARTS"):  # to look at them
         for chart in charts:
             shutil.copy(

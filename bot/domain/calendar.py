@@ -267,6 +267,11 @@ class Calendar(BaseModel):
         moment = _aware(moment)
         return any(self._intervals(moment, moment + timedelta(microseconds=1)))
 
+    def first_opening(self, start: datetime, end: datetime) -> datetime | None:
+        """The first working instant from `start` on, before `end`; None if there is none (a
+        month of holidays). The first working day of a month opens at it."""
+        return next((opens for opens, _ in self._intervals(_aware(start), _aware(end))), None)
+
     def with_ical(self, base_dir: Path) -> Calendar:
         """A copy whose holidays include the all-day events of `holidays_ical`, if it is set."""
         if self.holidays_ical is None:

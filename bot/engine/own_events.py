@@ -25,3 +25,10 @@ class Delivered(Payload, prefix="swd"):
 
 class Survey(Payload, prefix="sws"):
     case_id: RowId  # a resolved case's satisfaction survey fell due
+
+
+class MonthlyReport(Payload, prefix="swm"):
+    # a month's report fell due (docs/reports.md, "Every month"): a seller's id, or "*" for
+    # support's on every seller; the month as "2026-11"
+    seller: str
+    month: str

@@ -26,6 +26,7 @@ DPI = 150
 BAR = "#2f6db5"
 MISSED = "#d9534f"
 LABEL_WIDTH = 18  # characters a line in a bar's label; longer ones wrap
+TITLE_WIDTH = 32  # characters a line in a title at its size; a longer one takes two lines
 
 
 def _font(path: Path, size: float) -> FontProperties:
@@ -41,14 +42,16 @@ def _registered(path: str) -> str:
     return font_manager.FontProperties(fname=path).get_name()
 
 
-def _wrap(label: str) -> str:
+def _wrap(label: str, width: int = LABEL_WIDTH) -> str:
     # Chinese has no spaces to wrap at: cut it by characters, which textwrap does when forced.
-    return "\n".join(textwrap.wrap(label, LABEL_WIDTH, break_long_words=True)[:2]) or label
+    return "\n".join(textwrap.wrap(label, width, break_long_words=True)[:2]) or label
 
 
 def _figure(title: str, font: Path) -> tuple[Figure, Axes]:
     figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
-    figure.suptitle(title, fontproperties=_font(font, 20))
+    # Matplotlib does not wrap a title: a long one ("Обещания со сроком в этот день, по дням")
+    # would run off both sides of a phone-sized chart.
+    figure.suptitle(_wrap(title, TITLE_WIDTH), fontproperties=_font(font, 20))
     return figure, figure.add_subplot()
 
 

@@ -7,32 +7,34 @@ applies it once. What fell due while the bot was down is found on the next sweep
 once; a promise that passed both points while nobody swept goes straight to its breach.
 
 The same holds for a resolved case's satisfaction survey (docs/aftersales.md): one key per
-case, so it is asked once."""
+case, so it is asked once; and for a month's report (docs/reports.md, "Every month"): one key
+per recipient and month, so it is sent once."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.engine.events import Author, Incoming
-from bot.engine.own_events import Breach, Delivered, Remind, Survey
+from bot.engine.own_events import Breach, Delivered, MonthlyReport, Remind, Survey
 from bot.engine.payloads import Payload
 from bot.engine.processor import Engine
-from bot.services import deliveries, promises, surveys
+from bot.services import deliveries, promises, report_send, surveys
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 SWEEPER = Author(0, "sweeper")
-_EVENTS: dict[str, Callable[[int], Payload]] = {
-    "breach": lambda promise_id: Breach(promise_id=promise_id),
-    "remind": lambda promise_id: Remind(promise_id=promise_id),
-    "survey": lambda case_id: Survey(case_id=case_id),
-    "delivered": lambda case_id: Delivered(case_id=case_id),
-}
+
+
+@dataclass(frozen=True)
+class _Due:
+    action: str  # a field of Sweep, counted when the engine applies it
+    key: str  # what makes it once: "<action>:<promise, case, or recipient and month>"
+    payload: Payload
+    chat_id: int  # the chat the engine orders it with
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Sweep:
     breached: int = 0
     surveyed: int = 0
     delivered: int = 0  # reshipments counted as delivered by the policy's delay
+    reported: int = 0  # monthly reports settled: sent, or a month with nothing to say
     already_done: int = 0  # another sweeper (or an earlier sweep) handled them
 
 
@@ -58,14 +61,13 @@ class Sweeper:
             if not found:
                 return result
             fresh = 0
-            for action, row_id, chat_id in found:
-                payload = _EVENTS[action](row_id)
+            for due in found:
                 outcome = await self.engine.process(
                     Incoming(
-                        key=f"sweep:{action}:{row_id}",
+                        key=f"sweep:{due.key}",
                         author=SWEEPER,
-                        chat_id=chat_id,
-                        payload=payload.pack(),
+                        chat_id=due.chat_id,
+                        payload=due.payload.pack(),
                         system=True,
                     )
                 )
@@ -73,30 +75,36 @@ class Sweeper:
                     result.already_done += 1
                     continue
                 fresh += 1
-                if action == "breach":
-                    result.breached += 1
-                elif action == "survey":
-                    result.surveyed += 1
-                elif action == "delivered":
-                    result.delivered += 1
-                else:
-                    result.reminded += 1
+                setattr(result, due.action, getattr(result, due.action) + 1)
             if not fresh:
                 return result  # what is left is another sweeper's, or was done before
 
-    async def _due(self) -> list[tuple[str, int, int]]:
-        """(action, promise or case, the buyer's chat) for promises due or at their warning
-        point, then surveys due."""
+    async def _due(self) -> list[_Due]:
+        """Promises due or at their warning point, then surveys due, reshipments to count as
+        delivered and monthly reports owed."""
         now = self.clock.now()
         async with self.db.reading() as tx:
             breaches, reminders = await promises.due_for_sweep(tx, now)
             asks = await surveys.due(tx, now)
             arrivals = await deliveries.due(tx, now)
+            reports = await report_send.owed(tx, self.engine.shop, now)
         return (
-            [("breach", c, chat) for c, chat in breaches]
-            + [("remind", c, chat) for c, chat in reminders]
-            + [("survey", c, chat) for c, chat in asks]
-            + [("delivered", c, chat) for c, chat in arrivals]
+            [_Due("breached", f"breach:{p}", Breach(promise_id=p), chat) for p, chat in breaches]
+            + [_Due("reminded", f"remind:{p}", Remind(promise_id=p), chat) for p, chat in reminders]
+            + [_Due("surveyed", f"survey:{c}", Survey(case_id=c), chat) for c, chat in asks]
+            + [
+                _Due("delivered", f"delivered:{c}", Delivered(case_id=c), chat)
+                for c, chat in arrivals
+            ]
+            + [
+                _Due(
+                    "reported",
+                    f"report:{r.seller}:{r.month}",
+                    MonthlyReport(seller=r.seller, month=str(r.month)),
+                    r.chat_id,
+                )
+                for r in reports
+            ]
         )
 
     async def run(self, stop: asyncio.Event, every: float) -> None:
@@ -104,12 +112,13 @@ class Sweeper:
         while not stop.is_set():
             try:
                 done = await self.sweep()
-                if done.reminded or done.breached or done.surveyed:
+                if done.reminded or done.breached or done.surveyed or done.reported:
                     log.info(
-                        "sweep: %s reminded, %s breached, %s surveyed",
+                        "sweep: %s reminded, %s breached, %s surveyed, %s reports sent",
                         done.reminded,
                         done.breached,
                         done.surveyed,
+                        done.reported,
                     )
             except Exception:
                 log.exception("sweep failed; trying again in %ss", every)

@@ -541,6 +541,18 @@ class SenderHeartbeat(Base):
     heartbeat_at: Mapped[datetime]
 
 
+class ReportSend(Base):
+    """A month's report the sweeper sent to a seller's deciders (or, with seller_id "*", every
+    seller's to support): one row a recipient and month, so it goes once across restarts and
+    sweepers (docs/reports.md, "Every month")."""
+
+    __tablename__ = "report_sends"
+
+    seller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    sent_at: Mapped[datetime]
+
+
 class TranscriptEntry(Base):
     """Every message in and out, as the person wrote or read it.
 

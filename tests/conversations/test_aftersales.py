@@ -181,3 +181,24 @@ async def test_after_the_window_a_new_request_is_a_new_case_as_before(desk: Desk
     case = await desk.latest_case()
     assert case.id != case_id and case.state is not CaseState.RESOLVED
     assert len(await desk.cases()) == 2
+
+
+async def test_an_unanswered_low_rating_goes_to_support(desk: Desk) -> None:
+    anna = desk.buyer("anna")
+    case_id = await refunded(desk)
+    desk.later(days=1)
+    await desk.sweep()
+    await anna.click("★")
+    await anna.click("Nothing to add")
+
+    desk.later(days=2)  # past the seller's day to answer
+    assert (await desk.sweep()).breached == 1
+
+    follow_up = next(p for p in await desk.promises(case_id) if p.kind is PromiseKind.FOLLOW_UP)
+    assert follow_up.state is PromiseState.BREACHED
+    case = await desk.latest_case()
+    assert case.id == case_id and case.state is CaseState.ESCALATED
+    topic = await desk.in_topic(case_id)
+    [card] = [m for m in topic if "Escalated: a promised reply time was missed" in m.plain]
+    assert "The buyer rated it 1 of 5." in card.plain
+    assert "a person will write to you here by" in anna.last.plain
