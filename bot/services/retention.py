@@ -220,9 +220,7 @@ async def mask_audit(tx: Transaction, before: datetime, now: datetime, limit: in
 async def _mask_audit(tx: Transaction, ids: Any, now: datetime) -> int:
     """Who, what they typed and the details go; what was tried, whether it was allowed and
     when stay."""
-    return await _set(
-        tx, AuditEntry, ids, actor_id=None, target=None, detail={}, masked_at=now
-    )
+    return await _set(tx, AuditEntry, ids, actor_id=None, target=None, detail={}, masked_at=now)
 
 
 async def closed_cases(tx: Transaction, before: datetime, limit: int) -> list[int]:
