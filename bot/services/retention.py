@@ -186,10 +186,10 @@ async def delete_set_aside(tx: Transaction, before: datetime, limit: int) -> int
 
 async def remove_photos(tx: Transaction, before: datetime, now: datetime, limit: int) -> int:
     ids = select(Evidence.id).where(Evidence.removed_at.is_(None), Evidence.created_at < before)
-    return await _remove_evidence(tx, ids.order_by(Evidence.created_at).limit(limit), now)
+    return await remove_evidence(tx, ids.order_by(Evidence.created_at).limit(limit), now)
 
 
-async def _remove_evidence(tx: Transaction, ids: Any, now: datetime) -> int:
+async def remove_evidence(tx: Transaction, ids: Any, now: datetime) -> int:
     """Telegram's file ids (with them the photo could be fetched again) and the caption go at
     once; the downloaded copy is deleted by `delete_files`, after the commit says so."""
     return await _set(
@@ -214,10 +214,10 @@ async def delete_files(tx: Transaction, limit: int, remove: Callable[[str], None
 
 async def mask_audit(tx: Transaction, before: datetime, now: datetime, limit: int) -> int:
     ids = select(AuditEntry.id).where(AuditEntry.masked_at.is_(None), AuditEntry.at < before)
-    return await _mask_audit(tx, ids.order_by(AuditEntry.at).limit(limit), now)
+    return await mask_audit_rows(tx, ids.order_by(AuditEntry.at).limit(limit), now)
 
 
-async def _mask_audit(tx: Transaction, ids: Any, now: datetime) -> int:
+async def mask_audit_rows(tx: Transaction, ids: Any, now: datetime) -> int:
     """Who, what they typed and the details go; what was tried, whether it was allowed and
     when stay."""
     return await _set(tx, AuditEntry, ids, actor_id=None, target=None, detail={}, masked_at=now)
