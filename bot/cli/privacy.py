@@ -67,6 +67,7 @@ def export(
         f"and {kept} photos"
         + (f"; {len(missing)} photo files were already gone" if missing else ""),
         markup=False,
+        soft_wrap=True,
     )
 
 
