@@ -138,6 +138,14 @@ async def erase(
     Photos are removed at once (their Telegram file ids and captions); their downloaded copies
     are deleted by the next retention sweep, after this commits (bot/services/retention.py)."""
     done = Erased()
+    # The buyer's chat first, then their cases: the order an update of theirs locks them in
+    # (docs/locking.md), so the two wait for each other at most, never in a circle.
+    await tx.session.execute(
+        update(Conversation)
+        .where(Conversation.chat_id == buyer_id)
+        .values(awaiting=None, case_id=None, offer_id=None, data={})
+        .execution_options(synchronize_session=False)
+    )
     case_ids = list(await tx.session.scalars(_case_ids(buyer_id)))
     unmasked = list(
         await tx.session.scalars(
@@ -167,12 +175,6 @@ async def erase(
         delete(ClaimAttempt).where(ClaimAttempt.telegram_id == buyer_id)
     )
     done.claim_attempts = int(getattr(result, "rowcount", 0) or 0)
-    await tx.session.execute(
-        update(Conversation)
-        .where(Conversation.chat_id == buyer_id)
-        .values(awaiting=None, case_id=None, offer_id=None, data={})
-        .execution_options(synchronize_session=False)
-    )
     audit.record(
         tx,
         now,
@@ -183,6 +185,10 @@ async def erase(
         detail={"by": by, "changed": done.changed},
     )
     return done
+
+
+async def buyer_row(tx: Transaction, buyer_id: int) -> Buyer | None:
+    return await tx.session.get(Buyer, buyer_id)
 
 
 async def last_request(tx: Transaction, buyer_id: int) -> AuditEntry | None:
