@@ -13,6 +13,7 @@ def routers() -> list[Router]:
         delivery,
         disputes,
         follow_up,
+        forget,
         menu,
         offers,
         orders,
@@ -35,6 +36,7 @@ def routers() -> list[Router]:
     from handlers.seller import offers as seller_offers
     from handlers.seller import returns as seller_returns
     from handlers.support import agents, sweeps
+    from handlers.support import forget as support_forget
 
     first = (
         seller_offers,
@@ -64,7 +66,7 @@ def routers() -> list[Router]:
         follow_up,
         understood,
     )
-    return [module.router for module in (*first, agents, sweeps, *last)]
+    return [module.router for module in (*first, agents, sweeps, support_forget, forget, *last)]
 
 
 def build_router() -> Router:

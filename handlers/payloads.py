@@ -156,3 +156,8 @@ class OpenCases(Payload, prefix="oc"):
 
 class Language(Payload, prefix="lang"):
     code: str
+
+
+class Forget(Payload, prefix="fg"):
+    buyer_id: int  # a Telegram id: the buyer who asked with /forget (docs/privacy.md)
+    action: str  # confirm, decline

@@ -271,6 +271,12 @@ def _variants() -> list[dict[str, Any]]:
                 "seller_name": "Lucky <Dragon> & Co",
                 "rebound": bool(index % 2),
                 "telegram_id": 100002,
+                "buyer_id": 100002,
+                "buyer_name": ["", "Anna <A&B>"][index % 2],
+                "order_count": index % 3,
+                "case_count": index % 4,
+                "open_count": index % 2,
+                "done": SimpleNamespace(cases=index % 3, photos=index % 4, messages=12),
                 "promise": Promise(
                     id=5,
                     case_id=12,

@@ -11,8 +11,9 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import ConfigOption, DatabaseOption, console, open_app, run
-from bot.config.settings import SweeperSettings, read
+from bot.config.settings import RetentionSettings, SweeperSettings, read
 from bot.runtime.sweeper import Sweeper
+from bot.services.retention import Retained, Retention
 from bot.services.stats import promise_stats
 
 
@@ -30,6 +31,7 @@ def sweep(
     async def go() -> None:
         app = await open_app(database_url, config)
         sweeper = Sweeper(db=app.db, clock=app.clock, engine=app.engine)
+        sweeper.retention = Retention.of(read(RetentionSettings))
         try:
             if loop:
                 stop = asyncio.Event()
@@ -42,6 +44,9 @@ def sweep(
                     f"{done.reminded} reminded, {done.breached} escalated, "
                     f"{done.already_done} already handled"
                 )
+                retained = await sweeper.retain_when_due()
+                if retained:
+                    console.print(f"past retention: {_retained(retained)}")
         finally:
             await app.close()
 
@@ -83,3 +88,11 @@ def stats(
 
 def _hours(value: timedelta | None) -> str:
     return "—" if value is None else f"{value.total_seconds() / 3600:.1f} h"
+
+
+def _retained(done: Retained) -> str:
+    return (
+        f"{done.texts} message texts and {done.set_aside} set-aside updates removed, "
+        f"{done.photos} photos removed ({done.files} files deleted), {done.audit} audit "
+        f"entries masked, {done.cases} closed cases and {done.buyers} buyers' names masked"
+    )

@@ -190,3 +190,25 @@ class LinkSettings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
             raise ValueError("is not a Telegram bot username such as ReturnDeskBot")
         return value
+
+
+class RetentionSettings(BaseSettings):
+    """How long personal data is kept, per kind, in days (docs/privacy.md); 0 keeps it for
+    ever. The sweeper removes texts and photos and masks names past these; amounts, reasons
+    and dates stay."""
+
+    model_config = _section("RETENTION_")
+
+    # Message texts in the transcript, and updates set aside (they hold what was typed).
+    transcripts_days: int = Field(180, ge=0)
+    # Photos sent as evidence: the downloaded copy, Telegram's file ids and the caption.
+    photos_days: int = Field(180, ge=0)
+    # Who did what in the audit log: the person's id, what they typed, the details.
+    audit_days: int = Field(365, ge=0)
+    # A closed case's texts (question, comments, notes, tracking numbers) and, once none of
+    # their cases is left unmasked, the buyer's name; counted from the case's closing.
+    closed_cases_days: int = Field(1095, ge=0)
+    # Seconds between retention sweeps (in `returndesk run` and `sweep --loop`), and rows
+    # changed per transaction.
+    every: float = Field(3600.0, gt=0)
+    batch: int = Field(500, ge=1)

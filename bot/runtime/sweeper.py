@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.engine.events import Author, Incoming
@@ -23,6 +24,8 @@ from bot.engine.own_events import Breach, Delivered, MonthlyReport, Remind, Surv
 from bot.engine.payloads import Payload
 from bot.engine.processor import Engine
 from bot.services import deliveries, promises, report_send, surveys
+from bot.services.retention import Retained, Retention
+from bot.services.retention import sweep as sweep_retention
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -122,5 +125,29 @@ class Sweeper:
                     )
             except Exception:
                 log.exception("sweep failed; trying again in %ss", every)
+            await self.retain_when_due()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
+
+    # -- personal data past its retention (docs/privacy.md) -----------------------------------
+    # Set by whoever runs the sweeper with the settings (RETURNDESK_RETENTION_*); None: none.
+    retention: Retention | None = None
+    _retained_at: datetime | None = None
+
+    async def retain_when_due(self) -> Retained | None:
+        """Retention's step (bot/services/retention.py), at most once every
+        `Retention.every` of the clock; a failure is logged and tried at the next turn."""
+        now = self.clock.now()
+        if self.retention is None or (
+            self._retained_at is not None and now - self._retained_at < self.retention.every
+        ):
+            return None
+        try:
+            done = await sweep_retention(self.db, now, self.retention)
+        except Exception:
+            log.exception("retention sweep failed; trying again at the next sweep")
+            return None
+        self._retained_at = now
+        if done:
+            log.info("retention: %s", done)
+        return done

@@ -18,6 +18,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.domain.enums import (
@@ -46,6 +49,13 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def _partial(name: str, column: str, where: str) -> Index:
+    """An index of only the rows `where` holds (both databases take the same condition): the
+    retention sweep (bot/services/retention.py) finds what is left to remove without reading
+    what it removed before."""
+    return Index(name, column, sqlite_where=sql_text(where), postgresql_where=sql_text(where))
 
 
 class Base(DeclarativeBase):
@@ -216,6 +226,9 @@ class OrderItem(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (
+        _partial("ix_cases_to_mask", "closed_at", "masked_at IS NULL AND closed_at IS NOT NULL"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -257,6 +270,9 @@ class Case(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None]
+    # When its texts and its buyer's name were masked, past retention or at an erasure
+    # (docs/privacy.md); amounts, reasons and dates stay.
+    masked_at: Mapped[datetime | None]
 
     # Read-only: a case is written through its foreign keys, so a flush of a changed case need
     # not walk the order, its items and the buyer for changes.
@@ -294,6 +310,12 @@ class CaseEvent(Base):
 
 class Evidence(Base):
     __tablename__ = "evidence"
+    __table_args__ = (
+        _partial("ix_evidence_to_remove", "created_at", "removed_at IS NULL"),
+        _partial(
+            "ix_evidence_files_left", "id", "removed_at IS NOT NULL AND stored_path IS NOT NULL"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -303,6 +325,9 @@ class Evidence(Base):
     stored_path: Mapped[str | None] = mapped_column(String(512))  # the downloaded copy
     caption: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # When the photo was removed (docs/privacy.md): file ids and caption cleared at once, the
+    # downloaded copy deleted by the next retention sweep, which then clears stored_path.
+    removed_at: Mapped[datetime | None]
 
 
 class Offer(Base):
@@ -561,6 +586,7 @@ class TranscriptEntry(Base):
     when the message is delivered (until then it is in the outbox)."""
 
     __tablename__ = "transcript"
+    __table_args__ = (_partial("ix_transcript_texts", "at", "text IS NOT NULL"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime]
@@ -581,11 +607,14 @@ class AuditEntry(Base):
     """Every refusal of access, and every deliberate exception a person made."""
 
     __tablename__ = "audit"
+    __table_args__ = (_partial("ix_audit_to_mask", "at", "masked_at IS NULL"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime]
     actor_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str | None] = mapped_column(String(128))
+    target: Mapped[str | None] = mapped_column(String(128), index=True)
     allowed: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # When who and what were masked past retention or at an erasure (docs/privacy.md).
+    masked_at: Mapped[datetime | None]

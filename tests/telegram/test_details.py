@@ -250,7 +250,8 @@ async def test_command_menus_are_set_per_language_and_for_deciders(
         if '"default"' in scope
     }
     assert by_language == {
-        lang: ["start", "orders", "language", "cancel", "help"] for lang in (None, "en", "ru", "zh")
+        lang: ["start", "orders", "language", "cancel", "help", "forget"]
+        for lang in (None, "en", "ru", "zh")
     }
     ru = next(c for (scope, lang), c in server.commands.items() if lang == "ru")
     assert ru[0]["description"] == "Меню: проблемы, возвраты, отмены"

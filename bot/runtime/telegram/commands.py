@@ -8,7 +8,7 @@ from bot.config.shop import ShopConfig
 from bot.rendering import LOCALES, Reader, Renderer
 from bot.runtime.telegram.adapter import TelegramAdapter
 
-BUYER_COMMANDS = ("start", "orders", "language", "cancel", "help")
+BUYER_COMMANDS = ("start", "orders", "language", "cancel", "help", "forget")
 DECIDER_COMMANDS = (*BUYER_COMMANDS, "pending", "failed", "report")
 SUPPORT_COMMANDS = ("queue", "take", "offer", "refund", "handback", "resolve", "rebind", "report")
 # With no support group, a member works the desk from their own chat (docs/support-desk.md).

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import App
-from bot.config.settings import SenderSettings, TelegramSettings
+from bot.config.settings import RetentionSettings, SenderSettings, TelegramSettings, read
 from bot.runtime.outbox.heartbeat import Beating
 from bot.runtime.outbox.limits import RateLimiter
 from bot.runtime.outbox.sender import OutboxSender
@@ -22,6 +22,7 @@ from bot.runtime.telegram.adapter import TelegramAdapter
 from bot.runtime.telegram.commands import register_commands
 from bot.runtime.telegram.runner import ATTEMPTS, TelegramRunner
 from bot.runtime.telegram.webhook import request_errors, webhook_app
+from bot.services.retention import Retention
 
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT = 30.0  # seconds to deliver what is owed when stopping
@@ -114,6 +115,7 @@ class TelegramService:
             engine=self.app.engine, adapter=self.adapter, attempts=self.update_attempts
         )
         self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
+        self.sweeper.retention = Retention.of(read(RetentionSettings))
         self.app.engine.listeners.append(self.sender.wake)
 
     async def run(self, stop: asyncio.Event) -> None:
