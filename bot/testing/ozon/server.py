@@ -93,7 +93,7 @@ class Call:
 class FakeOzon:
     sellers: list[FakeSeller] = field(default_factory=list)
     # Per method ("*" for any): faults answered first, one per call, before the real answer.
-    faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    faults: dict[str, deque[Fault | None]] = field(default_factory=lambda: defaultdict(deque))
     calls: list[Call] = field(default_factory=list)
     # The shapes seen in the wild where the reference and its examples differ.
     returns_shape: Literal["object", "list"] = "list"
@@ -112,8 +112,9 @@ class FakeOzon:
         self.sellers.append(seller)
         return seller
 
-    def fail(self, fault: Fault, *, times: int = 1, method: str = "*") -> None:
-        self.faults[method].extend([fault] * times)
+    def fail(self, fault: Fault, *, times: int = 1, method: str = "*", after: int = 0) -> None:
+        """Answer `fault` `times` times, after answering `after` calls as usual."""
+        self.faults[method].extend([None] * after + [fault] * times)
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -200,7 +201,7 @@ class FakeOzon:
     def _next_fault(self, method: str) -> Fault | None:
         for key in (method, "*"):
             if self.faults.get(key):
-                return self.faults[key].popleft()
+                return self.faults[key].popleft()  # None: this call is answered as usual
         return None
 
     # -- postings ------------------------------------------------------------------------------
