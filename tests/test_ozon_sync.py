@@ -237,3 +237,22 @@ async def test_a_refused_key_stops_the_pull_with_ozons_message(
     [done] = await sync.sync_all()
     assert done.error is not None
     assert "Invalid Api-Key" in done.error
+
+
+async def test_the_runtime_task_pulls_again_until_stopped(
+    db: Database, sync: OzonSync, fake_ozon: FakeOzon, ozon_clock: FakeClock
+) -> None:
+    import asyncio
+
+    found = seller(fake_ozon)
+    found.postings = [posting(1)]
+    stop = asyncio.Event()
+    task = asyncio.create_task(sync.run(stop, every_minutes=0.001))
+    for _ in range(200):
+        if len(fake_ozon.calls_to("/v4/posting/fbs/list")) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(fake_ozon.calls_to("/v4/posting/fbs/list")) >= 2
+    assert len(await orders(db)) == 1
