@@ -328,3 +328,14 @@ async def test_an_unconfirmed_fact_is_logged_once(
     said = [r.getMessage() for r in caplog.records if "as one object" in r.getMessage()]
     assert len(said) == 1
     assert Fact.RETURNS_AS_OBJECT.value
+
+
+async def test_a_return_in_an_unknown_shape_is_a_typed_error(fake_ozon: FakeOzon) -> None:
+    from bot.marketplaces.ozon import OzonShapeError
+
+    returned = rfbs_return(11)
+    returned.available_actions = [("approve", "Одобрить")]  # type: ignore[list-item]
+    seller(fake_ozon).rfbs_returns = [returned]
+    async with client(fake_ozon) as ozon:
+        with pytest.raises(OzonShapeError, match="id: expected a whole number"):
+            await ozon.get_rfbs_return(11)

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bot.marketplaces.ozon.errors import OzonApiError, OzonUnavailableError
+from bot.marketplaces.ozon.errors import OzonApiError, OzonShapeError, OzonUnavailableError
 from bot.marketplaces.ozon.limiter import RateLimiter
 from bot.marketplaces.ozon.models import (
     CancellationPage,
@@ -208,7 +208,7 @@ class OzonClient:
         try:
             return parse_rfbs_return_detail(body, return_id)
         except ShapeError as error:
-            raise OzonApiError("/v2/returns/rfbs/get", 200, None, f"unreadable: {error}") from error
+            raise OzonShapeError("/v2/returns/rfbs/get", str(error)) from error
 
     async def set_rfbs_return_action(
         self,

@@ -43,3 +43,12 @@ class OzonUnavailableError(OzonError):
         self.method = method
         self.attempts = attempts
         self.last = last
+
+
+class OzonShapeError(OzonError):
+    """Ozon answered, but not in a shape the reference (or its examples) gives."""
+
+    def __init__(self, method: str, reason: str) -> None:
+        super().__init__(f"Ozon {method} answered in an unknown shape: {reason}")
+        self.method = method
+        self.reason = reason
