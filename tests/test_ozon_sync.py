@@ -189,7 +189,7 @@ async def test_a_bad_posting_is_set_aside_and_the_others_land(
     db: Database, sync: OzonSync, fake_ozon: FakeOzon, ozon_clock: FakeClock
 ) -> None:
     found = seller(fake_ozon)
-    unpriced = posting(2)
+    unpriced = posting(2, customer_name="Иван Петров")
     unpriced.products = [FakeProduct(sku=1, offer_id="X", name="X", price="not a price")]
     found.postings = [posting(1), unpriced, posting(3, status="teleported")]
     [done] = await sync.sync_all()
@@ -202,6 +202,7 @@ async def test_a_bad_posting_is_set_aside_and_the_others_land(
         aside = await ozon_orders.set_aside(tx, "acme")
     assert [r.record for r in aside] == ["0132112277-0002-1", "0132112277-0003-1"]
     assert aside[0].data["posting_number"] == "0132112277-0002-1"
+    assert "customer" not in aside[0].data  # the buyer's name and address are not kept
 
     ozon_clock.advance(timedelta(hours=1))
     unpriced.products = [FakeProduct(sku=1, offer_id="X", name="X", price="10.00")]
