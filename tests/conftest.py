@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.clock import FakeClock
 from bot.storage.database import Database
 from bot.storage.models import Base
+from bot.testing.ozon import FakeOzon
 from bot.testing.telegram import Mode
 from tests.desk import Desk
 
@@ -169,3 +170,12 @@ async def desk(db: Database, clock: FakeClock, tmp_path: Path, channel: str) -> 
         return
     async with Desk.on_telegram(db, clock, tmp_path, Mode.parse(channel)) as desk:
         yield desk
+
+
+@pytest.fixture
+async def fake_ozon() -> AsyncIterator[FakeOzon]:
+    """A fake Ozon Seller API on loopback (bot/testing/ozon), stopped after the test."""
+    server = FakeOzon()
+    await server.start()
+    yield server
+    await server.stop()

@@ -11,6 +11,7 @@ from bot.cli import (
     inbox,
     links,
     logs,
+    ozon,
     privacy,
     promises,
     report,
@@ -38,6 +39,8 @@ app.add_typer(data.policy, name="policy")
 app.add_typer(data.db, name="db")
 app.add_typer(inbox.inbox, name="inbox")
 app.add_typer(privacy.commands, name="privacy")
+
+app.add_typer(ozon.ozon, name="ozon")
 
 
 def main() -> None:

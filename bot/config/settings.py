@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TypeVar
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.config.shop import ozon_key_variable
 
 S = TypeVar("S", bound=BaseSettings)
 # The largest image kept as evidence unless RETURNDESK_TELEGRAM_MAX_PHOTO_BYTES says otherwise; the
@@ -212,3 +216,54 @@ class RetentionSettings(BaseSettings):
     # changed per transaction.
     every: float = Field(3600.0, gt=0)
     batch: int = Field(500, ge=1)
+
+
+class OzonSettings(BaseSettings):
+    """The Ozon Seller API connector (docs/ozon.md). Each seller's API key has a variable of its
+    own, named for the seller: see `ozon_api_key`."""
+
+    model_config = _section("OZON_")
+
+    # Ozon's own unless set (the tests point it at their fake server).
+    api_url: str = "https://api-seller.ozon.ru"
+    # Minutes between pulls of every Ozon seller's postings in `returndesk run`; 0: none.
+    sync_every: float = Field(15.0, ge=0)
+    # How far back the first pull of a seller looks, in days.
+    first_sync_days: int = Field(30, ge=1, le=365)
+    # How far back a later pull looks for postings whose status changed, in days (Ozon allows
+    # at most a year between since and to).
+    lookback_days: int = Field(90, ge=1, le=365)
+    # Seconds for one call, and tries of a call Ozon asks to back off from.
+    timeout: float = Field(30.0, gt=0)
+    attempts: int = Field(5, ge=1, le=20)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_with_scheme(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// for a local test server)")
+        return value.rstrip("/")
+
+
+def ozon_api_key(seller_id: str) -> SecretStr:
+    """The seller's Ozon API key: RETURNDESK_OZON_API_KEY_<SELLER> from the environment or
+    `.env`, else the file RETURNDESK_OZON_API_KEY_FILE_<SELLER> names (a mounted secret).
+    SettingsError names the variables, never a value."""
+    variable = ozon_key_variable(seller_id)
+    file_variable = variable.replace("_API_KEY_", "_API_KEY_FILE_")
+    dotenv = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    key = os.environ.get(variable) or dotenv.get(variable)
+    if key and key.strip():
+        return SecretStr(key.strip())
+    path = os.environ.get(file_variable) or dotenv.get(file_variable)
+    if path:
+        try:
+            key = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            problem = f"{file_variable}: cannot read {path}: {error.strerror}"
+            raise SettingsError([problem]) from None
+        if key:
+            return SecretStr(key)
+        raise SettingsError([f"{file_variable}: {path} is empty"])
+    missing = f"{variable} (or {file_variable}, a file holding it): the seller's Ozon API key"
+    raise SettingsError([f"{missing} is not set"])

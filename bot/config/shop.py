@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.config.toml_errors import LineIndex
 from bot.domain.calendar import ALWAYS, Calendar
@@ -64,6 +64,24 @@ class Person(_Strict):
     name: str = ""
 
 
+# What an API key might be called if someone writes one into the shop file by mistake.
+SECRET_NAMES = frozenset({"api_key", "api-key", "apikey", "key", "token", "secret"})
+
+
+def ozon_key_variable(seller_id: str) -> str:
+    """The environment variable holding a seller's Ozon API key (docs/ozon.md)."""
+    return "RETURNDESK_OZON_API_KEY_" + re.sub(r"[^A-Z0-9]", "_", seller_id.upper())
+
+
+class OzonConfig(_Strict):
+    """`[sellers.ozon]`: the seller's Ozon Seller API account. The API key is a secret and
+    comes from the environment or a secrets file, never from here (docs/ozon.md)."""
+
+    client_id: Annotated[str, Field(pattern=r"^[0-9]{1,20}$")]
+    # Pull the seller's FBS/rFBS postings as orders on a schedule.
+    sync_orders: bool = True
+
+
 class SellerConfig(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     name: str
@@ -73,8 +91,23 @@ class SellerConfig(_Strict):
     policy: Policy
     # Working hours and holidays for business-time promises; always open when not given.
     calendar: Calendar = ALWAYS
+    ozon: OzonConfig | None = None
 
     _tz = field_validator("timezone")(_zone)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret_in_the_file(cls, data: Any) -> Any:
+        ozon = data.get("ozon") if isinstance(data, dict) else None
+        if isinstance(ozon, dict) and (found := SECRET_NAMES & {k.lower() for k in ozon}):
+            variable = ozon_key_variable(str(data.get("id", "")))
+            raise ValueError(
+                f"ozon.{sorted(found)[0]}: the API key is a secret and never goes in the shop "
+                f"file; remove it from here (and from wherever the file was copied), and set "
+                f"{variable} or {variable.replace('_API_KEY_', '_API_KEY_FILE_')} (a file "
+                "holding the key) instead (docs/ozon.md)"
+            )
+        return data
 
 
 class SupportConfig(_Strict):

@@ -36,7 +36,15 @@ from bot.services.order_files import DATE_FIELDS, ImportProblem, open_order_file
 from bot.storage.models import Buyer, Case, Order, OrderItem
 from bot.storage.transaction import Transaction
 
-__all__ = ["ImportProblem", "ImportReport", "OrderIn", "import_orders"]
+__all__ = [
+    "ImportProblem",
+    "ImportReport",
+    "OrderIn",
+    "OrderRefusedError",
+    "import_orders",
+    "save_order",
+    "validate_order",
+]
 
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
@@ -103,6 +111,7 @@ class BuyerIn(_Row):
 
 class ItemIn(_Row):
     sku: Code
+    offer_id: Code | None = None  # the seller's own article, where the marketplace has one
     title: Text
     quantity: Annotated[int, Field(gt=0, le=100_000)]
     unit_price: Amount
@@ -124,6 +133,10 @@ class OrderIn(_Row):
     completed_at: AwareDatetime | None = None
     cancelled_at: AwareDatetime | None = None
     tracking_number: Annotated[str, Field(max_length=64)] | None = None
+    # From a marketplace's API (docs/ozon.md): `number` is then the shipment's own, and these the
+    # order as the buyer sees it and the marketplace's own status.
+    order_number: Code | None = None
+    marketplace_status: Code | None = None
     items: Annotated[list[ItemIn], Field(min_length=1)]
 
     @field_validator("currency")
@@ -231,42 +244,56 @@ async def import_orders(
             report.problems.append(raw)
             continue
         try:
-            order_in = OrderIn.model_validate(raw)
-        except ValidationError as exc:
-            report.problems.append(ImportProblem(position, _explain(exc)))
-            continue
-        if order_in.seller not in sellers:
-            report.problems.append(
-                ImportProblem(position, f"seller {order_in.seller!r} is not in the shop file")
-            )
-            continue
-        if keys is None and (order_in.buyer.phone or order_in.buyer.postal_code):
-            report.problems.append(
-                ImportProblem(
-                    position,
-                    "buyer.phone/postal_code: set RETURNDESK_LINK_SECRET first; they are "
-                    "stored only hashed with it (docs/claiming.md)",
-                )
-            )
-            continue
-        try:
-            async with tx.session.begin_nested():
-                outcome = await _upsert(tx, order_in, now, keys)
-        except _RowError as exc:
+            outcome = await save_order(tx, validate_order(raw), sellers=sellers, now=now, keys=keys)
+        except OrderRefusedError as exc:
             report.problems.append(ImportProblem(position, str(exc)))
-            continue
-        except (DataError, IntegrityError) as exc:
-            # The checks above should leave the database nothing to refuse; if it still does,
-            # that is one row's problem, and the savepoint has undone only that row.
-            reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-            report.problems.append(ImportProblem(position, f"the database refused it: {reason}"))
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 
-class _RowError(Exception):
+class OrderRefusedError(Exception):
+    """One order that cannot be taken in, and why; the others still are."""
+
+
+class _RowError(OrderRefusedError):
     pass
+
+
+def validate_order(raw: Any) -> OrderIn:
+    """An order as the import takes it in, or OrderRefusedError naming every field at fault."""
+    try:
+        return OrderIn.model_validate(raw)
+    except ValidationError as exc:
+        raise OrderRefusedError(_explain(exc)) from exc
+
+
+async def save_order(
+    tx: Transaction,
+    order_in: OrderIn,
+    *,
+    sellers: set[str],
+    now: datetime,
+    keys: ClaimKeys | None,
+) -> str:
+    """Create or update one order (matched on seller, marketplace and number) in a savepoint of
+    its own: "created", "updated" or "unchanged", or OrderRefusedError with only this order
+    undone. The one upsert of orders, for files and marketplaces' APIs alike."""
+    if order_in.seller not in sellers:
+        raise OrderRefusedError(f"seller {order_in.seller!r} is not in the shop file")
+    if keys is None and (order_in.buyer.phone or order_in.buyer.postal_code):
+        raise OrderRefusedError(
+            "buyer.phone/postal_code: set RETURNDESK_LINK_SECRET first; they are "
+            "stored only hashed with it (docs/claiming.md)"
+        )
+    try:
+        async with tx.session.begin_nested():
+            return await _upsert(tx, order_in, now, keys)
+    except (DataError, IntegrityError) as exc:
+        # The checks above should leave the database nothing to refuse; if it still does,
+        # that is one row's problem, and the savepoint has undone only that row.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise OrderRefusedError(f"the database refused it: {reason}") from exc
 
 
 async def _upsert(tx: Transaction, data: OrderIn, now: datetime, keys: ClaimKeys | None) -> str:
@@ -314,6 +341,8 @@ async def _upsert(tx: Transaction, data: OrderIn, now: datetime, keys: ClaimKeys
     order.shipping_minor = shipping.minor
     order.status = data.status
     order.tracking_number = data.tracking_number
+    order.order_number = data.order_number
+    order.marketplace_status = data.marketplace_status
     for name in DATE_FIELDS:
         setattr(order, name, getattr(data, name))
     await _sync_items(tx, order, data)
@@ -333,6 +362,7 @@ async def _sync_items(tx: Transaction, order: Order, data: OrderIn) -> None:
             item = OrderItem(sku=item_in.sku)
             order.items.append(item)
         item.position = position
+        item.offer_id = item_in.offer_id
         item.title = item_in.title
         item.quantity = item_in.quantity
         item.unit_price_minor = Money(item_in.unit_price, data.currency).minor
@@ -377,6 +407,11 @@ def _snapshot(order: Order) -> tuple[Any, ...]:
         order.shipping_minor,
         order.status,
         order.tracking_number,
+        order.order_number,
+        order.marketplace_status,
         *(getattr(order, f) for f in DATE_FIELDS),
-        tuple((i.sku, i.title, i.quantity, i.unit_price_minor, i.position) for i in order.items),
+        tuple(
+            (i.sku, i.offer_id, i.title, i.quantity, i.unit_price_minor, i.position)
+            for i in order.items
+        ),
     )

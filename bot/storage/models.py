@@ -144,6 +144,11 @@ class Order(Base):
     completed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     tracking_number: Mapped[str | None] = mapped_column(String(64))
+    # From a marketplace's API (docs/ozon.md): `number` is then the shipment's own (Ozon's
+    # posting number), `order_number` the order it belongs to as the buyer sees it, and
+    # `marketplace_status` the marketplace's word for where it is (`status` is ReturnDesk's).
+    order_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    marketplace_status: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[datetime]
     # An order imported without a Telegram id has no buyer until someone claims it
     # (docs/claiming.md): what the import said of its buyer waits here for the cards and the
@@ -211,6 +216,7 @@ class OrderItem(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     sku: Mapped[str] = mapped_column(String(64))
+    offer_id: Mapped[str | None] = mapped_column(String(64))  # the seller's own article
     title: Mapped[str] = mapped_column(String(300))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
@@ -219,6 +225,43 @@ class OrderItem(Base):
     @property
     def unit_price(self) -> Money:
         return Money.from_minor(self.unit_price_minor, self.order.currency)
+
+
+class MarketplaceSync(Base):
+    """Where a seller's pull of orders from a marketplace's API stands (docs/ozon.md).
+
+    `synced_until` is the end of the last pull that finished; while one is under way, its window
+    and the cursor of the next page are kept here after every page, so a pull cut short by a
+    crash or a restart resumes from that page instead of starting over."""
+
+    __tablename__ = "marketplace_syncs"
+
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(32), primary_key=True)
+    synced_until: Mapped[datetime | None]
+    window_since: Mapped[datetime | None]
+    window_to: Mapped[datetime | None]
+    changed_since: Mapped[datetime | None]
+    cursor: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MarketplaceReject(Base):
+    """A record from a marketplace's API that could not be taken in, set aside with why; it is
+    deleted when a later pull takes the same record in (docs/ozon.md)."""
+
+    __tablename__ = "marketplace_rejects"
+    __table_args__ = (UniqueConstraint("seller_id", "marketplace", "record"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"))
+    marketplace: Mapped[str] = mapped_column(String(32))
+    record: Mapped[str] = mapped_column(String(128))  # what names it: Ozon's posting number
+    reason: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]]  # the record as the API sent it
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
 
 
 # -- cases -------------------------------------------------------------------------------------
