@@ -20,6 +20,7 @@ from bot.runtime.outbox.sender import OutboxSender
 from bot.runtime.sweeper import Sweeper
 from bot.runtime.telegram.adapter import TelegramAdapter
 from bot.runtime.telegram.commands import register_commands
+from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.runner import ATTEMPTS, TelegramRunner
 from bot.runtime.telegram.webhook import request_errors, webhook_app
 
@@ -86,12 +87,20 @@ class TelegramService:
     sweep_every: float | None = 30.0
     # Tries of an update before it is set aside (RETURNDESK_UPDATE_ATTEMPTS).
     update_attempts: int = ATTEMPTS
+    # Which parts run in this process (`returndesk run --role`).
+    role: Role = Role.ALL
 
     def __post_init__(self) -> None:
         if self.settings.webhook_url and not self.settings.webhook_secret:
             raise SetupError(
                 "RETURNDESK_TELEGRAM_WEBHOOK_SECRET must be set when "
                 "RETURNDESK_TELEGRAM_WEBHOOK_URL is: without it anyone could post updates"
+            )
+        if self.role is Role.WEB and not self.settings.webhook_url:
+            raise SetupError(
+                "--role web takes updates on the webhook: set RETURNDESK_TELEGRAM_WEBHOOK_URL "
+                "and _SECRET. Long polling has one consumer per bot (Telegram ends one "
+                "getUpdates when another starts): to poll, run one process with --role all"
             )
         limits = self.sender_settings
         self.sender = OutboxSender(
@@ -114,21 +123,45 @@ class TelegramService:
             engine=self.app.engine, adapter=self.adapter, attempts=self.update_attempts
         )
         self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
-        self.app.engine.listeners.append(self.sender.wake)
+        if self.role.sends:  # else another process's sender finds the rows on its next look
+            self.app.engine.listeners.append(self.sender.wake)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set; then finish the updates in hand and flush the outbox.
-        Updates a crash left in the inbox are applied first."""
-        identity = await self.adapter.start()
-        log.info("running as @%s with %s", identity.username, self.adapter.name)
-        await register_commands(self.adapter, self.app.shop, self.app.renderer)
+        Updates a crash left in the inbox are applied first. Only the role's parts run."""
+        role = self.role
+        if role.calls_telegram:
+            identity = await self.adapter.start()
+            log.info("running as @%s with %s, role %s", identity.username, self.adapter.name, role)
+        else:
+            log.info("running as role %s", role)
+        if role.takes_updates:
+            await register_commands(self.adapter, self.app.shop, self.app.renderer)
         sending = asyncio.Event()
-        sender = asyncio.create_task(self.sender.run(sending))
+        sender = asyncio.create_task(self.sender.run(sending)) if role.sends else None
         sweeping = (
             asyncio.create_task(self.sweeper.run(stop, self.sweep_every))
-            if self.sweep_every
+            if role.sweeps and self.sweep_every
             else None
         )
+        try:
+            if role.takes_updates:
+                await self._take_updates(stop)
+            else:
+                await stop.wait()
+        finally:
+            if sweeping is not None:
+                stop.set()
+                await sweeping
+            if sender is not None:
+                sending.set()
+                try:
+                    await asyncio.wait_for(sender, FLUSH_TIMEOUT)
+                except TimeoutError:
+                    log.warning("stopped with messages still owed; they go out at the next start")
+            await self.adapter.close()
+
+    async def _take_updates(self, stop: asyncio.Event) -> None:
         await self.runner.start()
         try:
             if self.settings.webhook_url:
@@ -137,16 +170,7 @@ class TelegramService:
                 await self.adapter.delete_webhook()
                 await self.runner.poll(stop)
         finally:
-            if sweeping is not None:
-                stop.set()
-                await sweeping
             await self.runner.finish()
-            sending.set()
-            try:
-                await asyncio.wait_for(sender, FLUSH_TIMEOUT)
-            except TimeoutError:
-                log.warning("stopped with messages still owed; they go out at the next start")
-            await self.adapter.close()
 
     async def _serve_webhook(self, stop: asyncio.Event) -> None:
         settings = self.settings
