@@ -188,3 +188,22 @@ async def test_two_sweepers_on_one_database_act_on_each_due_promise_once(
 
 async def _at_least(db: Database, what: object, n: int) -> bool:
     return await count(db, what) >= n
+
+
+async def test_web_workers_and_senders_never_sweep(
+    postgresql: None, desk: Desk, clock: FakeClock, server: FakeBotAPI, tmp_path: Path
+) -> None:
+    for _ in range(2):
+        await describe_defect(desk, price="5000")
+    desk.later(days=2)  # both promises past their due time
+    escalated = select(func.count()).where(CaseEvent.action == "escalated")
+    async with AsyncExitStack() as stack:
+        for role, mode in ((Role.WEB, WEBHOOK), (Role.SENDER, WEBHOOK)):
+            app = await stack.enter_async_context(another_process(desk.db, clock))
+            await stack.enter_async_context(
+                running_bot(app, server, mode, media_dir=tmp_path, role=role, sweep_every=0.05)
+            )
+        await asyncio.sleep(1.0)  # twenty sweeps' time
+        assert await count(desk.db, escalated) == 0
+    await desk.sweep()  # a sweeper would have found them
+    assert await count(desk.db, escalated) == 2
