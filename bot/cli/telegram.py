@@ -23,6 +23,7 @@ from bot.config.settings import (
 )
 from bot.runtime import heap
 from bot.runtime.ozon import OzonSync, ozon_sellers
+from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.service import (
     SetupError,
     TelegramService,
@@ -34,10 +35,22 @@ TransportOption = Annotated[
     str,
     typer.Option("--transport", "-t", help="aiogram (default) or ptb (python-telegram-bot)."),
 ]
+RoleOption = Annotated[
+    Role,
+    typer.Option(
+        "--role",
+        "-r",
+        help="What this process runs: all (default); web (takes updates on the webhook, "
+        "several behind a load balancer); sender (delivers replies); sweeper (acts on due "
+        "promises). Every role may run in several processes on one PostgreSQL database.",
+        case_sensitive=False,
+    ),
+]
 
 
 def run_bot(
     transport: TransportOption = "aiogram",
+    role: RoleOption = Role.ALL,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
@@ -45,13 +58,13 @@ def run_bot(
     is set. Stops cleanly on Ctrl-C or SIGTERM."""
     logs.for_the_bot()
     try:
-        run(_run(transport, config, database_url))
+        run(_run(transport, role, config, database_url))
     except SetupError as error:
         errors.print(f"[bold red]Cannot start:[/] {error}", markup=True)
         raise typer.Exit(2) from error
 
 
-async def _run(transport: str, config: Path | None, database_url: str | None) -> None:
+async def _run(transport: str, role: Role, config: Path | None, database_url: str | None) -> None:
     settings = read(TelegramSettings)
     sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
     updates = read(UpdateSettings)
@@ -83,6 +96,7 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
             update_attempts=updates.attempts,
             ozon=ozon,
             ozon_every=pulling.sync_every,
+            role=role,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

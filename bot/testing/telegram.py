@@ -22,6 +22,7 @@ from bot.app import App
 from bot.config.settings import SenderSettings, TelegramSettings
 from bot.engine.events import Author, Outcome
 from bot.rendering import Renderer
+from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.service import TelegramService, make_adapter
 from bot.sandbox.memory import Delivered
 from bot.storage.models import InboxUpdate, OutboxMessage
@@ -61,8 +62,10 @@ async def running_bot(
     media_dir: Path,
     sender: SenderSettings = UNLIMITED,
     max_photo_bytes: int = 10 * 1024 * 1024,
+    role: Role = Role.ALL,
+    sweep_every: float | None = None,
 ) -> AsyncIterator[TelegramService]:
-    """`returndesk run` in this process, against `server`, until the block ends."""
+    """`returndesk run --role ROLE` in this process, against `server`, until the block ends."""
     port = free_port()
     settings = TelegramSettings(
         token=server.token,
@@ -75,23 +78,34 @@ async def running_bot(
         max_photo_bytes=max_photo_bytes,
     )
     service = TelegramService(
-        app, make_adapter(mode.transport, settings), settings, sender, sweep_every=None
+        app,
+        make_adapter(mode.transport, settings),
+        settings,
+        sender,
+        sweep_every=sweep_every,
+        role=role,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:
-        await _ready(server, mode, task)
+        await _ready(server, mode, role, task)
         yield service
     finally:
         stop.set()
         await task
 
 
-async def _ready(server: FakeBotAPI, mode: Mode, task: asyncio.Task[None]) -> None:
+async def _ready(server: FakeBotAPI, mode: Mode, role: Role, task: asyncio.Task[None]) -> None:
     for _ in range(int(SETTLE_TIMEOUT / 0.01)):
         if task.done():
             task.result()  # the bot died starting: show why
-        if (server.webhook is not None) if mode.webhook else server.calls["getUpdates"] > 0:
+        if not role.takes_updates:
+            started = not role.calls_telegram or server.calls["getMe"] > 0
+        elif mode.webhook:
+            started = server.webhook is not None
+        else:
+            started = server.calls["getUpdates"] > 0
+        if started:
             return
         await asyncio.sleep(0.01)
     raise TimeoutError("the bot did not start")

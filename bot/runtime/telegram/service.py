@@ -21,6 +21,7 @@ from bot.runtime.ozon import OzonSync
 from bot.runtime.sweeper import Sweeper
 from bot.runtime.telegram.adapter import TelegramAdapter
 from bot.runtime.telegram.commands import register_commands
+from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.runner import ATTEMPTS, TelegramRunner
 from bot.runtime.telegram.webhook import request_errors, webhook_app
 from bot.services.retention import Retention
@@ -91,12 +92,20 @@ class TelegramService:
     # Pulls Ozon sellers' postings every ozon_every minutes (docs/ozon.md); None: no pulls.
     ozon: OzonSync | None = None
     ozon_every: float = 15.0
+    # Which parts run in this process (`returndesk run --role`).
+    role: Role = Role.ALL
 
     def __post_init__(self) -> None:
         if self.settings.webhook_url and not self.settings.webhook_secret:
             raise SetupError(
                 "RETURNDESK_TELEGRAM_WEBHOOK_SECRET must be set when "
                 "RETURNDESK_TELEGRAM_WEBHOOK_URL is: without it anyone could post updates"
+            )
+        if self.role is Role.WEB and not self.settings.webhook_url:
+            raise SetupError(
+                "--role web takes updates on the webhook: set RETURNDESK_TELEGRAM_WEBHOOK_URL "
+                "and _SECRET. Long polling has one consumer per bot (Telegram ends one "
+                "getUpdates when another starts): to poll, run one process with --role all"
             )
         limits = self.sender_settings
         self.sender = OutboxSender(
@@ -120,33 +129,38 @@ class TelegramService:
         )
         self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
         self.sweeper.retention = Retention.of(read(RetentionSettings))
-        self.app.engine.listeners.append(self.sender.wake)
+        if self.role.sends:  # else another process's sender finds the rows on its next look
+            self.app.engine.listeners.append(self.sender.wake)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set; then finish the updates in hand and flush the outbox.
-        Updates a crash left in the inbox are applied first."""
-        identity = await self.adapter.start()
-        log.info("running as @%s with %s", identity.username, self.adapter.name)
-        await register_commands(self.adapter, self.app.shop, self.app.renderer)
+        Updates a crash left in the inbox are applied first. Only the role's parts run."""
+        role = self.role
+        if role.calls_telegram:
+            identity = await self.adapter.start()
+            log.info("running as @%s with %s, role %s", identity.username, self.adapter.name, role)
+        else:
+            log.info("running as role %s", role)
+        if role.takes_updates:
+            await register_commands(self.adapter, self.app.shop, self.app.renderer)
         sending = asyncio.Event()
-        sender = asyncio.create_task(self.sender.run(sending))
+        sender = asyncio.create_task(self.sender.run(sending)) if role.sends else None
         sweeping = (
             asyncio.create_task(self.sweeper.run(stop, self.sweep_every))
-            if self.sweep_every
+            if role.sweeps and self.sweep_every
             else None
         )
+        # Pulling from Ozon is background work like sweeping: the sweeper role does it.
         pulling = (
             asyncio.create_task(self.ozon.run(stop, self.ozon_every))
-            if self.ozon is not None and self.ozon_every > 0
+            if role.sweeps and self.ozon is not None and self.ozon_every > 0
             else None
         )
-        await self.runner.start()
         try:
-            if self.settings.webhook_url:
-                await self._serve_webhook(stop)
+            if role.takes_updates:
+                await self._take_updates(stop)
             else:
-                await self.adapter.delete_webhook()
-                await self.runner.poll(stop)
+                await stop.wait()
         finally:
             if sweeping is not None:
                 stop.set()
@@ -156,13 +170,24 @@ class TelegramService:
                 await pulling
             if self.ozon is not None:
                 await self.ozon.close()
-            await self.runner.finish()
-            sending.set()
-            try:
-                await asyncio.wait_for(sender, FLUSH_TIMEOUT)
-            except TimeoutError:
-                log.warning("stopped with messages still owed; they go out at the next start")
+            if sender is not None:
+                sending.set()
+                try:
+                    await asyncio.wait_for(sender, FLUSH_TIMEOUT)
+                except TimeoutError:
+                    log.warning("stopped with messages still owed; they go out at the next start")
             await self.adapter.close()
+
+    async def _take_updates(self, stop: asyncio.Event) -> None:
+        await self.runner.start()
+        try:
+            if self.settings.webhook_url:
+                await self._serve_webhook(stop)
+            else:
+                await self.adapter.delete_webhook()
+                await self.runner.poll(stop)
+        finally:
+            await self.runner.finish()
 
     async def _serve_webhook(self, stop: asyncio.Event) -> None:
         settings = self.settings
