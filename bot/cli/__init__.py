@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat, data, demo, inbox, links, logs, promises, report, telegram, understand
+from bot.cli import (
+    chat,
+    data,
+    demo,
+    inbox,
+    links,
+    logs,
+    promises,
+    report,
+    serve,
+    telegram,
+    understand,
+)
 
 app = typer.Typer(
     name="returndesk",
@@ -16,6 +28,7 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("chat")(chat.chat)
 app.command("run")(telegram.run_bot)
+app.command("serve")(serve.serve)
 app.command("sweep")(promises.sweep)
 app.command("stats")(promises.stats)
 app.command("report")(report.report)

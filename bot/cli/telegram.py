@@ -13,6 +13,8 @@ import typer
 from bot.cli import logs
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
 from bot.config.settings import (
+    ApiSettings,
+    HttpSettings,
     SenderSettings,
     SweeperSettings,
     TelegramSettings,
@@ -20,6 +22,8 @@ from bot.config.settings import (
     read,
 )
 from bot.runtime import heap
+from bot.runtime.http_server import Listen
+from bot.runtime.shop_api import shop_api
 from bot.runtime.telegram.service import (
     SetupError,
     TelegramService,
@@ -52,11 +56,13 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
     settings = read(TelegramSettings)
     sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
     updates = read(UpdateSettings)
+    http, api = read(HttpSettings), read(ApiSettings)
     logs.hide(
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret)
         if secret is not None
     )
+    logs.hide(token.get_secret_value() for token in api.seller_tokens().values())
     if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
         logs.hide([password, unquote(password)])
     adapter = make_adapter(transport, settings)  # checks the token before anything else
@@ -70,6 +76,9 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
             sending,
             sweep_every=sweeping.every,
             update_attempts=updates.attempts,
+            # The shop API (docs/shop-api.md): on the webhook's server, or on its own one.
+            routes=[shop_api(app, api)],
+            http=Listen(http.host, http.port) if http.port else None,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
