@@ -34,7 +34,7 @@ EXAMPLE_ORDER: dict[str, Any] = {
         {"sku": "SPK-BT-20", "title": "Bluetooth speaker", "quantity": 1, "unit_price": "2990.00"}
     ],
 }
-EXAMPLE_BAD_ORDER: dict[str, Any] = {**EXAMPLE_ORDER, "number": "MS-1002", "paid": "12.345"}
+EXAMPLE_BAD_ORDER: dict[str, Any] = {**EXAMPLE_ORDER, "number": "MS-1002", "paid": "-5"}
 EXAMPLE_ANSWER: dict[str, Any] = {
     "created": 1,
     "updated": 0,
@@ -47,7 +47,7 @@ EXAMPLE_ANSWER: dict[str, Any] = {
             "result": "refused",
             "marketplace": "myshop",
             "number": "MS-1002",
-            "error": "paid: Value error, 12.345 has more decimals than RUB allows",
+            "error": "paid: Input should be greater than or equal to 0",
         },
     ],
 }
