@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,10 @@ from bot.runtime.shop_api.openapi import document
 from bot.services.importer import OrderIn
 from bot.storage.database import Database
 from bot.storage.models import Order, OrderItem
+from bot.testing.botapi import FakeBotAPI
+from bot.testing.telegram import Mode, free_port, running_bot
 from tests.desk import TEST_SHOP
+from tests.test_cli import returndesk
 from tests.test_import import good
 
 ACME = "acme-token-0123456789abcdef0123456789abcdef"
@@ -41,7 +47,7 @@ LIMIT = 64 * 1024
 class Api:
     url: str
     http: aiohttp.ClientSession
-    app: App
+    app: App | None = None  # None: a server in another process
 
     async def push(
         self, body: Any, token: str | None = ACME, *, raw: bytes | None = None
@@ -54,6 +60,7 @@ class Api:
             return answer.status, await answer.json(), answer
 
     async def orders(self) -> list[tuple[str, str, str]]:
+        assert self.app is not None
         async with self.app.db.session() as session:
             rows = await session.execute(
                 select(Order.seller_id, Order.marketplace, Order.number).order_by(Order.number)
@@ -163,6 +170,7 @@ async def test_the_same_push_twice_changes_nothing_the_second_time(api: Api) -> 
     status, third, _ = await api.push(changed)
     assert [o["result"] for o in third["orders"]] == ["unchanged", "updated"]
     assert await api.orders() == [("acme", "ozon", "Z-1"), ("acme", "ozon", "Z-2")]
+    assert api.app is not None
     async with api.app.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(OrderItem)) == 2
 
@@ -328,3 +336,91 @@ async def test_the_openapi_examples_are_what_the_server_does(api: Api) -> None:
     assert (status, answer) == (200, documented)
     status, again, _ = await api.push(body["examples"]["list"]["value"], DRAGON)
     assert [o["result"] for o in again["orders"]] == ["unchanged", "refused"]
+
+
+# -- where it is served ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["aiogram-polling", "ptb-webhook"])
+async def test_returndesk_run_serves_the_api_beside_polling_or_on_the_webhook(
+    db: Database, clock: FakeClock, tmp_path: Path, mode: str
+) -> None:
+    app = await build_app(db=db, config=TEST_SHOP, clock=clock, migrate=False)
+    own = free_port()
+    try:
+        async with (
+            FakeBotAPI() as server,
+            running_bot(
+                app,
+                server,
+                Mode.parse(mode),
+                media_dir=tmp_path / "media",
+                routes=[shop_api(app, settings())],
+                http=Listen("127.0.0.1", own),
+            ) as service,
+            aiohttp.ClientSession() as http,
+        ):
+            port = service.settings.webhook_port if service.settings.webhook_url else own
+            api = Api(f"http://127.0.0.1:{port}", http, app)
+            status, answer, _ = await api.push([good("Z-1")])
+            assert (status, answer["created"]) == (200, 1)
+            if service.settings.webhook_url:  # one server: nothing listens at the other port
+                with pytest.raises(aiohttp.ClientConnectionError):
+                    await http.get(f"http://127.0.0.1:{own}/api/openapi.json")
+    finally:
+        await app.close()
+    assert await api.orders() == [("acme", "ozon", "Z-1")]
+
+
+async def test_returndesk_serve_runs_the_web_server_alone(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "RETURNDESK_HTTP_PORT": str(port),
+        "RETURNDESK_API_TOKENS": f"acme:{ACME}",
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+    }
+    env.pop("RETURNDESK_TELEGRAM_TOKEN", None)  # it needs no Telegram
+    command = (sys.executable, "-m", "bot", "serve", "--config", str(TEST_SHOP))
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(600):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/api/openapi.json") as answer:
+                        assert answer.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert process.returncode is None, "returndesk serve stopped"
+                    await asyncio.sleep(0.1)
+            status, answer, _ = await Api(f"http://127.0.0.1:{port}", http).push([good("Z-1")])
+            assert (status, answer["created"]) == (200, 1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert ACME not in err.decode()
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"RETURNDESK_HTTP_PORT": "0"}, "RETURNDESK_HTTP_PORT is 0"),
+        ({"RETURNDESK_API_TOKENS": f"nobody:{ACME}"}, "'nobody' is not in the shop file"),
+        ({"RETURNDESK_API_TOKENS": "acme:short"}, "RETURNDESK_API_TOKENS: the token of 'acme'"),
+    ],
+)
+def test_returndesk_serve_says_what_keeps_it_from_starting(
+    tmp_path: Path, env: dict[str, str], said: str
+) -> None:
+    env = {
+        "RETURNDESK_HTTP_PORT": str(free_port()),
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        **env,
+    }
+    result = returndesk("serve", "--config", str(TEST_SHOP), cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert ACME not in result.stderr
