@@ -184,7 +184,7 @@ def _built() -> dict[str, Any]:
                         ),
                         "403": _error(
                             "this token writes only the orders of seller 'lucky-dragon'; "
-                            "order 2 name another"
+                            "order 2 names another seller"
                         ),
                         "413": _error(
                             "the body is larger than 1048576 bytes (RETURNDESK_API_MAX_BODY_BYTES)"

@@ -72,7 +72,7 @@ def shop_api(app: App, settings: ApiSettings) -> Callable[[web.Application], Non
             return _error(
                 403,
                 f"this token writes only the orders of seller {seller!r}; "
-                f"{', '.join(others)} name another",
+                f"{', '.join(others)} {'names' if len(others) == 1 else 'name'} another seller",
             )
         report = await _import(app, rows, seller)
         log.info(
