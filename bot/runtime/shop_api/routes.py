@@ -33,8 +33,7 @@ CHALLENGE = 'Bearer realm="returndesk"'
 
 def shop_api(app: App, settings: ApiSettings) -> Callable[[web.Application], None]:
     """The function that adds the shop API's routes to a web application (an
-    http_server.AddRoutes). Reads the sellers'
-    tokens now: SettingsError if they are wrong."""
+    http_server.AddRoutes). Reads the sellers' tokens now: SettingsError if they are wrong."""
     tokens = SellerTokens.load(settings, app.shop)
     if not tokens.sellers:
         log.info("no seller has an API token (RETURNDESK_API_TOKENS): every push is refused")
