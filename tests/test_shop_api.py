@@ -185,7 +185,7 @@ async def test_the_same_push_twice_changes_nothing_the_second_time(api: Api) -> 
         (b"", "cannot read JSON"),
         (b'{"orders": 5}', 'expected {"orders": [...]}'),
         (b'"orders"', 'expected {"orders": [...]}'),
-        (b"[" * 100_00 + b"]" * 100_00, "nested too deeply"),
+        (b"[" * 10_000 + b"]" * 10_000, "nested too deeply"),
         ('[{"number": "Z-1"}]'.encode("utf-16"), "not UTF-8"),
     ],
 )
