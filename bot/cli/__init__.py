@@ -15,6 +15,7 @@ from bot.cli import (
     privacy,
     promises,
     report,
+    serve,
     telegram,
     understand,
 )
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("chat")(chat.chat)
 app.command("run")(telegram.run_bot)
+app.command("serve")(serve.serve)
 app.command("sweep")(promises.sweep)
 app.command("stats")(promises.stats)
 app.command("report")(report.report)

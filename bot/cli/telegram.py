@@ -13,6 +13,8 @@ import typer
 from bot.cli import logs
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
 from bot.config.settings import (
+    ApiSettings,
+    HttpSettings,
     OzonSettings,
     SenderSettings,
     SweeperSettings,
@@ -22,7 +24,9 @@ from bot.config.settings import (
     read,
 )
 from bot.runtime import heap
+from bot.runtime.http_server import Listen
 from bot.runtime.ozon import OzonSync, ozon_sellers
+from bot.runtime.shop_api import shop_api
 from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.service import (
     SetupError,
@@ -69,11 +73,13 @@ async def _run(transport: str, role: Role, config: Path | None, database_url: st
     sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
     updates = read(UpdateSettings)
     pulling = read(OzonSettings)
+    http, api = read(HttpSettings), read(ApiSettings)
     logs.hide(
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret)
         if secret is not None
     )
+    logs.hide(token.get_secret_value() for token in api.seller_tokens().values())
     if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
         logs.hide([password, unquote(password)])
     adapter = make_adapter(transport, settings)  # checks the token before anything else
@@ -97,6 +103,9 @@ async def _run(transport: str, role: Role, config: Path | None, database_url: st
             ozon=ozon,
             ozon_every=pulling.sync_every,
             role=role,
+            # The shop API (docs/shop-api.md): on the webhook's server, or on its own one.
+            routes=[shop_api(app, api)],
+            http=Listen(http.host, http.port) if http.port else None,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

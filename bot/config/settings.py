@@ -267,3 +267,89 @@ def ozon_api_key(seller_id: str) -> SecretStr:
         raise SettingsError([f"{file_variable}: {path} is empty"])
     missing = f"{variable} (or {file_variable}, a file holding it): the seller's Ozon API key"
     raise SettingsError([f"{missing} is not set"])
+
+
+class HttpSettings(BaseSettings):
+    """The small web server of `returndesk serve`, and of `returndesk run` when it polls
+    (with a webhook, its routes are on the webhook's server)."""
+
+    model_config = _section("HTTP_")
+
+    host: str = "127.0.0.1"
+    # 0: no server of its own (`returndesk serve` then refuses to start).
+    port: int = Field(8080, ge=0, le=65535)
+
+
+# A bearer token as RFC 6750 writes one (b64token), long enough not to be guessed.
+API_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]{32,512}=*")
+
+
+class ApiSettings(BaseSettings):
+    """The shop API: orders pushed over HTTP (docs/shop-api.md)."""
+
+    model_config = _section("API_")
+
+    # Each seller's bearer token, as `seller:token` pairs separated by commas.
+    tokens: SecretStr | None = None
+    # A folder with one file per seller, named by the seller's id, holding its token (Docker's
+    # and Kubernetes' secrets are mounted this way).
+    tokens_dir: Path | None = None
+    # The largest body POST /api/orders reads, in bytes; a larger one is answered 413.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+
+    @field_validator("tokens_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # else Path("") would be the current folder
+
+    def seller_tokens(self) -> dict[str, SecretStr]:
+        """Every seller's token, from both places; SettingsError naming what is wrong (never a
+        token)."""
+        found: dict[str, SecretStr] = {}
+        problems: list[str] = []
+
+        def add(seller: str, token: str, where: str) -> None:
+            if seller in found:
+                problems.append(f"{where}: seller {seller!r} has a second token")
+            elif not API_TOKEN.fullmatch(token):
+                problems.append(
+                    f"{where}: the token of {seller!r} is not 32 to 512 of A-Z, a-z, 0-9 and "
+                    "-._~+/ (`openssl rand -hex 32` makes one)"
+                )
+            else:
+                found[seller] = SecretStr(token)
+
+        if self.tokens is not None:
+            for pair in filter(
+                None, (p.strip() for p in self.tokens.get_secret_value().split(","))
+            ):
+                seller, colon, token = pair.partition(":")
+                if not colon or not seller.strip():
+                    problems.append("RETURNDESK_API_TOKENS: write seller:token pairs, by commas")
+                    continue
+                add(seller.strip(), token.strip(), "RETURNDESK_API_TOKENS")
+        if self.tokens_dir is not None:
+            where = "RETURNDESK_API_TOKENS_DIR"
+            try:
+                files = sorted(self.tokens_dir.iterdir())
+            except OSError as error:
+                problems.append(f"{where}: cannot read {self.tokens_dir}: {error.strerror}")
+                files = []
+            for file in files:
+                # Kubernetes mounts its own ..data links beside the files.
+                if file.name.startswith(".") or not file.is_file():
+                    continue
+                try:
+                    token = file.read_text(encoding="utf-8").strip()
+                except (OSError, UnicodeDecodeError) as error:
+                    problems.append(f"{where}: cannot read {file}: {error}")
+                    continue
+                add(file.name, token, where)
+        seen: dict[str, str] = {}
+        for seller, secret in found.items():
+            other = seen.setdefault(secret.get_secret_value(), seller)
+            if other != seller:
+                problems.append(f"RETURNDESK_API_TOKENS: {other!r} and {seller!r} share a token")
+        if problems:
+            raise SettingsError(problems)
+        return found

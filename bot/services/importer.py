@@ -5,7 +5,7 @@ A bad row is reported with its position and skipped; the good rows are kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,14 +25,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from bot.config.shop import Language, ShopConfig
 from bot.domain.claims import CheckKind, ClaimKeys, normalise
 from bot.domain.enums import OrderStatus
 from bot.domain.money import MAX_AMOUNT, Money
-from bot.services.order_files import DATE_FIELDS, ImportProblem, open_order_file
+from bot.services.order_files import DATE_FIELDS, ImportProblem, Rows, open_order_file
 from bot.storage.models import Buyer, Case, Order, OrderItem
 from bot.storage.transaction import Transaction
 
@@ -41,8 +41,11 @@ __all__ = [
     "ImportReport",
     "OrderIn",
     "OrderRefusedError",
+    "RowOutcome",
     "import_orders",
+    "import_rows",
     "save_order",
+    "take_turn",
     "validate_order",
 ]
 
@@ -192,12 +195,33 @@ def _tender_on(day: date) -> frozenset[str]:
 
 
 @dataclass
+class RowOutcome:
+    """What became of one order of a file or a push: created, updated, unchanged or refused
+    (then `problem` says why); `marketplace` and `number` as the row gave them, if it did."""
+
+    position: str
+    result: str
+    marketplace: str | None = None
+    number: str | None = None
+    problem: str | None = None
+
+
+@dataclass
 class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     encoding: str = "utf-8"  # what the file's text was read as
+    outcomes: list[RowOutcome] = field(default_factory=list)  # every row's, in order
+
+    def refuse(self, problem: ImportProblem, raw: dict[str, Any] | None = None) -> None:
+        self.problems.append(problem)
+        self.outcomes.append(_outcome(problem.position, "refused", raw, problem.message))
+
+    def count(self, position: str, result: str, raw: dict[str, Any]) -> None:
+        setattr(self, result, getattr(self, result) + 1)
+        self.outcomes.append(_outcome(position, result, raw))
 
     @property
     def ok(self) -> bool:
@@ -213,7 +237,23 @@ def _explain(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _outcome(
+    position: str, result: str, raw: dict[str, Any] | None, problem: str | None = None
+) -> RowOutcome:
+    def text(name: str) -> str | None:
+        value = (raw or {}).get(name)
+        return value.strip() if isinstance(value, str) else None
+
+    return RowOutcome(position, result, text("marketplace"), text("number"), problem)
+
+
 # -- writing -----------------------------------------------------------------------------------
+
+# Imports take turns on PostgreSQL (a transaction-scoped advisory lock, "Orders"): two at once
+# that carry the same new order or buyer would both find it missing and both insert it, and the
+# second would be refused by the unique key. SQLite's writers already take turns
+# (docs/locking.md).
+_TAKE_TURN = select(func.pg_advisory_xact_lock(0x4F7264657273))
 
 
 async def import_orders(
@@ -230,25 +270,51 @@ async def import_orders(
     `keys` hash the phone digits and postal codes (without them, an order carrying either is
     refused rather than stored in the clear). `on_row` is called as each row is done (a
     progress bar)."""
-    report = ImportReport()
-    sellers = {s.id for s in shop.sellers}
     opened = open_order_file(path, encoding)
     if isinstance(opened, ImportProblem):
-        report.problems.append(opened)
+        report = ImportReport()
+        report.refuse(opened)
         return report
+    report = await import_rows(tx, opened.rows(), shop=shop, now=now, keys=keys, on_row=on_row)
     report.encoding = opened.encoding
-    for position, raw in opened.rows():
+    return report
+
+
+async def take_turn(tx: Transaction) -> None:
+    """Wait for any other import, push or marketplace pull writing orders to commit; first in
+    the transaction (docs/locking.md)."""
+    if tx.session.get_bind().dialect.name == "postgresql":
+        await tx.session.execute(_TAKE_TURN)
+
+
+async def import_rows(
+    tx: Transaction,
+    rows: Rows,
+    *,
+    shop: ShopConfig,
+    now: datetime,
+    keys: ClaimKeys | None = None,
+    sellers: Collection[str] | None = None,
+    on_row: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Import raw orders (a file's rows, or an HTTP push's): each checked and written on its
+    own, in a savepoint; a bad one is reported with its position and the others are kept.
+    `sellers` limits whose orders may be written (default: every seller of the shop file)."""
+    report = ImportReport()
+    allowed = {s.id for s in shop.sellers} if sellers is None else set(sellers)
+    await take_turn(tx)
+    for position, raw in rows:
         if on_row is not None:
             on_row()
         if isinstance(raw, ImportProblem):
-            report.problems.append(raw)
+            report.refuse(raw)
             continue
         try:
-            outcome = await save_order(tx, validate_order(raw), sellers=sellers, now=now, keys=keys)
+            outcome = await save_order(tx, validate_order(raw), sellers=allowed, now=now, keys=keys)
         except OrderRefusedError as exc:
-            report.problems.append(ImportProblem(position, str(exc)))
+            report.refuse(ImportProblem(position, str(exc)), raw)
             continue
-        setattr(report, outcome, getattr(report, outcome) + 1)
+        report.count(position, outcome, raw)
     return report
 
 

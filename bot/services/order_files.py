@@ -136,28 +136,39 @@ def _decode(path: Path, encoding: str | None) -> OrderFile | ImportProblem:
     return OrderFile(path, codecs.lookup(guess.encoding).name, str(guess))
 
 
-def _json_rows(text: str) -> Rows:
+def json_orders(text: str) -> Rows | ImportProblem:
+    """The raw orders of a JSON text, or the problem of the whole text: it is not JSON, or not
+    `{"orders": [...]}` or a list of orders. A file's rows and an HTTP push's body are read by
+    this one function (docs/shop-api.md)."""
     try:
         # Decimals, not floats: money in the file stays exact. Integers too: Python refuses to
         # read one of over 4,300 digits, which would cost the whole file; as a Decimal it is
         # one order's value out of bounds.
         data = json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except ValueError as exc:
-        yield "file", ImportProblem("file", f"cannot read JSON: {exc}")
-        return
+        return ImportProblem("file", f"cannot read JSON: {exc}")
     except RecursionError:
-        yield "file", ImportProblem("file", "cannot read JSON: nested too deeply")
-        return
+        return ImportProblem("file", "cannot read JSON: nested too deeply")
     orders = data.get("orders") if isinstance(data, dict) else data
     if not isinstance(orders, list):
-        yield "file", ImportProblem("file", 'expected {"orders": [...]} or a list of orders')
-        return
+        return ImportProblem("file", 'expected {"orders": [...]} or a list of orders')
+    return _json_order_rows(orders)
+
+
+def _json_order_rows(orders: list[Any]) -> Rows:
     for index, raw in enumerate(orders, start=1):
         position = f"order {index}"
         if isinstance(raw, dict):
             yield position, raw
         else:
             yield position, ImportProblem(position, "an order must be an object")
+
+
+def _json_rows(text: str) -> Rows:
+    found = json_orders(text)
+    if isinstance(found, ImportProblem):
+        return iter([("file", found)])
+    return found
 
 
 def _separator(header: str) -> tuple[str, list[str]] | ImportProblem:

@@ -19,7 +19,7 @@ from bot.domain.claims import ClaimKeys
 from bot.domain.enums import OrderStatus
 from bot.marketplaces.ozon import Posting, PostingPage
 from bot.marketplaces.ozon.unconfirmed import Fact, met
-from bot.services.importer import OrderRefusedError, save_order, validate_order
+from bot.services.importer import OrderRefusedError, save_order, take_turn, validate_order
 from bot.storage.models import MarketplaceReject, MarketplaceSync, Order
 from bot.storage.transaction import Transaction
 
@@ -102,6 +102,7 @@ async def take_page(
 ) -> PageOutcome:
     """Upsert the page's postings and move the pull past the page, in the caller's one
     transaction: a page is taken in whole or not at all, and never twice."""
+    await take_turn(tx)  # a push or an import of the same orders waits, and so does this
     outcome = PageOutcome()
     numbers = [p.posting_number for p in page.postings]
     known = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +22,7 @@ from bot.app import App
 from bot.config.settings import SenderSettings, TelegramSettings
 from bot.engine.events import Author, Outcome
 from bot.rendering import Renderer
+from bot.runtime.http_server import AddRoutes, Listen
 from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.service import TelegramService, make_adapter
 from bot.sandbox.memory import Delivered
@@ -64,8 +65,12 @@ async def running_bot(
     max_photo_bytes: int = 10 * 1024 * 1024,
     role: Role = Role.ALL,
     sweep_every: float | None = None,
+    routes: Sequence[AddRoutes] = (),
+    http: Listen | None = None,
 ) -> AsyncIterator[TelegramService]:
-    """`returndesk run --role ROLE` in this process, against `server`, until the block ends."""
+    """`returndesk run --role ROLE` in this process, against `server`, until the block ends;
+    with `routes` served on the webhook's port (`service.settings.webhook_port`) or, polling,
+    at `http`."""
     port = free_port()
     settings = TelegramSettings(
         token=server.token,
@@ -84,6 +89,8 @@ async def running_bot(
         sender,
         sweep_every=sweep_every,
         role=role,
+        routes=routes,
+        http=http,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import re
 import tempfile
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.config.settings import RetentionSettings, SenderSettings, TelegramSettings, read
+from bot.runtime.http_server import AddRoutes, Listen, ListenError, add_routes, serving
 from bot.runtime.outbox.heartbeat import Beating
 from bot.runtime.outbox.limits import RateLimiter
 from bot.runtime.outbox.sender import OutboxSender
@@ -23,7 +26,7 @@ from bot.runtime.telegram.adapter import TelegramAdapter
 from bot.runtime.telegram.commands import register_commands
 from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.runner import ATTEMPTS, TelegramRunner
-from bot.runtime.telegram.webhook import request_errors, webhook_app
+from bot.runtime.telegram.webhook import webhook_app
 from bot.services.retention import Retention
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,10 @@ class TelegramService:
     ozon_every: float = 15.0
     # Which parts run in this process (`returndesk run --role`).
     role: Role = Role.ALL
+    # Other parts' HTTP routes (the shop API): on the webhook's server, or, when polling, on a
+    # server of their own at `http` (RETURNDESK_HTTP_HOST/_PORT; None: no such server).
+    routes: Sequence[AddRoutes] = ()
+    http: Listen | None = None
 
     def __post_init__(self) -> None:
         if self.settings.webhook_url and not self.settings.webhook_secret:
@@ -185,9 +192,16 @@ class TelegramService:
                 await self._serve_webhook(stop)
             else:
                 await self.adapter.delete_webhook()
-                await self.runner.poll(stop)
+                await self._poll(stop)
         finally:
             await self.runner.finish()
+
+    async def _poll(self, stop: asyncio.Event) -> None:
+        if not self.routes or self.http is None:
+            await self.runner.poll(stop)
+            return
+        async with _listening(add_routes(web.Application(), self.routes), self.http):
+            await self.runner.poll(stop)
 
     async def _serve_webhook(self, stop: asyncio.Event) -> None:
         settings = self.settings
@@ -195,22 +209,26 @@ class TelegramService:
         assert settings.webhook_secret
         secret = settings.webhook_secret.get_secret_value()
         web_app = webhook_app(self.runner, path=settings.webhook_path, secret=secret)
-        site_runner = web.AppRunner(web_app, handle_signals=False, logger=request_errors())
-        await site_runner.setup()
-        site = web.TCPSite(site_runner, settings.webhook_host, settings.webhook_port)
-        try:
-            await site.start()
-        except OSError as error:
-            await site_runner.cleanup()
-            raise SetupError(
-                f"cannot serve the webhook on {settings.webhook_host}:{settings.webhook_port}: "
-                f"{error.strerror or error} (RETURNDESK_TELEGRAM_WEBHOOK_HOST and _PORT)"
-            ) from error
-        try:
+        add_routes(web_app, self.routes)
+        where = Listen(
+            settings.webhook_host,
+            settings.webhook_port,
+            what="the webhook",
+            settings="RETURNDESK_TELEGRAM_WEBHOOK_HOST and _PORT",
+        )
+        # Leaving the block stops accepting requests and waits for those in hand to finish.
+        async with _listening(web_app, where):
             await self.adapter.set_webhook(
                 settings.webhook_url.rstrip("/") + settings.webhook_path, secret
             )
             await stop.wait()
-        finally:
-            # Stops accepting requests and waits for those in hand to finish.
-            await site_runner.cleanup()
+
+
+@asynccontextmanager
+async def _listening(app: web.Application, where: Listen) -> AsyncIterator[int]:
+    """`serving`, with an address it cannot listen on said as a SetupError."""
+    try:
+        async with serving(app, where) as port:
+            yield port
+    except ListenError as error:
+        raise SetupError(str(error)) from error

@@ -15,7 +15,6 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.runtime.telegram.adapter import MessageParts, TelegramAdapter
 from bot.runtime.telegram.runner import TelegramRunner
@@ -83,25 +82,3 @@ def _check(parts: MessageParts) -> None:
     texts = (parts.user_name, parts.language_code, parts.text, parts.caption, parts.payload)
     if any(text is not None and not isinstance(text, str) for text in (*texts, parts.callback_id)):
         raise ValueError("a text is not a string")
-
-
-class RequestErrors(logging.LoggerAdapter[logging.Logger]):
-    """aiohttp's log of the requests it serves. A request it cannot read (a header over its
-    8 KB limit, a malformed line) it answers with a 4xx and logs as an ERROR with a traceback;
-    that is the caller's fault, not the bot's, so it is one WARNING line here. The parser's own
-    words are left out: they quote the request, which may carry a secret header."""
-
-    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info")
-        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 0) < 500:
-            log.warning(
-                "webhook: a request aiohttp could not read was refused with %s (%s)",
-                error.code,
-                type(error).__name__,
-            )
-            return
-        super().exception(msg, *args, **kwargs)
-
-
-def request_errors() -> RequestErrors:
-    return RequestErrors(logging.getLogger("aiohttp.server"))
