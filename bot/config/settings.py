@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -147,6 +147,38 @@ class UpdateSettings(BaseSettings):
     # Tries of an update that fails while the database answers (1 s apart, doubling), after
     # which it is set aside for `returndesk inbox` and its chat goes on.
     attempts: int = Field(5, ge=1)
+
+
+class HttpSettings(BaseSettings):
+    """The small server for /healthz, /readyz and /metrics while polling (with a webhook they
+    are on the webhook's server): docs/operations.md#health."""
+
+    model_config = _section("HTTP_")
+
+    host: str = "127.0.0.1"
+    # 0: no server of its own while polling.
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class HealthSettings(BaseSettings):
+    """What /readyz counts as ready (docs/operations.md#health)."""
+
+    model_config = _section("HEALTH_")
+
+    # The oldest reply still owed may be this many seconds old before the bot is not ready: a
+    # sender that stopped delivering (or a Telegram that stopped taking) shows here.
+    outbox_max_age: float = Field(300.0, gt=0)
+    # Seconds a getMe answer is trusted before /readyz asks Telegram again.
+    telegram_every: float = Field(30.0, gt=0)
+
+
+class LogSettings(BaseSettings):
+    """The commands' log (docs/operations.md#logs)."""
+
+    model_config = _section("LOG_")
+
+    # text: one line a record for a person; json: one JSON object a line for a log collector.
+    format: Literal["text", "json"] = "text"
 
 
 class UnderstandingSettings(BaseSettings):

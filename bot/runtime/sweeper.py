@@ -24,6 +24,7 @@ from bot.engine.payloads import Payload
 from bot.engine.processor import Engine
 from bot.services import deliveries, promises, surveys
 from bot.storage.database import Database
+from bot.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 SWEEPER = Author(0, "sweeper")
@@ -45,10 +46,13 @@ class Sweep:
 
 
 class Sweeper:
-    def __init__(self, *, db: Database, clock: Clock, engine: Engine) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, engine: Engine, metrics: Metrics | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.engine = engine
+        self.metrics = metrics or engine.metrics
 
     async def sweep(self) -> Sweep:
         """One pass: every promise now due or at its warning point, oldest first."""
@@ -75,12 +79,14 @@ class Sweeper:
                 fresh += 1
                 if action == "breach":
                     result.breached += 1
+                    self.metrics.promises_breached.inc()
                 elif action == "survey":
                     result.surveyed += 1
                 elif action == "delivered":
                     result.delivered += 1
                 else:
                     result.reminded += 1
+                    self.metrics.promises_reminded.inc()
             if not fresh:
                 return result  # what is left is another sweeper's, or was done before
 

@@ -213,6 +213,7 @@ class TelegramRunner:
             log.exception("could not set update %s aside; it stays where it was", update.key)
             return False
         self._in_hand.discard(update.key)
+        self.engine.metrics.dead_lettered.inc()
         log.error(
             "update %s of chat %s failed %s times and is set aside as dead letter %s "
             "(see `returndesk inbox`): %s",

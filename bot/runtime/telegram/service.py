@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import tempfile
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from bot.app import App
-from bot.config.settings import SenderSettings, TelegramSettings
+from bot.config.settings import HealthSettings, HttpSettings, SenderSettings, TelegramSettings
+from bot.runtime import health
 from bot.runtime.outbox.heartbeat import Beating
 from bot.runtime.outbox.limits import RateLimiter
 from bot.runtime.outbox.sender import OutboxSender
@@ -86,6 +89,10 @@ class TelegramService:
     sweep_every: float | None = 30.0
     # Tries of an update before it is set aside (RETURNDESK_UPDATE_ATTEMPTS).
     update_attempts: int = ATTEMPTS
+    # /healthz, /readyz and /metrics: on the webhook's server, and while polling on a server of
+    # their own at http's host and port (None, or port 0: none).
+    http: HttpSettings | None = None
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     def __post_init__(self) -> None:
         if self.settings.webhook_url and not self.settings.webhook_secret:
@@ -109,12 +116,20 @@ class TelegramService:
                 dead_after=limits.presumed_dead_after,
                 takeover=limits.takeover,
             ),
+            metrics=self.app.engine.metrics,
         )
         self.runner = TelegramRunner(
             engine=self.app.engine, adapter=self.adapter, attempts=self.update_attempts
         )
         self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
         self.app.engine.listeners.append(self.sender.wake)
+        self.readiness = health.Readiness(
+            db=self.app.db,
+            clock=self.app.clock,
+            telegram=self.adapter.ping,
+            outbox_max_age=self.health.outbox_max_age,
+            telegram_every=self.health.telegram_every,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set; then finish the updates in hand and flush the outbox.
@@ -135,7 +150,8 @@ class TelegramService:
                 await self._serve_webhook(stop)
             else:
                 await self.adapter.delete_webhook()
-                await self.runner.poll(stop)
+                async with self._health_server():
+                    await self.runner.poll(stop)
         finally:
             if sweeping is not None:
                 stop.set()
@@ -154,6 +170,7 @@ class TelegramService:
         assert settings.webhook_secret
         secret = settings.webhook_secret.get_secret_value()
         web_app = webhook_app(self.runner, path=settings.webhook_path, secret=secret)
+        health.add_routes(web_app, self.readiness, self.app.engine.metrics)
         site_runner = web.AppRunner(web_app, handle_signals=False, logger=request_errors())
         await site_runner.setup()
         site = web.TCPSite(site_runner, settings.webhook_host, settings.webhook_port)
@@ -173,3 +190,23 @@ class TelegramService:
         finally:
             # Stops accepting requests and waits for those in hand to finish.
             await site_runner.cleanup()
+
+    # -- health and metrics while polling (bot/runtime/health/) ---------------------------------
+    @contextlib.asynccontextmanager
+    async def _health_server(self) -> AsyncIterator[None]:
+        if self.http is None or not self.http.port:
+            yield
+            return
+        host, port = self.http.host, self.http.port
+        try:
+            server = await health.serve(host, port, self.readiness, self.app.engine.metrics)
+        except OSError as error:
+            raise SetupError(
+                f"cannot serve /healthz, /readyz and /metrics on {host}:{port}: "
+                f"{error.strerror or error} (RETURNDESK_HTTP_HOST and _PORT; port 0 turns it off)"
+            ) from error
+        log.info("health and metrics on http://%s:%s", host, port)
+        try:
+            yield
+        finally:
+            await server.cleanup()

@@ -1,0 +1,9 @@
+"""/healthz, /readyz and /metrics: what a load balancer and Prometheus ask a running bot
+(docs/operations.md#health). `add_routes` puts them on any aiohttp application (the webhook's,
+or the small one `serve` starts while polling)."""
+
+from bot.runtime.health.readiness import Readiness
+from bot.runtime.health.routes import add_routes
+from bot.runtime.health.server import serve
+
+__all__ = ["Readiness", "add_routes", "serve"]
