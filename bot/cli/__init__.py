@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
-from bot.cli import chat, data, demo, inbox, links, logs, promises, report, telegram, understand
+from bot.cli import (
+    chat,
+    checks,
+    data,
+    demo,
+    inbox,
+    links,
+    logs,
+    promises,
+    report,
+    telegram,
+    understand,
+)
+from bot.cli.common import errors
+from bot.config.settings import LogSettings, SettingsError, read
 
 app = typer.Typer(
     name="returndesk",
@@ -25,8 +42,33 @@ app.add_typer(data.orders, name="orders")
 app.add_typer(data.policy, name="policy")
 app.add_typer(data.db, name="db")
 app.add_typer(inbox.inbox, name="inbox")
+app.add_typer(checks.config, name="config")
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        print(f"returndesk {version('returndesk')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    _: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """ReturnDesk: returns, partial refunds and cancellations for marketplace sellers."""
 
 
 def main() -> None:
-    logs.configure()
+    try:
+        style = read(LogSettings).format
+    except SettingsError as error:
+        for problem in error.problems:
+            errors.print(problem, markup=False)
+        raise SystemExit(2) from error
+    logs.configure(style=style)
     app()

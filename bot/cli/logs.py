@@ -90,15 +90,15 @@ class JsonFormatter(RedactingFormatter):
         return self.redacted(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-_FORMATTER: RedactingFormatter = RedactingFormatter()
+# The formatter of the commands' handler (one item: `configure` replaces it).
+_ACTIVE: list[RedactingFormatter] = [RedactingFormatter()]
 
 
 def configure(level: int = logging.WARNING, style: str = "text") -> None:
     """The commands' handler on the root logger, writing `style` (text or json)."""
-    global _FORMATTER
     formatter = JsonFormatter() if style == "json" else RedactingFormatter()
-    formatter.hide(_FORMATTER.secrets)
-    _FORMATTER = formatter
+    formatter.hide(_ACTIVE[0].secrets)
+    _ACTIVE[0] = formatter
     handler = logging.StreamHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
@@ -110,12 +110,12 @@ def configure(level: int = logging.WARNING, style: str = "text") -> None:
 
 def hide(secrets: Iterable[str]) -> None:
     """From now on no line of the commands' log shows any of `secrets`."""
-    _FORMATTER.hide(secrets)
+    _ACTIVE[0].hide(secrets)
 
 
 def redacted(text: str) -> str:
     """`text` with the secrets `hide` was given taken out (for what is printed, not logged)."""
-    return _FORMATTER.redacted(text)
+    return _ACTIVE[0].redacted(text)
 
 
 def for_the_bot() -> None:

@@ -11,21 +11,10 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import typer
 
 from bot.cli import logs
+from bot.cli.checks import preflight
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
-from bot.config.settings import (
-    SenderSettings,
-    SweeperSettings,
-    TelegramSettings,
-    UpdateSettings,
-    read,
-)
 from bot.runtime import heap
-from bot.runtime.telegram.service import (
-    SetupError,
-    TelegramService,
-    check_media_dir,
-    make_adapter,
-)
+from bot.runtime.telegram.service import SetupError, TelegramService, make_adapter
 
 TransportOption = Annotated[
     str,
@@ -49,9 +38,9 @@ def run_bot(
 
 
 async def _run(transport: str, config: Path | None, database_url: str | None) -> None:
-    settings = read(TelegramSettings)
-    sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
-    updates = read(UpdateSettings)
+    # Every setting, the shop file and the templates, as `returndesk config check` checks them.
+    checked = preflight(config)
+    settings = checked.telegram
     logs.hide(
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret)
@@ -59,17 +48,18 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
     )
     if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
         logs.hide([password, unquote(password)])
-    adapter = make_adapter(transport, settings)  # checks the token before anything else
-    check_media_dir(settings.media_dir)
-    app = await open_app(database_url, config)
+    adapter = make_adapter(transport, settings)
+    app = await open_app(database_url, config, renderer=checked.renderer)
     try:
         service = TelegramService(
             app,
             adapter,
             settings,
-            sending,
-            sweep_every=sweeping.every,
-            update_attempts=updates.attempts,
+            checked.sender,
+            sweep_every=checked.sweeper.every,
+            update_attempts=checked.updates.attempts,
+            http=checked.http,
+            health=checked.health,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

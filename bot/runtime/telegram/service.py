@@ -48,7 +48,9 @@ def check_media_dir(folder: Path) -> None:
         ) from error
 
 
-def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[Any]:
+def check_telegram(settings: TelegramSettings) -> str:
+    """The token, as the adapter is to use it; SetupError if it cannot be one, or if a webhook
+    is set without its secret."""
     if settings.token is None or not settings.token.get_secret_value().strip():
         raise SetupError(
             "RETURNDESK_TELEGRAM_TOKEN is not set: get a token from @BotFather and put it in "
@@ -62,6 +64,16 @@ def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[
             "RETURNDESK_TELEGRAM_TOKEN is not a bot token: one is digits, a colon, then "
             "letters, digits, _ and -, as @BotFather gives it"
         )
+    if settings.webhook_url and not settings.webhook_secret:
+        raise SetupError(
+            "RETURNDESK_TELEGRAM_WEBHOOK_SECRET must be set when "
+            "RETURNDESK_TELEGRAM_WEBHOOK_URL is: without it anyone could post updates"
+        )
+    return token
+
+
+def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[Any]:
+    token = check_telegram(settings)
     options = {
         "token": token,
         "api_url": settings.api_url,
@@ -95,11 +107,7 @@ class TelegramService:
     health: HealthSettings = field(default_factory=HealthSettings)
 
     def __post_init__(self) -> None:
-        if self.settings.webhook_url and not self.settings.webhook_secret:
-            raise SetupError(
-                "RETURNDESK_TELEGRAM_WEBHOOK_SECRET must be set when "
-                "RETURNDESK_TELEGRAM_WEBHOOK_URL is: without it anyone could post updates"
-            )
+        check_telegram(self.settings)
         limits = self.sender_settings
         self.sender = OutboxSender(
             db=self.app.db,
