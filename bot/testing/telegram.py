@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.config.settings import SenderSettings, TelegramSettings
+from bot.config.settings import HttpSettings, SenderSettings, TelegramSettings
 from bot.engine.events import Author, Outcome
 from bot.rendering import Renderer
 from bot.runtime.telegram.service import TelegramService, make_adapter
@@ -61,6 +61,7 @@ async def running_bot(
     media_dir: Path,
     sender: SenderSettings = UNLIMITED,
     max_photo_bytes: int = 10 * 1024 * 1024,
+    http: HttpSettings | None = None,
 ) -> AsyncIterator[TelegramService]:
     """`returndesk run` in this process, against `server`, until the block ends."""
     port = free_port()
@@ -75,7 +76,7 @@ async def running_bot(
         max_photo_bytes=max_photo_bytes,
     )
     service = TelegramService(
-        app, make_adapter(mode.transport, settings), settings, sender, sweep_every=None
+        app, make_adapter(mode.transport, settings), settings, sender, sweep_every=None, http=http
     )
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))

@@ -193,7 +193,7 @@ class OutboxSender:
         for position, message in enumerate(messages):
             with log_context.about(chat=message.chat_id):
                 outcome = await self._deliver_one(message, holder)
-            if outcome == "sent":
+            if outcome == "sent" and message.action is None:  # a topic action is no message
                 self.metrics.messages_sent.inc()
             elif outcome == "failed":
                 self.metrics.messages_failed.inc()
