@@ -31,6 +31,9 @@ POSTGRES_URL = os.environ.get(
 # The tests' link secret (docs/claiming.md): every app a test builds signs and checks with it.
 LINK_SECRET = "test-link-secret-0123456789abcdef0123456789"
 os.environ.setdefault("RETURNDESK_LINK_SECRET", LINK_SECRET)
+# No health server at the default 127.0.0.1:8080 from the `returndesk run` the tests start (many
+# at once, and beside whatever else this machine runs): a test that wants one names a free port.
+os.environ.setdefault("RETURNDESK_HTTP_PORT", "0")
 # Monday 16 November 2026, 09:00 in Moscow, 07:00 in Berlin, 14:00 in Shanghai.
 START = datetime.fromisoformat("2026-11-16T06:00:00+00:00")
 

@@ -133,7 +133,7 @@ async def test_the_database_dropped_then_recreated_empty_then_migrated(
             await sql(f'CREATE DATABASE "{name}"')  # back, but empty
 
             async def answers() -> Any:
-                status, body = await get(f"{base}/readyz")
+                _, body = await get(f"{base}/readyz")
                 return body if body["checks"]["database"]["ok"] else None
 
             body = await until(answers)
