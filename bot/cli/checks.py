@@ -146,4 +146,5 @@ def check(config: ConfigOption = None) -> None:
         f"The configuration is usable: {sellers} seller{'s' if sellers != 1 else ''}, "
         f"templates{f' with {overrides}' if overrides else ''}.",
         markup=False,
+        soft_wrap=True,
     )

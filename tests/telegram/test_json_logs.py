@@ -49,9 +49,12 @@ async def test_json_lines_with_times_and_chats_and_no_token_or_text(tmp_path: Pa
                 if any("couldn't get that picture" in m.plain for m in server.messages_for(101)):
                     break
                 await asyncio.sleep(0.05)
-            async with aiohttp.ClientSession() as session:  # an access line, to be left out
-                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    assert response.status == 200, await response.text()
+            # An access line, to be left out.
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{port}/readyz") as response,
+            ):
+                assert response.status == 200, await response.text()
         finally:
             process.send_signal(signal.SIGINT)
             out, _ = await asyncio.wait_for(process.communicate(), 60)
