@@ -24,6 +24,7 @@ from bot.engine.payloads import Payload
 from bot.engine.processor import Engine
 from bot.services import deliveries, promises, surveys
 from bot.storage.database import Database
+from bot.telemetry import log_context
 from bot.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -64,15 +65,18 @@ class Sweeper:
             fresh = 0
             for action, row_id, chat_id in found:
                 payload = _EVENTS[action](row_id)
-                outcome = await self.engine.process(
-                    Incoming(
-                        key=f"sweep:{action}:{row_id}",
-                        author=SWEEPER,
-                        chat_id=chat_id,
-                        payload=payload.pack(),
-                        system=True,
+                # A survey's and a delivery's row is their case: log lines meanwhile name it.
+                case = row_id if action in {"survey", "delivered"} else None
+                with log_context.about(case=case):
+                    outcome = await self.engine.process(
+                        Incoming(
+                            key=f"sweep:{action}:{row_id}",
+                            author=SWEEPER,
+                            chat_id=chat_id,
+                            payload=payload.pack(),
+                            system=True,
+                        )
                     )
-                )
                 if outcome.duplicate:
                     result.already_done += 1
                     continue
