@@ -41,6 +41,7 @@ async def build_app(
     config: Path | None = None,
     clock: Clock | None = None,
     migrate: bool = True,
+    renderer: Renderer | None = None,
 ) -> App:
     """Load the shop file, open the database, bring its schema up to date and mirror the shop."""
     shop = load_shop(config or read(ShopSettings).config)
@@ -51,7 +52,7 @@ async def build_app(
         await db.upgrade()
     async with db.unit() as tx:
         await sync_shop(tx, shop)
-    renderer = Renderer()
+    renderer = renderer or Renderer()
     understanding.warm()
     clock = clock or SystemClock()
     secret = read(LinkSettings).secret

@@ -32,8 +32,9 @@ POSTGRES_URL = os.environ.get(
 # The tests' link secret (docs/claiming.md): every app a test builds signs and checks with it.
 LINK_SECRET = "test-link-secret-0123456789abcdef0123456789"
 os.environ.setdefault("RETURNDESK_LINK_SECRET", LINK_SECRET)
-# No shop API server beside a polling `returndesk run` a test starts: port 8080 may be taken, or
-# taken by another test at the same time (tests/test_shop_api.py sets its own ports).
+# No web server (the shop API, health, metrics) at the default 127.0.0.1:8080 from the
+# `returndesk run` the tests start (many at once, and beside whatever else this machine runs): a
+# test that wants one names a free port.
 os.environ.setdefault("RETURNDESK_HTTP_PORT", "0")
 # Monday 16 November 2026, 09:00 in Moscow, 07:00 in Berlin, 14:00 in Shanghai.
 START = datetime.fromisoformat("2026-11-16T06:00:00+00:00")

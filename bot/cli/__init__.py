@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from bot.cli import (
     chat,
+    checks,
     data,
     demo,
     inbox,
@@ -19,6 +23,8 @@ from bot.cli import (
     telegram,
     understand,
 )
+from bot.cli.common import errors
+from bot.config.settings import LogSettings, SettingsError, read
 
 app = typer.Typer(
     name="returndesk",
@@ -41,10 +47,34 @@ app.add_typer(data.policy, name="policy")
 app.add_typer(data.db, name="db")
 app.add_typer(inbox.inbox, name="inbox")
 app.add_typer(privacy.commands, name="privacy")
-
 app.add_typer(ozon.ozon, name="ozon")
+app.add_typer(checks.config, name="config")
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        print(f"returndesk {version('returndesk')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    _: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """ReturnDesk: returns, partial refunds and cancellations for marketplace sellers."""
 
 
 def main() -> None:
-    logs.configure()
+    try:
+        style = read(LogSettings).format
+    except SettingsError as error:
+        for problem in error.problems:
+            errors.print(problem, markup=False)
+        raise SystemExit(2) from error
+    logs.configure(style=style)
     app()

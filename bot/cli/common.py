@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from bot.app import App, build_app
 from bot.config.settings import DatabaseSettings, SettingsError, read
 from bot.config.shop import ConfigError
+from bot.rendering import Renderer
 from bot.storage.database import DatabaseURLError
 
 T = TypeVar("T")
@@ -45,12 +46,14 @@ class UnreachableDatabaseError(Exception):
     """The database did not answer; the message names it, without its password."""
 
 
-async def open_app(database_url: str | None, config: Path | None) -> App:
+async def open_app(
+    database_url: str | None, config: Path | None, renderer: Renderer | None = None
+) -> App:
     """The app on the database the command was given (or the settings name), with one that
     cannot be reached said in a line rather than a traceback."""
     url = database_url or read(DatabaseSettings).url
     try:
-        return await build_app(database_url=url, config=config)
+        return await build_app(database_url=url, config=config, renderer=renderer)
     except (OSError, OperationalError, InterfaceError, DBAPIError) as error:
         message = f"cannot reach the database ({safe(url)}): {error}"
         raise UnreachableDatabaseError(message) from error

@@ -11,29 +11,14 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import typer
 
 from bot.cli import logs
+from bot.cli.checks import preflight
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
-from bot.config.settings import (
-    ApiSettings,
-    HttpSettings,
-    OzonSettings,
-    SenderSettings,
-    SweeperSettings,
-    TelegramSettings,
-    UpdateSettings,
-    ozon_api_key,
-    read,
-)
 from bot.runtime import heap
 from bot.runtime.http_server import Listen
 from bot.runtime.ozon import OzonSync, ozon_sellers
 from bot.runtime.shop_api import shop_api
 from bot.runtime.telegram.roles import Role
-from bot.runtime.telegram.service import (
-    SetupError,
-    TelegramService,
-    check_media_dir,
-    make_adapter,
-)
+from bot.runtime.telegram.service import SetupError, TelegramService, make_adapter
 
 TransportOption = Annotated[
     str,
@@ -69,11 +54,9 @@ def run_bot(
 
 
 async def _run(transport: str, role: Role, config: Path | None, database_url: str | None) -> None:
-    settings = read(TelegramSettings)
-    sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
-    updates = read(UpdateSettings)
-    pulling = read(OzonSettings)
-    http, api = read(HttpSettings), read(ApiSettings)
+    # Every setting, the shop file and the templates, as `returndesk config check` checks them.
+    checked = preflight(config)
+    settings, http, pulling, api = checked.telegram, checked.http, checked.ozon, checked.api
     logs.hide(
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret)
@@ -82,14 +65,11 @@ async def _run(transport: str, role: Role, config: Path | None, database_url: st
     logs.hide(token.get_secret_value() for token in api.seller_tokens().values())
     if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
         logs.hide([password, unquote(password)])
-    adapter = make_adapter(transport, settings)  # checks the token before anything else
-    check_media_dir(settings.media_dir)
-    app = await open_app(database_url, config)
+    adapter = make_adapter(transport, settings)
+    app = await open_app(database_url, config, renderer=checked.renderer)
     try:
         ozon = None
-        if pulling.sync_every > 0 and (sellers := ozon_sellers(app.shop)):
-            for seller in sellers:
-                ozon_api_key(seller.id)  # every key checked before start
+        if pulling.sync_every > 0 and ozon_sellers(app.shop):  # their keys: checked above
             ozon = OzonSync(
                 db=app.db, clock=app.clock, shop=app.shop, settings=pulling, keys=app.claim_keys
             )
@@ -97,15 +77,17 @@ async def _run(transport: str, role: Role, config: Path | None, database_url: st
             app,
             adapter,
             settings,
-            sending,
-            sweep_every=sweeping.every,
-            update_attempts=updates.attempts,
+            checked.sender,
+            sweep_every=checked.sweeper.every,
+            update_attempts=checked.updates.attempts,
             ozon=ozon,
             ozon_every=pulling.sync_every,
             role=role,
-            # The shop API (docs/shop-api.md): on the webhook's server, or on its own one.
+            # The shop API (docs/shop-api.md), health and metrics (docs/operations.md#health):
+            # on the webhook's server, or on one of their own.
             routes=[shop_api(app, api)],
             http=Listen(http.host, http.port) if http.port else None,
+            health=checked.health,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -153,6 +153,27 @@ class UpdateSettings(BaseSettings):
     attempts: int = Field(5, ge=1)
 
 
+class HealthSettings(BaseSettings):
+    """What /readyz counts as ready (docs/operations.md#health)."""
+
+    model_config = _section("HEALTH_")
+
+    # The oldest reply still owed may be this many seconds old before the bot is not ready: a
+    # sender that stopped delivering (or a Telegram that stopped taking) shows here.
+    outbox_max_age: float = Field(300.0, gt=0)
+    # Seconds a getMe answer is trusted before /readyz asks Telegram again.
+    telegram_every: float = Field(30.0, gt=0)
+
+
+class LogSettings(BaseSettings):
+    """The commands' log (docs/operations.md#logs)."""
+
+    model_config = _section("LOG_")
+
+    # text: one line a record for a person; json: one JSON object a line for a log collector.
+    format: Literal["text", "json"] = "text"
+
+
 class UnderstandingSettings(BaseSettings):
     """Who reads what buyers type (docs/understanding.md)."""
 
@@ -270,8 +291,9 @@ def ozon_api_key(seller_id: str) -> SecretStr:
 
 
 class HttpSettings(BaseSettings):
-    """The small web server of `returndesk serve`, and of `returndesk run` when it polls
-    (with a webhook, its routes are on the webhook's server)."""
+    """The small web server of `returndesk serve`, and of `returndesk run` when it polls: the
+    shop API, /healthz, /readyz and /metrics (with a webhook, they are on the webhook's
+    server): docs/shop-api.md, docs/operations.md#health."""
 
     model_config = _section("HTTP_")
 

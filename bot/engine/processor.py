@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,8 @@ from bot.storage import audit
 from bot.storage.database import Database, unit_of_work
 from bot.storage.stores import chat_state, outbox
 from bot.storage.transaction import Transaction
+from bot.telemetry import log_context
+from bot.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 # What PostgreSQL says when it rolled a transaction back for meeting another (SQLSTATE), and
@@ -50,8 +53,11 @@ class Engine:
         shop: ShopConfig,
         router: Router,
         claim_keys: ClaimKeys | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
+        # The process's counters (bot/telemetry/metrics.py); the sender and sweeper share it.
+        self.metrics = metrics or Metrics()
         # RETURNDESK_LINK_SECRET's keys; None: orders without a buyer cannot be claimed.
         self.claim_keys = claim_keys
         self.clock = clock
@@ -63,21 +69,31 @@ class Engine:
 
     @unit_of_work
     async def process(self, event: Incoming) -> Outcome:
+        started = time.perf_counter()
+        with log_context.about(chat=event.chat_id):
+            outcome, result = await self._processed(event)
+        self.metrics.update(result, system=event.system, seconds=time.perf_counter() - started)
+        if outcome.replies:
+            for listener in self.listeners:
+                listener()
+        return outcome
+
+    async def _processed(self, event: Incoming) -> tuple[Outcome, str]:
+        """The update's outcome, and what became of it, as /metrics counts it."""
         try:
             outcome = await self._reconnecting(event)
         except _Refused as refused:
             # The handler's changes were rolled back with its transaction; the refusal is
             # recorded in a transaction of its own.
             outcome = await self._apply(event, refused=refused)
+            return outcome, "duplicate" if outcome.duplicate else "refused"
         except Exception:
             log.exception(
                 "update %s failed; recording it so a replay does not fail again", event.key
             )
             outcome = await self._apply(event, failed=True)
-        if outcome.replies:
-            for listener in self.listeners:
-                listener()
-        return outcome
+            return outcome, "duplicate" if outcome.duplicate else "failed"
+        return outcome, "duplicate" if outcome.duplicate else "applied"
 
     async def _reconnecting(self, event: Incoming) -> Outcome:
         """The update applied, tried again from the start on a new transaction when the

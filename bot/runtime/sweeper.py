@@ -27,6 +27,8 @@ from bot.services import deliveries, promises, report_send, surveys
 from bot.services.retention import Retained, Retention
 from bot.services.retention import sweep as sweep_retention
 from bot.storage.database import Database
+from bot.telemetry import log_context
+from bot.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 SWEEPER = Author(0, "sweeper")
@@ -38,6 +40,7 @@ class _Due:
     key: str  # what makes it once: "<action>:<promise, case, or recipient and month>"
     payload: Payload
     chat_id: int  # the chat the engine orders it with
+    case: int | None = None  # the case it is about, when the sweeper knows it (for the logs)
 
 
 @dataclass
@@ -51,10 +54,13 @@ class Sweep:
 
 
 class Sweeper:
-    def __init__(self, *, db: Database, clock: Clock, engine: Engine) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, engine: Engine, metrics: Metrics | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.engine = engine
+        self.metrics = metrics or engine.metrics
 
     async def sweep(self) -> Sweep:
         """One pass: every promise now due or at its warning point, oldest first."""
@@ -65,20 +71,26 @@ class Sweeper:
                 return result
             fresh = 0
             for due in found:
-                outcome = await self.engine.process(
-                    Incoming(
-                        key=f"sweep:{due.key}",
-                        author=SWEEPER,
-                        chat_id=due.chat_id,
-                        payload=due.payload.pack(),
-                        system=True,
+                # A survey's and a delivery's event is about a case: log lines meanwhile name it.
+                with log_context.about(case=due.case):
+                    outcome = await self.engine.process(
+                        Incoming(
+                            key=f"sweep:{due.key}",
+                            author=SWEEPER,
+                            chat_id=due.chat_id,
+                            payload=due.payload.pack(),
+                            system=True,
+                        )
                     )
-                )
                 if outcome.duplicate:
                     result.already_done += 1
                     continue
                 fresh += 1
                 setattr(result, due.action, getattr(result, due.action) + 1)
+                if due.action == "breached":
+                    self.metrics.promises_breached.inc()
+                elif due.action == "reminded":
+                    self.metrics.promises_reminded.inc()
             if not fresh:
                 return result  # what is left is another sweeper's, or was done before
 
@@ -94,9 +106,9 @@ class Sweeper:
         return (
             [_Due("breached", f"breach:{p}", Breach(promise_id=p), chat) for p, chat in breaches]
             + [_Due("reminded", f"remind:{p}", Remind(promise_id=p), chat) for p, chat in reminders]
-            + [_Due("surveyed", f"survey:{c}", Survey(case_id=c), chat) for c, chat in asks]
+            + [_Due("surveyed", f"survey:{c}", Survey(case_id=c), chat, c) for c, chat in asks]
             + [
-                _Due("delivered", f"delivered:{c}", Delivered(case_id=c), chat)
+                _Due("delivered", f"delivered:{c}", Delivered(case_id=c), chat, c)
                 for c, chat in arrivals
             ]
             + [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -177,6 +178,14 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
 
+    async def migrations_missing(self) -> list[str]:
+        """The migrations this code has and the database has not applied, as their revisions
+        (none: the schema is current). A database at a revision this code does not know (a
+        newer release migrated it) counts as current: it is not behind."""
+        async with self.engine.connect() as connection:
+            applied = await connection.run_sync(_applied_revisions)
+        return _missing(applied)
+
 
 def _server_settings(schema: str | None = None) -> dict[str, str]:
     """What each PostgreSQL connection sets for its session.
@@ -211,6 +220,33 @@ def _upgrade_sync(connection: Any) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+def _applied_revisions(connection: Any) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+@functools.cache
+def _scripts() -> Any:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def _missing(applied: set[str]) -> list[str]:
+    scripts = _scripts()
+    known = {script.revision for script in scripts.walk_revisions()}
+    if applied - known:
+        return []
+    done: set[str] = set()
+    for revision in applied:
+        done.update(script.revision for script in scripts.iterate_revisions(revision, "base"))
+    return sorted(known - done)
 
 
 def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:

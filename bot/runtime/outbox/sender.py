@@ -40,6 +40,8 @@ from bot.runtime.outbox.transport import (
 from bot.storage.database import Database, unit_of_work
 from bot.storage.models import OutboxMessage, SupportTopic
 from bot.storage.stores.outbox import OUTBOX, TRANSCRIPT, OutboxStore
+from bot.telemetry import log_context
+from bot.telemetry.metrics import Metrics
 
 # OUTBOX and TRANSCRIPT too: tests and benchmarks read the outbox as the sender leaves it.
 __all__ = ["LEASE", "OUTBOX", "PER_CHAT", "TRANSCRIPT", "OutboxSender"]
@@ -68,8 +70,10 @@ class OutboxSender:
         max_attempts: int = 8,
         batch: int = 200,
         beating: Beating | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
+        self.metrics = metrics or Metrics()
         self.transport = transport
         self.clock = clock
         self.limiter = limiter
@@ -187,7 +191,12 @@ class OutboxSender:
     async def _deliver_chat(self, messages: list[Outbound], holder: str) -> int:
         delivered = 0
         for position, message in enumerate(messages):
-            outcome = await self._deliver_one(message, holder)
+            with log_context.about(chat=message.chat_id):
+                outcome = await self._deliver_one(message, holder)
+            if outcome == "sent" and message.action is None:  # a topic action is no message
+                self.metrics.messages_sent.inc()
+            elif outcome == "failed":
+                self.metrics.messages_failed.inc()
             if outcome == "given up":
                 break  # another sender holds them now
             if outcome == "requeued":
@@ -209,6 +218,7 @@ class OutboxSender:
                 message_id = await self.transport.deliver(await self._placed(message))
             except RetryAfterError as slow_down:
                 self.retries_after += 1
+                self.metrics.retry_after.inc()
                 self.limiter.pause(message.chat_id, slow_down.seconds)
                 error = str(slow_down)
             except TemporaryError as failure:

@@ -125,6 +125,10 @@ class TelegramAdapter(ABC, Generic[U]):
     async def close(self) -> None: ...
 
     @abstractmethod
+    async def ping(self) -> None:
+        """Ask Telegram who the bot is (getMe): raises if it cannot be reached (/readyz)."""
+
+    @abstractmethod
     async def get_updates(self, offset: int | None, wait: int) -> list[dict[str, Any]]:
         """Long polling: Telegram holds the call up to `wait` seconds for something new. The
         updates come as the JSON Telegram sent: that is what the inbox keeps (a framework's

@@ -85,6 +85,9 @@ class AiogramAdapter(TelegramAdapter[Update]):
     async def close(self) -> None:
         await self.bot.session.close()
 
+    async def ping(self) -> None:
+        await self.bot.get_me()
+
     async def get_updates(self, offset: int | None, wait: int) -> list[dict[str, Any]]:
         updates = await self.bot(
             _GetUpdates(offset=offset, timeout=wait, allowed_updates=ALLOWED_UPDATES),

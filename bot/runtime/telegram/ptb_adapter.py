@@ -104,6 +104,9 @@ class PtbAdapter(TelegramAdapter[Update]):
     async def close(self) -> None:
         await self.bot.shutdown()
 
+    async def ping(self) -> None:
+        await self.bot.get_me()
+
     async def get_updates(self, offset: int | None, wait: int) -> list[dict[str, Any]]:
         # What Bot.get_updates does, less turning the JSON into PTB's objects: the inbox keeps
         # the JSON as Telegram sent it (docs/telegram.md).

@@ -31,6 +31,7 @@ from bot.runtime.telegram.answers import answer_callback
 from bot.runtime.telegram.dead_letters import DeadLetters, Poisoned, last_line
 from bot.runtime.telegram.inbox import Inbox, Stored
 from bot.runtime.telegram.lanes import ChatLanes
+from bot.telemetry import log_context
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,9 @@ class TelegramRunner:
             return self._poisoned(Stored(key, parts.update_id, parts.chat_id, data), update)
 
         async def job() -> None:
-            if await self._applying(key, update, poisoned, None, wait_for_database=False) == "left":
+            with log_context.about(chat=parts.chat_id):
+                done = await self._applying(key, update, poisoned, None, wait_for_database=False)
+            if done == "left":
                 raise UpdateLeftError(f"update {key} is left for Telegram to send again")
 
         await self.lanes.run(parts.chat_id, job)
@@ -213,6 +216,7 @@ class TelegramRunner:
             log.exception("could not set update %s aside; it stays where it was", update.key)
             return False
         self._in_hand.discard(update.key)
+        self.engine.metrics.dead_lettered.inc()
         log.error(
             "update %s of chat %s failed %s times and is set aside as dead letter %s "
             "(see `returndesk inbox`): %s",
@@ -305,9 +309,10 @@ class TelegramRunner:
 
         async def job() -> None:
             poisoned = partial(self._poisoned, stored, update)
-            done = await self._applying(
-                stored.key, update, poisoned, applied, wait_for_database=True
-            )
+            with log_context.about(chat=stored.chat_id):
+                done = await self._applying(
+                    stored.key, update, poisoned, applied, wait_for_database=True
+                )
             if done == "left":
                 self._in_hand.discard(stored.key)  # in the inbox, for the next start
 

@@ -8,15 +8,22 @@ import re
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from bot.app import App
-from bot.config.settings import RetentionSettings, SenderSettings, TelegramSettings, read
-from bot.runtime.http_server import AddRoutes, Listen, ListenError, add_routes, serving
+from bot.config.settings import (
+    HealthSettings,
+    RetentionSettings,
+    SenderSettings,
+    TelegramSettings,
+    read,
+)
+from bot.runtime import health
+from bot.runtime.http_server import AddRoutes, Listen, ListenError, add_routes, serving, web_app
 from bot.runtime.outbox.heartbeat import Beating
 from bot.runtime.outbox.limits import RateLimiter
 from bot.runtime.outbox.sender import OutboxSender
@@ -51,7 +58,9 @@ def check_media_dir(folder: Path) -> None:
         ) from error
 
 
-def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[Any]:
+def check_telegram(settings: TelegramSettings) -> str:
+    """The token, as the adapter is to use it; SetupError if it cannot be one, or if a webhook
+    is set without its secret."""
     if settings.token is None or not settings.token.get_secret_value().strip():
         raise SetupError(
             "RETURNDESK_TELEGRAM_TOKEN is not set: get a token from @BotFather and put it in "
@@ -65,6 +74,16 @@ def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[
             "RETURNDESK_TELEGRAM_TOKEN is not a bot token: one is digits, a colon, then "
             "letters, digits, _ and -, as @BotFather gives it"
         )
+    if settings.webhook_url and not settings.webhook_secret:
+        raise SetupError(
+            "RETURNDESK_TELEGRAM_WEBHOOK_SECRET must be set when "
+            "RETURNDESK_TELEGRAM_WEBHOOK_URL is: without it anyone could post updates"
+        )
+    return token
+
+
+def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[Any]:
+    token = check_telegram(settings)
     options = {
         "token": token,
         "api_url": settings.api_url,
@@ -97,17 +116,15 @@ class TelegramService:
     ozon_every: float = 15.0
     # Which parts run in this process (`returndesk run --role`).
     role: Role = Role.ALL
-    # Other parts' HTTP routes (the shop API): on the webhook's server, or, when polling, on a
-    # server of their own at `http` (RETURNDESK_HTTP_HOST/_PORT; None: no such server).
+    # HTTP routes: the shop API's, and always /healthz, /readyz and /metrics
+    # (docs/operations.md#health). On the webhook's server, or, when polling, on a server of
+    # their own at `http` (RETURNDESK_HTTP_HOST/_PORT; None: no such server).
     routes: Sequence[AddRoutes] = ()
     http: Listen | None = None
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     def __post_init__(self) -> None:
-        if self.settings.webhook_url and not self.settings.webhook_secret:
-            raise SetupError(
-                "RETURNDESK_TELEGRAM_WEBHOOK_SECRET must be set when "
-                "RETURNDESK_TELEGRAM_WEBHOOK_URL is: without it anyone could post updates"
-            )
+        check_telegram(self.settings)
         if self.role is Role.WEB and not self.settings.webhook_url:
             raise SetupError(
                 "--role web takes updates on the webhook: set RETURNDESK_TELEGRAM_WEBHOOK_URL "
@@ -130,6 +147,7 @@ class TelegramService:
                 dead_after=limits.presumed_dead_after,
                 takeover=limits.takeover,
             ),
+            metrics=self.app.engine.metrics,
         )
         self.runner = TelegramRunner(
             engine=self.app.engine, adapter=self.adapter, attempts=self.update_attempts
@@ -138,6 +156,15 @@ class TelegramService:
         self.sweeper.retention = Retention.of(read(RetentionSettings))
         if self.role.sends:  # else another process's sender finds the rows on its next look
             self.app.engine.listeners.append(self.sender.wake)
+        self.readiness = health.Readiness(
+            db=self.app.db,
+            clock=self.app.clock,
+            telegram=self.adapter.ping,
+            outbox_max_age=self.health.outbox_max_age,
+            telegram_every=self.health.telegram_every,
+        )
+        metrics = self.app.engine.metrics
+        self.health_routes: AddRoutes = lambda app: health.add_routes(app, self.readiness, metrics)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set; then finish the updates in hand and flush the outbox.
@@ -166,6 +193,9 @@ class TelegramService:
         try:
             if role.takes_updates:
                 await self._take_updates(stop)
+            elif self.http is not None:  # a sender's or sweeper's health, for its supervisor
+                async with _listening(web_app([self.health_routes]), self.http):
+                    await stop.wait()
             else:
                 await stop.wait()
         finally:
@@ -197,10 +227,10 @@ class TelegramService:
             await self.runner.finish()
 
     async def _poll(self, stop: asyncio.Event) -> None:
-        if not self.routes or self.http is None:
+        if self.http is None:
             await self.runner.poll(stop)
             return
-        async with _listening(add_routes(web.Application(), self.routes), self.http):
+        async with _listening(web_app([self.health_routes, *self.routes]), self.http):
             await self.runner.poll(stop)
 
     async def _serve_webhook(self, stop: asyncio.Event) -> None:
@@ -208,8 +238,8 @@ class TelegramService:
         assert settings.webhook_url
         assert settings.webhook_secret
         secret = settings.webhook_secret.get_secret_value()
-        web_app = webhook_app(self.runner, path=settings.webhook_path, secret=secret)
-        add_routes(web_app, self.routes)
+        app = webhook_app(self.runner, path=settings.webhook_path, secret=secret)
+        add_routes(app, [self.health_routes, *self.routes])
         where = Listen(
             settings.webhook_host,
             settings.webhook_port,
@@ -217,7 +247,7 @@ class TelegramService:
             settings="RETURNDESK_TELEGRAM_WEBHOOK_HOST and _PORT",
         )
         # Leaving the block stops accepting requests and waits for those in hand to finish.
-        async with _listening(web_app, where):
+        async with _listening(app, where):
             await self.adapter.set_webhook(
                 settings.webhook_url.rstrip("/") + settings.webhook_path, secret
             )
