@@ -156,3 +156,19 @@ class OpenCases(Payload, prefix="oc"):
 
 class Language(Payload, prefix="lang"):
     code: str
+
+
+class OzonAction(Payload, prefix="zra"):
+    row_id: RowId  # an Ozon return (bot.storage.models.OzonReturn)
+    action_id: int  # one of its available_actions, as Ozon listed them
+
+
+class OzonRejectWhy(Payload, prefix="zrr"):
+    row_id: RowId
+    action_id: int
+    reason_id: int  # one of the return's rejection reasons
+
+
+class OzonCancellationDecision(Payload, prefix="zcx"):
+    row_id: RowId  # an Ozon conditional cancellation
+    approve: bool

@@ -184,7 +184,10 @@ async def take_return(
     return row
 
 
-async def set_aside(tx: Transaction, seller_id: str, record: str, reason: str, raw: Any, now: datetime) -> None:
+async def set_aside(
+    tx: Transaction, seller_id: str, record: str, reason: str, *, raw: Any, now: datetime
+) -> None:
+    """A record from Ozon that could not be taken in, kept with why (docs/ozon.md)."""
     await set_aside_record(tx, seller_id, record, reason, raw=raw, now=now)
 
 
@@ -332,14 +335,14 @@ async def outcome(
     return True
 
 
-async def unrecorded_returns(tx: Transaction) -> list[tuple[int, int]]:
-    """(row, decision's number) whose outcome the engine has not recorded yet."""
+async def unrecorded_returns(tx: Transaction) -> list[tuple[int, int, str]]:
+    """(row, decision's number, seller) whose outcome the engine has not recorded yet."""
     rows = await tx.session.execute(
-        select(OzonReturn.id, OzonReturn.act_seq)
+        select(OzonReturn.id, OzonReturn.act_seq, OzonReturn.seller_id)
         .where(OzonReturn.act_status.in_((DONE, FAILED)), OzonReturn.act_recorded.is_(False))
         .order_by(OzonReturn.id)
     )
-    return [(a, b) for a, b in rows.all()]
+    return [(a, b, c) for a, b, c in rows.all()]
 
 
 # -- conditional cancellations -----------------------------------------------------------------
@@ -416,13 +419,13 @@ async def cancellation_outcome(
     return True
 
 
-async def unrecorded_cancellations(tx: Transaction) -> list[int]:
-    rows = await tx.session.scalars(
-        select(OzonCancellation.id)
+async def unrecorded_cancellations(tx: Transaction) -> list[tuple[int, str]]:
+    rows = await tx.session.execute(
+        select(OzonCancellation.id, OzonCancellation.seller_id)
         .where(
             OzonCancellation.act_status.in_((DONE, FAILED)),
             OzonCancellation.act_recorded.is_(False),
         )
         .order_by(OzonCancellation.id)
     )
-    return list(rows)
+    return [(a, b) for a, b in rows.all()]
