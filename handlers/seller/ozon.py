@@ -181,8 +181,8 @@ async def comment(ctx: Context) -> None:
     if len(text) > MAX_COMMENT:
         ctx.reply("common/too_long", length=len(text), max_length=MAX_COMMENT)
         return
-    ctx.expect(None)
     reason_id = int(ctx.conversation.data.get("reason_id", 0))
+    ctx.expect(None)
     await _decided(ctx, case, row, action_id, name, comment=text, reason_id=reason_id)
 
 
