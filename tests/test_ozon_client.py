@@ -248,7 +248,7 @@ async def test_a_rejection_needs_its_reason_and_comment(fake_ozon: FakeOzon) -> 
         with pytest.raises(OzonApiError, match="rejection_reason_id 99"):
             await ozon.set_rfbs_return_action(11, REJECT, comment="нет", rejection_reason_id=99)
         await ozon.set_rfbs_return_action(11, REJECT, comment="не брак", rejection_reason_id=7)
-    assert returned.state == "rejected"
+    assert returned.return_state == "rejected"
     assert returned.actions_taken == [
         {"return_id": 11, "id": REJECT, "comment": "не брак", "rejection_reason_id": 7}
     ]
@@ -307,7 +307,7 @@ async def test_cancellations_are_paged_by_last_id_and_decided_once(fake_ozon: Fa
     assert first.counter == 3
     assert [c.cancellation_id for c in second.cancellations] == [7]
     assert first.cancellations[0].auto_approve_date == T0 + timedelta(days=2)
-    assert (found[0].state, found[0].approve_comment, found[1].state) == (
+    assert (found[0].cancellation_state, found[0].approve_comment, found[1].cancellation_state) == (
         "APPROVED",
         "ok",
         "REJECTED",

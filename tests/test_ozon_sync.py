@@ -237,3 +237,36 @@ async def test_a_refused_key_stops_the_pull_with_ozons_message(
     [done] = await sync.sync_all()
     assert done.error is not None
     assert "Invalid Api-Key" in done.error
+
+
+async def test_the_runtime_task_pulls_again_until_stopped(
+    db: Database, sync: OzonSync, fake_ozon: FakeOzon, ozon_clock: FakeClock
+) -> None:
+    import asyncio
+
+    found = seller(fake_ozon)
+    found.postings = [posting(1)]
+    stop = asyncio.Event()
+    task = asyncio.create_task(sync.run(stop, every_minutes=0.001))
+    for _ in range(200):
+        if len(fake_ozon.calls_to("/v4/posting/fbs/list")) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(fake_ozon.calls_to("/v4/posting/fbs/list")) >= 2
+    assert len(await orders(db)) == 1
+
+
+async def test_a_pulled_order_is_found_by_the_number_its_buyer_sees(
+    db: Database, sync: OzonSync, fake_ozon: FakeOzon
+) -> None:
+    from bot.services.orders import orders_by_number
+
+    seller(fake_ozon).postings = [posting(1)]
+    await sync.sync_all()
+    async with db.reading() as tx:
+        by_order = await orders_by_number(tx, "0132112277-0001")
+        by_posting = await orders_by_number(tx, "0132112277-0001-1")
+    assert [o.number for o in by_order] == ["0132112277-0001-1"]
+    assert [o.number for o in by_posting] == ["0132112277-0001-1"]

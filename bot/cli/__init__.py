@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import chat, data, demo, inbox, links, logs, promises, report, telegram, understand
+from bot.cli import (
+    chat,
+    data,
+    demo,
+    inbox,
+    links,
+    logs,
+    ozon,
+    promises,
+    report,
+    telegram,
+    understand,
+)
 
 app = typer.Typer(
     name="returndesk",
@@ -25,6 +37,7 @@ app.add_typer(data.orders, name="orders")
 app.add_typer(data.policy, name="policy")
 app.add_typer(data.db, name="db")
 app.add_typer(inbox.inbox, name="inbox")
+app.add_typer(ozon.ozon, name="ozon")
 
 
 def main() -> None:

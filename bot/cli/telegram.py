@@ -13,13 +13,16 @@ import typer
 from bot.cli import logs
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
 from bot.config.settings import (
+    OzonSettings,
     SenderSettings,
     SweeperSettings,
     TelegramSettings,
     UpdateSettings,
+    ozon_api_key,
     read,
 )
 from bot.runtime import heap
+from bot.runtime.ozon import OzonSync, ozon_sellers
 from bot.runtime.telegram.service import (
     SetupError,
     TelegramService,
@@ -52,6 +55,7 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
     settings = read(TelegramSettings)
     sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
     updates = read(UpdateSettings)
+    pulling = read(OzonSettings)
     logs.hide(
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret)
@@ -63,6 +67,13 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
     check_media_dir(settings.media_dir)
     app = await open_app(database_url, config)
     try:
+        ozon = None
+        if pulling.sync_every > 0 and (sellers := ozon_sellers(app.shop)):
+            for seller in sellers:
+                ozon_api_key(seller.id)  # every key checked before start
+            ozon = OzonSync(
+                db=app.db, clock=app.clock, shop=app.shop, settings=pulling, keys=app.claim_keys
+            )
         service = TelegramService(
             app,
             adapter,
@@ -70,6 +81,8 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
             sending,
             sweep_every=sweeping.every,
             update_attempts=updates.attempts,
+            ozon=ozon,
+            ozon_every=pulling.sync_every,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

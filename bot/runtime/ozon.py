@@ -87,7 +87,16 @@ class OzonSync:
         self._clients.clear()
 
     async def sync_all(self) -> list[SellerSync]:
-        return [await self.sync_seller(seller) for seller in ozon_sellers(self.shop)]
+        done = []
+        for seller in ozon_sellers(self.shop):
+            try:
+                done.append(await self.sync_seller(seller))
+            except Exception as error:
+                # A seller's pull that broke (the database, a bug) is logged and noted; the
+                # other sellers are still pulled.
+                log.exception("Ozon sync of %s failed", seller.id)
+                done.append(SellerSync(seller.id, error=f"{type(error).__name__}: {error}"))
+        return done
 
     async def sync_seller(self, seller: SellerConfig) -> SellerSync:
         result = SellerSync(seller.id)

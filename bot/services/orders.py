@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from bot.storage.models import Order
@@ -36,11 +36,17 @@ async def buyer_order(tx: Transaction, buyer_id: int, order_id: int) -> Order | 
 
 
 async def orders_by_number(tx: Transaction, number: str) -> list[Order]:
-    """Every order with this number, whoever's; callers decide what the sender may see."""
+    """Every order with this number (or, for a marketplace's shipment, its order's number),
+    whoever's; callers decide what the sender may see."""
     cleaned = number.strip().lstrip("#№").strip()
     if not cleaned or len(cleaned) > 64:
         return []
+    # A marketplace's shipment also answers to the order number its buyer sees (Ozon's
+    # order_number beside the posting number: docs/ozon.md).
+    wanted = cleaned.lower()
     rows = await tx.session.scalars(
-        select(Order).where(func.lower(Order.number) == cleaned.lower()).limit(10)
+        select(Order)
+        .where(or_(func.lower(Order.number) == wanted, func.lower(Order.order_number) == wanted))
+        .limit(10)
     )
     return list(rows.unique())

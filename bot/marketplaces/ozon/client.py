@@ -327,3 +327,21 @@ def _rpc_status(answer: Any, response: httpx.Response) -> tuple[int | None, str,
 def _back_off(status: int, message: str) -> bool:
     lowered = message.lower()
     return status == 429 or status >= 500 or RATE_LIMITED in lowered or CIRCLE_OPEN in lowered
+
+
+# What ReturnDesk calls, by what it is for (`returndesk ozon check` compares a key's roles with
+# it: docs/ozon.md).
+NEEDED_METHODS: dict[str, tuple[str, ...]] = {
+    "orders (FBS/rFBS postings)": ("/v4/posting/fbs/list",),
+    "rFBS returns": (
+        "/v2/returns/rfbs/list",
+        "/v2/returns/rfbs/get",
+        "/v1/returns/rfbs/action/set",
+    ),
+    "FBO/FBS returns (read-only)": ("/v1/returns/list",),
+    "conditional cancellations": (
+        "/v2/conditional-cancellation/list",
+        "/v2/conditional-cancellation/approve",
+        "/v2/conditional-cancellation/reject",
+    ),
+}

@@ -17,6 +17,7 @@ from bot.config.settings import SenderSettings, TelegramSettings
 from bot.runtime.outbox.heartbeat import Beating
 from bot.runtime.outbox.limits import RateLimiter
 from bot.runtime.outbox.sender import OutboxSender
+from bot.runtime.ozon import OzonSync
 from bot.runtime.sweeper import Sweeper
 from bot.runtime.telegram.adapter import TelegramAdapter
 from bot.runtime.telegram.commands import register_commands
@@ -86,6 +87,9 @@ class TelegramService:
     sweep_every: float | None = 30.0
     # Tries of an update before it is set aside (RETURNDESK_UPDATE_ATTEMPTS).
     update_attempts: int = ATTEMPTS
+    # Pulls Ozon sellers' postings every ozon_every minutes (docs/ozon.md); None: no pulls.
+    ozon: OzonSync | None = None
+    ozon_every: float = 15.0
 
     def __post_init__(self) -> None:
         if self.settings.webhook_url and not self.settings.webhook_secret:
@@ -129,6 +133,11 @@ class TelegramService:
             if self.sweep_every
             else None
         )
+        pulling = (
+            asyncio.create_task(self.ozon.run(stop, self.ozon_every))
+            if self.ozon is not None and self.ozon_every > 0
+            else None
+        )
         await self.runner.start()
         try:
             if self.settings.webhook_url:
@@ -140,6 +149,11 @@ class TelegramService:
             if sweeping is not None:
                 stop.set()
                 await sweeping
+            if pulling is not None:
+                stop.set()
+                await pulling
+            if self.ozon is not None:
+                await self.ozon.close()
             await self.runner.finish()
             sending.set()
             try:

@@ -69,7 +69,9 @@ class FakeRfbsReturn:
     return_number: str = ""
     client_name: str = ""
     group_state: str = "New"
-    state: str = "new"
+    # Ozon's `state.state` (named so that only cases have a `state` that changes: the
+    # storage-door test checks that).
+    return_state: str = "new"
     state_name: str = "Новая"
     money_return_state_name: str = ""
     available_actions: list[tuple[int, str]] = field(default_factory=list)
@@ -112,7 +114,7 @@ class FakeCancellation:
     reason_name: str = "Покупатель передумал"
     reason_message: str = ""
     initiator: str = "CLIENT"
-    state: str = "ON_APPROVAL"
+    cancellation_state: str = "ON_APPROVAL"  # Ozon's `state.state`
     auto_approve_date: datetime | None = None
     approve_comment: str = ""
 

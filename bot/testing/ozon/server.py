@@ -333,7 +333,7 @@ class FakeOzon:
             "product": self._rfbs_product(r.product),
             "state": {
                 "group_state": r.group_state,
-                "state": r.state,
+                "state": r.return_state,
                 "state_name": r.state_name,
                 "money_return_state_name": r.money_return_state_name,
             },
@@ -363,7 +363,7 @@ class FakeOzon:
             "comment": found.comment,
             "return_method_description": found.return_method_description,
             "ru_post_tracking_number": found.ru_post_tracking_number,
-            "state": {"state": found.state, "state_name": found.state_name},
+            "state": {"state": found.return_state, "state_name": found.state_name},
             "product": self._rfbs_product(found.product),
         }
         return {"returns": detail if self.returns_shape == "object" else [detail]}
@@ -395,7 +395,7 @@ class FakeOzon:
         if transition is None:
             found.available_actions = []
         else:
-            found.state = transition.state
+            found.return_state = transition.state
             found.state_name = transition.state_name
             found.group_state = transition.group_state
             found.money_return_state_name = transition.money_return_state_name
@@ -481,7 +481,7 @@ class FakeOzon:
             for c in sorted(seller.cancellations, key=lambda c: c.cancellation_id)
             if (not initiators or c.initiator in initiators)
             and (not numbers or c.posting_number in numbers)
-            and state in ("", "ALL", c.state)
+            and state in ("", "ALL", c.cancellation_state)
         ]
         page = [c for c in matching if c.cancellation_id > last_id][:limit]
         answer: dict[str, Any] = {
@@ -499,9 +499,11 @@ class FakeOzon:
             found = seller.cancellation(cancellation_id or 0)
             if found is None:
                 raise RefusedError(404, 5, "cancellation not found")
-            if found.state != "ON_APPROVAL":
-                raise _bad(f"cancellation {cancellation_id} is {found.state}, not ON_APPROVAL")
-            found.state = new_state
+            if found.cancellation_state != "ON_APPROVAL":
+                raise _bad(
+                    f"cancellation {cancellation_id} is {found.cancellation_state}, not ON_APPROVAL"
+                )
+            found.cancellation_state = new_state
             found.approve_comment = _str(body, "comment")
             return {}
 
@@ -531,7 +533,11 @@ def _cancellation(c: FakeCancellation) -> dict[str, Any]:
         "cancellation_reason_message": c.reason_message,
         "cancelled_at": _iso(c.cancelled_at),
         "cancellation_initiator": c.initiator,
-        "state": {"id": 0, "name": names.get(c.state, c.state), "state": c.state},
+        "state": {
+            "id": 0,
+            "name": names.get(c.cancellation_state, c.cancellation_state),
+            "state": c.cancellation_state,
+        },
         "auto_approve_date": _iso(c.auto_approve_date),
         "approve_comment": c.approve_comment,
     }
