@@ -115,7 +115,7 @@ class OzonDesk:
                 known = await ozon.known_returns(tx, seller_id, [r.return_id for r in page.returns])
             for summary in page.returns:
                 row = known.get(summary.return_id)
-                if row is not None and row.state == summary.state and row.case_id is not None:
+                if row is not None and row.ozon_state == summary.state and row.case_id is not None:
                     continue  # nothing new since it was read
                 try:
                     detail = await client.get_rfbs_return(summary.return_id)

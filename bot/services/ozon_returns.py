@@ -178,7 +178,7 @@ async def take_return(
     if row.act_status != PENDING:  # what a pending decision was taken on stays as it was
         row.data = data
     row.posting_number = posting[:64]
-    row.state, row.state_name = detail.state[:64], detail.state_name[:200]
+    row.ozon_state, row.ozon_state_name = detail.state[:64], detail.state_name[:200]
     row.updated_at = now
     await tx.session.flush()
     return row
@@ -219,7 +219,7 @@ async def take_seller_returns(
             )
             tx.session.add(row)
         row.posting_number = r.posting_number[:64]
-        row.state, row.state_name = r.status[:64], r.status_name[:200]
+        row.ozon_state, row.ozon_state_name = r.status[:64], r.status_name[:200]
         row.data = {
             "name": r.name,
             "reason": r.reason,
@@ -331,7 +331,7 @@ async def outcome(
     row.act_status, row.act_error, row.updated_at = status, error, now
     if detail is not None:
         row.data = {**detail_data(None, detail), "return_number": row.data.get("return_number")}
-        row.state, row.state_name = detail.state[:64], detail.state_name[:200]
+        row.ozon_state, row.ozon_state_name = detail.state[:64], detail.state_name[:200]
     return True
 
 
@@ -370,7 +370,7 @@ async def take_cancellation(
     row.posting_number = found.posting_number[:64]
     row.reason = " — ".join(x for x in (found.reason_name, found.reason_message) if x)
     row.initiator = found.initiator[:32]
-    row.state = found.state[:32]
+    row.ozon_state = found.state[:32]
     row.auto_approve_at = found.auto_approve_date
     row.updated_at = now
     await tx.session.flush()
@@ -381,7 +381,9 @@ async def cancellations_to_show(tx: Transaction) -> list[OzonCancellation]:
     return list(
         await tx.session.scalars(
             select(OzonCancellation)
-            .where(OzonCancellation.shown_at.is_(None), OzonCancellation.state == "ON_APPROVAL")
+            .where(
+                OzonCancellation.shown_at.is_(None), OzonCancellation.ozon_state == "ON_APPROVAL"
+            )
             .order_by(OzonCancellation.id)
         )
     )
@@ -415,7 +417,7 @@ async def cancellation_outcome(
         return False
     row.act_status, row.act_error, row.updated_at = status, error, now
     if state:
-        row.state = state[:32]
+        row.ozon_state = state[:32]
     return True
 
 
@@ -429,3 +431,15 @@ async def unrecorded_cancellations(tx: Transaction) -> list[tuple[int, str]]:
         .order_by(OzonCancellation.id)
     )
     return [(a, b) for a, b in rows.all()]
+
+
+async def order_of(tx: Transaction, order_id: int | None) -> Order | None:
+    return await tx.session.get(Order, order_id) if order_id is not None else None
+
+
+async def return_row(tx: Transaction, row_id: int) -> OzonReturn | None:
+    return await tx.session.get(OzonReturn, row_id)
+
+
+async def refund_of(tx: Transaction, row: OzonReturn) -> Refund | None:
+    return await tx.session.get(Refund, row.refund_id) if row.refund_id else None

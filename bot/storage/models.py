@@ -645,8 +645,10 @@ class OzonReturn(Base):
     posting_number: Mapped[str] = mapped_column(String(64), default="")
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    state: Mapped[str] = mapped_column(String(64), default="")
-    state_name: Mapped[str] = mapped_column(String(200), default="")
+    # Ozon's word for where it is (named apart from a case's state, which changes only
+    # through bot.services.cases.move).
+    ozon_state: Mapped[str] = mapped_column(String(64), default="")
+    ozon_state_name: Mapped[str] = mapped_column(String(200), default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what Ozon said of it
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -676,7 +678,7 @@ class OzonCancellation(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     reason: Mapped[str] = mapped_column(Text, default="")
     initiator: Mapped[str] = mapped_column(String(32), default="")
-    state: Mapped[str] = mapped_column(String(32), default="")
+    ozon_state: Mapped[str] = mapped_column(String(32), default="")  # ON_APPROVAL, APPROVED...
     auto_approve_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -22,7 +22,7 @@ from bot.engine.own_events import (
 from bot.engine.router import Router
 from bot.services import cases, ledger
 from bot.services import ozon_returns as ozon
-from bot.storage.models import Case, Order, OzonCancellation, OzonReturn, Refund
+from bot.storage.models import Case, Order, OzonCancellation, OzonReturn
 from handlers.payloads import OzonAction, OzonCancellationDecision, OzonRejectWhy
 from handlers.workflow import cards
 from handlers.workflow.access import decider_case
@@ -67,7 +67,7 @@ async def arrived(ctx: Context, data: OzonReturnIn) -> None:
     row = await ozon.lock_return(ctx.tx, data.row_id)
     if row is None or row.case_id is not None or row.order_id is None:
         return
-    order = await ctx.tx.session.get(Order, row.order_id)
+    order = await ozon.order_of(ctx.tx, row.order_id)
     assert order is not None
     case = await cases.open_case_of(ctx.tx, order.id)
     if case is None:
@@ -107,7 +107,7 @@ async def arrived(ctx: Context, data: OzonReturnIn) -> None:
 async def _decider_return(ctx: Context, row_id: int) -> tuple[Case, OzonReturn]:
     """The return and its case, if the sender decides for its seller and nothing it decided
     before is still being carried out."""
-    row = await ctx.tx.session.get(OzonReturn, row_id)
+    row = await ozon.return_row(ctx.tx, row_id)
     if row is None or row.case_id is None:
         raise Stale()
     case = await decider_case(ctx, row.case_id)
@@ -258,7 +258,7 @@ async def _decided(
 @router.button(OzonReturnActed)
 async def acted(ctx: Context, data: OzonReturnActed) -> None:
     _system(ctx)
-    row = await ctx.tx.session.get(OzonReturn, data.row_id)
+    row = await ozon.return_row(ctx.tx, data.row_id)
     if row is None or row.case_id is None:
         return
     case = await cases.lock_case(ctx.tx, row.case_id)
@@ -266,7 +266,7 @@ async def acted(ctx: Context, data: OzonReturnActed) -> None:
     if case is None or row is None or row.act_recorded or row.act_seq != data.seq:
         return
     row.act_recorded = True
-    refund = await ctx.tx.session.get(Refund, row.refund_id) if row.refund_id else None
+    refund = await ozon.refund_of(ctx.tx, row)
     amount = refund.amount if refund is not None else None
     action = row.act_id or 0
     if row.act_status == ozon.DONE:
@@ -345,7 +345,7 @@ async def cancellation_arrived(ctx: Context, data: OzonCancellationIn) -> None:
     if row is None or row.shown_at is not None:
         return
     row.shown_at = ctx.now
-    order = await ctx.tx.session.get(Order, row.order_id) if row.order_id else None
+    order = await ozon.order_of(ctx.tx, row.order_id)
     card = cancellation_card(row, order)
     ctx.to_deciders(row.seller_id, card.template, buttons=card.buttons, **card.variables)
 

@@ -267,7 +267,7 @@ async def test_a_cancellation_card_and_its_approve_and_reject(
     await dora.click("Approve the cancellation", message=first)
     await dora.click("Reject, deliver it", message=second)
     await ozon.run()
-    assert [c.state for c in acme.cancellations] == ["APPROVED", "REJECTED"]
+    assert [c.cancellation_state for c in acme.cancellations] == ["APPROVED", "REJECTED"]
     done = [m.plain for m in dora.inbox if m.plain.startswith("Done on Ozon")]
     assert any("0132112277-0001-1 is approved" in t for t in done)
     assert any("0132112277-0002-1 is rejected" in t for t in done)
