@@ -34,7 +34,7 @@ from bot.engine.payloads import Payload
 from bot.engine.processor import Engine
 from bot.marketplaces.ozon import OzonApiError, OzonClient, OzonError
 from bot.marketplaces.ozon.unconfirmed import Fact, met
-from bot.runtime.ozon import make_client, ozon_sellers
+from bot.runtime.ozon import OzonSync, make_client, ozon_sellers
 from bot.services import ozon_returns as ozon
 from bot.storage.database import Database
 from bot.storage.models import Order, OzonReturn
@@ -71,6 +71,8 @@ class OzonDesk:
         self.clock = clock
         self.engine = engine
         self.shop = shop
+        # Clients made by another (the order sync's, sharing its rate limit) are its to close.
+        self._owns = client_for is None
         self._client_for = client_for or (lambda seller: make_client(seller, settings))
         self._clients: dict[str, OzonClient] = {}
 
@@ -81,8 +83,9 @@ class OzonDesk:
         return self._clients[seller_id]
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.close()
+        if self._owns:
+            for client in self._clients.values():
+                await client.close()
         self._clients.clear()
 
     async def run_once(self) -> DeskPass:
@@ -324,15 +327,34 @@ class OzonDesk:
                 return seller.deciders[0].telegram_id
         return 0
 
-    async def run(self, stop: asyncio.Event, every_minutes: float) -> None:
-        every = every_minutes * 60
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("Ozon returns pass failed; trying again in %s min", every_minutes)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+
+async def run_with_orders(
+    sync: OzonSync, engine: Engine, stop: asyncio.Event, every_minutes: float
+) -> None:
+    """Inside `returndesk run`: every `every_minutes`, the orders first (a return or a
+    cancellation names an order the pull has to know), then the returns and cancellations and
+    the decisions waiting to be carried out, on the same clients (one rate limit a Client-Id)."""
+    desk = OzonDesk(
+        db=sync.db,
+        clock=sync.clock,
+        engine=engine,
+        shop=sync.shop,
+        settings=sync.settings,
+        client_for=sync.client,
+    )
+    every = every_minutes * 60
+    while not stop.is_set():
+        try:
+            await sync.sync_all()
+        except Exception:
+            log.exception("Ozon sync failed; trying again in %s min", every_minutes)
+        try:
+            await desk.run_once()
+        except Exception:
+            log.exception("Ozon returns pass failed; trying again in %s min", every_minutes)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+    await desk.close()
 
 
 def _major(minor: int, currency: str) -> Decimal:
