@@ -220,7 +220,6 @@ async def _decided(
     refund_id = None
     if amount is not None and amount.minor > 0:
         key = ozon.refund_key(row)
-        await ledger.lock_order(ctx.tx, case.order_id)
         await ledger.approve_refund(
             ctx.tx,
             order_id=case.order_id,

@@ -308,3 +308,18 @@ async def test_fbo_fbs_returns_are_shown_read_only(
     dora = odesk.staff("dora")
     await dora.send("/ozon_returns")
     assert "0132112277-0009-1 (FBS) · Чашка · На согласовании у продавца" in dora.last.plain
+
+
+async def test_nobody_but_the_bot_and_the_sellers_deciders_acts_on_an_ozon_return(
+    odesk: Desk, ozon: Ozon, fake_ozon: FakeOzon
+) -> None:
+    await _arrived(odesk, ozon, fake_ozon)
+    anna, li = odesk.buyer("anna"), odesk.staff("li")
+    for person in (anna, li):
+        for payload in ("zri:1", "zrd:1:1", "zci:1", "zcd:1", "zra:1:10", "zrr:1:-1:7"):
+            await person.press(payload)
+    await ozon.run()
+    assert account(fake_ozon).rfbs_returns[0].actions_taken == []
+    assert (await odesk.latest_case()).state is CaseState.AWAITING_SELLER
+    assert not any("went wrong" in m.plain for m in anna.inbox + li.inbox)
+    assert all("Done on Ozon" not in m.plain for m in odesk.staff("dora").inbox)
