@@ -316,6 +316,7 @@ async def test_nobody_but_the_bot_and_the_sellers_deciders_acts_on_an_ozon_retur
     await _arrived(odesk, ozon, fake_ozon)
     anna, li = odesk.buyer("anna"), odesk.staff("li")
     for person in (anna, li):
+        await person.send("/start")  # a message of the bot's to press a forged button on
         for payload in ("zri:1", "zrd:1:1", "zci:1", "zcd:1", "zra:1:10", "zrr:1:-1:7"):
             await person.press(payload)
     await ozon.run()
