@@ -328,3 +328,47 @@ async def test_an_unconfirmed_fact_is_logged_once(
     said = [r.getMessage() for r in caplog.records if "as one object" in r.getMessage()]
     assert len(said) == 1
     assert Fact.RETURNS_AS_OBJECT.value
+
+
+async def test_a_return_in_an_unknown_shape_is_a_typed_error(fake_ozon: FakeOzon) -> None:
+    from bot.marketplaces.ozon import OzonShapeError
+
+    returned = rfbs_return(11)
+    returned.available_actions = [("approve", "Одобрить")]  # type: ignore[list-item]
+    seller(fake_ozon).rfbs_returns = [returned]
+    async with client(fake_ozon) as ozon:
+        with pytest.raises(OzonShapeError, match="id: expected a whole number"):
+            await ozon.get_rfbs_return(11)
+
+
+@pytest.mark.parametrize("fault", [SERVER_ERROR, HANG], ids=["500", "timeout"])
+async def test_an_action_that_may_have_been_carried_out_is_never_sent_twice(
+    fake_ozon: FakeOzon, fault: Fault
+) -> None:
+    returned = rfbs_return(11)
+    seller(fake_ozon).rfbs_returns = [returned]
+    fake_ozon.fail(fault, method="/v1/returns/rfbs/action/set")
+    async with client(fake_ozon, timeout=0.3) as ozon:
+        with pytest.raises(OzonUnavailableError) as unknown:
+            await ozon.set_rfbs_return_action(11, APPROVE)
+    assert unknown.value.maybe_applied
+    assert len(fake_ozon.calls_to("/v1/returns/rfbs/action/set")) == 1
+
+
+@pytest.mark.parametrize("fault", [RATE_LIMIT, CIRCLE_OPEN], ids=["rate-limit", "circle-open"])
+async def test_an_action_ozon_refused_to_take_is_tried_again(
+    fake_ozon: FakeOzon, fault: Fault
+) -> None:
+    returned = rfbs_return(11)
+    seller(fake_ozon).rfbs_returns = [returned]
+    fake_ozon.fail(fault, method="/v2/conditional-cancellation/approve")
+    fake_ozon.fail(fault, method="/v1/returns/rfbs/action/set")
+    fake_ozon.sellers[0].cancellations = [
+        FakeCancellation(cancellation_id=5, posting_number="P-5", cancelled_at=T0)
+    ]
+    async with client(fake_ozon) as ozon:
+        await ozon.set_rfbs_return_action(11, APPROVE)
+        await ozon.approve_cancellation(5)
+    assert len(returned.actions_taken) == 1
+    assert len(fake_ozon.calls_to("/v1/returns/rfbs/action/set")) == 2
+    assert fake_ozon.sellers[0].cancellations[0].cancellation_state == "APPROVED"

@@ -189,7 +189,7 @@ async def test_a_bad_posting_is_set_aside_and_the_others_land(
     db: Database, sync: OzonSync, fake_ozon: FakeOzon, ozon_clock: FakeClock
 ) -> None:
     found = seller(fake_ozon)
-    unpriced = posting(2)
+    unpriced = posting(2, customer_name="Иван Петров")
     unpriced.products = [FakeProduct(sku=1, offer_id="X", name="X", price="not a price")]
     found.postings = [posting(1), unpriced, posting(3, status="teleported")]
     [done] = await sync.sync_all()
@@ -202,6 +202,7 @@ async def test_a_bad_posting_is_set_aside_and_the_others_land(
         aside = await ozon_orders.set_aside(tx, "acme")
     assert [r.record for r in aside] == ["0132112277-0002-1", "0132112277-0003-1"]
     assert aside[0].data["posting_number"] == "0132112277-0002-1"
+    assert "customer" not in aside[0].data  # the buyer's name and address are not kept
 
     ozon_clock.advance(timedelta(hours=1))
     unpriced.products = [FakeProduct(sku=1, offer_id="X", name="X", price="10.00")]
@@ -270,3 +271,20 @@ async def test_a_pulled_order_is_found_by_the_number_its_buyer_sees(
         by_posting = await orders_by_number(tx, "0132112277-0001-1")
     assert [o.number for o in by_order] == ["0132112277-0001-1"]
     assert [o.number for o in by_posting] == ["0132112277-0001-1"]
+
+
+async def test_a_kept_cursor_ozon_no_longer_takes_starts_the_window_again(
+    db: Database, sync: OzonSync, fake_ozon: FakeOzon, ozon_clock: FakeClock
+) -> None:
+    seller(fake_ozon).postings = [posting(n) for n in range(1, 4)]
+    async with db.unit() as tx:
+        await ozon_orders.begin(tx, "acme", ozon_clock.now(), first_sync_days=30, lookback_days=90)
+        state = await ozon_orders.sync_state(tx, "acme")
+        assert state is not None
+        state.cursor = "expired-cursor"
+    [done] = await sync.sync_all()
+    assert (done.resumed, done.created, done.error) == (True, 3, None)
+    bodies = [c.body for c in fake_ozon.calls_to("/v4/posting/fbs/list")]
+    assert bodies[0]["cursor"] == "expired-cursor"
+    assert "cursor" not in bodies[1]
+    assert bodies[1]["filter"] == bodies[0]["filter"]

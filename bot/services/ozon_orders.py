@@ -45,6 +45,8 @@ STATUSES = {
     "not_accepted": OrderStatus.CANCELLED,
     "cancelled_from_split_pending": OrderStatus.CANCELLED,
 }
+# A posting's fields about the buyer, left out of what is kept of a posting set aside.
+PERSONAL = frozenset({"customer", "addressee"})
 _SHIPPED = {OrderStatus.SHIPPED, OrderStatus.IN_TRANSIT, OrderStatus.DELIVERED}
 
 
@@ -256,7 +258,12 @@ async def _set_aside(
             MarketplaceReject.record == record[:128],
         )
     )
-    data = raw if isinstance(raw, dict) else {"value": raw}
+    # Kept to show what was wrong, not who the buyer is: their name and address stay out.
+    data = (
+        {k: v for k, v in raw.items() if k not in PERSONAL}
+        if isinstance(raw, dict)
+        else {"value": raw}
+    )
     if found is None:
         tx.session.add(
             MarketplaceReject(

@@ -3,7 +3,12 @@
 off, and its answers parsed into exact values."""
 
 from bot.marketplaces.ozon.client import OzonClient, RetryPolicy
-from bot.marketplaces.ozon.errors import OzonApiError, OzonError, OzonUnavailableError
+from bot.marketplaces.ozon.errors import (
+    OzonApiError,
+    OzonError,
+    OzonShapeError,
+    OzonUnavailableError,
+)
 from bot.marketplaces.ozon.models import (
     Cancellation,
     CancellationPage,
@@ -25,6 +30,7 @@ __all__ = [
     "OzonApiError",
     "OzonClient",
     "OzonError",
+    "OzonShapeError",
     "OzonUnavailableError",
     "Posting",
     "PostingPage",

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bot.marketplaces.ozon.errors import OzonApiError, OzonUnavailableError
+from bot.marketplaces.ozon.errors import OzonApiError, OzonShapeError, OzonUnavailableError
 from bot.marketplaces.ozon.limiter import RateLimiter
 from bot.marketplaces.ozon.models import (
     CancellationPage,
@@ -111,8 +111,17 @@ class OzonClient:
 
     # -- the call ------------------------------------------------------------------------------
 
-    async def call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST `body` to `method`; Ozon's JSON answer, after backing off where it says to."""
+    async def call(
+        self, method: str, body: dict[str, Any], *, changes: bool = False
+    ) -> dict[str, Any]:
+        """POST `body` to `method`; Ozon's JSON answer, after backing off where it says to.
+
+        A call that `changes` something on Ozon (an action on a return, a decision on a
+        cancellation) is tried again only when Ozon surely did not act: it said to back off
+        (rate limit, "Circle is open", 429) or the connection was never made. After a timeout,
+        a dropped connection or a 5xx it may have acted, so it is not sent again:
+        OzonUnavailableError with `maybe_applied`, and the caller looks the state up before
+        acting again."""
         last = ""
         for attempt in range(self.retry.attempts):
             if attempt:
@@ -120,24 +129,37 @@ class OzonClient:
             await self._limit.acquire()
             if method in self._method_limits:
                 await self._method_limits[method].acquire()
-            try:
-                response = await self._http.post(method, content=json.dumps(body))
-            except httpx.TimeoutException:
-                last = f"no answer within {self.retry.timeout:g} s"
-            except httpx.TransportError as error:
-                last = f"connection failed ({type(error).__name__})"
-            else:
-                answer = _json(response)
-                if response.is_success:
-                    return answer if isinstance(answer, dict) else {}
-                code, message, details = _rpc_status(answer, response)
-                if not _back_off(response.status_code, message):
-                    raise OzonApiError(method, response.status_code, code, message, details)
-                if RATE_LIMITED in message.lower():
-                    met(Fact.RATE_LIMIT_STATUS, f"HTTP {response.status_code}")
-                last = f"HTTP {response.status_code}: {message}"
+            answer, last, untouched = await self._try(method, body)
+            if answer is not None:
+                return answer
+            if changes and not untouched:
+                raise OzonUnavailableError(method, attempt + 1, last, maybe_applied=True)
             log.info("Ozon %s: %s (try %d of %d)", method, last, attempt + 1, self.retry.attempts)
         raise OzonUnavailableError(method, self.retry.attempts, last)
+
+    async def _try(
+        self, method: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, str, bool]:
+        """One try: Ozon's answer; or, when it says to back off or none came, why, and whether
+        Ozon surely did not act. Any other refusal raises OzonApiError."""
+        try:
+            response = await self._http.post(method, content=json.dumps(body))
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            return None, f"could not connect ({type(error).__name__})", True
+        except httpx.TimeoutException:
+            return None, f"no answer within {self.retry.timeout:g} s", False
+        except httpx.TransportError as error:
+            return None, f"connection failed ({type(error).__name__})", False
+        answer = _json(response)
+        if response.is_success:
+            return (answer if isinstance(answer, dict) else {}), "", True
+        code, message, details = _rpc_status(answer, response)
+        if not _back_off(response.status_code, message):
+            raise OzonApiError(method, response.status_code, code, message, details)
+        if RATE_LIMITED in message.lower():
+            met(Fact.RATE_LIMIT_STATUS, f"HTTP {response.status_code}")
+        status = response.status_code
+        return None, f"HTTP {status}: {message}", _surely_not_applied(status, message)
 
     # -- postings ------------------------------------------------------------------------------
 
@@ -208,7 +230,7 @@ class OzonClient:
         try:
             return parse_rfbs_return_detail(body, return_id)
         except ShapeError as error:
-            raise OzonApiError("/v2/returns/rfbs/get", 200, None, f"unreadable: {error}") from error
+            raise OzonShapeError("/v2/returns/rfbs/get", str(error)) from error
 
     async def set_rfbs_return_action(
         self,
@@ -239,7 +261,7 @@ class OzonClient:
             body["compensation_amount"] = float(compensation_amount)
         if return_for_back_way is not None:
             body["return_for_back_way"] = float(return_for_back_way)
-        await self.call("/v1/returns/rfbs/action/set", body)
+        await self.call("/v1/returns/rfbs/action/set", body, changes=True)
 
     # -- FBO/FBS returns -----------------------------------------------------------------------
 
@@ -292,7 +314,7 @@ class OzonClient:
         body: dict[str, Any] = {"cancellation_id": cancellation_id}
         if comment:
             body["comment"] = comment
-        await self.call(f"/v2/conditional-cancellation/{verb}", body)
+        await self.call(f"/v2/conditional-cancellation/{verb}", body, changes=True)
 
     # -- the key -------------------------------------------------------------------------------
 
@@ -322,6 +344,12 @@ def _rpc_status(answer: Any, response: httpx.Response) -> tuple[int | None, str,
         )
     said = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
     return None, said or response.reason_phrase or "no message", []
+
+
+def _surely_not_applied(status: int, message: str) -> bool:
+    """Ozon refused to take the call at all: its rate limit, or the method's circuit open."""
+    lowered = message.lower()
+    return status == 429 or RATE_LIMITED in lowered or CIRCLE_OPEN in lowered
 
 
 def _back_off(status: int, message: str) -> bool:

@@ -38,8 +38,22 @@ class OzonUnavailableError(OzonError):
     """Ozon kept asking to back off (rate limit, "Circle is open"), failing (5xx) or not
     answering in time, for every one of the tries allowed."""
 
-    def __init__(self, method: str, attempts: int, last: str) -> None:
+    def __init__(
+        self, method: str, attempts: int, last: str, *, maybe_applied: bool = False
+    ) -> None:
         super().__init__(f"Ozon {method} did not answer after {attempts} tries: {last}")
         self.method = method
         self.attempts = attempts
         self.last = last
+        # A call that changes something may have been carried out though no answer came:
+        # look the state up before acting again.
+        self.maybe_applied = maybe_applied
+
+
+class OzonShapeError(OzonError):
+    """Ozon answered, but not in a shape the reference (or its examples) gives."""
+
+    def __init__(self, method: str, reason: str) -> None:
+        super().__init__(f"Ozon {method} answered in an unknown shape: {reason}")
+        self.method = method
+        self.reason = reason
