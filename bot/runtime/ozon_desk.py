@@ -33,6 +33,7 @@ from bot.engine.own_events import (
 from bot.engine.payloads import Payload
 from bot.engine.processor import Engine
 from bot.marketplaces.ozon import OzonApiError, OzonClient, OzonError
+from bot.marketplaces.ozon.errors import OzonShapeError
 from bot.marketplaces.ozon.unconfirmed import Fact, met
 from bot.runtime.ozon import OzonSync, make_client, ozon_sellers
 from bot.services import ozon_returns as ozon
@@ -122,17 +123,19 @@ class OzonDesk:
                     continue  # nothing new since it was read
                 try:
                     detail = await client.get_rfbs_return(summary.return_id)
-                except OzonApiError as error:
+                except (OzonApiError, OzonShapeError) as error:
+                    # This one return cannot be read: set aside with why, the others land.
+                    why = error.message if isinstance(error, OzonApiError) else error.reason
                     async with self.db.unit() as tx:
                         await ozon.set_aside(
                             tx,
                             seller_id,
                             f"return:{summary.return_id}",
-                            error.message,
+                            why,
                             raw={"return_id": summary.return_id},
                             now=now,
                         )
-                    done.set_aside.append((str(summary.return_id), error.message))
+                    done.set_aside.append((str(summary.return_id), why))
                     continue
                 async with self.db.unit() as tx:
                     taken = await ozon.take_return(tx, seller_id, summary, detail, now)

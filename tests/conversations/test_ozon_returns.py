@@ -24,7 +24,7 @@ from bot.sandbox.sandbox import EngineChannel
 from bot.services import ozon_returns
 from bot.storage.database import Database
 from bot.storage.models import MarketplaceReject
-from bot.testing.ozon import FakeCancellation, FakeOzon, FakeSeller
+from bot.testing.ozon import SERVER_ERROR, FakeCancellation, FakeOzon, FakeSeller
 from bot.testing.ozon.data import Fault
 from bot.testing.telegram import Mode, TelegramChannel
 from tests.desk import DATA, TEST_SHOP, Desk
@@ -282,12 +282,17 @@ async def test_a_bad_return_is_set_aside_while_the_others_land(
 ) -> None:
     _on_ozon(fake_ozon, 77)
     account(fake_ozon).rfbs_returns.append(rfbs_return(78, "9999999999-0001-1"))
+    unreadable = rfbs_return(79, NUMBER)
+    unreadable.available_actions = [("approve", "Одобрить")]  # type: ignore[list-item]
+    account(fake_ozon).rfbs_returns.append(unreadable)
     await ozon.run()
     assert len(await odesk.cases()) == 1
     async with odesk.db.reading() as tx:
         rejects = list(await tx.session.scalars(select(MarketplaceReject)))
-    assert [r.record for r in rejects] == ["return:78"]
+    assert [r.record for r in rejects] == ["return:78", "return:79"]
     assert "no order 9999999999-0001-1" in rejects[0].reason
+    assert "expected a whole number" in rejects[1].reason
+    assert "A return opened on Ozon (return 77" in odesk.staff("dora").last.plain
 
 
 async def test_fbo_fbs_returns_are_shown_read_only(
@@ -324,3 +329,22 @@ async def test_nobody_but_the_bot_and_the_sellers_deciders_acts_on_an_ozon_retur
     assert (await odesk.latest_case()).state is CaseState.AWAITING_SELLER
     assert not any("went wrong" in m.plain for m in anna.inbox + li.inbox)
     assert all("Done on Ozon" not in m.plain for m in odesk.staff("dora").inbox)
+
+
+async def test_ozon_failing_leaves_the_decision_waiting_and_it_is_paid_once_later(
+    odesk: Desk, ozon: Ozon, fake_ozon: FakeOzon
+) -> None:
+    await _arrived(odesk, ozon, fake_ozon)
+    dora = odesk.staff("dora")
+    await dora.click("Partial refund, the buyer keeps it")
+    await dora.send("500")
+    fake_ozon.fail(SERVER_ERROR, method="/v1/returns/rfbs/action/set")
+    await ozon.run()
+    (refund,) = await odesk.refunds(NUMBER)
+    assert refund.status is RefundStatus.APPROVED  # neither paid nor failed: tried again
+    assert account(fake_ozon).rfbs_returns[0].actions_taken == []
+    await ozon.run()
+    assert len(account(fake_ozon).rfbs_returns[0].actions_taken) == 1
+    (refund,) = await odesk.refunds(NUMBER)
+    assert refund.status is RefundStatus.EXECUTED
+    assert "Done on Ozon: RUB500.00 paid back" in dora.last.plain
