@@ -161,3 +161,19 @@ class Language(Payload, prefix="lang"):
 class Forget(Payload, prefix="fg"):
     buyer_id: int  # a Telegram id: the buyer who asked with /forget (docs/privacy.md)
     action: str  # confirm, decline
+
+
+class OzonAction(Payload, prefix="zra"):
+    row_id: RowId  # an Ozon return (bot.storage.models.OzonReturn)
+    action_id: int  # one of its available_actions, as Ozon listed them
+
+
+class OzonRejectWhy(Payload, prefix="zrr"):
+    row_id: RowId
+    action_id: int
+    reason_id: int  # one of the return's rejection reasons
+
+
+class OzonCancellationDecision(Payload, prefix="zcx"):
+    row_id: RowId  # an Ozon conditional cancellation
+    approve: bool

@@ -30,6 +30,8 @@ def test_the_stored_values_are_the_ones_chats_already_wait_in() -> None:
         "seller.refund_failed",
         "seller.tracking",
         "seller.rating_answer",
+        "seller.ozon_amount",
+        "seller.ozon_comment",
         "support_desk",
     }
 

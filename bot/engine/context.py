@@ -184,7 +184,11 @@ class Context:
             **variables,
         )
 
-    def to_buyer(self, buyer: BuyerLike, template: str, /, **kwargs: Any) -> None:
+    def to_buyer(self, buyer: BuyerLike | None, template: str, /, **kwargs: Any) -> None:
+        """Tell the buyer, if they are in Telegram: a case a marketplace opened for a buyer who
+        never wrote to the bot has none (docs/ozon.md), and nothing is sent for it."""
+        if buyer is None:
+            return
         self.send(buyer.telegram_id, buyer_reader(buyer), template, **kwargs)
 
     def to_deciders(self, seller_id: str, template: str, /, **kwargs: Any) -> None:

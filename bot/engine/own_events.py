@@ -32,3 +32,24 @@ class MonthlyReport(Payload, prefix="swm"):
     # support's on every seller; the month as "2026-11"
     seller: str
     month: str
+
+
+# The Ozon connector's (bot/runtime/ozon_desk.py, handlers/seller/ozon.py): what it read from
+# Ozon, and what Ozon answered to a seller's decision, each recorded once.
+
+
+class OzonReturnIn(Payload, prefix="zri"):
+    row_id: RowId  # an rFBS return was read: open its case and show it to the seller
+
+
+class OzonReturnActed(Payload, prefix="zrd"):
+    row_id: RowId  # Ozon answered the seller's decision number `seq`
+    seq: int
+
+
+class OzonCancellationIn(Payload, prefix="zci"):
+    row_id: RowId  # a conditional cancellation waits for the seller
+
+
+class OzonCancellationActed(Payload, prefix="zcd"):
+    row_id: RowId  # Ozon answered the seller's Approve or Reject

@@ -134,9 +134,9 @@ async def open_case_of(tx: Transaction, order_id: int) -> Case | None:
 async def open_case(
     tx: Transaction, order: Order, kind: CaseKind, state: CaseState, now: datetime
 ) -> Case:
-    assert order.buyer_id is not None
     # Loaded now: messages about the case name its buyer, and a new case has no row to join.
-    buyer = await tx.session.get(Buyer, order.buyer_id)
+    # None: a case a marketplace opened for a buyer not in Telegram (docs/ozon.md).
+    buyer = await tx.session.get(Buyer, order.buyer_id) if order.buyer_id is not None else None
     case = Case(
         order_id=order.id,
         buyer_id=order.buyer_id,

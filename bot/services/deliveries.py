@@ -45,4 +45,4 @@ async def due(tx: Transaction, now: datetime, limit: int = SWEEP_BATCH) -> list[
         .order_by(Case.delivery_due_at)
         .limit(limit)
     )
-    return [(c, chat) for c, chat in (await tx.session.execute(query)).all()]
+    return [(c, chat) for c, chat in (await tx.session.execute(query)).all() if chat is not None]

@@ -150,10 +150,14 @@ async def due_for_sweep(
     then those at their warning point, each as (promise, the buyer's chat), oldest first."""
     breaches = (await tx.session.execute(falling_due(now, limit))).all()
     reminders = (await tx.session.execute(warning_due(now, limit))).all()
-    return [(c, chat) for c, chat in breaches], [(c, chat) for c, chat in reminders]
+    # Promises are made to a buyer in Telegram; a case without one (docs/ozon.md) makes none.
+    return (
+        [(c, chat) for c, chat in breaches if chat is not None],
+        [(c, chat) for c, chat in reminders if chat is not None],
+    )
 
 
-def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
+def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int | None]:
     """Open promises past their due time, oldest first: read from the (state, due_at) index."""
     return (
         select(Promise.id, Case.buyer_id)
@@ -164,7 +168,7 @@ def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
     )
 
 
-def warning_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
+def warning_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int | None]:
     """Open promises at their warning point, not yet reminded: the (state, warn_at) index."""
     return (
         select(Promise.id, Case.buyer_id)

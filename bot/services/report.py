@@ -461,7 +461,9 @@ async def _top_buyers(tx: Transaction, window: _Window, limit: int = 5) -> list[
         .order_by(count.desc(), Case.buyer_id)
         .limit(limit)
     )
-    return [TopBuyer(int(b), name or "", int(n)) for b, name, n in await tx.session.execute(query)]
+    # The inner join leaves out cases without a Telegram buyer (docs/ozon.md).
+    rows = await tx.session.execute(query)
+    return [TopBuyer(int(b or 0), name or "", int(n)) for b, name, n in rows]
 
 
 async def _satisfaction(tx: Transaction, window: _Window, lowest: int = 5) -> Satisfaction:

@@ -26,10 +26,12 @@ def schedule(case: Case, now: datetime, after: timedelta) -> None:
 async def due(tx: Transaction, now: datetime, limit: int = SWEEP_BATCH) -> list[tuple[int, int]]:
     """What the sweeper asks: resolved cases whose survey fell due and was not asked yet, as
     (case, the buyer's chat), oldest first."""
-    return [(c, chat) for c, chat in (await tx.session.execute(falling_due(now, limit))).all()]
+    rows = (await tx.session.execute(falling_due(now, limit))).all()
+    # A case without a Telegram buyer (one Ozon opened, docs/ozon.md) has nobody to ask.
+    return [(c, chat) for c, chat in rows if chat is not None]
 
 
-def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int]:
+def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int | None]:
     return (
         select(Case.id, Case.buyer_id)
         .where(Case.survey_due_at <= now, Case.surveyed_at.is_(None))

@@ -275,7 +275,9 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    buyer_id: Mapped[int] = mapped_column(ForeignKey("buyers.telegram_id"), index=True)
+    # None: a case a marketplace opened for a buyer who is not in Telegram (docs/ozon.md); the
+    # bot then tells nobody but the seller.
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("buyers.telegram_id"), index=True)
     seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"), index=True)
     kind: Mapped[CaseKind] = mapped_column(StrEnumType(CaseKind))
     state: Mapped[CaseState] = mapped_column(StrEnumType(CaseState), index=True)
@@ -320,7 +322,7 @@ class Case(Base):
     # Read-only: a case is written through its foreign keys, so a flush of a changed case need
     # not walk the order, its items and the buyer for changes.
     order: Mapped[Order] = relationship(lazy="joined", viewonly=True)
-    buyer: Mapped[Buyer] = relationship(lazy="joined", viewonly=True)
+    buyer: Mapped[Buyer | None] = relationship(lazy="joined", viewonly=True)
 
     @property
     def item(self) -> OrderItem | None:
@@ -661,3 +663,69 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # When who and what were masked past retention or at an erasure (docs/privacy.md).
     masked_at: Mapped[datetime | None]
+
+
+# -- Ozon returns and cancellations (docs/ozon.md) ---------------------------------------------
+
+
+class OzonReturn(Base):
+    """A return read from Ozon: an rFBS return the seller decides (with its case), or an
+    FBO/FBS return shown read-only. Read once per (seller, scheme, Ozon's id).
+
+    The seller's decision waits here (`act_*`) for the worker that carries it out on Ozon
+    outside any update's transaction; `act_seq` counts decisions, so each outcome is recorded
+    once (`act_recorded`)."""
+
+    __tablename__ = "ozon_returns"
+    __table_args__ = (UniqueConstraint("seller_id", "scheme", "ozon_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"))
+    scheme: Mapped[str] = mapped_column(String(8))  # rfbs, fbs, fbo
+    ozon_id: Mapped[int] = mapped_column(BigInteger)
+    posting_number: Mapped[str] = mapped_column(String(64), default="")
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Ozon's word for where it is (named apart from a case's state, which changes only
+    # through bot.services.cases.move).
+    ozon_state: Mapped[str] = mapped_column(String(64), default="")
+    ozon_state_name: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what Ozon said of it
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    act_id: Mapped[int | None] = mapped_column(Integer)  # Ozon's action id
+    act_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    act_comment: Mapped[str | None] = mapped_column(Text)
+    act_reason_id: Mapped[int | None] = mapped_column(Integer)
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"))
+    act_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    act_error: Mapped[str | None] = mapped_column(Text)
+    act_seq: Mapped[int] = mapped_column(Integer, default=0)
+    act_recorded: Mapped[bool] = mapped_column(Boolean, default=True)
+    act_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OzonCancellation(Base):
+    """A conditional cancellation read from Ozon, shown to the seller once (`shown_at`); their
+    Approve or Reject waits here (`decision`, `act_status`) to be carried out on Ozon."""
+
+    __tablename__ = "ozon_cancellations"
+    __table_args__ = (UniqueConstraint("seller_id", "cancellation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("sellers.id"))
+    cancellation_id: Mapped[int] = mapped_column(BigInteger)
+    posting_number: Mapped[str] = mapped_column(String(64), default="")
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    initiator: Mapped[str] = mapped_column(String(32), default="")
+    ozon_state: Mapped[str] = mapped_column(String(32), default="")  # ON_APPROVAL, APPROVED...
+    auto_approve_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    shown_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(String(16))  # approve, reject
+    act_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    act_error: Mapped[str | None] = mapped_column(Text)
+    act_recorded: Mapped[bool] = mapped_column(Boolean, default=True)
+    act_by: Mapped[int | None] = mapped_column(BigInteger)

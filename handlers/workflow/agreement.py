@@ -20,6 +20,7 @@ from handlers.workflow import cards, promising
 async def accept(ctx: Context, case: Case, offer: Offer) -> None:
     """The buyer accepted `offer`."""
     buyer = case.buyer
+    assert buyer is not None  # only a buyer in Telegram accepts an offer
     won = await offers.decide(
         ctx.tx,
         offer,

@@ -28,6 +28,8 @@ class Awaiting(StrEnum):
     SELLER_REFUND_FAILED = "seller.refund_failed"  # why a refund sent did not go through
     SELLER_TRACKING = "seller.tracking"  # the tracking number of an item shipped again
     SELLER_RATING_ANSWER = "seller.rating_answer"  # a decider's answer to a low rating
+    SELLER_OZON_AMOUNT = "seller.ozon_amount"  # a partial refund on Ozon, the buyer keeps it
+    SELLER_OZON_COMMENT = "seller.ozon_comment"  # the comment Ozon needs with a rejection
     SUPPORT_DESK = "support_desk"  # a member works a case from their private chat
 
 

@@ -28,6 +28,8 @@ class Fact(StrEnum):
     POSTINGS_V4_SHAPE = "postings_v4_shape"
     POSTING_DONE_TIMES = "posting_done_times"
     ROLES_SHAPE = "roles_shape"
+    REFUND_ACTION_GUESSED = "refund_action_guessed"
+    ACTION_DONE_GUESSED = "action_done_guessed"
 
 
 FACTS: dict[Fact, str] = {
@@ -65,6 +67,15 @@ FACTS: dict[Fact, str] = {
     Fact.ROLES_SHAPE: (
         "/v1/roles: the reference names the method, not its answer; it is read as "
         "roles[]{name, methods[], expires_at}"
+    ),
+    Fact.REFUND_ACTION_GUESSED: (
+        "an rFBS return action was taken to pay the buyer back in full because of its name "
+        "(the reference does not say which id refunds); its amount went through the ledger"
+    ),
+    Fact.ACTION_DONE_GUESSED: (
+        "a decision sent before was taken as carried out because its action was no longer "
+        "among the return's available_actions (the reference has no way to ask whether an "
+        "action/set went through)"
     ),
 }
 

@@ -10,6 +10,7 @@ from bot.runtime.telegram.adapter import TelegramAdapter
 
 BUYER_COMMANDS = ("start", "orders", "language", "cancel", "help", "forget")
 DECIDER_COMMANDS = (*BUYER_COMMANDS, "pending", "failed", "report")
+OZON_COMMANDS = ("ozon_returns",)  # a seller on Ozon's deciders (docs/ozon.md)
 SUPPORT_COMMANDS = ("queue", "take", "offer", "refund", "handback", "resolve", "rebind", "report")
 # With no support group, a member works the desk from their own chat (docs/support-desk.md).
 PRIVATE_DESK_COMMANDS = (*BUYER_COMMANDS, *SUPPORT_COMMANDS, "switch")
@@ -35,7 +36,8 @@ async def register_commands(
             describe(renderer, locale, BUYER_COMMANDS), language=locale, chat_id=None
         )
     for seller in shop.sellers:
-        commands = describe(renderer, seller.language, DECIDER_COMMANDS)
+        names = (*DECIDER_COMMANDS, *OZON_COMMANDS) if seller.ozon else DECIDER_COMMANDS
+        commands = describe(renderer, seller.language, names)
         for decider in seller.deciders:
             await adapter.set_commands(commands, language=None, chat_id=decider.telegram_id)
     if shop.support.chat_id is not None:

@@ -28,6 +28,7 @@ from bot.runtime.outbox.heartbeat import Beating
 from bot.runtime.outbox.limits import RateLimiter
 from bot.runtime.outbox.sender import OutboxSender
 from bot.runtime.ozon import OzonSync
+from bot.runtime.ozon_desk import run_with_orders
 from bot.runtime.sweeper import Sweeper
 from bot.runtime.telegram.adapter import TelegramAdapter
 from bot.runtime.telegram.commands import register_commands
@@ -186,7 +187,7 @@ class TelegramService:
         )
         # Pulling from Ozon is background work like sweeping: the sweeper role does it.
         pulling = (
-            asyncio.create_task(self.ozon.run(stop, self.ozon_every))
+            asyncio.create_task(run_with_orders(self.ozon, self.app.engine, stop, self.ozon_every))
             if role.sweeps and self.ozon is not None and self.ozon_every > 0
             else None
         )
