@@ -23,7 +23,8 @@ from bot.runtime import heap
 from bot.runtime.telegram.service import (
     SetupError,
     TelegramService,
-    check_media_dir,
+    bot_token,
+    check_media,
     make_adapter,
 )
 
@@ -59,10 +60,11 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
     )
     if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
         logs.hide([password, unquote(password)])
-    adapter = make_adapter(transport, settings)  # checks the token before anything else
-    check_media_dir(settings.media_dir)
+    bot_token(settings)  # checked before anything else
     app = await open_app(database_url, config)
     try:
+        await check_media(app.media)
+        adapter = make_adapter(transport, settings, app.media)
         service = TelegramService(
             app,
             adapter,

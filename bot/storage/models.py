@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -303,6 +304,18 @@ class Evidence(Base):
     stored_path: Mapped[str | None] = mapped_column(String(512))  # the downloaded copy
     caption: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class MediaBlob(Base):
+    """A buyer's photo kept in the database (RETURNDESK_MEDIA_BACKEND=database), for every
+    worker to read; keyed by Telegram's file_unique_id (bot/storage/media/)."""
+
+    __tablename__ = "media"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))  # to check a copy against
 
 
 class Offer(Base):

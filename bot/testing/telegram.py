@@ -24,6 +24,8 @@ from bot.engine.events import Author, Outcome
 from bot.rendering import Renderer
 from bot.runtime.telegram.service import TelegramService, make_adapter
 from bot.sandbox.memory import Delivered
+from bot.storage.media import MediaStore
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import InboxUpdate, OutboxMessage
 from bot.testing.botapi import FakeBotAPI, SentMessage
 
@@ -59,10 +61,12 @@ async def running_bot(
     mode: Mode,
     *,
     media_dir: Path,
+    media: MediaStore | None = None,
     sender: SenderSettings = UNLIMITED,
     max_photo_bytes: int = 10 * 1024 * 1024,
 ) -> AsyncIterator[TelegramService]:
-    """`returndesk run` in this process, against `server`, until the block ends."""
+    """`returndesk run` in this process, against `server`, until the block ends. Photos go to
+    `media`, or to the folder `media_dir` (the default store) when it is None."""
     port = free_port()
     settings = TelegramSettings(
         token=server.token,
@@ -75,7 +79,11 @@ async def running_bot(
         max_photo_bytes=max_photo_bytes,
     )
     service = TelegramService(
-        app, make_adapter(mode.transport, settings), settings, sender, sweep_every=None
+        app,
+        make_adapter(mode.transport, settings, media or LocalMediaStore(media_dir)),
+        settings,
+        sender,
+        sweep_every=None,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))

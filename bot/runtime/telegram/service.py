@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +20,7 @@ from bot.runtime.telegram.adapter import TelegramAdapter
 from bot.runtime.telegram.commands import register_commands
 from bot.runtime.telegram.runner import ATTEMPTS, TelegramRunner
 from bot.runtime.telegram.webhook import request_errors, webhook_app
+from bot.storage.media import MediaStore, MediaUnavailableError
 
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT = 30.0  # seconds to deliver what is owed when stopping
@@ -32,20 +31,16 @@ class SetupError(Exception):
     """Configuration the bot cannot start with; the message says what to change."""
 
 
-def check_media_dir(folder: Path) -> None:
-    """Buyers' photos are downloaded here: a folder the bot cannot write would fail them all."""
+async def check_media(media: MediaStore) -> None:
+    """Buyers' photos are kept there: a store the bot cannot write would fail them all."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise SetupError(
-            f"RETURNDESK_TELEGRAM_MEDIA_DIR ({folder}) cannot hold the buyers' photos: "
-            f"{error.strerror or error}"
-        ) from error
+        await media.check()
+    except MediaUnavailableError as error:
+        raise SetupError(f"the media store ({media.name}) cannot keep photos: {error}") from error
 
 
-def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[Any]:
+def bot_token(settings: TelegramSettings) -> str:
+    """The token, checked before anything else is opened."""
     if settings.token is None or not settings.token.get_secret_value().strip():
         raise SetupError(
             "RETURNDESK_TELEGRAM_TOKEN is not set: get a token from @BotFather and put it in "
@@ -59,10 +54,16 @@ def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[
             "RETURNDESK_TELEGRAM_TOKEN is not a bot token: one is digits, a colon, then "
             "letters, digits, _ and -, as @BotFather gives it"
         )
+    return token
+
+
+def make_adapter(
+    transport: str, settings: TelegramSettings, media: MediaStore
+) -> TelegramAdapter[Any]:
     options = {
-        "token": token,
+        "token": bot_token(settings),
         "api_url": settings.api_url,
-        "media_dir": settings.media_dir,
+        "media": media,
         "max_photo_bytes": settings.max_photo_bytes,
     }
     if transport == "aiogram":
