@@ -22,6 +22,7 @@ from bot.storage.media.database import DatabaseMediaStore
 from bot.storage.media.local import LocalMediaStore
 from bot.storage.media.s3 import S3MediaStore
 from bot.storage.models import MediaBlob
+from tests.desk import TEST_SHOP
 from tests.media_servers import KEYS, free_port, new_bucket, s3_options, s3_server
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 200
@@ -229,3 +230,34 @@ def test_the_backend_is_chosen_by_a_setting(
     monkeypatch.setenv("RETURNDESK_MEDIA_BACKEND", "ftp")
     with pytest.raises(SettingsError, match="RETURNDESK_MEDIA_BACKEND"):
         read(MediaSettings)
+
+
+async def test_run_with_a_bucket_it_cannot_reach_refuses_to_start_and_says_why(
+    tmp_path: Path,
+) -> None:
+    secret = "s3-secret-never-shown"
+    env = {
+        **os.environ,
+        "RETURNDESK_TELEGRAM_TOKEN": "123456:test-token",
+        "RETURNDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        "RETURNDESK_MEDIA_BACKEND": "s3",
+        "RETURNDESK_MEDIA_S3_BUCKET": "shop-photos",
+        "RETURNDESK_MEDIA_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "RETURNDESK_MEDIA_S3_REGION": "us-east-1",
+        "RETURNDESK_MEDIA_S3_ACCESS_KEY_ID": "returndesk",
+        "RETURNDESK_MEDIA_S3_SECRET_ACCESS_KEY": secret,
+        "COLUMNS": "300",
+    }
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "run", "--config", str(TEST_SHOP)),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 120)
+    said = out.decode()
+    assert process.returncode == 2, said
+    assert "the media store (s3) cannot keep photos" in said
+    assert "shop-photos" in said
+    assert "Traceback" not in said and secret not in said

@@ -13,6 +13,7 @@ import typer
 from bot.cli import logs
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
 from bot.config.settings import (
+    MediaSettings,
     SenderSettings,
     SweeperSettings,
     TelegramSettings,
@@ -53,10 +54,11 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
     settings = read(TelegramSettings)
     sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
     updates = read(UpdateSettings)
+    media = read(MediaSettings)
     logs.hide(
         secret.get_secret_value()
-        for secret in (settings.token, settings.webhook_secret)
-        if secret is not None
+        for secret in (settings.token, settings.webhook_secret, media.s3_secret_access_key)
+        if secret is not None and secret.get_secret_value()
     )
     if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
         logs.hide([password, unquote(password)])
