@@ -16,7 +16,7 @@ from bot.storage.database import Database
 from bot.storage.media import MediaStore
 from bot.storage.media.database import DatabaseMediaStore
 from bot.storage.media.s3 import S3MediaStore
-from bot.storage.models import Case, Evidence
+from bot.storage.models import Case, Evidence, MediaBlob
 from bot.testing.telegram import Mode
 from tests.desk import Desk
 from tests.media_servers import new_bucket, s3_server
@@ -118,3 +118,23 @@ async def test_a_bucket_that_stops_answering_gets_a_clear_answer_and_loses_nothi
                 assert (await session.scalars(select(Case.state))).one() == before
             await anna.tap("photos_done")  # the conversation goes on with what was kept
             assert desk.staff("dora").last.photos == (kept.file_id,)
+
+
+@pytest.mark.parametrize("mode", ["aiogram-webhook", "ptb-polling"])
+async def test_a_photo_telegram_delivers_again_is_downloaded_and_written_once(
+    db: Database, clock: FakeClock, tmp_path: Path, mode: str
+) -> None:
+    media = DatabaseMediaStore(db)
+    async with Desk.on_telegram(db, clock, tmp_path, Mode.parse(mode), media=media) as desk:
+        await at_the_photo_step(desk)
+        server = desk.telegram.server
+        update = server.photo_update(server.user(101, "Anna", "en"), size=60_000)
+        update["update_id"] = server.next_update_id()
+        for _ in range(3):  # Telegram sends it again when it saw no answer
+            await server.wait_delivered(await server.push_update(update))
+            await desk.telegram.settled()
+        assert server.calls["getFile"] == 1
+        [kept] = await evidence(desk.db)
+        async with desk.db.session() as session:
+            stored = (await session.scalars(select(MediaBlob.key))).all()
+        assert stored == [kept.file_unique_id]
