@@ -26,6 +26,8 @@ from bot.sandbox import Delivered, Participant, Sandbox
 from bot.sandbox.sandbox import EngineChannel
 from bot.services.importer import ImportReport
 from bot.storage.database import Database
+from bot.storage.media import MediaStore
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import AuditEntry, Case, Offer, Order, Promise, Refund, SupportTopic
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
@@ -77,9 +79,16 @@ class Desk:
 
     @classmethod
     async def open(
-        cls, db: Database, clock: FakeClock, workdir: Path, config: Path = TEST_SHOP
+        cls,
+        db: Database,
+        clock: FakeClock,
+        workdir: Path,
+        config: Path = TEST_SHOP,
+        *,
+        media: MediaStore | None = None,
     ) -> Desk:
-        sandbox = await Sandbox.open(db=db, clock=clock, config=config, migrate=False)
+        """The desk on the engine; photos people send are kept in `media`, or only named."""
+        sandbox = await Sandbox.open(db=db, clock=clock, config=config, migrate=False, media=media)
         return cls(sandbox, clock, workdir)
 
     @classmethod
@@ -91,14 +100,18 @@ class Desk:
         workdir: Path,
         mode: Mode,
         config: Path = TEST_SHOP,
+        *,
+        media: MediaStore | None = None,
         **options: Any,
     ) -> AsyncIterator[Desk]:
-        """The desk with the bot running on a fake Bot API server, reached as Telegram users."""
-        app = await build_app(db=db, config=config, clock=clock, migrate=False)
+        """The desk with the bot running on a fake Bot API server, reached as Telegram users;
+        photos are kept in `media`, or in the folder media/ of `workdir`."""
+        media = media or LocalMediaStore(workdir / "media")
+        app = await build_app(db=db, config=config, clock=clock, migrate=False, media=media)
         try:
             async with (
                 FakeBotAPI() as server,
-                running_bot(app, server, mode, media_dir=workdir / "media", **options),
+                running_bot(app, server, mode, media_dir=workdir / "media", media=media, **options),
             ):
                 yield cls(Sandbox(app, TelegramChannel(app, server)), clock, workdir)
         finally:

@@ -1,7 +1,8 @@
 """What `returndesk run` checks before it starts, and `returndesk config check` checks alone:
-every setting, the token's form, the photo folder, the shop file with its policies, and the
+every setting, the token's form, the shop file with its policies, and the
 templates with a seller's RETURNDESK_TEMPLATES folder. Every problem is collected, so one run
-names them all; the database and Telegram are asked only by `run`, which needs them."""
+names them all; the database, the media store and Telegram are asked only by `run`, which
+needs them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.config.settings import (
     HttpSettings,
     LinkSettings,
     LogSettings,
+    MediaSettings,
     OzonSettings,
     RetentionSettings,
     SenderSettings,
@@ -34,7 +36,7 @@ from bot.config.settings import (
 from bot.config.shop import ConfigError, ShopConfig, load_shop
 from bot.rendering import Renderer
 from bot.rendering.overrides import override_problems
-from bot.runtime.telegram.service import SetupError, check_media_dir, check_telegram
+from bot.runtime.telegram.service import SetupError, check_telegram
 from bot.storage.database import DatabaseURLError, usable_url
 
 config = typer.Typer(help="The bot's configuration.", no_args_is_help=True)
@@ -54,6 +56,7 @@ class Checked:
     ozon: OzonSettings
     api: ApiSettings
     retention: RetentionSettings
+    media: MediaSettings
     shop: ShopConfig
     renderer: Renderer
 
@@ -85,6 +88,7 @@ def preflight(shop_file: Path | None) -> Checked:
             HttpSettings,
             HealthSettings,
             LogSettings,
+            MediaSettings,
             LinkSettings,
             UnderstandingSettings,
             OzonSettings,
@@ -100,10 +104,6 @@ def preflight(shop_file: Path | None) -> Checked:
     if telegram is not None:
         try:
             check_telegram(telegram)
-        except SetupError as error:
-            problems.append(str(error))
-        try:
-            check_media_dir(telegram.media_dir)
         except SetupError as error:
             problems.append(str(error))
     shop = None
@@ -137,6 +137,7 @@ def preflight(shop_file: Path | None) -> Checked:
         ozon=sections[OzonSettings],
         api=sections[ApiSettings],
         retention=sections[RetentionSettings],
+        media=sections[MediaSettings],
         shop=shop,
         renderer=renderer,
     )

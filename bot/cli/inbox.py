@@ -103,7 +103,7 @@ async def _retry(
         letter = await letters.get(letter_id)
         if letter is None:
             return 1, f"#{letter_id} is not one of the updates set aside."
-        adapter = make_adapter(transport, settings)
+        adapter = make_adapter(transport, settings, app.media)
         try:
             try:
                 identity = await adapter.start()

@@ -18,7 +18,7 @@ from bot.runtime.http_server import Listen
 from bot.runtime.ozon import OzonSync, ozon_sellers
 from bot.runtime.shop_api import shop_api
 from bot.runtime.telegram.roles import Role
-from bot.runtime.telegram.service import SetupError, TelegramService, make_adapter
+from bot.runtime.telegram.service import SetupError, TelegramService, check_media, make_adapter
 
 TransportOption = Annotated[
     str,
@@ -57,17 +57,19 @@ async def _run(transport: str, role: Role, config: Path | None, database_url: st
     # Every setting, the shop file and the templates, as `returndesk config check` checks them.
     checked = preflight(config)
     settings, http, pulling, api = checked.telegram, checked.http, checked.ozon, checked.api
+    media = checked.media
     logs.hide(
         secret.get_secret_value()
-        for secret in (settings.token, settings.webhook_secret)
-        if secret is not None
+        for secret in (settings.token, settings.webhook_secret, media.s3_secret_access_key)
+        if secret is not None and secret.get_secret_value()
     )
     logs.hide(token.get_secret_value() for token in api.seller_tokens().values())
     if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
         logs.hide([password, unquote(password)])
-    adapter = make_adapter(transport, settings)
     app = await open_app(database_url, config, renderer=checked.renderer)
     try:
+        await check_media(app.media)
+        adapter = make_adapter(transport, settings, app.media)
         ozon = None
         if pulling.sync_every > 0 and ozon_sellers(app.shop):  # their keys: checked above
             ozon = OzonSync(

@@ -108,6 +108,40 @@ class TelegramSettings(BaseSettings):
         return value
 
 
+class MediaSettings(BaseSettings):
+    """Where buyers' photos are kept (docs/operations.md, "Media"): the local folder
+    (RETURNDESK_TELEGRAM_MEDIA_DIR) for one process, the database or an S3-compatible bucket
+    for several workers."""
+
+    model_config = _section("MEDIA_")
+
+    backend: Literal["local", "database", "s3"] = "local"
+    s3_bucket: str | None = None
+    # Unset: AWS itself; MinIO, Ceph, or another provider's address otherwise.
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    # Unset: botocore's usual chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a role).
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = "photos/"
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _bucket_when_s3(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value or None
+        if value is None and info.data.get("backend") == "s3":
+            raise ValueError("must be set when RETURNDESK_MEDIA_BACKEND is s3")
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint_with_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// on a private network)")
+        return value or None
+
+
 class SenderSettings(BaseSettings):
     """Telegram's published limits; the benchmark lifts them to measure the engine alone."""
 

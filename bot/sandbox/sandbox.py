@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 from bot.app import App, build_app
@@ -17,14 +18,17 @@ from bot.sandbox.memory import Delivered, MemoryTransport
 from bot.sandbox.people import Participant
 from bot.services.importer import ImportReport, import_orders
 from bot.storage.database import Database
+from bot.storage.media import MediaStore, MediaUnavailableError
 
 
 class Sandbox:
     """Owns an App and the people talking to it through a channel (the engine's, by default)."""
 
-    def __init__(self, app: App, channel: Channel | None = None) -> None:
+    def __init__(
+        self, app: App, channel: Channel | None = None, *, keep_photos: bool = False
+    ) -> None:
         self.app = app
-        self.channel: Channel = channel or EngineChannel(app)
+        self.channel: Channel = channel or EngineChannel(app, keep_photos=keep_photos)
         self.people: dict[int, Participant] = {}
 
     @classmethod
@@ -36,11 +40,19 @@ class Sandbox:
         db: Database | None = None,
         config: Path | None = None,
         migrate: bool = True,
+        media: MediaStore | None = None,
     ) -> Sandbox:
+        """With `media`, the photos people send are kept there, as a Telegram adapter keeps
+        them; without, they are only named (the demo and the terminal chat keep nothing)."""
         app = await build_app(
-            database_url=database_url, db=db, config=config, clock=clock, migrate=migrate
+            database_url=database_url,
+            db=db,
+            config=config,
+            clock=clock,
+            migrate=migrate,
+            media=media,
         )
-        return cls(app)
+        return cls(app, keep_photos=media is not None)
 
     @property
     def db(self) -> Database:
@@ -77,8 +89,9 @@ class Sandbox:
 class EngineChannel:
     """Events straight into the engine; the outbox delivered into memory after each one."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, keep_photos: bool = False) -> None:
         self.app = app
+        self.keep_photos = keep_photos
         self.renderer: Renderer = app.renderer
         self.transport = MemoryTransport()
         self.sender = OutboxSender(
@@ -123,18 +136,16 @@ class EngineChannel:
     ) -> Outcome:
         number = next(self._photos)
         if size > self.max_photo_bytes:  # as a Telegram adapter refuses it (its _fetch)
-            return await self.process(
-                Incoming(
-                    key=self._key(None),
-                    author=author,
-                    chat_id=chat_id,
-                    unsupported="photo_too_large",
-                    size_limit=self.max_photo_bytes,
-                    thread_id=thread_id,
-                    is_private=chat_id > 0,
-                )
+            return await self._refused(
+                author, chat_id, thread_id, "photo_too_large", self.max_photo_bytes
             )
         photo = Photo(file_id=f"photo-{number}", file_unique_id=f"uniq-{number}", size=size)
+        if self.keep_photos:
+            try:
+                await self.app.media.put(photo.file_unique_id, photo_bytes(number, size))
+            except MediaUnavailableError:  # as a Telegram adapter answers it (its _fetch)
+                return await self._refused(author, chat_id, thread_id, "photo_not_stored")
+            photo = replace(photo, stored_path=self.app.media.where(photo.file_unique_id))
         return await self.process(
             Incoming(
                 key=self._key(None),
@@ -142,6 +153,26 @@ class EngineChannel:
                 chat_id=chat_id,
                 photos=(photo,),
                 caption=caption,
+                thread_id=thread_id,
+                is_private=chat_id > 0,
+            )
+        )
+
+    async def _refused(
+        self,
+        author: Author,
+        chat_id: int,
+        thread_id: int | None,
+        what: str,
+        size_limit: int | None = None,
+    ) -> Outcome:
+        return await self.process(
+            Incoming(
+                key=self._key(None),
+                author=author,
+                chat_id=chat_id,
+                unsupported=what,
+                size_limit=size_limit,
                 thread_id=thread_id,
                 is_private=chat_id > 0,
             )
@@ -166,3 +197,9 @@ class EngineChannel:
                 is_private=chat_id > 0,
             )
         )
+
+
+def photo_bytes(number: int, size: int) -> bytes:
+    """A stand-in for a photo of `size` bytes, different for each number."""
+    head = b"\xff\xd8\xff\xe0" + f"sandbox photo {number}".encode()
+    return (head + bytes(max(0, size - len(head))))[:size]

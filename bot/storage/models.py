@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -373,6 +374,18 @@ class Evidence(Base):
     # When the photo was removed (docs/privacy.md): file ids and caption cleared at once, the
     # downloaded copy deleted by the next retention sweep, which then clears stored_path.
     removed_at: Mapped[datetime | None]
+
+
+class MediaBlob(Base):
+    """A buyer's photo kept in the database (RETURNDESK_MEDIA_BACKEND=database), for every
+    worker to read; keyed by Telegram's file_unique_id (bot/storage/media/)."""
+
+    __tablename__ = "media"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))  # to check a copy against
 
 
 class Offer(Base):

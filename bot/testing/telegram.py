@@ -26,6 +26,8 @@ from bot.runtime.http_server import AddRoutes, Listen
 from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.service import TelegramService, make_adapter
 from bot.sandbox.memory import Delivered
+from bot.storage.media import MediaStore
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import InboxUpdate, OutboxMessage
 from bot.testing.botapi import FakeBotAPI, SentMessage
 
@@ -61,6 +63,7 @@ async def running_bot(
     mode: Mode,
     *,
     media_dir: Path,
+    media: MediaStore | None = None,
     sender: SenderSettings = UNLIMITED,
     max_photo_bytes: int = 10 * 1024 * 1024,
     role: Role = Role.ALL,
@@ -70,7 +73,8 @@ async def running_bot(
 ) -> AsyncIterator[TelegramService]:
     """`returndesk run --role ROLE` in this process, against `server`, until the block ends;
     with `routes` served on the webhook's port (`service.settings.webhook_port`) or, polling,
-    at `http`."""
+    at `http`. Photos go to `media`, or to the folder `media_dir` (the default store) when it
+    is None."""
     port = free_port()
     settings = TelegramSettings(
         token=server.token,
@@ -84,7 +88,7 @@ async def running_bot(
     )
     service = TelegramService(
         app,
-        make_adapter(mode.transport, settings),
+        make_adapter(mode.transport, settings, media or LocalMediaStore(media_dir)),
         settings,
         sender,
         sweep_every=sweep_every,

@@ -16,6 +16,7 @@ from bot.config.settings import TelegramSettings
 from bot.engine.events import Author
 from bot.runtime.outbox.transport import PermanentError
 from bot.runtime.telegram.service import make_adapter
+from bot.storage.media.local import LocalMediaStore
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import WEBHOOK_SECRET, Mode, TelegramChannel, running_bot
 from tests.telegram.test_details import returndesk_run
@@ -135,7 +136,7 @@ async def test_a_button_answer_telegram_refuses_is_not_tried_again(
     from bot.runtime.telegram.answers import answer_callback
 
     settings = TelegramSettings(token=server.token, api_url=server.base_url, media_dir=tmp_path)
-    adapter = make_adapter(transport, settings)
+    adapter = make_adapter(transport, settings, LocalMediaStore(settings.media_dir))
     await adapter.start()
     try:
         with pytest.raises(PermanentError, match=r"(?i)query is too old"):

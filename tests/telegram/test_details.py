@@ -23,6 +23,7 @@ from bot.runtime.outbox.transport import Outbound
 from bot.runtime.telegram.service import make_adapter
 from bot.sandbox.people import Participant
 from bot.storage.database import Database
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import Evidence
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import WEBHOOK_SECRET, Mode, TelegramChannel, running_bot
@@ -199,7 +200,7 @@ async def test_a_text_longer_than_telegram_allows_goes_out_in_parts(
 ) -> None:
     settings = TelegramSettings(token=server.token, api_url=server.base_url, media_dir=tmp_path)
     for transport in ("aiogram", "ptb"):
-        adapter = make_adapter(transport, settings)
+        adapter = make_adapter(transport, settings, LocalMediaStore(settings.media_dir))
         await adapter.start()
         lines = [f"<b>line {n}</b> &amp; " + "x" * 80 for n in range(120)]
         buttons = [[{"text": "OK", "data": "ok:1"}]]
@@ -220,7 +221,7 @@ async def test_files_the_bot_made_are_uploaded_as_an_album_and_a_document(
     csv = Upload("document", "report-2026-11.csv", b"seller,cases\nacme,12\n")
     files = [upload.to_json() for upload in (*charts, csv)]
     for transport in ("aiogram", "ptb"):
-        adapter = make_adapter(transport, settings)
+        adapter = make_adapter(transport, settings, LocalMediaStore(settings.media_dir))
         await adapter.start()
         row = Outbound(1, 101, None, "<b>November</b>", None, None, files=files)
         await adapter.deliver(row)

@@ -14,6 +14,7 @@ from bot.config.settings import SenderSettings, TelegramSettings
 from bot.engine.events import Author
 from bot.runtime.telegram.runner import TelegramRunner
 from bot.runtime.telegram.service import make_adapter
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import OutboxMessage, TranscriptEntry
 from bot.testing.botapi import FakeBotAPI, SentMessage
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
@@ -49,7 +50,7 @@ async def test_a_crash_after_storing_and_before_sending_loses_nothing_and_sends_
     # First life: the update is applied and its reply stored, then the process dies before its
     # sender ran (no sender is started here at all).
     settings = TelegramSettings(token=server.token, api_url=server.base_url, media_dir=tmp_path)
-    adapter = make_adapter(mode.transport, settings)
+    adapter = make_adapter(mode.transport, settings, LocalMediaStore(settings.media_dir))
     await adapter.start()
     runner = TelegramRunner(engine=app.engine, adapter=adapter)
     await server.push_update(server.text_update(server.user(101, "Anna", "en"), "/start"))

@@ -15,6 +15,7 @@ from bot.runtime.telegram.adapter import TelegramAdapter
 from bot.runtime.telegram.inbox import Stored
 from bot.runtime.telegram.runner import TelegramRunner
 from bot.runtime.telegram.service import make_adapter
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import InboxUpdate, TranscriptEntry
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
@@ -32,7 +33,7 @@ async def counts(app: App) -> tuple[int, int]:
 
 async def started(server: FakeBotAPI, transport: str, media: Path) -> TelegramAdapter[Any]:
     settings = TelegramSettings(token=server.token, api_url=server.base_url, media_dir=media)
-    adapter = make_adapter(transport, settings)
+    adapter = make_adapter(transport, settings, LocalMediaStore(settings.media_dir))
     await adapter.start()
     return adapter
 

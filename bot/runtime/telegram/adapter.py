@@ -8,6 +8,7 @@ Telegram rejects the HTML, and turning a message's parts into an `Incoming` even
 from __future__ import annotations
 
 import logging
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from bot.runtime.outbox.transport import (
     UncertainDeliveryError,
     split_text,
 )
+from bot.storage.media import MediaStore, MediaUnavailableError
 
 log = logging.getLogger(__name__)
 BOT_API_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses larger files ("file is too big")
@@ -110,8 +112,8 @@ class _Progress:
 class TelegramAdapter(ABC, Generic[U]):
     name: str
 
-    def __init__(self, *, media_dir: Path, max_photo_bytes: int) -> None:
-        self.media_dir = media_dir
+    def __init__(self, *, media: MediaStore, max_photo_bytes: int) -> None:
+        self.media = media
         self.max_photo_bytes = max_photo_bytes
         self.identity: BotIdentity | None = None
         # Rows part-way through (outbox id: what is sent), for their next try.
@@ -414,11 +416,23 @@ class TelegramAdapter(ABC, Generic[U]):
         too_large = "file_too_large" if image.as_file else "photo_too_large"
         if image.size is not None and image.size > self.max_photo_bytes:
             raise UnusablePhotoError(too_large, self.max_photo_bytes)
-        # Named by Telegram's unique id: a redelivered update downloads to the same file.
-        path = self.media_dir / f"{image.file_unique_id}.jpg"
-        if not path.exists():
-            self.media_dir.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".part")
+        # Kept under Telegram's unique id: a redelivered update, on this worker or another,
+        # finds its photo kept and neither downloads nor writes it again.
+        key = image.file_unique_id
+        try:
+            if not await self.media.exists(key):
+                await self.media.put(key, await self._download(image, too_large))
+        except MediaUnavailableError as down:
+            # Nothing of the update is applied yet: the buyer sends the photo again later,
+            # and what their case already holds stays as it was.
+            log.error("photo %s not kept: %s", key, down)
+            raise UnusablePhotoError("photo_not_stored") from down
+        return Photo(image.file_id, image.file_unique_id, image.size, self.media.where(key))
+
+    async def _download(self, image: FileRef, too_large: str) -> bytes:
+        """The image's bytes, through a file of its own (both frameworks download to a path)."""
+        with tempfile.TemporaryDirectory(prefix="returndesk-photo-") as folder:
+            partial = Path(folder) / "photo.part"
             try:
                 await self.download(image.file_id, partial)
             except PermanentError as refused:
@@ -428,10 +442,8 @@ class TelegramAdapter(ABC, Generic[U]):
                     raise UnusablePhotoError(too_large, limit) from refused
                 raise UnusablePhotoError("photo_unavailable") from refused
             if partial.stat().st_size > self.max_photo_bytes:  # the size Telegram gave was wrong
-                partial.unlink()
                 raise UnusablePhotoError(too_large, self.max_photo_bytes)
-            partial.replace(path)
-        return Photo(image.file_id, image.file_unique_id, image.size, str(path))
+            return partial.read_bytes()
 
 
 def _thread(message: Any) -> int | None:

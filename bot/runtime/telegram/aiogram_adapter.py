@@ -47,6 +47,7 @@ from bot.runtime.telegram.adapter import (
     HtmlRejectedError,
     TelegramAdapter,
 )
+from bot.storage.media import MediaStore
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -67,11 +68,11 @@ class AiogramAdapter(TelegramAdapter[Update]):
         *,
         token: str,
         api_url: str,
-        media_dir: Path,
+        media: MediaStore,
         max_photo_bytes: int,
         answer_timeout: float = ANSWER_TIMEOUT,
     ) -> None:
-        super().__init__(media_dir=media_dir, max_photo_bytes=max_photo_bytes)
+        super().__init__(media=media, max_photo_bytes=max_photo_bytes)
         # aiohttp times a call as a whole: making the connection (a few seconds at most, and
         # nothing is sent before it, see _unanswered) and waiting for the answer.
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=answer_timeout)

@@ -53,6 +53,7 @@ from bot.runtime.telegram.adapter import (
     HtmlRejectedError,
     TelegramAdapter,
 )
+from bot.storage.media import MediaStore
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 POOL_SIZE = 256  # connections for calls other than getUpdates (PTB's default)
@@ -68,11 +69,11 @@ class PtbAdapter(TelegramAdapter[Update]):
         *,
         token: str,
         api_url: str,
-        media_dir: Path,
+        media: MediaStore,
         max_photo_bytes: int,
         answer_timeout: float = ANSWER_TIMEOUT,
     ) -> None:
-        super().__init__(media_dir=media_dir, max_photo_bytes=max_photo_bytes)
+        super().__init__(media=media, max_photo_bytes=max_photo_bytes)
         # PTB 22 warns on every RetryAfter until durations are opted into as timedeltas, which
         # _translate reads either way.
         os.environ.setdefault("PTB_TIMEDELTA", "1")

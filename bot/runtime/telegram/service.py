@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +34,7 @@ from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.runner import ATTEMPTS, TelegramRunner
 from bot.runtime.telegram.webhook import webhook_app
 from bot.services.retention import Retention
+from bot.storage.media import MediaStore, MediaUnavailableError
 
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT = 30.0  # seconds to deliver what is owed when stopping
@@ -46,22 +45,17 @@ class SetupError(Exception):
     """Configuration the bot cannot start with; the message says what to change."""
 
 
-def check_media_dir(folder: Path) -> None:
-    """Buyers' photos are downloaded here: a folder the bot cannot write would fail them all."""
+async def check_media(media: MediaStore) -> None:
+    """Buyers' photos are kept there: a store the bot cannot write would fail them all."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise SetupError(
-            f"RETURNDESK_TELEGRAM_MEDIA_DIR ({folder}) cannot hold the buyers' photos: "
-            f"{error.strerror or error}"
-        ) from error
+        await media.check()
+    except MediaUnavailableError as error:
+        raise SetupError(f"the media store ({media.name}) cannot keep photos: {error}") from error
 
 
 def check_telegram(settings: TelegramSettings) -> str:
     """The token, as the adapter is to use it; SetupError if it cannot be one, or if a webhook
-    is set without its secret."""
+    is set without its secret. Checked before anything else is opened."""
     if settings.token is None or not settings.token.get_secret_value().strip():
         raise SetupError(
             "RETURNDESK_TELEGRAM_TOKEN is not set: get a token from @BotFather and put it in "
@@ -83,12 +77,14 @@ def check_telegram(settings: TelegramSettings) -> str:
     return token
 
 
-def make_adapter(transport: str, settings: TelegramSettings) -> TelegramAdapter[Any]:
+def make_adapter(
+    transport: str, settings: TelegramSettings, media: MediaStore
+) -> TelegramAdapter[Any]:
     token = check_telegram(settings)
     options = {
         "token": token,
         "api_url": settings.api_url,
-        "media_dir": settings.media_dir,
+        "media": media,
         "max_photo_bytes": settings.max_photo_bytes,
     }
     if transport == "aiogram":
