@@ -48,11 +48,13 @@ class MediaStore(ABC):
 
     async def check(self) -> None:
         """At start: raise MediaUnavailableError if photos could not be kept here."""
-        return None  # a store with nothing to check at start
+        # A store with nothing to check at start (the base's choice, not a forgotten body).
+        return
 
     async def close(self) -> None:
         """Let go of connections."""
-        return None  # a store that holds none
+        # A store that holds no connection.
+        return
 
 
 def checked_key(key: str) -> str:
