@@ -209,7 +209,7 @@ class OutboxSender:
                 message_id = await self.transport.deliver(await self._placed(message))
             except RetryAfterError as slow_down:
                 self.retries_after += 1
-                self.limiter.pause(message.chat_id, slow_down.seconds)
+                await self.limiter.pause(message.chat_id, slow_down.seconds)
                 error = str(slow_down)
             except TemporaryError as failure:
                 error = str(failure) or failure.__class__.__name__
