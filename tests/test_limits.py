@@ -34,7 +34,9 @@ Make = Callable[[], Budget]
 
 
 @pytest.fixture(params=["process", "postgresql", "redis"])
-async def make(request: pytest.FixtureRequest, backend: str, db: Database, now: Now) -> AsyncIterator[Make]:
+async def make(
+    request: pytest.FixtureRequest, backend: str, db: Database, now: Now
+) -> AsyncIterator[Make]:
     """Budgets that share one store (several senders), all on the injected time."""
     kind = request.param
     if kind == "process":
@@ -130,3 +132,24 @@ async def test_senders_asking_at_once_never_get_the_same_slot(make: Make) -> Non
     assert all(answer.reserved for answer in answers)
     slots = sorted(round(answer.wait / SLOT) for answer in answers)
     assert slots == list(range(chats))
+
+
+async def test_the_shared_budgets_keep_the_servers_time(backend: str, db: Database) -> None:
+    """Without an injected time, PostgreSQL's and Redis's clocks are the budget's: senders on
+    hosts whose clocks disagree still share one schedule."""
+    if backend != "postgresql":
+        pytest.skip("the shared budgets are PostgreSQL's and Redis's")
+    client = Redis.from_url(REDIS_URL)
+    prefix = f"returndesk-test:{{{uuid.uuid4().hex}}}:"
+    try:
+        for budget in (PostgresBudget(db), RedisBudget(client, prefix=prefix)):
+            assert approx(await budget.reserve("chat:1", CHAT, SLOT)) == (True, 0.0)
+            second = await budget.reserve("chat:2", CHAT, SLOT)
+            assert second.reserved
+            assert 0 < second.wait <= SLOT
+            chat = await budget.reserve("chat:1", CHAT, SLOT)
+            assert not chat.reserved
+            assert 0.5 < chat.wait <= CHAT
+    finally:
+        await client.delete(*[key async for key in client.scan_iter(match=f"{prefix}*")])
+        await client.aclose()

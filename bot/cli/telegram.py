@@ -13,6 +13,7 @@ import typer
 from bot.cli import logs
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
 from bot.config.settings import (
+    LimitsSettings,
     SenderSettings,
     SweeperSettings,
     TelegramSettings,
@@ -51,14 +52,16 @@ def run_bot(
 async def _run(transport: str, config: Path | None, database_url: str | None) -> None:
     settings = read(TelegramSettings)
     sending, sweeping = read(SenderSettings), read(SweeperSettings)  # all checked before start
-    updates = read(UpdateSettings)
+    updates, limits = read(UpdateSettings), read(LimitsSettings)
     logs.hide(
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret)
         if secret is not None
     )
-    if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
-        logs.hide([password, unquote(password)])
+    for url in (settings.api_url, limits.redis_url and limits.redis_url.get_secret_value()):
+        # A proxy's in front of the Bot API; Redis's, for the shared limits.
+        if url and (password := urlsplit(url).password):
+            logs.hide([password, unquote(password)])
     adapter = make_adapter(transport, settings)  # checks the token before anything else
     check_media_dir(settings.media_dir)
     app = await open_app(database_url, config)
@@ -70,6 +73,7 @@ async def _run(transport: str, config: Path | None, database_url: str | None) ->
             sending,
             sweep_every=sweeping.every,
             update_attempts=updates.attempts,
+            limits_settings=limits,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

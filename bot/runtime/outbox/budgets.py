@@ -15,21 +15,24 @@ from typing import Any
 
 from sqlalchemy import Float, String, bindparam, text
 
-from bot.runtime.outbox.limits import GLOBAL, Reservation
+from bot.config.settings import LimitsSettings
+from bot.runtime.outbox.limits import GLOBAL, Budget, MemoryBudget, Reservation
 from bot.storage.database import Database
 
 PRUNE_EVERY = 600.0  # seconds between drops of chat rows free for a while (PostgreSQL)
 FORGET_AFTER = 60.0  # seconds a chat stays remembered once it is free to send again
 
-# The server's time in seconds since the epoch, unless the caller gives one (tests).
-_NOW = "coalesce(:now, extract(epoch FROM clock_timestamp())::double precision)"
+# Each statement takes the server's time in seconds since the epoch, unless the caller gives
+# one (:now, tests).
 
 # The chat's next time, read; if it has come, the bot's next slot reserved (the row locked by
 # this statement alone) and the chat's next time moved past it. Both writes are upserts: a
 # scope with no row yet is free.
 _RESERVE = text(
-    f"""
-    WITH t AS (SELECT {_NOW} AS now),
+    """
+    WITH t AS (
+        SELECT coalesce(:now, extract(epoch FROM clock_timestamp())::double precision) AS now
+    ),
     chat AS (
         SELECT coalesce(
             (SELECT next_at FROM rate_budgets WHERE scope = :chat), '-infinity'::float8
@@ -59,15 +62,18 @@ _RESERVE = text(
 )
 
 _PAUSE = text(
-    f"""
+    """
     INSERT INTO rate_budgets AS b (scope, next_at)
-    SELECT scope, {_NOW} + :seconds FROM unnest(CAST(:scopes AS varchar[])) AS scope
+    SELECT scope, coalesce(:now, extract(epoch FROM clock_timestamp())::double precision)
+        + :seconds
+    FROM unnest(CAST(:scopes AS varchar[])) AS scope
     ON CONFLICT (scope) DO UPDATE SET next_at = greatest(b.next_at, excluded.next_at)
     """
 ).bindparams(bindparam("now", type_=Float()), bindparam("seconds", type_=Float()))
 
 _PRUNE = text(
-    f"DELETE FROM rate_budgets WHERE scope <> :global AND next_at < {_NOW} - :forget"
+    "DELETE FROM rate_budgets WHERE scope <> :global AND next_at < "
+    "coalesce(:now, extract(epoch FROM clock_timestamp())::double precision) - :forget"
 ).bindparams(bindparam("now", type_=Float()), bindparam("forget", type_=Float()))
 
 
@@ -76,7 +82,10 @@ class PostgresBudget:
 
     def __init__(self, db: Database, now: Callable[[], float] | None = None) -> None:
         if db.is_sqlite:
-            raise ValueError("the shared budget needs PostgreSQL; one process on SQLite keeps its own")
+            raise ValueError(
+                "RETURNDESK_LIMITS_STORE=postgresql needs a PostgreSQL database; "
+                "one process on SQLite keeps its own budget"
+            )
         # Autocommit: each statement is its own transaction, so no row stays locked while the
         # answer travels back.
         self.engine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -166,7 +175,7 @@ class RedisBudget:
         self,
         client: Any,
         *,
-        prefix: str = "returndesk:{limits}:",
+        prefix: str = "returndesk:{bot}:",
         now: Callable[[], float] | None = None,
     ) -> None:
         self.client = client  # redis.asyncio.Redis
@@ -200,3 +209,20 @@ class RedisBudget:
 
     def _time(self) -> str:
         return "" if self._now is None else repr(self._now())
+
+
+def choose_budget(settings: LimitsSettings, db: Database, *, bot: str = "bot") -> Budget:
+    """The budget RETURNDESK_LIMITS_STORE names; `auto`: Redis when a URL is set, else
+    PostgreSQL when the database is, else the process's own (one process on SQLite). `bot`
+    (the bot's id) keeps two bots that share a Redis apart: the limits are each bot's."""
+    store = settings.store
+    if store == "auto":
+        store = "redis" if settings.redis_url else ("process" if db.is_sqlite else "postgresql")
+    if store == "redis":
+        assert settings.redis_url is not None  # LimitsSettings checks it
+        return RedisBudget.from_url(
+            settings.redis_url.get_secret_value(), prefix=f"returndesk:{{{bot}}}:"
+        )
+    if store == "postgresql":
+        return PostgresBudget(db)
+    return MemoryBudget()

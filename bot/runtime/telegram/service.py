@@ -13,7 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import App
-from bot.config.settings import SenderSettings, TelegramSettings
+from bot.config.settings import LimitsSettings, SenderSettings, TelegramSettings
+from bot.runtime.outbox.budgets import RedisBudget, choose_budget
 from bot.runtime.outbox.heartbeat import Beating
 from bot.runtime.outbox.limits import RateLimiter
 from bot.runtime.outbox.sender import OutboxSender
@@ -86,6 +87,8 @@ class TelegramService:
     sweep_every: float | None = 30.0
     # Tries of an update before it is set aside (RETURNDESK_UPDATE_ATTEMPTS).
     update_attempts: int = ATTEMPTS
+    # Where the budget of Telegram's limits is kept (RETURNDESK_LIMITS_*); None: as `auto`.
+    limits_settings: LimitsSettings | None = None
 
     def __post_init__(self) -> None:
         if self.settings.webhook_url and not self.settings.webhook_secret:
@@ -94,6 +97,14 @@ class TelegramService:
                 "RETURNDESK_TELEGRAM_WEBHOOK_URL is: without it anyone could post updates"
             )
         limits = self.sender_settings
+        try:
+            self.budget = choose_budget(
+                self.limits_settings or LimitsSettings.model_construct(),
+                self.app.db,
+                bot=self._bot_id(),
+            )
+        except ValueError as error:
+            raise SetupError(str(error)) from error
         self.sender = OutboxSender(
             db=self.app.db,
             transport=self.adapter,
@@ -102,6 +113,7 @@ class TelegramService:
                 per_chat_per_second=limits.per_chat_per_second,
                 global_per_second=limits.global_per_second,
                 group_per_minute=limits.group_per_minute,
+                budget=self.budget,
             ),
             max_attempts=limits.max_attempts,
             beating=Beating(
@@ -115,6 +127,11 @@ class TelegramService:
         )
         self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
         self.app.engine.listeners.append(self.sender.wake)
+
+    def _bot_id(self) -> str:
+        """The digits before the token's colon: the bot's id, which is no secret."""
+        token = self.settings.token
+        return token.get_secret_value().partition(":")[0] if token is not None else "bot"
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set; then finish the updates in hand and flush the outbox.
@@ -147,6 +164,8 @@ class TelegramService:
             except TimeoutError:
                 log.warning("stopped with messages still owed; they go out at the next start")
             await self.adapter.close()
+            if isinstance(self.budget, RedisBudget):
+                await self.budget.close()
 
     async def _serve_webhook(self, stop: asyncio.Event) -> None:
         settings = self.settings
