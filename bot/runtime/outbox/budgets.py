@@ -50,7 +50,7 @@ _RESERVE = text(
         SELECT :chat, slot.at + :chat_interval FROM slot
         ON CONFLICT (scope) DO UPDATE SET next_at = greatest(b.next_at, excluded.next_at)
     )
-    SELECT (SELECT at FROM slot) - t.now AS slot_wait, chat.next_at - t.now AS chat_wait
+    SELECT (SELECT at FROM slot) - t.now AS slot_wait, chat.next_at - t.now AS chat_wait, t.now
     FROM t, chat
     """
 ).bindparams(
@@ -101,15 +101,15 @@ class PostgresBudget:
             "chat_interval": chat_interval,
         }
         async with self.engine.connect() as connection:
-            slot_wait, chat_wait = (await connection.execute(_RESERVE, parameters)).one()
+            slot_wait, chat_wait, now = (await connection.execute(_RESERVE, parameters)).one()
             if time.monotonic() - self._pruned > PRUNE_EVERY:
                 self._pruned = time.monotonic()
                 await connection.execute(
                     _PRUNE, {"now": self._time(), "global": GLOBAL, "forget": FORGET_AFTER}
                 )
         if slot_wait is None:
-            return Reservation(False, chat_wait)
-        return Reservation(True, slot_wait)
+            return Reservation(False, chat_wait, now)
+        return Reservation(True, slot_wait, now)
 
     async def pause(self, chat: str, seconds: float) -> None:
         async with self.engine.connect() as connection:
@@ -133,7 +133,7 @@ end
 local interval, chat_interval, keep = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local chat_next = tonumber(redis.call('GET', KEYS[1]))
 if chat_next and chat_next > now then
-    return {0, string.format('%.6f', chat_next - now)}
+    return {0, string.format('%.6f', chat_next - now), string.format('%.6f', now)}
 end
 local slot = tonumber(redis.call('GET', KEYS[2])) or now
 if slot < now then slot = now end
@@ -144,7 +144,7 @@ keep_until(KEYS[2], slot + interval)
 local chat_at = slot + chat_interval
 if chat_next and chat_next > chat_at then chat_at = chat_next end
 keep_until(KEYS[1], chat_at)
-return {1, string.format('%.6f', slot - now)}
+return {1, string.format('%.6f', slot - now), string.format('%.6f', now)}
 """
 
 # KEYS: the chat's, the bot's. ARGV: now ('' for the server's), seconds, keep (ms).
@@ -192,11 +192,11 @@ class RedisBudget:
         return cls(Redis.from_url(url), **options)
 
     async def reserve(self, chat: str, chat_interval: float, interval: float) -> Reservation:
-        reserved, wait = await self._reserve(
+        reserved, wait, now = await self._reserve(
             keys=[self.prefix + chat, self.prefix + GLOBAL],
             args=[self._time(), repr(interval), repr(chat_interval), self._keep],
         )
-        return Reservation(bool(reserved), float(wait))
+        return Reservation(bool(reserved), float(wait), float(now))
 
     async def pause(self, chat: str, seconds: float) -> None:
         await self._pause(

@@ -23,16 +23,30 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 GLOBAL = "global"
+# Telegram counts "30 messages per second" and "20 messages per minute to a group" over a
+# window, with no burst on top. Slots spaced exactly at the limit put message k and k+30 one
+# second apart on the dot, so any delay of k on its way (a few milliseconds) would put 31 in
+# Telegram's second: the bot's own slots are spaced this much wider.
+HEADROOM = 0.1
+# A slot woken up to this late (seconds, by this process's clock) is given up and
+# another asked for: slots used late bunch up (a sender's event loop held up, then catching up)
+# and would put more than the limit in one of Telegram's windows.
+LATE_AFTER = 0.02
+# The budget's clock (PostgreSQL's, Redis's) is read against this process's: the smallest gap
+# seen between an answer's time and its arrival, over this many seconds, is the closest to
+# the true one (the other answers were held up on their way), and never too small.
+CLOCK_WINDOW = 30.0
 RETRY_BUDGET = 1.0  # seconds before asking a budget that failed (its server away) again
 
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """What a budget answered: `reserved`, a slot `wait` seconds from now; or not, the chat
-    may next send `wait` seconds from now (ask again then)."""
+    """What a budget answered at `now` (its own clock's time): `reserved`, a slot `wait`
+    seconds from then; or not, the chat may next send `wait` seconds from then (ask again)."""
 
     reserved: bool
     wait: float
+    now: float
 
 
 class Budget(Protocol):
@@ -59,13 +73,13 @@ class MemoryBudget:
         now = self._monotonic()
         chat_next = self._next.get(chat, -math.inf)
         if chat_next > now:
-            return Reservation(False, chat_next - now)
+            return Reservation(False, chat_next - now, now)
         slot = max(self._next.get(GLOBAL, -math.inf), now)
         self._next[GLOBAL] = slot + interval
         self._next[chat] = max(chat_next, slot + chat_interval)
         if len(self._next) > self.PRUNE_AT:
             self._next = {key: at for key, at in self._next.items() if at > now}
-        return Reservation(True, slot - now)
+        return Reservation(True, slot - now, now)
 
     async def pause(self, chat: str, seconds: float) -> None:
         until = self._monotonic() + seconds
@@ -84,9 +98,12 @@ class RateLimiter:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.chat_interval = 1.0 / per_chat_per_second
-        self.group_interval = 60.0 / group_per_minute
-        self.global_interval = 1.0 / global_per_second
+        self.group_interval = 60.0 / group_per_minute * (1 + HEADROOM)
+        self.global_interval = 1.0 / global_per_second * (1 + HEADROOM)
         self.budget: Budget = budget or MemoryBudget(monotonic)
+        self._monotonic = monotonic
+        self.late_slots = 0  # slots given up because they were woken up to too late
+        self._clock_offset, self._offset_since = math.inf, -math.inf
 
     async def acquire(self, chat_id: int) -> None:
         """Wait until a message to `chat_id` may go out, and reserve the slot."""
@@ -99,10 +116,22 @@ class RateLimiter:
                 log.exception("the sending budget failed; asking again in %.0fs", RETRY_BUDGET)
                 await asyncio.sleep(RETRY_BUDGET)
                 continue
-            if answer.wait > 0:
-                await asyncio.sleep(answer.wait)
-            if answer.reserved:
+            # When the slot comes by this process's clock, however late the answer arrived.
+            at = answer.now + answer.wait + self._offset(answer.now)
+            if (wait := at - self._monotonic()) > 0:
+                await asyncio.sleep(wait)
+            if not answer.reserved:
+                continue
+            if self._monotonic() - at <= LATE_AFTER:
                 return
+            self.late_slots += 1
+
+    def _offset(self, their_now: float) -> float:
+        """This process's clock less the budget's, as closely as known from above."""
+        seen = self._monotonic() - their_now
+        if seen < self._clock_offset or self._monotonic() - self._offset_since > CLOCK_WINDOW:
+            self._clock_offset, self._offset_since = seen, self._monotonic()
+        return self._clock_offset
 
     async def pause(self, chat_id: int, seconds: float) -> None:
         """Telegram said "retry after": nothing more goes to that chat, or anywhere, until then."""
