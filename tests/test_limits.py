@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import text
 
-from bot.runtime.outbox.budgets import PostgresBudget, RedisBudget
+from bot.runtime.outbox.budgets import PRUNE_EVERY, PostgresBudget, RedisBudget
 from bot.runtime.outbox.limits import Budget, MemoryBudget, Reservation
 from bot.storage.database import Database
 
@@ -153,3 +154,19 @@ async def test_the_shared_budgets_keep_the_servers_time(backend: str, db: Databa
     finally:
         await client.delete(*[key async for key in client.scan_iter(match=f"{prefix}*")])
         await client.aclose()
+
+
+async def test_postgresql_forgets_chats_free_for_a_minute(backend: str, db: Database) -> None:
+    if backend != "postgresql":
+        pytest.skip("the rows are PostgreSQL's")
+    now = Now()
+    budget = PostgresBudget(db, now)
+    await budget.reserve("chat:1", CHAT, SLOT)
+    now.value += 30
+    await budget.reserve("chat:2", CHAT, SLOT)
+    now.value += 40  # chat 1 free for 69 s, chat 2 for 29 s
+    budget._pruned = -PRUNE_EVERY  # the next reservation prunes
+    await budget.reserve("chat:3", CHAT, SLOT)
+    async with db.session() as session:
+        scopes = (await session.execute(text("SELECT scope FROM rate_budgets"))).scalars()
+        assert sorted(scopes) == ["chat:2", "chat:3", "global"]
