@@ -57,16 +57,17 @@ async def _sender(schema: str, api_url: str, token: str, store: str, prefix: str
             transport=transport,
             clock=SystemClock(),
             limiter=RateLimiter(budget=budget),
-            batch=60,  # several senders have chats in hand at once
         )
+        # As `returndesk run` sends: until told to stop, here when the outbox is empty.
+        stop = asyncio.Event()
+        sending = asyncio.create_task(sender.run(stop, idle=0.2))
         try:
-            while True:
-                await sender.drain()
+            while not stop.is_set():
+                await asyncio.sleep(0.5)
                 async with db.session() as session:
-                    left = await session.scalar(text("SELECT count(*) FROM outbox"))
-                if not left:
-                    break
-                await asyncio.sleep(0.2)  # the other sender holds what is left
+                    if not await session.scalar(text("SELECT count(*) FROM outbox")):
+                        stop.set()
+            await sending
         finally:
             await transport.close()
             if isinstance(budget, RedisBudget):
