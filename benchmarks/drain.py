@@ -26,7 +26,7 @@ from bot.storage.database import Database
 from bot.storage.models import OutboxMessage
 from bot.testing.botapi import FakeBotAPI, SentMessage
 
-GLOBAL_CAP = 30.0
+GLOBAL_CAP = 30
 PER_CHAT_CAP = 1.0
 
 

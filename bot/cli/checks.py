@@ -18,6 +18,7 @@ from bot.config.settings import (
     DatabaseSettings,
     HealthSettings,
     HttpSettings,
+    LimitsSettings,
     LinkSettings,
     LogSettings,
     MediaSettings,
@@ -57,6 +58,7 @@ class Checked:
     api: ApiSettings
     retention: RetentionSettings
     media: MediaSettings
+    limits: LimitsSettings
     shop: ShopConfig
     renderer: Renderer
 
@@ -89,6 +91,7 @@ def preflight(shop_file: Path | None) -> Checked:
             HealthSettings,
             LogSettings,
             MediaSettings,
+            LimitsSettings,
             LinkSettings,
             UnderstandingSettings,
             OzonSettings,
@@ -138,6 +141,7 @@ def preflight(shop_file: Path | None) -> Checked:
         api=sections[ApiSettings],
         retention=sections[RetentionSettings],
         media=sections[MediaSettings],
+        limits=sections[LimitsSettings],
         shop=shop,
         renderer=renderer,
     )

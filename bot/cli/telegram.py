@@ -57,15 +57,17 @@ async def _run(transport: str, role: Role, config: Path | None, database_url: st
     # Every setting, the shop file and the templates, as `returndesk config check` checks them.
     checked = preflight(config)
     settings, http, pulling, api = checked.telegram, checked.http, checked.ozon, checked.api
-    media = checked.media
+    media, limits = checked.media, checked.limits
     logs.hide(
         secret.get_secret_value()
         for secret in (settings.token, settings.webhook_secret, media.s3_secret_access_key)
         if secret is not None and secret.get_secret_value()
     )
     logs.hide(token.get_secret_value() for token in api.seller_tokens().values())
-    if password := urlsplit(settings.api_url).password:  # a proxy's, in front of the Bot API
-        logs.hide([password, unquote(password)])
+    for url in (settings.api_url, limits.redis_url and limits.redis_url.get_secret_value()):
+        # A proxy's in front of the Bot API; Redis's, for the shared limits.
+        if url and (password := urlsplit(url).password):
+            logs.hide([password, unquote(password)])
     app = await open_app(database_url, config, renderer=checked.renderer)
     try:
         await check_media(app.media)
@@ -90,6 +92,7 @@ async def _run(transport: str, role: Role, config: Path | None, database_url: st
             routes=[shop_api(app, api)],
             http=Listen(http.host, http.port) if http.port else None,
             health=checked.health,
+            limits_settings=limits,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

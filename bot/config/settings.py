@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.config.shop import ozon_key_variable
@@ -167,6 +174,24 @@ class SenderSettings(BaseSettings):
                 "must not be presumed dead for one late heartbeat"
             )
         return value
+
+
+class LimitsSettings(BaseSettings):
+    """Where the budget of Telegram's limits is kept, which every sender of the bot shares
+    (docs/sender.md#limits)."""
+
+    model_config = _section("LIMITS_")
+
+    # auto: Redis when a URL is set, else PostgreSQL when the database is, else the process.
+    store: Literal["auto", "process", "postgresql", "redis"] = "auto"
+    # redis://[:password@]host:port/db; a secret, since it may carry the password.
+    redis_url: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _redis_has_a_url(self) -> LimitsSettings:
+        if self.store == "redis" and self.redis_url is None:
+            raise ValueError("RETURNDESK_LIMITS_STORE=redis needs RETURNDESK_LIMITS_REDIS_URL")
+        return self
 
 
 class SweeperSettings(BaseSettings):

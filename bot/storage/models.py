@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -634,6 +635,18 @@ class ReportSend(Base):
     seller_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
     sent_at: Mapped[datetime]
+
+
+class RateBudget(Base):
+    """When a scope of Telegram's limits (the whole bot, or one chat) may next send, in seconds
+    since the epoch: the budget every sender of the bot shares on PostgreSQL
+    (bot/runtime/outbox/budgets.py). A chat's row is written by its sends and dropped once it
+    has been free for a while; a missing row is a scope free to send."""
+
+    __tablename__ = "rate_budgets"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)
 
 
 class TranscriptEntry(Base):

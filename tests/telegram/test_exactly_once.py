@@ -180,7 +180,6 @@ async def test_the_default_limits_drain_a_backlog_without_a_single_429(
         per_chat_per_second=20,
         per_chat_burst=2,
         global_per_second=200,
-        global_burst=10,
     ) as server:
         async with running_bot(
             app, server, Mode("aiogram", webhook=False), media_dir=tmp_path, sender=limits

@@ -853,3 +853,34 @@ async def test_flood_limits_answer_429_once_the_burst_is_spent() -> None:
     assert outcomes == ["sent", "sent", "sent", "429, retry after 1", "429, retry after 1"]
     assert api.responses_429 == 2
     assert len(api.sent) == 4
+
+
+async def test_thirty_messages_a_second_in_all_then_429() -> None:
+    """The FAQ's 30 a second is a sliding window with no burst on top."""
+    async with FakeBotAPI(enforce_limits=True) as api:
+        bot = aiogram_bot(api)
+        started = time.monotonic()
+        for n in range(30):
+            await bot.send_message(5000 + n, "one each")
+        with pytest.raises(TelegramRetryAfter) as flood:
+            await bot.send_message(6000, "the thirty-first within a second")
+        elapsed = time.monotonic() - started
+        await bot.session.close()
+
+    assert elapsed < 1.0  # else the window moved on and the test proves nothing
+    assert flood.value.retry_after == 1
+    assert len(api.sent) == 30
+
+
+async def test_twenty_messages_a_minute_to_a_group_then_429() -> None:
+    async with FakeBotAPI(enforce_limits=True) as api:
+        bot = aiogram_bot(api)
+        for n in range(20):
+            await bot.send_message(DESK, f"update {n}")
+        with pytest.raises(TelegramRetryAfter) as flood:
+            await bot.send_message(DESK, "the twenty-first within a minute")
+        await bot.send_message(ANNA, "a private chat has its own limit")
+        await bot.session.close()
+
+    assert 55 <= flood.value.retry_after <= 60  # when the first of the twenty leaves the minute
+    assert len(api.sent) == 21

@@ -219,7 +219,7 @@ class OutboxSender:
             except RetryAfterError as slow_down:
                 self.retries_after += 1
                 self.metrics.retry_after.inc()
-                self.limiter.pause(message.chat_id, slow_down.seconds)
+                await self.limiter.pause(message.chat_id, slow_down.seconds)
                 error = str(slow_down)
             except TemporaryError as failure:
                 error = str(failure) or failure.__class__.__name__

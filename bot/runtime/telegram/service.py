@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.app import App
 from bot.config.settings import (
     HealthSettings,
+    LimitsSettings,
     RetentionSettings,
     SenderSettings,
     TelegramSettings,
@@ -22,6 +23,7 @@ from bot.config.settings import (
 )
 from bot.runtime import health
 from bot.runtime.http_server import AddRoutes, Listen, ListenError, add_routes, serving, web_app
+from bot.runtime.outbox.budgets import RedisBudget, choose_budget
 from bot.runtime.outbox.heartbeat import Beating
 from bot.runtime.outbox.limits import RateLimiter
 from bot.runtime.outbox.sender import OutboxSender
@@ -119,6 +121,8 @@ class TelegramService:
     routes: Sequence[AddRoutes] = ()
     http: Listen | None = None
     health: HealthSettings = field(default_factory=HealthSettings)
+    # Where the budget of Telegram's limits is kept (RETURNDESK_LIMITS_*); None: as `auto`.
+    limits_settings: LimitsSettings | None = None
 
     def __post_init__(self) -> None:
         check_telegram(self.settings)
@@ -129,6 +133,14 @@ class TelegramService:
                 "getUpdates when another starts): to poll, run one process with --role all"
             )
         limits = self.sender_settings
+        try:
+            self.budget = choose_budget(
+                self.limits_settings or LimitsSettings.model_construct(),
+                self.app.db,
+                bot=self._bot_id(),
+            )
+        except ValueError as error:
+            raise SetupError(str(error)) from error
         self.sender = OutboxSender(
             db=self.app.db,
             transport=self.adapter,
@@ -137,6 +149,7 @@ class TelegramService:
                 per_chat_per_second=limits.per_chat_per_second,
                 global_per_second=limits.global_per_second,
                 group_per_minute=limits.group_per_minute,
+                budget=self.budget,
             ),
             max_attempts=limits.max_attempts,
             beating=Beating(
@@ -162,6 +175,11 @@ class TelegramService:
         )
         metrics = self.app.engine.metrics
         self.health_routes: AddRoutes = lambda app: health.add_routes(app, self.readiness, metrics)
+
+    def _bot_id(self) -> str:
+        """The digits before the token's colon: the bot's id, which is no secret."""
+        token = self.settings.token
+        return token.get_secret_value().partition(":")[0] if token is not None else "bot"
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set; then finish the updates in hand and flush the outbox.
@@ -196,21 +214,25 @@ class TelegramService:
             else:
                 await stop.wait()
         finally:
-            if sweeping is not None:
-                stop.set()
-                await sweeping
-            if pulling is not None:
-                stop.set()
-                await pulling
-            if self.ozon is not None:
-                await self.ozon.close()
-            if sender is not None:
-                sending.set()
-                try:
-                    await asyncio.wait_for(sender, FLUSH_TIMEOUT)
-                except TimeoutError:
-                    log.warning("stopped with messages still owed; they go out at the next start")
-            await self.adapter.close()
+            stop.set()
+            for background in (sweeping, pulling):
+                if background is not None:
+                    await background
+            await self._flush(sender, sending)
+
+    async def _flush(self, sender: asyncio.Task[None] | None, sending: asyncio.Event) -> None:
+        """Deliver what is owed (for a while), then let go of every connection."""
+        if self.ozon is not None:
+            await self.ozon.close()
+        if sender is not None:
+            sending.set()
+            try:
+                await asyncio.wait_for(sender, FLUSH_TIMEOUT)
+            except TimeoutError:
+                log.warning("stopped with messages still owed; they go out at the next start")
+        await self.adapter.close()
+        if isinstance(self.budget, RedisBudget):
+            await self.budget.close()
 
     async def _take_updates(self, stop: asyncio.Event) -> None:
         await self.runner.start()

@@ -54,7 +54,6 @@ MEDIA_GROUP_SIZES = range(2, 11)
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files
 UPLOAD_LIMIT = 50 * 1024 * 1024
 PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024  # "The photo must be at most 10 MB in size."
-GROUP_BURST = 20
 TOPIC_NAME_LIMIT = 128
 
 _BOT_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
@@ -62,7 +61,9 @@ _BOT_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 
 @dataclass
 class _TokenBucket:
-    """Telegram's flood limits as a token bucket: bursts up to `capacity`, then `rate` a second."""
+    """A private chat's limit: "avoid sending more than one message per second. We may allow
+    short bursts that go over this limit" (Telegram's Bots FAQ): bursts up to `capacity`, then
+    `rate` a second."""
 
     rate: float
     capacity: float
@@ -77,8 +78,28 @@ class _TokenBucket:
         self.updated = now
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
-    def take(self) -> None:
+    def take(self, now: float) -> None:
         self.tokens -= 1
+
+
+@dataclass
+class _Window:
+    """A limit with no burst: at most `limit` messages in any `seconds`. Telegram's Bots FAQ:
+    "the API will not allow more than 30 messages per second or so", and "your bot will not be
+    able to send more than 20 messages per minute to the same group". Counted over a sliding
+    window, so a burst at the end of one second and the start of the next is refused too."""
+
+    limit: int
+    seconds: float
+    sent: collections.deque[float] = field(default_factory=collections.deque)
+
+    def wait_time(self, now: float) -> float:
+        while self.sent and self.sent[0] <= now - self.seconds:
+            self.sent.popleft()
+        return 0.0 if len(self.sent) < self.limit else self.sent[0] + self.seconds - now
+
+    def take(self, now: float) -> None:
+        self.sent.append(now)
 
 
 class FakeBotAPI(SimulatedUsers):
@@ -93,9 +114,8 @@ class FakeBotAPI(SimulatedUsers):
         enforce_limits: bool = False,
         per_chat_per_second: float = 1.0,
         per_chat_burst: int = 3,
-        global_per_second: float = 30.0,
-        global_burst: int = 30,
-        group_per_minute: float = 20.0,
+        global_per_second: int = 30,
+        group_per_minute: int = 20,
     ) -> None:
         super().__init__(bot_id=bot_id, username=username)
         self.token = token
@@ -108,9 +128,9 @@ class FakeBotAPI(SimulatedUsers):
         # Flood limits.
         self._enforce_limits = enforce_limits
         self._chat_limit = (per_chat_per_second, float(per_chat_burst))
-        self._group_limit = (group_per_minute / 60, float(GROUP_BURST))
-        self._chat_buckets: dict[int, _TokenBucket] = {}
-        self._global_bucket = _TokenBucket(global_per_second, float(global_burst))
+        self._group_limit = group_per_minute
+        self._chat_limits: dict[int, _TokenBucket | _Window] = {}
+        self._global_limit = _Window(global_per_second, 1.0)
         self._downloads_broken = False
         self._blocked: set[int] = set()
         self._faults: list[Fault] = []
@@ -466,19 +486,20 @@ class FakeBotAPI(SimulatedUsers):
             raise ApiError(403, BLOCKED)
         if not self._enforce_limits:
             return
-        buckets = (self._chat_bucket(chat_id), self._global_bucket)
+        limits = (self._chat_limiter(chat_id), self._global_limit)
         now = time.monotonic()
-        wait = max(bucket.wait_time(now) for bucket in buckets)
+        wait = max(limit.wait_time(now) for limit in limits)
         if wait > 0:
             raise too_many_requests(max(1, math.ceil(wait)))
-        for bucket in buckets:
-            bucket.take()
+        for limit in limits:
+            limit.take(now)
 
-    def _chat_bucket(self, chat_id: int) -> _TokenBucket:
-        if chat_id not in self._chat_buckets:
-            rate, burst = self._group_limit if chat_id < 0 else self._chat_limit
-            self._chat_buckets[chat_id] = _TokenBucket(rate, burst)
-        return self._chat_buckets[chat_id]
+    def _chat_limiter(self, chat_id: int) -> _TokenBucket | _Window:
+        if chat_id not in self._chat_limits:
+            self._chat_limits[chat_id] = (
+                _Window(self._group_limit, 60.0) if chat_id < 0 else _TokenBucket(*self._chat_limit)
+            )
+        return self._chat_limits[chat_id]
 
     # --- methods: chats and forum topics ---
 
