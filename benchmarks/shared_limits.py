@@ -31,6 +31,7 @@ from bot.runtime.outbox.limits import Budget, MemoryBudget, RateLimiter
 from bot.runtime.outbox.sender import OUTBOX, OutboxSender
 from bot.runtime.telegram.aiogram_adapter import AiogramAdapter
 from bot.storage.database import Database
+from bot.storage.media.local import LocalMediaStore
 from bot.testing.botapi import FakeBotAPI, SentMessage
 
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -49,7 +50,10 @@ async def _sender(schema: str, api_url: str, token: str, store: str, prefix: str
         budget = MemoryBudget()
     with tempfile.TemporaryDirectory() as media:
         transport = AiogramAdapter(
-            token=token, api_url=api_url, media_dir=Path(media), max_photo_bytes=1_000_000
+            token=token,
+            api_url=api_url,
+            media=LocalMediaStore(Path(media)),
+            max_photo_bytes=1_000_000,
         )
         await transport.start()
         sender = OutboxSender(

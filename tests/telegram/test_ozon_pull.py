@@ -14,6 +14,7 @@ from bot.marketplaces.ozon import OzonClient
 from bot.runtime.ozon import OzonSync
 from bot.runtime.telegram.service import TelegramService, make_adapter
 from bot.storage.database import Database
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import Order
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.ozon import FakeOzon
@@ -46,7 +47,7 @@ async def test_the_running_bot_pulls_orders_every_few_minutes(
     )
     service = TelegramService(
         app,
-        make_adapter("aiogram", settings),
+        make_adapter("aiogram", settings, LocalMediaStore(settings.media_dir)),
         settings,
         UNLIMITED,
         sweep_every=None,

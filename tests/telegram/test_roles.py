@@ -22,6 +22,7 @@ from bot.config.settings import TelegramSettings
 from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.service import SetupError, TelegramService, make_adapter
 from bot.storage.database import Database
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import (
     CaseEvent,
     OutboxMessage,
@@ -103,11 +104,21 @@ def test_an_unknown_role_is_refused_with_the_roles_there_are() -> None:
 def test_the_roles_that_take_no_updates_and_all_may_poll(app: App, role: Role) -> None:
     settings = TelegramSettings(token="123:abc", webhook_url=None)
     service = TelegramService(
-        app, make_adapter("aiogram", settings), settings, UNLIMITED, role=role
+        app,
+        make_adapter("aiogram", settings, LocalMediaStore(settings.media_dir)),
+        settings,
+        UNLIMITED,
+        role=role,
     )
     assert service.role is role
     with pytest.raises(SetupError, match="--role web"):
-        TelegramService(app, make_adapter("aiogram", settings), settings, UNLIMITED, role=Role.WEB)
+        TelegramService(
+            app,
+            make_adapter("aiogram", settings, LocalMediaStore(settings.media_dir)),
+            settings,
+            UNLIMITED,
+            role=Role.WEB,
+        )
 
 
 async def test_web_takes_updates_and_leaves_the_replies_to_a_sender(

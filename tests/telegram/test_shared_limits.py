@@ -27,6 +27,7 @@ from bot.runtime.outbox.budgets import PostgresBudget, RedisBudget
 from bot.runtime.outbox.limits import Budget, MemoryBudget, RateLimiter
 from bot.runtime.telegram.aiogram_adapter import AiogramAdapter
 from bot.storage.database import Database
+from bot.storage.media.local import LocalMediaStore
 from bot.testing.botapi import FakeBotAPI, SentMessage
 from tests.conftest import POSTGRES_URL
 from tests.test_limits import REDIS_URL
@@ -100,7 +101,7 @@ async def _drain(
             transport = AiogramAdapter(
                 token=server.token,
                 api_url=server.base_url,
-                media_dir=tmp_path,
+                media=LocalMediaStore(tmp_path),
                 max_photo_bytes=1_000_000,
             )
             await transport.start()
