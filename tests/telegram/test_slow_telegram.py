@@ -19,6 +19,7 @@ from bot.runtime.outbox.sender import OutboxSender
 from bot.runtime.telegram.adapter import TelegramAdapter
 from bot.runtime.telegram.aiogram_adapter import AiogramAdapter
 from bot.runtime.telegram.ptb_adapter import PtbAdapter
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import OutboxMessage, TranscriptEntry
 from bot.testing.botapi import FakeBotAPI
 from bot.testing.telegram import Mode, TelegramChannel, running_bot
@@ -45,10 +46,10 @@ def adapter(
     transport: str, server: FakeBotAPI, media: Path, **options: Any
 ) -> TelegramAdapter[Any]:
     kind = AiogramAdapter if transport == "aiogram" else PtbAdapter
-    return kind(  # type: ignore[abstract]
+    return kind(
         token=server.token,
         api_url=server.base_url,
-        media_dir=media,
+        media=LocalMediaStore(media),
         max_photo_bytes=1_000_000,
         **options,
     )
