@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -74,6 +75,9 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
             if isinstance(error, DatabaseURLError)
             else error.problems
         )
+        if len(problems) == 1:  # one line, as any other reason not to start
+            errors.print(f"[bold red]Cannot start:[/] {escape(problems[0])}")
+            raise typer.Exit(2) from error
         errors.print("[bold red]The configuration has problems:[/]")
         for problem in problems:
             errors.print(f"  {problem}", markup=False)
