@@ -203,6 +203,40 @@ def _variants() -> list[dict[str, Any]]:
                         cases=index % 3, refunds=index % 4, kept=index % 5, breached=1
                     ),
                 ),
+                # Ozon's returns and cancellations (handlers/seller/ozon.py).
+                "c": SimpleNamespace(
+                    posting_number="12345678-0001-1",
+                    initiator="buyer",
+                    reason="Changed <my> mind" if index % 2 else "",
+                    auto_approve_at=NOW + timedelta(days=2) if index % 2 else None,
+                ),
+                "approve": bool(index % 2),
+                "done": bool(index % 3),
+                "rejected": index % 4 == 0,
+                "ret": SimpleNamespace(
+                    return_number="R-77 <x>" if index % 2 else None,
+                    product=SimpleNamespace(name="Kettle <A&B>" if index % 2 else None, sku=123),
+                    reason="Брак" if index % 2 else None,
+                    comment="The <lid> & handle" if index % 2 else None,
+                    photos=["https://cdn.ozon.ru/1.jpg"] if index % 2 else [],
+                    actions=[1] if index % 2 else [],
+                ),
+                "row": SimpleNamespace(
+                    ozon_id=42,
+                    ozon_state="WaitingDecision",
+                    ozon_state_name="Ожидает решения" if index % 2 else "",
+                ),
+                "returns": [
+                    SimpleNamespace(
+                        posting_number="12345678-0002-1",
+                        scheme="fbs",
+                        data={"name": "Kettle", "reason": "Брак"} if index % 3 else {},
+                        ozon_state="ReturnedToOzon",
+                        ozon_state_name="",
+                    )
+                ]
+                if index % 2
+                else [],
                 "shipping_payer": ["seller", "buyer"][index % 2],
                 "refund": money,
                 "percent": [0, 5][index % 2],
