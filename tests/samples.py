@@ -211,7 +211,6 @@ def _variants() -> list[dict[str, Any]]:
                     auto_approve_at=NOW + timedelta(days=2) if index % 2 else None,
                 ),
                 "approve": bool(index % 2),
-                "done": bool(index % 3),
                 "rejected": index % 4 == 0,
                 "ret": SimpleNamespace(
                     return_number="R-77 <x>" if index % 2 else None,

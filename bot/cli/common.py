@@ -76,7 +76,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
             else error.problems
         )
         if len(problems) == 1:  # one line, as any other reason not to start
-            errors.print(f"[bold red]Cannot start:[/] {escape(problems[0])}")
+            errors.print(f"[bold red]Cannot start:[/] {escape(str(problems[0]))}")
             raise typer.Exit(2) from error
         errors.print("[bold red]The configuration has problems:[/]")
         for problem in problems:
