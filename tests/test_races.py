@@ -53,6 +53,7 @@ from bot.engine.processor import Engine
 from bot.runtime.sweeper import Sweeper
 from bot.sandbox import Participant
 from bot.storage.database import Database
+from bot.telemetry.metrics import Metrics
 from bot.storage.models import (
     Base,
     Case,
@@ -123,6 +124,10 @@ class Recording:
     @property
     def shop(self) -> ShopConfig:
         return self.engine.shop
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.engine.metrics
 
     async def process(self, event: Incoming) -> Outcome:
         outcome = await self.engine.process(event)
