@@ -53,7 +53,6 @@ from bot.engine.processor import Engine
 from bot.runtime.sweeper import Sweeper
 from bot.sandbox import Participant
 from bot.storage.database import Database
-from bot.telemetry.metrics import Metrics
 from bot.storage.models import (
     Base,
     Case,
@@ -64,6 +63,7 @@ from bot.storage.models import (
     SupportTopic,
     TranscriptEntry,
 )
+from bot.telemetry.metrics import Metrics
 from handlers.payloads import Alternative, BuyerOffer, Done, Menu, SellerOffer, Take, Withdraw
 from tests.conftest import POSTGRES_URL, START
 from tests.conversations.test_partial_refund import describe_defect
