@@ -11,7 +11,7 @@ done (bot/storage/models.py), so a sweep does not read again what earlier sweeps
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,45 +98,25 @@ async def sweep(
     """Everything past its period, batch after batch until none is left."""
     done = Retained()
 
-    async def repeat(step: Callable[[Transaction], Any]) -> None:
+    async def repeat(counter: str, step: Callable[[Transaction], Awaitable[int]]) -> None:
+        """One batch a transaction until a batch finds nothing, counted in `done.<counter>`."""
         while True:
             async with db.unit() as tx:
-                if not await step(tx):
-                    return
+                n = await step(tx)
+            setattr(done, counter, getattr(done, counter) + n)
+            if not n:
+                return
 
     if rules.transcripts is not None:
         before = now - rules.transcripts
-
-        async def texts(tx: Transaction) -> int:
-            n = await remove_texts(tx, before, rules.batch)
-            done.texts += n
-            return n
-
-        async def letters(tx: Transaction) -> int:
-            n = await delete_set_aside(tx, before, rules.batch)
-            done.set_aside += n
-            return n
-
-        await repeat(texts)
-        await repeat(letters)
+        await repeat("texts", lambda tx: remove_texts(tx, before, rules.batch))
+        await repeat("set_aside", lambda tx: delete_set_aside(tx, before, rules.batch))
     if rules.photos is not None:
         photos_before = now - rules.photos
-
-        async def photos(tx: Transaction) -> int:
-            n = await remove_photos(tx, photos_before, now, rules.batch)
-            done.photos += n
-            return n
-
-        await repeat(photos)
+        await repeat("photos", lambda tx: remove_photos(tx, photos_before, now, rules.batch))
     if rules.audit is not None:
         audit_before = now - rules.audit
-
-        async def audit(tx: Transaction) -> int:
-            n = await mask_audit(tx, audit_before, now, rules.batch)
-            done.audit += n
-            return n
-
-        await repeat(audit)
+        await repeat("audit", lambda tx: mask_audit(tx, audit_before, now, rules.batch))
     if rules.closed_cases is not None:
         cases_before = now - rules.closed_cases
 
@@ -144,18 +124,11 @@ async def sweep(
             ids = await closed_cases(tx, cases_before, rules.batch)
             if ids:
                 done.buyers += await mask_cases(tx, ids, now)
-                done.cases += len(ids)
             return len(ids)
 
-        await repeat(closed)
-
+        await repeat("cases", closed)
     # Photos removed by this sweep or by an erasure since the last: their copies go now.
-    async def files(tx: Transaction) -> int:
-        n = await delete_files(tx, rules.batch, remove_file)
-        done.files += n
-        return n
-
-    await repeat(files)
+    await repeat("files", lambda tx: delete_files(tx, rules.batch, remove_file))
     return done
 
 

@@ -4,10 +4,11 @@ others with the reason, so one odd record never hides the rest."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.marketplaces.ozon.parsing import (
     ShapeError,
@@ -28,6 +29,25 @@ class Unreadable:
     key: str
     reason: str
     raw: Any = None
+
+
+T = TypeVar("T")
+
+
+def _each(
+    records: Iterable[Any], where: str, key: str, parse: Callable[[Any], T]
+) -> tuple[list[T], list[Unreadable]]:
+    """Every record of a page parsed, and those that cannot be set aside by the `key` that
+    names them (else their place on the page): one bad record never stops the others."""
+    parsed: list[T] = []
+    unreadable: list[Unreadable] = []
+    for n, raw in enumerate(records):
+        try:
+            parsed.append(parse(raw))
+        except ShapeError as error:
+            name = raw.get(key) if isinstance(raw, dict) else None
+            unreadable.append(Unreadable(str(name or f"{where}[{n}]"), str(error), raw))
+    return parsed, unreadable
 
 
 # -- postings ----------------------------------------------------------------------------------
@@ -117,13 +137,8 @@ def parse_posting(raw: Any) -> Posting:
 def parse_posting_page(body: dict[str, Any]) -> PostingPage:
     # v4 puts postings at the top; v3 wrapped them in `result`: read either.
     holder = body["result"] if isinstance(body.get("result"), dict) else body
-    postings, unreadable = [], []
-    for n, raw in enumerate(items(holder.get("postings"), "postings")):
-        try:
-            postings.append(parse_posting(raw))
-        except ShapeError as error:
-            key = raw.get("posting_number") if isinstance(raw, dict) else None
-            unreadable.append(Unreadable(str(key or f"postings[{n}]"), str(error), raw))
+    records = items(holder.get("postings"), "postings")
+    postings, unreadable = _each(records, "postings", "posting_number", parse_posting)
     return PostingPage(
         postings=postings,
         unreadable=unreadable,
@@ -257,14 +272,8 @@ def _one_or_many(value: Any, where: str) -> list[Any]:
 
 
 def parse_rfbs_return_page(body: dict[str, Any]) -> RfbsReturnPage:
-    returns, unreadable = [], []
-    for n, raw in enumerate(_one_or_many(body.get("returns"), "returns")):
-        try:
-            returns.append(parse_rfbs_return(raw))
-        except ShapeError as error:
-            key = raw.get("return_id") if isinstance(raw, dict) else None
-            unreadable.append(Unreadable(str(key or f"returns[{n}]"), str(error), raw))
-    return RfbsReturnPage(returns, unreadable)
+    records = _one_or_many(body.get("returns"), "returns")
+    return RfbsReturnPage(*_each(records, "returns", "return_id", parse_rfbs_return))
 
 
 def _action(raw: Any, where: str) -> ReturnAction:
@@ -397,13 +406,8 @@ def parse_seller_return(raw: Any) -> SellerReturn:
 
 
 def parse_return_page(body: dict[str, Any]) -> ReturnPage:
-    returns, unreadable = [], []
-    for n, raw in enumerate(items(body.get("returns"), "returns")):
-        try:
-            returns.append(parse_seller_return(raw))
-        except ShapeError as error:
-            key = raw.get("id") if isinstance(raw, dict) else None
-            unreadable.append(Unreadable(str(key or f"returns[{n}]"), str(error), raw))
+    records = items(body.get("returns"), "returns")
+    returns, unreadable = _each(records, "returns", "id", parse_seller_return)
     return ReturnPage(returns, unreadable, bool(body.get("has_next")))
 
 
@@ -455,13 +459,8 @@ def parse_cancellation(raw: Any) -> Cancellation:
 
 
 def parse_cancellation_page(body: dict[str, Any]) -> CancellationPage:
-    found, unreadable = [], []
-    for n, raw in enumerate(items(body.get("result"), "result")):
-        try:
-            found.append(parse_cancellation(raw))
-        except ShapeError as error:
-            key = raw.get("cancellation_id") if isinstance(raw, dict) else None
-            unreadable.append(Unreadable(str(key or f"result[{n}]"), str(error), raw))
+    records = items(body.get("result"), "result")
+    found, unreadable = _each(records, "result", "cancellation_id", parse_cancellation)
     return CancellationPage(found, unreadable, integer(body, "last_id"), integer(body, "counter"))
 
 
