@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from bot.clock import Clock
@@ -34,11 +35,13 @@ from bot.engine.payloads import Payload
 from bot.engine.processor import Engine
 from bot.marketplaces.ozon import OzonApiError, OzonClient, OzonError
 from bot.marketplaces.ozon.errors import OzonShapeError
+from bot.marketplaces.ozon.models import Unreadable
 from bot.marketplaces.ozon.unconfirmed import Fact, met
 from bot.runtime.ozon import OzonSync, make_client, ozon_sellers
 from bot.services import ozon_returns as ozon
 from bot.storage.database import Database
 from bot.storage.models import Order, OzonReturn
+from bot.storage.transaction import Transaction
 
 log = logging.getLogger(__name__)
 OZON = Author(0, "ozon")
@@ -111,11 +114,7 @@ class OzonDesk:
             page = await client.list_rfbs_returns(limit=PAGE, last_id=last_id)
             now = self.clock.now()
             async with self.db.unit() as tx:
-                for bad in page.unreadable:
-                    await ozon.set_aside(
-                        tx, seller_id, f"return:{bad.key}", bad.reason, raw=bad.raw, now=now
-                    )
-                    done.set_aside.append((bad.key, bad.reason))
+                await _set_aside(tx, seller_id, "return", page.unreadable, done=done, now=now)
                 known = await ozon.known_returns(tx, seller_id, [r.return_id for r in page.returns])
             for summary in page.returns:
                 row = known.get(summary.return_id)
@@ -158,11 +157,7 @@ class OzonDesk:
             page = await client.list_cancellations(limit=PAGE, last_id=last_id, state="ON_APPROVAL")
             now = self.clock.now()
             async with self.db.unit() as tx:
-                for bad in page.unreadable:
-                    await ozon.set_aside(
-                        tx, seller_id, f"cancellation:{bad.key}", bad.reason, raw=bad.raw, now=now
-                    )
-                    done.set_aside.append((bad.key, bad.reason))
+                await _set_aside(tx, seller_id, "cancellation", page.unreadable, done=done, now=now)
                 for found in page.cancellations:
                     await ozon.take_cancellation(tx, seller_id, found, now)
                     done.cancellations += 1
@@ -362,3 +357,19 @@ async def run_with_orders(
 
 def _major(minor: int, currency: str) -> Decimal:
     return Money.from_minor(minor, currency).amount
+
+
+async def _set_aside(
+    tx: Transaction,
+    seller_id: str,
+    kind: str,
+    unreadable: Sequence[Unreadable],
+    *,
+    done: DeskPass,
+    now: datetime,
+) -> None:
+    """A page's records that cannot be read, kept with why (`<kind>:<Ozon's id>`); the others
+    land."""
+    for bad in unreadable:
+        await ozon.set_aside(tx, seller_id, f"{kind}:{bad.key}", bad.reason, raw=bad.raw, now=now)
+        done.set_aside.append((bad.key, bad.reason))
