@@ -37,6 +37,7 @@ from bot.config.settings import (
 from bot.config.shop import ConfigError, ShopConfig, load_shop
 from bot.rendering import Renderer
 from bot.rendering.overrides import override_problems
+from bot.runtime.shop_api.tokens import SellerTokens
 from bot.runtime.telegram.service import SetupError, check_telegram
 from bot.storage.database import DatabaseURLError, usable_url
 
@@ -162,15 +163,12 @@ def _keys_problems(
                     problems.extend(error.problems)
     if api is not None:
         try:
-            tokens = api.seller_tokens()
+            if shop is not None:
+                SellerTokens.load(api, shop)  # the same reading the shop API does at start
+            else:
+                api.seller_tokens()  # no shop file to compare with: the tokens alone
         except SettingsError as error:
             problems.extend(error.problems)
-        else:
-            known = {s.id for s in shop.sellers} if shop is not None else set(tokens)
-            problems.extend(
-                f"RETURNDESK_API_TOKENS: seller {seller!r} is not in the shop file"
-                for seller in sorted(set(tokens) - known)
-            )
     return problems
 
 
