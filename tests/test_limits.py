@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bot.runtime.outbox.budgets import PRUNE_EVERY, PostgresBudget, RedisBudget
+from bot.runtime.outbox.budgets import _RESERVE, PRUNE_EVERY, PostgresBudget, RedisBudget
 from bot.runtime.outbox.limits import Budget, MemoryBudget, Reservation
 from bot.storage.database import Database
 
@@ -170,3 +170,23 @@ async def test_postgresql_forgets_chats_free_for_a_minute(backend: str, db: Data
     async with db.session() as session:
         scopes = (await session.execute(text("SELECT scope FROM rate_budgets"))).scalars()
         assert sorted(scopes) == ["chat:2", "chat:3", "global"]
+
+
+async def test_a_reservation_commits_quickly_for_itself_only(
+    backend: str, db: Database, now: Now
+) -> None:
+    """The reservation's transaction does not wait for the disk (docs/sender.md#limits); the
+    connection it ran on, back in the pool for every other transaction, still does."""
+    if backend != "postgresql":
+        pytest.skip("the budget is kept in PostgreSQL only there")
+    budget = PostgresBudget(db, now)
+    parameters = {
+        "now": now(),
+        "chat": "chat:1",
+        "global": "global",
+        "interval": SLOT,
+        "chat_interval": CHAT,
+    }
+    async with budget.engine.connect() as connection:
+        await connection.execute(_RESERVE, parameters)
+        assert await connection.scalar(text("SHOW synchronous_commit")) == "on"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from bot.clock import FakeClock
@@ -16,6 +17,7 @@ from bot.runtime.outbox import sender as outbox
 from bot.runtime.outbox.limits import NoLimits
 from bot.sandbox.memory import MemoryTransport
 from bot.storage.database import Database
+from bot.storage.stores.outbox import OutboxStore
 
 
 async def _owe(db: Database, clock: FakeClock, chat_id: int, texts: list[str]) -> None:
@@ -123,6 +125,34 @@ async def test_two_senders_share_one_outbox_and_deliver_each_row_once_in_order(
         assert [m.text for m in transport.chats[chat_id]] == texts
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(outbox.OUTBOX)) == 0
+
+
+async def test_a_claim_skips_a_chat_another_claim_is_taking_and_never_waits_for_it(
+    db: Database, clock: FakeClock
+) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: two claims cannot overlap there")
+    await _owe(db, clock, 301, [f"301: {n}" for n in range(5)])
+    now = clock.now()
+    claiming = {"now": now, "until": now + outbox.LEASE}
+    # The second claim would take five rows of a chat: all of 301's unless the chat is whole.
+    first_claim = OutboxStore(postgresql=True, batch=200, per_chat=3)
+    second_claim = OutboxStore(postgresql=True, batch=200, per_chat=5)
+
+    async with db.transaction() as first:
+        taken = await first_claim.claim(first, {**claiming, "holder": "first"})
+        assert [row.chat_id for row in taken] == [301, 301, 301]
+        await _owe(db, clock, 302, ["302: 0"])
+        async with db.transaction() as second:
+            # The first claim's transaction is still open: the second does not wait for it.
+            taken = await asyncio.wait_for(
+                second_claim.claim(second, {**claiming, "holder": "second"}), timeout=5
+            )
+        assert [row.chat_id for row in taken] == [302]
+
+    # Once the first has committed, 301's last rows still wait behind its first three.
+    async with db.transaction() as third:
+        assert await second_claim.claim(third, {**claiming, "holder": "third"}) == []
 
 
 async def test_files_the_bot_made_wait_in_the_outbox_row_and_a_new_sender_sends_them(

@@ -27,11 +27,16 @@ FORGET_AFTER = 60.0  # seconds a chat stays remembered once it is free to send a
 
 # The chat's next time, read; if it has come, the bot's next slot reserved (the row locked by
 # this statement alone) and the chat's next time moved past it. Both writes are upserts: a
-# scope with no row yet is free.
+# scope with no row yet is free. Every send of the bot updates its one row, so the statement's
+# own transaction commits without waiting for its WAL to reach the disk (synchronous_commit off,
+# for this transaction only): the row's lock ends with the statement, not a disk flush later.
+# A database that crashes may forget the last fraction of a second of reservations, which lets
+# a few messages through early once; Telegram's 429 then slows the chat (docs/sender.md#limits).
 _RESERVE = text(
     """
     WITH t AS (
-        SELECT coalesce(:now, extract(epoch FROM clock_timestamp())::double precision) AS now
+        SELECT coalesce(:now, extract(epoch FROM clock_timestamp())::double precision) AS now,
+            set_config('synchronous_commit', 'off', true) AS quick
     ),
     chat AS (
         SELECT coalesce(

@@ -2,9 +2,10 @@
 
 A sender claims due rows with a lease, delivers each chat's rows in order, and marks each row
 sent the moment the messenger accepted it. Several senders (processes) can share one outbox:
-their claims take turns, so none claims a chat's later row while another is claiming its
-earlier one. Each row claimed names its sender, and a sender that stopped beating (or whose
-process is gone) is presumed dead within seconds and its rows claimed again
+each claim takes whole chats, each by locking its first owed row with SKIP LOCKED, so none
+claims a chat's later row while another is taking its earlier one, and none waits for another
+(docs/sender.md#claiming). Each row claimed names its sender, and a sender that stopped beating
+(or whose process is gone) is presumed dead within seconds and its rows claimed again
 (bot/runtime/outbox/heartbeat.py); the lease is the backstop for rows that name no sender.
 The one window where a message can go out twice is a crash after the messenger accepted it and
 before the row was marked: no messenger API lets a client close that window.

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    CTE,
     BigInteger,
     Executable,
     Integer,
@@ -54,9 +55,6 @@ class OutboxStore:
 
     async def claim(self, session: AsyncSession, parameters: dict[str, Any]) -> Sequence[Any]:
         """Take due rows (`now`, `until`, `holder`), in their chats' order."""
-        if self.postgresql:
-            # SQLite's one writer at a time already makes claims take their turns.
-            await session.execute(_TAKE_TURN)
         return (await session.execute(self.claiming, parameters)).all()
 
     async def retire(
@@ -138,10 +136,36 @@ _COPY_ONE = insert(TRANSCRIPT).from_select(
 _DELETE_ONE = delete(OUTBOX).where(OUTBOX.c.id == bindparam("id"))
 
 
-# PostgreSQL: held by a claiming transaction until it ends. A claim that ran beside another
-# would decide from rows as they were before the other's claim: it could pass over a chat's
-# row the other was taking (locked) and take the rows behind it, sending them first.
-_TAKE_TURN = select(func.pg_advisory_xact_lock(0x52657475726E))  # "Return"
+def _due(row: Any, now: Any) -> Any:
+    """Whether `row` may be claimed now: owed and due, or held past its lease. Checked on the
+    row itself, so PostgreSQL checks it again on a row changed since its statement began."""
+    return or_(
+        and_(row.c.status == "pending", row.c.next_attempt_at <= now),
+        and_(row.c.status == "sending", row.c.locked_until <= now),
+    )
+
+
+def _chats_taken(free: CTE, batch: int, now: Any) -> CTE:
+    """PostgreSQL: the chats this claim takes whole, each by locking its first owed row (its
+    head) with SKIP LOCKED, so claims never wait for each other (docs/sender.md#claiming).
+
+    Every claim of a chat locks its head first, so two claims never take the same chat. A
+    claim that read the outbox before another claim's commit finds the head locked (and skips
+    the chat) or, once the other has committed, finds it no longer due when it checks the
+    locked row again (and skips it too): it never takes a chat's later rows while an earlier
+    one is being sent. Only the heads are locked: no lock every sender needs, and none held
+    past the claim's own commit. At most `batch` chats: the claim takes no more rows."""
+    head = OUTBOX.alias("head")
+    first = select(free.c.id).where(free.c.place == 1)
+    return (
+        select(head.c.chat_id)
+        .where(head.c.id == any_(func.array(first.scalar_subquery())), _due(head, now))
+        .order_by(head.c.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+        .cte("chats_taken")
+        .prefix_with("MATERIALIZED")  # locked once, before any row is taken
+    )
 
 
 def _claim_statement(batch: int, per_chat: int, *, locking: bool) -> Update:
@@ -162,31 +186,31 @@ def _claim_statement(batch: int, per_chat: int, *, locking: bool) -> Update:
     owed = (
         select(
             row.c.id,
+            row.c.chat_id,
             func.row_number().over(**in_chat_order).label("place"),
             func.max(case((waits, 1), else_=0)).over(**in_chat_order).label("waits_so_far"),
         )
         .where(row.c.status.in_(("pending", "sending")))
         .subquery("owed")
     )
-    # Unless it waits, a row's earlier owed rows are due too and claimed with it.
-    free = select(owed.c.id).where(owed.c.place <= per_chat, owed.c.waits_so_far == 0)
-    candidate = OUTBOX.alias("candidate")
-    # Checked again on the row itself: PostgreSQL re-reads a row changed since the statement
-    # began (by its sender, a moment before) against these conditions, not the window's.
-    due = or_(
-        and_(candidate.c.status == "pending", candidate.c.next_attempt_at <= now),
-        and_(candidate.c.status == "sending", candidate.c.locked_until <= now),
+    # Unless it waits, a row's earlier owed rows are due too and claimed with it. (The place
+    # filtered right above the window lets PostgreSQL stop numbering a chat's rows early.)
+    free = select(owed.c.id, owed.c.chat_id, owed.c.place).where(
+        owed.c.place <= per_chat, owed.c.waits_so_far == 0
     )
-    if locking:  # PostgreSQL
-        # The free rows' ids as an array, computed once: a planner without statistics (a
-        # new outbox) otherwise joins each candidate to the window again, which is quadratic.
-        picked = select(candidate.c.id).where(
-            candidate.c.id == any_(func.array(free.scalar_subquery())), due
-        )
-        picked = picked.with_for_update()
+    candidate = OUTBOX.alias("candidate")
+    if not locking:  # SQLite: one writer at a time, so claims take their turns anyway
+        picked = select(candidate.c.id).where(candidate.c.id.in_(free.with_only_columns(owed.c.id)))
     else:
-        picked = select(candidate.c.id).where(candidate.c.id.in_(free), due)
-    picked = picked.order_by(candidate.c.id).limit(batch)
+        free_once = free.cte("free")  # read by the heads and the rows alike
+        taken = _chats_taken(free_once, batch, now)
+        rows = select(free_once.c.id).where(free_once.c.chat_id.in_(select(taken.c.chat_id)))
+        # The free rows' ids as an array, computed once: a planner without statistics (a new
+        # outbox) otherwise joins each candidate to the window again, which is quadratic.
+        picked = select(candidate.c.id).where(
+            candidate.c.id == any_(func.array(rows.scalar_subquery()))
+        )
+    picked = picked.where(_due(candidate, now)).order_by(candidate.c.id).limit(batch)
     return (
         update(OUTBOX)
         .where(OUTBOX.c.id.in_(picked.scalar_subquery()))
