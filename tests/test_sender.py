@@ -1,6 +1,6 @@
 """How the sender claims the outbox: a long backlog of one chat a few rows at a time (so no
 claimed row can wait for its chat's limit longer than its lease, and be claimed, and sent, a
-second time); a chat's rows in order, behind an earlier row that waits; and two senders sharing
+second time); a chat's rows in order, behind an earlier row that waits; and four senders sharing
 one outbox, each row once."""
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ async def test_a_row_waits_behind_an_earlier_row_of_its_chat_that_waits(
     assert [m.text for m in transport.log] == ["103 5", "104 6", "104 7"]
 
 
-async def test_two_senders_share_one_outbox_and_deliver_each_row_once_in_order(
+async def test_four_senders_share_one_outbox_and_deliver_each_row_once_in_order(
     db: Database, clock: FakeClock
 ) -> None:
     chats = {chat_id: [f"{chat_id}: {n}" for n in range(5)] for chat_id in range(201, 241)}
@@ -115,7 +115,7 @@ async def test_two_senders_share_one_outbox_and_deliver_each_row_once_in_order(
     transport = MemoryTransport()
     senders = [
         outbox.OutboxSender(db=db, transport=transport, clock=clock, limiter=NoLimits(), batch=7)
-        for _ in range(2)
+        for _ in range(4)
     ]
 
     await asyncio.gather(*(sender.drain() for sender in senders))
