@@ -163,7 +163,7 @@ class TelegramService:
             engine=self.app.engine, adapter=self.adapter, attempts=self.update_attempts
         )
         self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
-        self.sweeper.retention = Retention.of(read(RetentionSettings))
+        self.sweeper.retain(Retention.of(read(RetentionSettings)), self.app.media)
         if self.role.sends:  # else another process's sender finds the rows on its next look
             self.app.engine.listeners.append(self.sender.wake)
         self.readiness = health.Readiness(
