@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import FakeClock
 from bot.storage.database import Database
+from bot.storage.media import MediaStore
+from bot.storage.media.database import DatabaseMediaStore
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import Base
 from bot.testing.ozon import FakeOzon
 from bot.testing.telegram import Mode
@@ -183,3 +186,33 @@ async def fake_ozon() -> AsyncIterator[FakeOzon]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback, for the run (tests/media_servers.py)."""
+    from tests.media_servers import s3_server  # botocore and moto: loaded when a test wants S3
+
+    with s3_server() as server:
+        yield server.endpoint
+
+
+@pytest.fixture(params=["local", "database", "s3"])
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, db: Database
+) -> AsyncIterator[MediaStore]:
+    """A media store of each kind (docs/operations.md, "Media"): the folder media/ of the
+    test's own, the test's database, or a bucket of its own on moto's server. A test takes
+    fewer with `@pytest.mark.parametrize("store", [...], indirect=True)`."""
+    kind = request.param
+    made: MediaStore
+    if kind == "local":
+        made = LocalMediaStore(tmp_path / "media")
+    elif kind == "database":
+        made = DatabaseMediaStore(db)
+    else:
+        from tests.media_servers import new_bucket
+
+        made = await new_bucket(request.getfixturevalue("s3_endpoint"))
+    yield made
+    await made.close()

@@ -68,3 +68,18 @@ async def new_bucket(endpoint: str) -> S3MediaStore:
     s3 = await store._s3()
     await s3.create_bucket(Bucket=bucket)
     return store
+
+
+def s3_environment(store: S3MediaStore) -> dict[str, str]:
+    """The settings a `returndesk` command reads to use `store` (docs/operations.md, "Media")."""
+    o = store.options
+    return {
+        "RETURNDESK_MEDIA_BACKEND": "s3",
+        "RETURNDESK_MEDIA_S3_BUCKET": o.bucket,
+        "RETURNDESK_MEDIA_S3_ENDPOINT_URL": o.endpoint_url or "",
+        "RETURNDESK_MEDIA_S3_REGION": o.region or "",
+        "RETURNDESK_MEDIA_S3_ACCESS_KEY_ID": o.access_key_id or "",
+        "RETURNDESK_MEDIA_S3_SECRET_ACCESS_KEY": o.secret_access_key or "",
+        "RETURNDESK_MEDIA_S3_PREFIX": o.prefix,
+        "RETURNDESK_MEDIA_S3_ADDRESSING_STYLE": o.addressing_style,
+    }

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,38 +16,16 @@ from sqlalchemy import func, select
 from bot.app import open_media
 from bot.config.settings import MediaSettings, SettingsError, read
 from bot.storage.database import Database
-from bot.storage.media import MediaStore, MediaUnavailableError
+from bot.storage.media import MediaStore, MediaUnavailableError, key_in
 from bot.storage.media.database import DatabaseMediaStore
 from bot.storage.media.local import LocalMediaStore
 from bot.storage.media.s3 import S3MediaStore
 from bot.storage.models import MediaBlob
 from tests.desk import TEST_SHOP
-from tests.media_servers import KEYS, free_port, new_bucket, s3_options, s3_server
+from tests.media_servers import KEYS, free_port, new_bucket, s3_options
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 200
 KEY = "AQADxYZ_-09"
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    with s3_server() as server:
-        yield server.endpoint
-
-
-@pytest.fixture(params=["local", "database", "s3"])
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path, db: Database, s3_endpoint: str
-) -> AsyncIterator[MediaStore]:
-    kind = request.param
-    made: MediaStore
-    if kind == "local":
-        made = LocalMediaStore(tmp_path / "media")
-    elif kind == "database":
-        made = DatabaseMediaStore(db)
-    else:
-        made = await new_bucket(s3_endpoint)
-    yield made
-    await made.close()
 
 
 async def test_a_photo_is_kept_read_back_and_deleted(store: MediaStore) -> None:
@@ -101,6 +78,35 @@ async def test_where_names_the_place_kept_in_the_evidence_row(store: MediaStore)
     else:
         assert isinstance(store, S3MediaStore)
         assert where == f"s3://{store.options.bucket}/photos/{KEY}.jpg"
+
+
+async def test_a_store_knows_its_own_places_and_the_key_is_read_from_any(
+    store: MediaStore, tmp_path: Path
+) -> None:
+    """How erasure and retention find a photo from its row (docs/privacy.md): the key from the
+    place whichever store named it; the place as this store's own or another's."""
+    own = store.where(KEY)
+    places = [
+        str(tmp_path / "another-folder" / f"{KEY}.jpg"),
+        f"database:{KEY}",
+        f"s3://another-bucket/photos/{KEY}.jpg",
+    ]
+    assert key_in(own) == KEY and store.keeps(own)
+    for place in places:
+        assert key_in(place) == KEY
+        assert store.keeps(place) is (place == own)
+    for nothing in ("database:", "s3://bucket/photos/", "/var/media/a.png.jpg", "x:y/a b.jpg"):
+        assert key_in(nothing) is None and not store.keeps(nothing)
+
+
+def test_the_default_relative_folder_keeps_its_absolute_places(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = LocalMediaStore(Path("media"))
+    assert relative.keeps(str(tmp_path / "media" / f"{KEY}.jpg"))
+    assert LocalMediaStore(tmp_path / "media").keeps(f"media/{KEY}.jpg")
+    assert not relative.keeps(str(tmp_path / "other" / f"{KEY}.jpg"))
 
 
 # -- another worker --------------------------------------------------------------------------

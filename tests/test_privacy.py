@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.clock import FakeClock
 from bot.services import privacy, retention
-from bot.services.photos import delete_photo
 from bot.storage.database import Database
+from bot.storage.media import MediaStore
+from bot.storage.media.database import DatabaseMediaStore
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import (
     AuditEntry,
     Buyer,
@@ -27,15 +32,15 @@ from bot.storage.models import (
     Refund,
     TranscriptEntry,
 )
-from tests.desk import Desk
+from tests.desk import TEST_SHOP, Desk
 from tests.test_cli import returndesk
 from tests.test_report import seed_november, utc
-from tests.test_retention import add_personal_rows, rows
+from tests.test_retention import PHOTO, add_personal_rows, kept, rows
 
 ANNA, IVAN = 101, 102
 
 
-async def seed(desk: Desk, media: Path) -> None:
+async def seed(desk: Desk, media: MediaStore) -> None:
     await seed_november(desk)
     await add_personal_rows(desk, media)  # Anna's three cases, Ivan's one, a photo each
     async with desk.db.session() as session, session.begin():
@@ -67,7 +72,8 @@ async def ledger(db: Database) -> list[tuple[Any, ...]]:
 async def test_the_export_holds_everything_about_the_buyer_and_no_one_else(
     desk: Desk, tmp_path: Path
 ) -> None:
-    await seed(desk, tmp_path / "media")
+    media = LocalMediaStore(tmp_path / "media")
+    await seed(desk, media)
     async with desk.db.reading() as tx:
         found = await privacy.export(tx, ANNA)
     data = json.loads(privacy.as_json(found.data))
@@ -77,7 +83,10 @@ async def test_the_export_holds_everything_about_the_buyer_and_no_one_else(
     assert {c["buyer_id"] for c in data["cases"]} == {ANNA} and len(data["cases"]) == 3
     case_ids = {c["id"] for c in data["cases"]}
     assert {e["case_id"] for e in data["photos"]} == case_ids
-    assert len(found.photos) == 3 and all(Path(p.stored_path).exists() for p in found.photos)
+    assert len(found.photos) == 3
+    files = await privacy.photo_files(media, found.photos)
+    assert [content for _, content in files.found] == [PHOTO] * 3
+    assert (files.missing, files.elsewhere) == ([], [])
     assert {m["chat_id"] for m in data["messages"]} == {ANNA} and len(data["messages"]) == 9
     assert "call me at +7 900 0" in data["messages"][0]["text"]
     assert sum(r["amount_minor"] for r in data["refunds"]) == 180000
@@ -96,7 +105,8 @@ async def test_the_export_holds_everything_about_the_buyer_and_no_one_else(
 async def test_the_erasure_keeps_the_ledger_and_removes_the_buyers_words_and_name(
     desk: Desk, tmp_path: Path, clock: FakeClock
 ) -> None:
-    await seed(desk, tmp_path / "media")
+    media = LocalMediaStore(tmp_path / "media")
+    await seed(desk, media)
     whole = await ledger(desk.db)
     ivans_before = [e.text for e in await rows(desk.db, TranscriptEntry) if e.chat_id == IVAN]
     now = clock.now()
@@ -128,8 +138,7 @@ async def test_the_erasure_keeps_the_ledger_and_removes_the_buyers_words_and_nam
         e.detail.get("why") is None for e in await rows(desk.db, CaseEvent) if e.case_id in annas
     )
     # Her photos' files go once the erasure is committed; Ivan's stays.
-    async with desk.db.unit() as tx:
-        assert await retention.delete_files(tx, 10, delete_photo) == 3
+    assert await retention.delete_files(desk.db, media, 10) == retention.Files(deleted=3)
     assert [p.name for p in (tmp_path / "media").iterdir()] == [
         f"photo-{c.id}.jpg" for c in cases if c.buyer_id == IVAN
     ]
@@ -152,39 +161,126 @@ async def test_the_erasure_keeps_the_ledger_and_removes_the_buyers_words_and_nam
     assert await ledger(desk.db) == whole
 
 
+@pytest.mark.parametrize("store", ["database", "s3"], indirect=True)
+async def test_the_export_reads_and_the_erasure_deletes_the_photos_in_the_store(
+    desk: Desk, store: MediaStore, clock: FakeClock
+) -> None:
+    """With RETURNDESK_MEDIA_BACKEND=database or s3, where the rows name `database:KEY` or
+    `s3://BUCKET/KEY` rather than a file."""
+    await seed(desk, store)
+    cases = await rows(desk.db, Case)
+    annas = [f"photo-{c.id}" for c in cases if c.buyer_id == ANNA]
+    ivans = [f"photo-{c.id}" for c in cases if c.buyer_id == IVAN]
+    async with desk.db.reading() as tx:
+        found = await privacy.export(tx, ANNA)
+    files = await privacy.photo_files(store, found.photos)
+    assert [(p.stored_path, content) for p, content in files.found] == [
+        (store.where(key), PHOTO) for key in annas
+    ]
+    assert (files.missing, files.elsewhere) == ([], [])
+
+    async with desk.db.unit() as tx:
+        await privacy.erase(tx, ANNA, clock.now(), by_id=None, by="cli:test")
+    # Two a turn: the second turn finds the third.
+    assert await retention.delete_files(desk.db, store, 2) == retention.Files(deleted=3)
+    assert await kept(store, annas + ivans) == ivans
+    async with desk.db.reading() as tx:
+        again = await privacy.export(tx, ANNA)
+    assert again.photos == []
+
+
 def _values(row: Any) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
-async def test_privacy_export_and_erase_from_the_command_line(tmp_path: Path) -> None:
-    from tests.desk import TEST_SHOP
+@asynccontextmanager
+async def cli_store(
+    kind: str, url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[MediaStore, dict[str, str]]]:
+    """A store of `kind` on the command's database, and the settings that choose it."""
+    if kind == "local":  # the default folder, `media`, relative to where the command runs
+        yield LocalMediaStore(tmp_path / "media"), {}
+        return
+    if kind == "database":
+        db = Database(url)
+        try:
+            yield DatabaseMediaStore(db), {"RETURNDESK_MEDIA_BACKEND": "database"}
+        finally:
+            await db.dispose()
+        return
+    from tests.media_servers import new_bucket, s3_environment
 
+    bucket = await new_bucket(request.getfixturevalue("s3_endpoint"))
+    try:
+        yield bucket, s3_environment(bucket)
+    finally:
+        await bucket.close()
+
+
+async def cli_desk(tmp_path: Path, media: MediaStore | None = None) -> str:
+    """The seeded database of the command-line tests, on a file; its URL."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     db = Database(url)
     await db.upgrade()
     desk = await Desk.open(db, FakeClock(utc("2026-11-20T00:00:00")), tmp_path)
     try:
-        await seed(desk, tmp_path / "media")
+        await seed(desk, media or LocalMediaStore(tmp_path / "media"))
     finally:
         await desk.close()
+    return url
+
+
+@pytest.mark.parametrize("kind", ["local", "database", "s3"])
+async def test_privacy_export_and_erase_from_the_command_line(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    """With the photos in each store RETURNDESK_MEDIA_BACKEND names: the export holds them
+    and the erasure deletes them there."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    async with cli_store(kind, url, tmp_path, request) as (media, media_env):
+        await cli_desk(tmp_path, media)
+        env = {"RETURNDESK_DATABASE_URL": url, "RETURNDESK_CONFIG": str(TEST_SHOP), **media_env}
+        photos = [e.stored_path for e in await rows_of(url, Evidence)]
+        assert photos == [media.where(key) for key in ("photo-1", "photo-2", "photo-3", "photo-4")]
+
+        out = tmp_path / "anna.zip"
+        exported = returndesk(
+            "privacy", "export", "--buyer", "101", "--out", str(out), cwd=tmp_path, env=env
+        )
+        assert exported.returncode == 0, exported.stderr
+        assert "3 cases, 9 messages, 2 audit entries" in exported.stdout
+        assert "3 photos" in exported.stdout and exported.stderr == ""
+        with zipfile.ZipFile(out) as archive:
+            names = sorted(archive.namelist())
+            data = json.loads(archive.read("data.json"))
+            photo = archive.read(names[1])
+        assert names[0] == "data.json" and len(names) == 4 and names[1].startswith("photos/")
+        assert photo == PHOTO
+        assert data["buyer"][0]["name"] == "Anna" and data["photo_files_missing"] == []
+        assert data["photo_files_elsewhere"] == []
+
+        erased = returndesk("privacy", "erase", "--buyer", "101", "--yes", cwd=tmp_path, env=env)
+        assert erased.returncode == 0, erased.stderr
+        assert "3 photos removed" in erased.stdout and erased.stderr == ""
+        keys = [f"photo-{n}" for n in range(1, 5)]
+        ivans = [f"photo-{e.case_id}" for e in await rows_of(url, Evidence) if e.file_id]
+        assert len(ivans) == 1
+        assert await kept(media, keys) == ivans  # Anna's three deleted in the store
+
+
+async def rows_of(url: str, model: Any) -> list[Any]:
+    db = Database(url)
+    try:
+        return await rows(db, model)
+    finally:
+        await db.dispose()
+
+
+async def test_privacy_on_the_command_line_said_and_refused_as_operators_meet_them(
+    tmp_path: Path,
+) -> None:
+    url = await cli_desk(tmp_path)
     env = {"RETURNDESK_DATABASE_URL": url, "RETURNDESK_CONFIG": str(TEST_SHOP)}
-
-    out = tmp_path / "anna.zip"
-    exported = returndesk(
-        "privacy", "export", "--buyer", "101", "--out", str(out), cwd=tmp_path, env=env
-    )
-    assert exported.returncode == 0, exported.stderr
-    assert (
-        "3 cases, 9 messages, 2 audit entries" in exported.stdout and "3 photos" in exported.stdout
-    )
-    with zipfile.ZipFile(out) as archive:
-        names = sorted(archive.namelist())
-        data = json.loads(archive.read("data.json"))
-        photo = archive.read(names[1])
-    assert names[0] == "data.json" and len(names) == 4 and names[1].startswith("photos/")
-    assert photo == b"\xff\xd8 a photo"
-    assert data["buyer"][0]["name"] == "Anna" and data["photo_files_missing"] == []
-
     unknown = returndesk("privacy", "export", "--buyer", "4242", cwd=tmp_path, env=env)
     assert unknown.returncode == 1 and "Nothing is held about Telegram user 4242" in unknown.stderr
 
@@ -209,3 +305,50 @@ async def test_privacy_export_and_erase_from_the_command_line(tmp_path: Path) ->
             assert [d["by"].startswith("cli:") for d in who] == [True, True]
     finally:
         await db.dispose()
+
+
+async def test_photos_another_store_keeps_are_named_by_the_export_and_the_erasure(
+    tmp_path: Path,
+) -> None:
+    """The photos are files, and the operator has since chosen the database store without
+    copying them across (docs/operations.md, "Media"): the export and the erasure name the
+    files they cannot reach; the erasure run again with the folder deletes them."""
+    url = await cli_desk(tmp_path)
+    env = {"RETURNDESK_DATABASE_URL": url, "RETURNDESK_CONFIG": str(TEST_SHOP)}
+    database = {**env, "RETURNDESK_MEDIA_BACKEND": "database"}
+    folder = LocalMediaStore(tmp_path / "media")
+    annas = [e.stored_path for e in await rows_of(url, Evidence) if e.case_id != 4][:3]
+
+    out = tmp_path / "anna.zip"
+    exported = returndesk(
+        "privacy", "export", "--buyer", "101", "--out", str(out), cwd=tmp_path, env=database
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert "and 0 photos" in exported.stdout
+    said = " ".join(exported.stderr.split())
+    assert "3 photos are kept by another media store than this one" in said
+    assert "(RETURNDESK_MEDIA_BACKEND=database) and are not in the zip" in said
+    with zipfile.ZipFile(out) as archive:
+        data = json.loads(archive.read("data.json"))
+        assert archive.namelist() == ["data.json"]
+    assert [p["stored_path"] for p in data["photo_files_elsewhere"]] == annas
+    assert all(place in exported.stderr for place in annas)
+
+    erased = returndesk("privacy", "erase", "--buyer", "101", "--yes", cwd=tmp_path, env=database)
+    assert erased.returncode == 0, erased.stderr
+    said = " ".join(erased.stderr.split())
+    assert "3 photos are kept by another media store than this one" in said
+    assert "were not deleted there" in said and all(place in said for place in annas)
+    assert await kept(folder, ["photo-1", "photo-2", "photo-3", "photo-4"]) == [
+        "photo-1",
+        "photo-2",
+        "photo-3",
+        "photo-4",
+    ]
+    assert [e.stored_path for e in await rows_of(url, Evidence) if e.removed_at] == annas
+
+    again = returndesk("privacy", "erase", "--buyer", "101", "--yes", cwd=tmp_path, env=env)
+    assert again.returncode == 0 and "already erased" in again.stdout
+    assert again.stderr == ""
+    assert len(await kept(folder, ["photo-1", "photo-2", "photo-3", "photo-4"])) == 1  # Ivan's
+    assert [e.stored_path for e in await rows_of(url, Evidence) if e.removed_at] == [None] * 3

@@ -5,10 +5,12 @@ counts the same figures after a sweep as before."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.clock import FakeClock
@@ -17,6 +19,9 @@ from bot.runtime.sweeper import Sweeper
 from bot.services.report import Month, Report, month_report
 from bot.services.retention import Retention, sweep
 from bot.storage.database import Database
+from bot.storage.media import MediaStore
+from bot.storage.media.database import DatabaseMediaStore
+from bot.storage.media.local import LocalMediaStore
 from bot.storage.models import (
     AuditEntry,
     Buyer,
@@ -39,23 +44,27 @@ RULES = Retention(
 )
 
 
-async def add_personal_rows(desk: Desk, media: Path) -> dict[str, Any]:
+PHOTO = b"\xff\xd8 a photo"
+
+
+async def add_personal_rows(desk: Desk, media: MediaStore) -> dict[str, Any]:
     """Texts, photos, audit entries and a buyer's decline on Acme's November cases, all made on
-    2026-11-05 12:00 UTC, with a photo file on disk for each case."""
+    2026-11-05 12:00 UTC, with a photo kept in `media` for each case (key photo-CASE_ID)."""
     at = utc("2026-11-05T12:00:00")
-    media.mkdir(exist_ok=True)
+    async with desk.db.session() as session:
+        case_ids = list(await session.scalars(select(Case.id).order_by(Case.id)))
+    for case_id in case_ids:  # before the transaction below: the database store writes its own
+        await media.put(f"photo-{case_id}", PHOTO)
     async with desk.db.session() as session, session.begin():
         cases = list(await session.scalars(select(Case).order_by(Case.id)))
         for case in cases:
-            photo = media / f"photo-{case.id}.jpg"
-            photo.write_bytes(b"\xff\xd8 a photo")
             session.add(
                 Evidence(
                     case_id=case.id,
                     file_id=f"file-{case.id}",
                     file_unique_id=f"unique-{case.id}",
                     size=9,
-                    stored_path=str(photo),
+                    stored_path=media.where(f"photo-{case.id}"),
                     caption="my broken kettle",
                     created_at=at,
                 )
@@ -131,7 +140,12 @@ async def add_personal_rows(desk: Desk, media: Path) -> dict[str, Any]:
                 at=at,
             )
         )
-    return {"at": at, "photos": sorted(media.iterdir())}
+    return {"at": at, "photos": [f"photo-{case_id}" for case_id in case_ids]}
+
+
+async def kept(media: MediaStore, keys: list[str]) -> list[str]:
+    """Those of `keys` whose photo `media` still keeps."""
+    return [key for key in keys if await media.exists(key)]
 
 
 async def rows(db: Database, model: Any) -> list[Any]:
@@ -142,45 +156,49 @@ async def rows(db: Database, model: Any) -> list[Any]:
 
 async def test_nothing_changes_within_every_period(desk: Desk, tmp_path: Path) -> None:
     await seed_november(desk)
-    seeded = await add_personal_rows(desk, tmp_path / "media")
+    media = LocalMediaStore(tmp_path / "media")
+    seeded = await add_personal_rows(desk, media)
     now = seeded["at"] + 29 * DAY  # inside the shortest period (transcripts: 30 days)
     before = {m: await rows(desk.db, m) for m in (TranscriptEntry, Evidence, AuditEntry)}
 
-    done = await sweep(desk.db, now, RULES)
+    done = await sweep(desk.db, now, RULES, media)
 
     assert not done
     assert [e.text for e in await rows(desk.db, TranscriptEntry)] == [
         e.text for e in before[TranscriptEntry]
     ]
     assert all(e.removed_at is None and e.file_id for e in await rows(desk.db, Evidence))
-    assert sorted((tmp_path / "media").iterdir()) == seeded["photos"]
+    assert await kept(media, seeded["photos"]) == seeded["photos"]
     assert [a.actor_id for a in await rows(desk.db, AuditEntry)] == [101]
     assert len(await rows(desk.db, DeadLetter)) == 1
 
 
-async def test_each_kind_goes_at_its_own_period(desk: Desk, tmp_path: Path) -> None:
+async def test_each_kind_goes_at_its_own_period(desk: Desk, store: MediaStore) -> None:
+    """With the photos in each store: the folder, the database, a bucket."""
     await seed_november(desk)
-    seeded = await add_personal_rows(desk, tmp_path / "media")
+    seeded = await add_personal_rows(desk, store)
     at = seeded["at"]
 
     # Day 31: the transcripts' 30 days are past, not the photos' 60.
-    done = await sweep(desk.db, at + 31 * DAY, RULES)
+    done = await sweep(desk.db, at + 31 * DAY, RULES, store)
     assert (done.texts, done.set_aside, done.photos, done.audit, done.cases) == (12, 1, 0, 0, 0)
     assert [e.text for e in await rows(desk.db, TranscriptEntry)] == [None] * 12
     assert await rows(desk.db, DeadLetter) == []
     assert all(e.file_id and e.caption for e in await rows(desk.db, Evidence))
 
-    # Day 61: the photos go: file ids, captions and the files on disk; the rows stay.
-    done = await sweep(desk.db, at + 61 * DAY, RULES)
-    assert (done.photos, done.files, done.audit) == (4, 4, 0)
-    assert list((tmp_path / "media").iterdir()) == []
+    assert await kept(store, seeded["photos"]) == seeded["photos"]
+
+    # Day 61: the photos go: file ids, captions and the copies in the store; the rows stay.
+    done = await sweep(desk.db, at + 61 * DAY, RULES, store)
+    assert (done.photos, done.files, done.elsewhere, done.audit) == (4, 4, 0, 0)
+    assert await kept(store, seeded["photos"]) == []
     for photo in await rows(desk.db, Evidence):
         assert (photo.file_id, photo.file_unique_id, photo.caption) == ("", "", None)
         assert photo.stored_path is None and photo.removed_at == at + 61 * DAY
         assert photo.created_at == at and photo.size == 9
 
     # Day 91: the audit entry keeps what was tried, when, and whether it was allowed.
-    done = await sweep(desk.db, at + 91 * DAY, RULES)
+    done = await sweep(desk.db, at + 91 * DAY, RULES, store)
     assert done.audit == 1 and done.cases == 0
     [entry] = await rows(desk.db, AuditEntry)
     assert (entry.actor_id, entry.target, entry.detail) == (None, None, {})
@@ -189,7 +207,7 @@ async def test_each_kind_goes_at_its_own_period(desk: Desk, tmp_path: Path) -> N
     # The cases closed on 3 and 5 November (and October's) are masked a year after closing;
     # the one still open is not, so Anna's name stays until it closes.
     closed_on = utc("2026-11-05T02:00:00")
-    done = await sweep(desk.db, closed_on + 366 * DAY, RULES)
+    done = await sweep(desk.db, closed_on + 366 * DAY, RULES, store)
     cases = await rows(desk.db, Case)
     masked = [c for c in cases if c.masked_at is not None]
     assert done.cases == len(masked) == 3
@@ -213,7 +231,8 @@ async def test_each_kind_goes_at_its_own_period(desk: Desk, tmp_path: Path) -> N
 
 async def test_the_report_counts_the_same_after_retention(desk: Desk, tmp_path: Path) -> None:
     await seed_november(desk)
-    await add_personal_rows(desk, tmp_path / "media")
+    media = LocalMediaStore(tmp_path / "media")
+    await add_personal_rows(desk, media)
     async with desk.db.session() as session, session.begin():
         # Close the open case too, so that every name and text of the month is masked.
         [still_open] = await session.scalars(select(Case).where(Case.closed_at.is_(None)))
@@ -223,7 +242,7 @@ async def test_the_report_counts_the_same_after_retention(desk: Desk, tmp_path: 
         (r.amount_minor, r.reason, r.created_at, r.status) for r in await rows(desk.db, Refund)
     ]
 
-    done = await sweep(desk.db, utc("2028-01-01T00:00:00"), RULES)
+    done = await sweep(desk.db, utc("2028-01-01T00:00:00"), RULES, media)
     assert done.cases == 4 and done.buyers == 2
 
     after = await _report(desk.db)
@@ -257,11 +276,12 @@ async def test_the_sweeper_applies_retention_once_an_interval(
     desk: Desk, tmp_path: Path, clock: FakeClock
 ) -> None:
     await seed_november(desk)
-    seeded = await add_personal_rows(desk, tmp_path / "media")
+    media = LocalMediaStore(tmp_path / "media")
+    seeded = await add_personal_rows(desk, media)
     app = desk.sandbox.app
     sweeper = Sweeper(db=app.db, clock=clock, engine=app.engine)
     assert await sweeper.retain_when_due() is None  # no retention set: nothing is removed
-    sweeper.retention = dataclasses.replace(RULES, every=timedelta(hours=1))
+    sweeper.retain(dataclasses.replace(RULES, every=timedelta(hours=1)), media)
     start = seeded["at"] + 60 * DAY - timedelta(minutes=30)  # texts past, photos not yet
     clock.set(start)
     first = await sweeper.retain_when_due()
@@ -272,3 +292,39 @@ async def test_the_sweeper_applies_retention_once_an_interval(
     clock.set(start + timedelta(minutes=61))
     second = await sweeper.retain_when_due()
     assert second is not None and second.photos == 4
+
+
+async def test_a_photo_another_store_keeps_is_named_and_left_to_that_store(
+    desk: Desk, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The operator moved from the folder to the database store and copied two of the four
+    photos across under their keys (docs/operations.md, "Media"); the rows still name the
+    files. Retention deletes the copies it reaches, leaves the files, names them, and keeps
+    their rows' places; a sweep set up with the folder then deletes them."""
+    await seed_november(desk)
+    folder = LocalMediaStore(tmp_path / "media")
+    seeded = await add_personal_rows(desk, folder)
+    database = DatabaseMediaStore(desk.db)
+    copied = seeded["photos"][:2]
+    for key in copied:
+        await database.put(key, PHOTO)
+    at = seeded["at"] + 61 * DAY
+
+    with caplog.at_level(logging.WARNING, logger="bot.services.retention"):
+        done = await sweep(desk.db, at, RULES, database)
+    assert (done.photos, done.files, done.elsewhere) == (4, 0, 4)
+    assert await kept(database, copied) == []
+    assert await kept(folder, seeded["photos"]) == seeded["photos"]
+    places = [e.stored_path for e in await rows(desk.db, Evidence)]
+    assert places == [folder.where(key) for key in seeded["photos"]]
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "4 removed photos are kept where the media store (database) cannot reach" in warning
+    assert places[0] in warning
+
+    done = await sweep(desk.db, at + DAY, RULES, database)  # named again, not forgotten
+    assert (done.files, done.elsewhere) == (0, 4)
+
+    done = await sweep(desk.db, at + DAY, RULES, folder)
+    assert (done.files, done.elsewhere) == (4, 0)
+    assert await kept(folder, seeded["photos"]) == []
+    assert [e.stored_path for e in await rows(desk.db, Evidence)] == [None] * 4

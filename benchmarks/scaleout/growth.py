@@ -1,9 +1,11 @@
 """How an update's and the sweeper's cost grow with the open cases and promises already held:
 a fresh PostgreSQL database seeded (one INSERT ... SELECT generate_series a table) with N open
 cases, each with an open promise due in the coming weeks, then buyers walk the benchmark
-conversation in the engine, and the sweeper sweeps. Printed: an update's median time and
-statements, a sweep's time, and EXPLAIN (ANALYZE) of the sweeper's statements and of an
-update's, each run with the parameters the code gave it, inside a transaction rolled back.
+conversation in the engine, the sweeper sweeps, and the monthly report of October is made for
+the seeded seller and for all sellers (support's). Printed: an update's median time and
+statements, a sweep's and a report's time, and EXPLAIN (ANALYZE) of the sweeper's statements,
+an update's and the report's, each run with the parameters the code gave it, inside a
+transaction rolled back.
 
     python -m benchmarks.scaleout.growth [--sizes 0 100000 1000000] [--buyers 20] [--brief]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import statistics
 import tempfile
@@ -24,21 +27,28 @@ from sqlalchemy import event
 
 from benchmarks.conversation import POSTGRES
 from bot.runtime.sweeper import Sweeper
+from bot.services.report import Month, month_report
 from bot.testing.budget import FIRST_BUYER, STEPS, conversation_app, converse, statement_head
 
 DATABASE = "returndesk_bench_growth"
 SEED_FIRST = 50_000_000  # the seeded rows' ids and buyers, far from the conversations'
+SELLER = "lucky-dragon"  # every seeded row's
+REPORT_MONTH = Month(2026, 10)  # the month whose report is owed at the benchmark's clock
 
 # Open cases, each on an order of its own with one item, and an open promise a case, due over
-# the next 30 days from the benchmark clock (2026-11-21 09:00 UTC): a sweep finds few due.
+# the next 30 days from the benchmark clock (2026-11-21 09:00 UTC): a sweep finds few due. The
+# orders were placed over the two years before November 2026, in the order of their ids as a
+# shop's come, and their cases opened nine days later: a month's report reads a 24th of them.
 SEED = [
     """INSERT INTO buyers (telegram_id, name, timezone)
        SELECT {first} + n, 'Seeded ' || n, 'UTC' FROM generate_series(0, {buyers} - 1) AS n""",
     """INSERT INTO orders (id, seller_id, marketplace, number, buyer_id, currency, paid_minor,
          shipping_minor, refunded_minor, status, placed_at, delivered_at, imported_at, buyer_name)
        SELECT {first} + n, 'lucky-dragon', 'ozon', 'G-' || n, {first} + n % {buyers}, 'RUB',
-         100000, 0, 0, 'delivered', timestamptz '2026-10-01', timestamptz '2026-10-10',
-         timestamptz '2026-10-01', ''
+         100000, 0, 0, 'delivered',
+         timestamptz '2024-11-01' + (n::bigint * 730 / {n}) * interval '1 day',
+         timestamptz '2024-11-10' + (n::bigint * 730 / {n}) * interval '1 day',
+         timestamptz '2026-11-01', ''
        FROM generate_series(0, {n} - 1) AS n""",
     """INSERT INTO order_items (id, order_id, position, sku, title, quantity, unit_price_minor)
        SELECT {first} + n, {first} + n, 0, 'K', 'Kettle', 1, 100000
@@ -46,7 +56,9 @@ SEED = [
     """INSERT INTO cases (id, order_id, buyer_id, seller_id, kind, state, evidence_done,
          buyer_declines, created_at, updated_at)
        SELECT {first} + n, {first} + n, {first} + n % {buyers}, 'lucky-dragon', 'problem',
-         'awaiting_seller', true, 0, timestamptz '2026-11-01', timestamptz '2026-11-01'
+         'awaiting_seller', true, 0,
+         timestamptz '2024-11-10' + (n::bigint * 730 / {n}) * interval '1 day',
+         timestamptz '2024-11-10' + (n::bigint * 730 / {n}) * interval '1 day'
        FROM generate_series(0, {n} - 1) AS n""",
     """INSERT INTO promises (id, case_id, kind, owner_role, owner_ref, state, created_at,
          due_at, warn_at)
@@ -101,15 +113,22 @@ class Recorder:
 
 
 async def explain(dsn: str, sql: str, params: Any) -> str:
-    """The statement's plan as run again now, inside a transaction rolled back; a write that
-    cannot run twice (its unique key is taken by the first run) gets the plan without running."""
-    connection = await asyncpg.connect(dsn)
+    """The statement's plan as the bot's connections run it: prepared, on its generic plan
+    (they set plan_cache_mode=force_generic_plan: bot/storage/database.py), run again now with
+    the parameters the code gave it, inside a transaction rolled back; a write that cannot run
+    twice (its unique key is taken by the first run) gets the plan without running."""
+    connection = await asyncpg.connect(
+        dsn, server_settings={"plan_cache_mode": "force_generic_plan"}
+    )
     try:
+        await connection.execute(f"PREPARE measured AS {sql}")
+        values = ", ".join(_literal(value) for value in params or ())
+        execute = f"EXECUTE measured({values})" if values else "EXECUTE measured"
         for options in ("ANALYZE, COSTS OFF, SUMMARY ON", "COSTS OFF"):
             transaction = connection.transaction()
             await transaction.start()
             try:
-                rows = await connection.fetch(f"EXPLAIN ({options}) {sql}", *(params or ()))
+                rows = await connection.fetch(f"EXPLAIN ({options}) {execute}")
                 break
             except asyncpg.PostgresError as error:
                 rows = [(f"(not run again: {type(error).__name__})",)]
@@ -118,6 +137,16 @@ async def explain(dsn: str, sql: str, params: Any) -> str:
     finally:
         await connection.close()
     return "\n".join(row[0] for row in rows)
+
+
+def _literal(value: Any) -> str:
+    """A parameter as a literal of EXECUTE, which takes it as the prepared parameter's type."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return f"'\\x{value.hex()}'"
+    text = json.dumps(value) if isinstance(value, dict | list) else str(value)
+    return "'" + text.replace("'", "''") + "'"
 
 
 def scans(plan: str) -> str:
@@ -172,26 +201,55 @@ async def measure(rows: int, buyers: int, show: bool, folder: Path) -> None:
         recorder.on = False
         sweep_statements = recorder.seen
         print(f"a sweep (nothing due): median {statistics.median(sweeps) * 1000:.1f} ms of 3")
+        reports = await report_statements(app, recorder)
         await app.close()
-        for title, recorded in (("sweeper", sweep_statements), ("update", update_statements)):
-            done: set[str] = set()
-            for sql, params in recorded:
-                if sql.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-                    continue
-                if sql in done:
-                    continue
-                done.add(sql)
-                plan = await explain(dsn, sql, params)
-                took = re.search(r"Execution Time: ([\d.]+) ms", plan)
-                head = statement_head(sql)
-                print(
-                    f"  {title}: {head:<34} {took.group(1) if took else '?':>8} ms   {scans(plan)}"
-                )
-                if show:
-                    print("    " + sql[:300].replace("\n", " "))
-                    print("    " + plan.replace("\n", "\n    "))
+        for title, recorded in (
+            ("sweeper", sweep_statements),
+            ("update", update_statements),
+            *reports,
+        ):
+            await explain_each(dsn, title, recorded, show)
     finally:
         await drop_database()
+
+
+Recorded = list[tuple[str, Any]]
+
+
+async def report_statements(app: Any, recorder: Recorder) -> list[tuple[str, Recorded]]:
+    """The monthly report of REPORT_MONTH, the seeded seller's and every seller's (support's,
+    docs/reports.md), each timed once; the statements each sent."""
+    reports = []
+    for whose in (SELLER, None):
+        recorder.seen = []
+        recorder.on = True
+        started = time.perf_counter()
+        async with app.db.reading() as tx:
+            await month_report(tx, REPORT_MONTH, seller=whose)
+        took = time.perf_counter() - started
+        recorder.on = False
+        title = f"report {whose or 'all sellers'}"
+        print(f"{title} for {REPORT_MONTH}: {took * 1000:.0f} ms")
+        reports.append((title, recorder.seen))
+    return reports
+
+
+async def explain_each(dsn: str, title: str, recorded: Recorded, show: bool) -> None:
+    """A line for each distinct statement: its execution time and the scans of its plan."""
+    done: set[str] = set()
+    for sql, params in recorded:
+        if sql.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            continue
+        if sql in done:
+            continue
+        done.add(sql)
+        plan = await explain(dsn, sql, params)
+        took = re.search(r"Execution Time: ([\d.]+) ms", plan)
+        head = statement_head(sql)
+        print(f"  {title}: {head:<34} {took.group(1) if took else '?':>8} ms   {scans(plan)}")
+        if show:
+            print("    " + sql[:300].replace("\n", " "))
+            print("    " + plan.replace("\n", "\n    "))
 
 
 def main() -> None:

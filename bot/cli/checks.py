@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -38,8 +38,22 @@ from bot.config.shop import ConfigError, ShopConfig, load_shop
 from bot.rendering import Renderer
 from bot.rendering.overrides import override_problems
 from bot.runtime.shop_api.tokens import SellerTokens
+from bot.runtime.telegram.roles import Role
 from bot.runtime.telegram.service import SetupError, check_telegram
 from bot.storage.database import DatabaseURLError, usable_url
+
+RoleOption = Annotated[
+    Role,
+    typer.Option(
+        "--role",
+        "-r",
+        help="What this process runs: all (default); web (takes updates on the webhook, "
+        "several behind a load balancer); sender (delivers replies); sweeper (acts on due "
+        "promises; needs no token). Every role may run in several processes on one "
+        "PostgreSQL database.",
+        case_sensitive=False,
+    ),
+]
 
 config = typer.Typer(help="The bot's configuration.", no_args_is_help=True)
 
@@ -68,8 +82,9 @@ class ConfigurationError(SettingsError):
     """Problems of the settings, the shop file and the templates, together."""
 
 
-def preflight(shop_file: Path | None) -> Checked:
-    """Every check made before start, or ConfigurationError with all the problems found."""
+def preflight(shop_file: Path | None, role: Role = Role.ALL) -> Checked:
+    """Every check made before start of `role`, or ConfigurationError with all the problems
+    found. The token only for a role that calls Telegram: not the sweeper's."""
     problems: list[str] = []
 
     def section(kind: type[Any]) -> Any:
@@ -105,7 +120,7 @@ def preflight(shop_file: Path | None) -> Checked:
             usable_url(database.url)
         except DatabaseURLError as error:
             problems.append(f"RETURNDESK_DATABASE_URL: {error}")
-    if telegram is not None:
+    if telegram is not None and role.calls_telegram:
         try:
             check_telegram(telegram)
         except SetupError as error:
@@ -173,12 +188,12 @@ def _keys_problems(
 
 
 @config.command("check")
-def check(config: ConfigOption = None) -> None:
-    """Check the settings, the shop file and the templates as `returndesk run` does at start,
-    without starting anything (the database and Telegram are not asked). Exit code 0: all is
-    well; 2: the problems are listed."""
+def check(config: ConfigOption = None, role: RoleOption = Role.ALL) -> None:
+    """Check the settings, the shop file and the templates as `returndesk run --role ROLE`
+    does at start, without starting anything (the database and Telegram are not asked). Exit
+    code 0: all is well; 2: the problems are listed."""
     try:
-        checked = preflight(config)
+        checked = preflight(config, role)
     except ConfigurationError as error:
         errors.print("[bold red]The configuration has problems:[/]")
         for problem in error.problems:

@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import ConfigOption, DatabaseOption, console, errors, open_app, run
+from bot.config.settings import MediaSettings, read
 from bot.services import privacy, retention
-from bot.services.photos import delete_photo, read_photo
 
+FILES_BATCH = 500  # photos' copies deleted a turn after an erasure
 commands = typer.Typer(help="One buyer's personal data: export it, or erase it.")
 BuyerOption = Annotated[
     int,
@@ -36,39 +37,58 @@ def export(
     """Everything held about a buyer, as data.json plus their photos, in a zip."""
     target = out or Path(f"buyer-{buyer}.zip")
 
-    async def go() -> privacy.Export | None:
+    async def go() -> tuple[privacy.Export, privacy.PhotoFiles] | None:
         opened = await open_app(database_url, config)
         try:
             async with opened.db.reading() as tx:
                 if not await privacy.known(tx, buyer):
                     return None
-                return await privacy.export(tx, buyer)
+                found = await privacy.export(tx, buyer)
+            return found, await privacy.photo_files(opened.media, found.photos)
         finally:
             await opened.close()
 
-    found = run(go())
-    if found is None:
+    exported = run(go())
+    if exported is None:
         errors.print(f"Nothing is held about Telegram user {buyer}.", markup=False)
         raise typer.Exit(1)
-    missing = []
+    found, files = exported
+    found.data["photo_files_missing"] = files.missing
+    found.data["photo_files_elsewhere"] = [
+        {"evidence_id": photo.evidence_id, "stored_path": photo.stored_path}
+        for photo in files.elsewhere
+    ]
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for photo in found.photos:
-            content = read_photo(photo.stored_path)
-            if content is None:
-                missing.append(photo.evidence_id)
-                continue
+        for photo, content in files.found:
             archive.writestr(privacy.photo_name(photo), content)
-        found.data["photo_files_missing"] = missing
         archive.writestr("data.json", privacy.as_json(found.data))
-    kept = len(found.photos) - len(missing)
     console.print(
         f"Wrote {target}: data.json ({len(found.data['cases'])} cases, "
         f"{len(found.data['messages'])} messages, {len(found.data['audit'])} audit entries) "
-        f"and {kept} photos"
-        + (f"; {len(missing)} photo files were already gone" if missing else ""),
+        f"and {len(files.found)} photos"
+        + (f"; {len(files.missing)} photo files were already gone" if files.missing else ""),
         markup=False,
         soft_wrap=True,
     )
+    _elsewhere(
+        [photo.stored_path for photo in files.elsewhere],
+        "are not in the zip; an export run with that store's settings reads them",
+    )
+
+
+def _elsewhere(places: list[str], what: str) -> None:
+    """Photos kept where this process's media store cannot reach, named (docs/privacy.md)."""
+    if not places:
+        return
+    backend = read(MediaSettings).backend
+    errors.print(
+        f"{len(places)} photos are kept by another media store than this one "
+        f"(RETURNDESK_MEDIA_BACKEND={backend}) and {what}:",
+        markup=False,
+        soft_wrap=True,
+    )
+    for place in places:
+        errors.print(f"  {place}", markup=False, soft_wrap=True)
 
 
 @commands.command("erase")
@@ -89,24 +109,28 @@ def erase(
         typer.confirm(f"Erase everything personal held about Telegram user {buyer}?", abort=True)
     who = f"cli:{getpass.getuser()}"
 
-    async def go() -> privacy.Erased | None:
+    async def go() -> tuple[privacy.Erased, retention.Files] | None:
         opened = await open_app(database_url, config)
         try:
             async with opened.db.unit() as tx:
                 if not await privacy.known(tx, buyer):
                     return None
                 done = await privacy.erase(tx, buyer, opened.clock.now(), by_id=None, by=who)
-            while True:  # the photos' copies, now that the erasure is committed
-                async with opened.db.unit() as tx:
-                    if not await retention.delete_files(tx, 500, delete_photo):
-                        return done
+            # The photos' copies, now that the erasure is committed.
+            return done, await retention.delete_files(opened.db, opened.media, FILES_BATCH)
         finally:
             await opened.close()
 
-    done = run(go())
-    if done is None:
+    erased = run(go())
+    if erased is None:
         errors.print(f"Nothing is held about Telegram user {buyer}.", markup=False)
         raise typer.Exit(1)
+    done, files = erased
+    _elsewhere(
+        files.elsewhere,
+        "were not deleted there; this command or `returndesk sweep` run with that store's "
+        "settings deletes them",
+    )
     if not done.changed:
         console.print(f"Telegram user {buyer}: already erased, nothing left to change.")
         return

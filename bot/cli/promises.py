@@ -31,7 +31,7 @@ def sweep(
     async def go() -> None:
         app = await open_app(database_url, config)
         sweeper = Sweeper(db=app.db, clock=app.clock, engine=app.engine)
-        sweeper.retention = Retention.of(read(RetentionSettings))
+        sweeper.retain(Retention.of(read(RetentionSettings)), app.media)
         try:
             if loop:
                 stop = asyncio.Event()
@@ -95,4 +95,10 @@ def _retained(done: Retained) -> str:
         f"{done.texts} message texts and {done.set_aside} set-aside updates removed, "
         f"{done.photos} photos removed ({done.files} files deleted), {done.audit} audit "
         f"entries masked, {done.cases} closed cases and {done.buyers} buyers' names masked"
+        + (
+            f"; {done.elsewhere} removed photos are kept where this media store cannot reach "
+            "(named in the log)"
+            if done.elsewhere
+            else ""
+        )
     )

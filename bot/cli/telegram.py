@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import typer
 
 from bot.cli import logs
-from bot.cli.checks import preflight
+from bot.cli.checks import RoleOption, preflight
 from bot.cli.common import ConfigOption, DatabaseOption, errors, open_app, run
 from bot.runtime import heap
 from bot.runtime.http_server import Listen
@@ -23,17 +23,6 @@ from bot.runtime.telegram.service import SetupError, TelegramService, check_medi
 TransportOption = Annotated[
     str,
     typer.Option("--transport", "-t", help="aiogram (default) or ptb (python-telegram-bot)."),
-]
-RoleOption = Annotated[
-    Role,
-    typer.Option(
-        "--role",
-        "-r",
-        help="What this process runs: all (default); web (takes updates on the webhook, "
-        "several behind a load balancer); sender (delivers replies); sweeper (acts on due "
-        "promises). Every role may run in several processes on one PostgreSQL database.",
-        case_sensitive=False,
-    ),
 ]
 
 
@@ -55,7 +44,7 @@ def run_bot(
 
 async def _run(transport: str, role: Role, config: Path | None, database_url: str | None) -> None:
     # Every setting, the shop file and the templates, as `returndesk config check` checks them.
-    checked = preflight(config)
+    checked = preflight(config, role)
     settings, http, pulling, api = checked.telegram, checked.http, checked.ozon, checked.api
     media, limits = checked.media, checked.limits
     logs.hide(
@@ -71,7 +60,8 @@ async def _run(transport: str, role: Role, config: Path | None, database_url: st
     app = await open_app(database_url, config, renderer=checked.renderer)
     try:
         await check_media(app.media)
-        adapter = make_adapter(transport, settings, app.media)
+        # A sweeper never calls Telegram: it runs without an adapter, and without a token.
+        adapter = make_adapter(transport, settings, app.media) if role.calls_telegram else None
         ozon = None
         if pulling.sync_every > 0 and ozon_sellers(app.shop):  # their keys: checked above
             ozon = OzonSync(

@@ -27,6 +27,7 @@ from bot.services import deliveries, promises, report_send, surveys
 from bot.services.retention import Retained, Retention
 from bot.services.retention import sweep as sweep_retention
 from bot.storage.database import Database
+from bot.storage.media import MediaStore
 from bot.telemetry import log_context
 from bot.telemetry.metrics import Metrics
 
@@ -142,20 +143,26 @@ class Sweeper:
                 await asyncio.wait_for(stop.wait(), every)
 
     # -- personal data past its retention (docs/privacy.md) -----------------------------------
-    # Set by whoever runs the sweeper with the settings (RETURNDESK_RETENTION_*); None: none.
-    retention: Retention | None = None
+    # Set by `retain`, by whoever runs the sweeper with the settings; None: no retention.
+    _retention: tuple[Retention, MediaStore] | None = None
     _retained_at: datetime | None = None
+
+    def retain(self, rules: Retention, media: MediaStore) -> None:
+        """Take retention's steps with `rules` (RETURNDESK_RETENTION_*), deleting the photos'
+        copies from `media` (RETURNDESK_MEDIA_BACKEND's store)."""
+        self._retention = (rules, media)
 
     async def retain_when_due(self) -> Retained | None:
         """Retention's step (bot/services/retention.py), at most once every
         `Retention.every` of the clock; a failure is logged and tried at the next turn."""
         now = self.clock.now()
-        if self.retention is None or (
-            self._retained_at is not None and now - self._retained_at < self.retention.every
-        ):
+        if self._retention is None:
+            return None
+        rules, media = self._retention
+        if self._retained_at is not None and now - self._retained_at < rules.every:
             return None
         try:
-            done = await sweep_retention(self.db, now, self.retention)
+            done = await sweep_retention(self.db, now, rules, media)
         except Exception:
             log.exception("retention sweep failed; trying again at the next sweep")
             return None

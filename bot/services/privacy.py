@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import Text, cast, delete, func, or_, select, update
 
 from bot.services import retention
 from bot.storage import audit
+from bot.storage.media import MediaStore, key_in
 from bot.storage.models import (
     AuditEntry,
     Buyer,
@@ -98,6 +99,34 @@ async def export(tx: Transaction, buyer_id: int) -> Export:
         if row["stored_path"] is not None
     ]
     return Export(data, photos)
+
+
+@dataclass
+class PhotoFiles:
+    """The copies of an export's photos, as the media store gave them."""
+
+    found: list[tuple[Photo, bytes]] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)  # evidence ids whose copy is gone
+    # Kept at a place another store named (another backend, folder or bucket) and not found
+    # under their key in this one: not in the export, and said so.
+    elsewhere: list[Photo] = field(default_factory=list)
+
+
+async def photo_files(media: MediaStore, photos: Sequence[Photo]) -> PhotoFiles:
+    """Each photo's copy from `media`, the store RETURNDESK_MEDIA_BACKEND names, by the key in
+    its stored_path; one another store wrote is read from this one under the same key (where
+    a move copies it, docs/operations.md) and, not found there, is put in `elsewhere`."""
+    files = PhotoFiles()
+    for photo in photos:
+        key = key_in(photo.stored_path)
+        content = await media.get(key) if key is not None else None
+        if content is not None:
+            files.found.append((photo, content))
+        elif media.keeps(photo.stored_path):
+            files.missing.append(photo.evidence_id)
+        else:
+            files.elsewhere.append(photo)
+    return files
 
 
 def as_json(data: dict[str, Any]) -> str:

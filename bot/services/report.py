@@ -31,7 +31,6 @@ from sqlalchemy import (
     extract,
     func,
     select,
-    true,
 )
 from sqlalchemy.orm import QueryableAttribute, aliased
 
@@ -243,7 +242,12 @@ class _Window:
         return and_(column >= self.start, column < self.end)
 
     def of_seller(self, column: QueryableAttribute[str]) -> ColumnElement[bool]:
-        return column == self.seller if self.seller is not None else true()
+        if self.seller is not None:
+            return column == self.seller
+        # Every seller: the same rows as no condition (the column is a foreign key to
+        # sellers), written so that the month is a range of the (seller_id, date) indexes,
+        # seller by seller, rather than a scan of the whole table (benchmarks/BENCHMARKS.md §8).
+        return column.in_(select(Seller.id))
 
 
 async def _zone(tx: Transaction, seller: str | None) -> ZoneInfo:

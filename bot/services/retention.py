@@ -11,8 +11,9 @@ done (bot/storage/models.py), so a sweep does not read again what earlier sweeps
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,8 @@ from sqlalchemy import and_, delete, exists, select, update
 
 from bot.config.settings import RetentionSettings
 from bot.domain.enums import CaseState, Role
-from bot.services.photos import delete_photo
 from bot.storage.database import Database
+from bot.storage.media import MediaStore, key_in
 from bot.storage.models import (
     AuditEntry,
     Buyer,
@@ -36,12 +37,14 @@ from bot.storage.models import (
 )
 from bot.storage.transaction import Transaction
 
+log = logging.getLogger(__name__)
 # What a masked name becomes: the templates already show a buyer without a name by their id.
 MASKED = ""
 # The keys of a case event's detail that hold what someone typed (bot/services/cases.record):
 # dropped when the case is masked. Amounts, reasons, choices and ids stay.
 TEXT_KEYS = frozenset({"note", "why", "answer", "tracking", "text", "comment", "question"})
 CLOSED = tuple(state for state in CaseState if not state.is_open)
+ELSEWHERE_NAMED = 5  # places named in the log line about copies another store keeps
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Retained:
     set_aside: int = 0  # updates set aside (dead letters) deleted
     photos: int = 0  # evidence photos removed
     files: int = 0  # downloaded copies deleted
+    elsewhere: int = 0  # copies at a place the media store cannot reach, left (delete_files)
     audit: int = 0  # audit entries masked
     cases: int = 0  # closed cases masked
     buyers: int = 0  # buyers whose name was masked
@@ -88,14 +92,9 @@ class Retained:
         return any(getattr(self, f.name) for f in fields(self))
 
 
-async def sweep(
-    db: Database,
-    now: datetime,
-    rules: Retention,
-    *,
-    remove_file: Callable[[str], None] = delete_photo,
-) -> Retained:
-    """Everything past its period, batch after batch until none is left."""
+async def sweep(db: Database, now: datetime, rules: Retention, media: MediaStore) -> Retained:
+    """Everything past its period, batch after batch until none is left; the photos' copies
+    are deleted from `media`, the store RETURNDESK_MEDIA_BACKEND names."""
     done = Retained()
 
     async def repeat(counter: str, step: Callable[[Transaction], Awaitable[int]]) -> None:
@@ -128,7 +127,17 @@ async def sweep(
 
         await repeat("cases", closed)
     # Photos removed by this sweep or by an erasure since the last: their copies go now.
-    await repeat("files", lambda tx: delete_files(tx, rules.batch, remove_file))
+    files = await delete_files(db, media, rules.batch)
+    done.files, done.elsewhere = files.deleted, len(files.elsewhere)
+    if files.elsewhere:
+        log.warning(
+            "retention: %s removed photos are kept where the media store (%s) cannot reach, "
+            "and stay there: %s (docs/privacy.md, a photo kept by another store)",
+            len(files.elsewhere),
+            media.name,
+            ", ".join(files.elsewhere[:ELSEWHERE_NAMED])
+            + (", ..." if len(files.elsewhere) > ELSEWHERE_NAMED else ""),
+        )
     return done
 
 
@@ -170,19 +179,55 @@ async def remove_evidence(tx: Transaction, ids: Any, now: datetime) -> int:
     )
 
 
-async def delete_files(tx: Transaction, limit: int, remove: Callable[[str], None]) -> int:
-    rows = list(
-        await tx.session.execute(
-            select(Evidence.id, Evidence.stored_path)
-            .where(Evidence.removed_at.is_not(None), Evidence.stored_path.is_not(None))
-            .order_by(Evidence.id)
-            .limit(limit)
-        )
-    )
-    for _, path in rows:
-        remove(str(path))
-    await _set(tx, Evidence, [row_id for row_id, _ in rows], stored_path=None)
-    return len(rows)
+@dataclass
+class Files:
+    """What `delete_files` did."""
+
+    deleted: int = 0  # copies deleted, their rows' stored_path cleared
+    elsewhere: list[str] = field(default_factory=list)  # stored_paths left: another store's
+
+
+async def delete_files(db: Database, media: MediaStore, limit: int) -> Files:
+    """Delete from `media` the copy of every photo removed (by retention or an erasure, once
+    committed), `limit` rows a turn, and clear each row's stored_path after its copy is gone.
+
+    A stored_path another store named (the operator changed RETURNDESK_MEDIA_BACKEND, its
+    folder or its bucket since) is a place this process cannot reach: the copy under its key
+    in `media` is deleted all the same (a move copies photos under the same keys,
+    docs/operations.md), the row keeps its stored_path, and it is returned in `elsewhere` for
+    the caller to name. Each later call names it again, until a run set up with that store
+    deletes it (docs/privacy.md). The store is called outside any transaction: the database
+    store writes in one of its own."""
+    done = Files()
+    after = 0
+    while True:
+        async with db.reading() as tx:
+            rows = list(
+                await tx.session.execute(
+                    select(Evidence.id, Evidence.stored_path)
+                    .where(
+                        Evidence.removed_at.is_not(None),
+                        Evidence.stored_path.is_not(None),
+                        Evidence.id > after,
+                    )
+                    .order_by(Evidence.id)
+                    .limit(limit)
+                )
+            )
+        if not rows:
+            return done
+        after = rows[-1][0]
+        cleared = []
+        for row_id, stored_path in rows:
+            path = str(stored_path)  # the query's condition: never NULL
+            if (key := key_in(path)) is not None:
+                await media.delete(key)
+            if media.keeps(path):
+                cleared.append(row_id)
+            else:
+                done.elsewhere.append(path)
+        async with db.unit() as tx:
+            done.deleted += await _set(tx, Evidence, cleared, stored_path=None)
 
 
 async def mask_audit(tx: Transaction, before: datetime, now: datetime, limit: int) -> int:

@@ -120,6 +120,9 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("seller_id", "marketplace", "number"),
+        # The monthly report's revenue: a seller's orders placed in the month
+        # (bot/services/report.py), a range of this index rather than the whole table.
+        Index("ix_orders_seller_placed", "seller_id", "placed_at"),
         # The last line of defence of the refund rule: whatever the code does, the database
         # refuses a total of refunds above what the buyer paid.
         CheckConstraint("refunded_minor >= 0", name="refunded_not_negative"),
@@ -273,6 +276,16 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         _partial("ix_cases_to_mask", "closed_at", "masked_at IS NULL AND closed_at IS NOT NULL"),
+        # The monthly report (bot/services/report.py): a seller's cases opened in the month,
+        # and those rated in it (only rated cases are in the second index).
+        Index("ix_cases_seller_created", "seller_id", "created_at"),
+        Index(
+            "ix_cases_seller_rated",
+            "seller_id",
+            "rated_at",
+            sqlite_where=sql_text("rated_at IS NOT NULL"),
+            postgresql_where=sql_text("rated_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -4,7 +4,7 @@ through the engine and both frameworks; a store that stops answering (docs/opera
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,12 +20,6 @@ from bot.storage.models import Case, Evidence, MediaBlob
 from bot.testing.telegram import Mode
 from tests.desk import Desk
 from tests.media_servers import new_bucket, s3_server
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with s3_server() as server:
-        yield server.endpoint
 
 
 @asynccontextmanager

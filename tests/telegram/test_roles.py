@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -224,3 +228,77 @@ async def test_web_workers_and_senders_never_sweep(
         assert await count(desk.db, escalated) == 0
     await desk.sweep()  # a sweeper would have found them
     assert await count(desk.db, escalated) == 2
+
+
+# -- a sweeper without a token ------------------------------------------------------------------
+
+
+async def test_a_sweeper_needs_no_token_and_sweeps(desk: Desk, tmp_path: Path) -> None:
+    """The sweeper role makes no call to Telegram, so it starts without the token and without
+    an adapter (docs/operations.md#roles); every other role still refuses to."""
+    for _ in range(2):
+        await describe_defect(desk, price="5000")
+    desk.later(days=2)  # both promises past their due time
+    app = desk.sandbox.app
+    settings = TelegramSettings(token=None, media_dir=tmp_path)
+    for role in (Role.SENDER, Role.WEB, Role.ALL):
+        with pytest.raises(SetupError, match="RETURNDESK_TELEGRAM_TOKEN is not set"):
+            TelegramService(app, None, settings, UNLIMITED, role=role)
+    service = TelegramService(app, None, settings, UNLIMITED, role=Role.SWEEPER, sweep_every=0.05)
+    assert (service.sender, service.runner, service.readiness.telegram) == (None, None, None)
+    escalated = select(func.count()).where(CaseEvent.action == "escalated")
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    try:
+        await until(lambda: _at_least(desk.db, escalated, 2))
+    finally:
+        stop.set()
+        await task
+    assert await count(desk.db, escalated) == 2
+
+
+async def test_returndesk_run_role_sweeper_starts_without_a_token(tmp_path: Path) -> None:
+    """`returndesk run --role sweeper` as an operator starts it, with no
+    RETURNDESK_TELEGRAM_TOKEN: it checks the rest, starts, and breaches a promise past its due
+    time by the real clock on the database; SIGTERM stops it cleanly. `config check --role
+    sweeper` agrees; without the role it names the token."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sweeper.db'}"
+    db = Database(url)
+    await db.upgrade()
+    # A week ago by the machine's clock: the seller's promise is long past its due time now.
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    desk = await Desk.open(db, FakeClock(week_ago), tmp_path)
+    try:
+        await describe_defect(desk, price="5000")
+    finally:
+        await desk.close()
+    env = {
+        **os.environ,
+        "RETURNDESK_TELEGRAM_TOKEN": "",
+        "RETURNDESK_DATABASE_URL": url,
+        "RETURNDESK_CONFIG": str(TEST_SHOP),
+        "RETURNDESK_SWEEPER_EVERY": "0.2",
+    }
+    checked = CliRunner().invoke(cli, ["config", "check", "--role", "sweeper"], env=env)
+    assert checked.exit_code == 0, checked.output
+    refused = CliRunner().invoke(cli, ["config", "check"], env=env)
+    assert refused.exit_code == 2 and "RETURNDESK_TELEGRAM_TOKEN is not set" in refused.output
+
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "run", "--role", "sweeper"),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    db = Database(url)
+    try:
+        escalated = select(func.count()).where(CaseEvent.action == "escalated")
+        await until(lambda: _at_least(db, escalated, 1), seconds=60)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+        await db.dispose()
+    said = out.decode()
+    assert process.returncode == 0, said
+    assert "running as role sweeper" in said and "Cannot start" not in said

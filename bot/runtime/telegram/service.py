@@ -25,7 +25,7 @@ from bot.runtime import health
 from bot.runtime.http_server import AddRoutes, Listen, ListenError, add_routes, serving, web_app
 from bot.runtime.outbox.budgets import RedisBudget, choose_budget
 from bot.runtime.outbox.heartbeat import Beating
-from bot.runtime.outbox.limits import RateLimiter
+from bot.runtime.outbox.limits import Budget, RateLimiter
 from bot.runtime.outbox.sender import OutboxSender
 from bot.runtime.ozon import OzonSync
 from bot.runtime.ozon_desk import run_with_orders
@@ -103,7 +103,8 @@ def make_adapter(
 @dataclass
 class TelegramService:
     app: App
-    adapter: TelegramAdapter[Any]
+    # None for a role that never calls Telegram (the sweeper), which then needs no token.
+    adapter: TelegramAdapter[Any] | None
     settings: TelegramSettings
     sender_settings: SenderSettings
     # Seconds between sweeps of due promises; None runs no sweeper (tests sweep by hand).
@@ -125,31 +126,68 @@ class TelegramService:
     limits_settings: LimitsSettings | None = None
 
     def __post_init__(self) -> None:
-        check_telegram(self.settings)
+        if self.role.calls_telegram:  # the sweeper needs no token (docs/operations.md#roles)
+            check_telegram(self.settings)
         if self.role is Role.WEB and not self.settings.webhook_url:
             raise SetupError(
                 "--role web takes updates on the webhook: set RETURNDESK_TELEGRAM_WEBHOOK_URL "
                 "and _SECRET. Long polling has one consumer per bot (Telegram ends one "
                 "getUpdates when another starts): to poll, run one process with --role all"
             )
-        limits = self.sender_settings
+        # Only a role that sends holds Telegram's limits, kept per bot: the token's id names it.
+        self.budget: Budget | None = None
+        self.sender: OutboxSender | None = None
+        if self.role.sends:
+            self.budget = self._budget()
+            self.sender = self._sender(self.budget)
+        self.runner = (
+            TelegramRunner(
+                engine=self.app.engine, adapter=self._telegram(), attempts=self.update_attempts
+            )
+            if self.role.takes_updates
+            else None
+        )
+        self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
+        self.sweeper.retain(Retention.of(read(RetentionSettings)), self.app.media)
+        if self.sender is not None:  # else another process's sender finds the rows on its next look
+            self.app.engine.listeners.append(self.sender.wake)
+        self.readiness = health.Readiness(
+            db=self.app.db,
+            clock=self.app.clock,
+            telegram=self.adapter.ping if self.adapter is not None else None,
+            outbox_max_age=self.health.outbox_max_age,
+            telegram_every=self.health.telegram_every,
+        )
+        metrics = self.app.engine.metrics
+        self.health_routes: AddRoutes = lambda app: health.add_routes(app, self.readiness, metrics)
+
+    def _telegram(self) -> TelegramAdapter[Any]:
+        """The adapter, which every role but the sweeper has (checked at start)."""
+        assert self.adapter is not None, "a role that calls Telegram has its adapter"
+        return self.adapter
+
+    def _budget(self) -> Budget:
+        """Where Telegram's limits are kept (RETURNDESK_LIMITS_*), per bot."""
         try:
-            self.budget = choose_budget(
+            return choose_budget(
                 self.limits_settings or LimitsSettings.model_construct(),
                 self.app.db,
                 bot=self._bot_id(),
             )
         except ValueError as error:
             raise SetupError(str(error)) from error
-        self.sender = OutboxSender(
+
+    def _sender(self, budget: Budget) -> OutboxSender:
+        limits = self.sender_settings
+        return OutboxSender(
             db=self.app.db,
-            transport=self.adapter,
+            transport=self._telegram(),
             clock=self.app.clock,
             limiter=RateLimiter(
                 per_chat_per_second=limits.per_chat_per_second,
                 global_per_second=limits.global_per_second,
                 group_per_minute=limits.group_per_minute,
-                budget=self.budget,
+                budget=budget,
             ),
             max_attempts=limits.max_attempts,
             beating=Beating(
@@ -159,22 +197,6 @@ class TelegramService:
             ),
             metrics=self.app.engine.metrics,
         )
-        self.runner = TelegramRunner(
-            engine=self.app.engine, adapter=self.adapter, attempts=self.update_attempts
-        )
-        self.sweeper = Sweeper(db=self.app.db, clock=self.app.clock, engine=self.app.engine)
-        self.sweeper.retention = Retention.of(read(RetentionSettings))
-        if self.role.sends:  # else another process's sender finds the rows on its next look
-            self.app.engine.listeners.append(self.sender.wake)
-        self.readiness = health.Readiness(
-            db=self.app.db,
-            clock=self.app.clock,
-            telegram=self.adapter.ping,
-            outbox_max_age=self.health.outbox_max_age,
-            telegram_every=self.health.telegram_every,
-        )
-        metrics = self.app.engine.metrics
-        self.health_routes: AddRoutes = lambda app: health.add_routes(app, self.readiness, metrics)
 
     def _bot_id(self) -> str:
         """The digits before the token's colon: the bot's id, which is no secret."""
@@ -186,14 +208,15 @@ class TelegramService:
         Updates a crash left in the inbox are applied first. Only the role's parts run."""
         role = self.role
         if role.calls_telegram:
-            identity = await self.adapter.start()
-            log.info("running as @%s with %s, role %s", identity.username, self.adapter.name, role)
+            adapter = self._telegram()
+            identity = await adapter.start()
+            log.info("running as @%s with %s, role %s", identity.username, adapter.name, role)
         else:
             log.info("running as role %s", role)
         if role.takes_updates:
-            await register_commands(self.adapter, self.app.shop, self.app.renderer)
+            await register_commands(self._telegram(), self.app.shop, self.app.renderer)
         sending = asyncio.Event()
-        sender = asyncio.create_task(self.sender.run(sending)) if role.sends else None
+        sender = asyncio.create_task(self.sender.run(sending)) if self.sender else None
         sweeping = (
             asyncio.create_task(self.sweeper.run(stop, self.sweep_every))
             if role.sweeps and self.sweep_every
@@ -230,34 +253,36 @@ class TelegramService:
                 await asyncio.wait_for(sender, FLUSH_TIMEOUT)
             except TimeoutError:
                 log.warning("stopped with messages still owed; they go out at the next start")
-        await self.adapter.close()
+        if self.adapter is not None:
+            await self.adapter.close()
         if isinstance(self.budget, RedisBudget):
             await self.budget.close()
 
     async def _take_updates(self, stop: asyncio.Event) -> None:
+        assert self.runner is not None, "a role that takes updates has its runner"
         await self.runner.start()
         try:
             if self.settings.webhook_url:
-                await self._serve_webhook(stop)
+                await self._serve_webhook(self.runner, stop)
             else:
-                await self.adapter.delete_webhook()
-                await self._poll(stop)
+                await self._telegram().delete_webhook()
+                await self._poll(self.runner, stop)
         finally:
             await self.runner.finish()
 
-    async def _poll(self, stop: asyncio.Event) -> None:
+    async def _poll(self, runner: TelegramRunner, stop: asyncio.Event) -> None:
         if self.http is None:
-            await self.runner.poll(stop)
+            await runner.poll(stop)
             return
         async with _listening(web_app([self.health_routes, *self.routes]), self.http):
-            await self.runner.poll(stop)
+            await runner.poll(stop)
 
-    async def _serve_webhook(self, stop: asyncio.Event) -> None:
+    async def _serve_webhook(self, runner: TelegramRunner, stop: asyncio.Event) -> None:
         settings = self.settings
         assert settings.webhook_url
         assert settings.webhook_secret
         secret = settings.webhook_secret.get_secret_value()
-        app = webhook_app(self.runner, path=settings.webhook_path, secret=secret)
+        app = webhook_app(runner, path=settings.webhook_path, secret=secret)
         add_routes(app, [self.health_routes, *self.routes])
         where = Listen(
             settings.webhook_host,
@@ -267,7 +292,7 @@ class TelegramService:
         )
         # Leaving the block stops accepting requests and waits for those in hand to finish.
         async with _listening(app, where):
-            await self.adapter.set_webhook(
+            await self._telegram().set_webhook(
                 settings.webhook_url.rstrip("/") + settings.webhook_path, secret
             )
             await stop.wait()

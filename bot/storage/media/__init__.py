@@ -46,6 +46,14 @@ class MediaStore(ABC):
         """The photo's place, as kept in `evidence.stored_path`: a file path for the local
         folder, `database:KEY`, or `s3://BUCKET/KEY`."""
 
+    def keeps(self, stored_path: str) -> bool:
+        """Whether `stored_path` is this store's own place for its photo. False for a place
+        another store named: another backend, folder, bucket or prefix than this process is
+        set up with (an operator changed RETURNDESK_MEDIA_BACKEND since), which this store
+        cannot reach."""
+        key = key_in(stored_path)
+        return key is not None and self.where(key) == stored_path
+
     async def check(self) -> None:
         """At start: raise MediaUnavailableError if photos could not be kept here."""
         # A store with nothing to check at start (the base's choice, not a forgotten body).
@@ -63,3 +71,10 @@ def checked_key(key: str) -> str:
     if not KEY.fullmatch(key):
         raise ValueError(f"not a photo key: {key!r}")
     return key
+
+
+def key_in(stored_path: str) -> str | None:
+    """The key in an `evidence.stored_path`, whichever store's `where` wrote it: the file's
+    name without `.jpg`, or what follows `database:`; None when it holds none."""
+    name = re.split(r"[/:]", stored_path)[-1].removesuffix(".jpg")
+    return name if KEY.fullmatch(name) else None

@@ -6,7 +6,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bot.storage.media import MediaStore, MediaUnavailableError, checked_key
+from bot.storage.media import MediaStore, MediaUnavailableError, checked_key, key_in
 
 
 class LocalMediaStore(MediaStore):
@@ -20,6 +20,12 @@ class LocalMediaStore(MediaStore):
 
     def where(self, key: str) -> str:
         return str(self.path(key))
+
+    def keeps(self, stored_path: str) -> bool:
+        # A relative RETURNDESK_TELEGRAM_MEDIA_DIR (the default, `media`) and its absolute path
+        # name the same folder.
+        key = key_in(stored_path)
+        return key is not None and Path(stored_path).absolute() == self.path(key).absolute()
 
     async def put(self, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._write, self.path(key), data)
