@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.domain.enums import CaseState
 from bot.storage.models import Case
+from bot.storage.plans import known_limit
 from bot.storage.transaction import Transaction
 
 SWEEP_BATCH = 500
@@ -43,6 +44,6 @@ async def due(tx: Transaction, now: datetime, limit: int = SWEEP_BATCH) -> list[
         select(Case.id, Case.buyer_id)
         .where(Case.state == CaseState.AWAITING_DELIVERY, Case.delivery_due_at <= now)
         .order_by(Case.delivery_due_at)
-        .limit(limit)
+        .limit(known_limit(limit))
     )
     return [(c, chat) for c, chat in (await tx.session.execute(query)).all() if chat is not None]

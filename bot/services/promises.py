@@ -17,6 +17,7 @@ from sqlalchemy import Select, Table, bindparam, select
 from bot.domain.calendar import Calendar, Target
 from bot.domain.enums import PromiseKind, PromiseState, Role
 from bot.storage.models import Case, Promise
+from bot.storage.plans import known_limit
 from bot.storage.transaction import Transaction
 
 PROMISES = cast(Table, Promise.__table__)
@@ -164,7 +165,7 @@ def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int | No
         .join(Case, Case.id == Promise.case_id)
         .where(Promise.state == PromiseState.OPEN, Promise.due_at <= now)
         .order_by(Promise.due_at)
-        .limit(limit)
+        .limit(known_limit(limit))
     )
 
 
@@ -180,7 +181,7 @@ def warning_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int | No
             Promise.due_at > now,
         )
         .order_by(Promise.warn_at)
-        .limit(limit)
+        .limit(known_limit(limit))
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 
 from bot.domain.enums import CaseState
 from bot.storage.models import Case
+from bot.storage.plans import known_limit
 from bot.storage.transaction import Transaction
 
 LOW = 2  # a rating at or under it opens a follow-up the seller owes
@@ -36,7 +37,7 @@ def falling_due(now: datetime, limit: int = SWEEP_BATCH) -> Select[int, int | No
         select(Case.id, Case.buyer_id)
         .where(Case.survey_due_at <= now, Case.surveyed_at.is_(None))
         .order_by(Case.survey_due_at)
-        .limit(limit)
+        .limit(known_limit(limit))
     )
 
 
